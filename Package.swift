@@ -1,0 +1,119 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// A product from the shared dependency list.
+extension Target.Dependency {
+    static let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+    static let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
+    static let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+    static let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+    static let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+    static let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+    static let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+    static let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+    static let dequeModule = Target.Dependency.product(name: "DequeModule", package: "swift-collections")
+}
+
+/// One of the four services: an executable on top of the shared libraries.
+func serviceTarget(
+    name: String,
+    path: String,
+    dependencies: [Target.Dependency] = [],
+    resources: [Resource]? = nil
+) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["AMQPClient", "MostradorContracts", "MostradorMessaging", "MostradorServiceKit"] + dependencies,
+        path: path,
+        resources: resources,
+        swiftSettings: swiftSettings
+    )
+}
+
+let package = Package(
+    name: "mostrador",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mostrador-api", targets: ["MostradorAPI"]),
+        .executable(name: "mostrador-bridge-relay", targets: ["MostradorBridgeRelay"]),
+        .executable(name: "mostrador-notifier", targets: ["MostradorNotifier"]),
+        .executable(name: "mostrador-classifier", targets: ["MostradorClassifier"]),
+        .executable(name: "mostrador-bench", targets: ["MostradorBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    ],
+    targets: [
+        // rabbitmq-c 0.11 from Debian's librabbitmq-dev, with a shim for what Swift cannot call.
+        .systemLibrary(
+            name: "CRabbitMQ",
+            path: "Shared/CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .target(
+            name: "AMQPClient",
+            dependencies: ["CRabbitMQ", .logging, .metrics, .dequeModule, .serviceLifecycle],
+            path: "Shared/AMQPClient",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MostradorContracts",
+            path: "Shared/Contracts",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MostradorMessaging",
+            dependencies: ["AMQPClient", "MostradorContracts", .logging, .metrics, .serviceLifecycle],
+            path: "Shared/Messaging",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MostradorServiceKit",
+            dependencies: [
+                "AMQPClient", .hummingbird, .serviceLifecycle, .argumentParser, .logging, .metrics, .prometheus,
+            ],
+            path: "Shared/ServiceKit",
+            swiftSettings: swiftSettings
+        ),
+        serviceTarget(name: "MostradorAPI", path: "Services/api"),
+        serviceTarget(name: "MostradorBridgeRelay", path: "Services/bridge-relay", dependencies: [.asyncHTTPClient]),
+        serviceTarget(name: "MostradorNotifier", path: "Services/notifier"),
+        serviceTarget(name: "MostradorClassifier", path: "Services/classifier"),
+        .executableTarget(
+            name: "MostradorBench",
+            dependencies: ["AMQPClient", "CRabbitMQ", "MostradorMessaging", .argumentParser, .logging],
+            path: "Tests/Bench",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["AMQPClient", .logging, .asyncHTTPClient],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AMQPClientTests",
+            dependencies: ["AMQPClient", "MostradorContracts", "MostradorMessaging", "TestSupport"],
+            path: "Tests/AMQPClientTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: ["MostradorServiceKit", "TestSupport", .asyncHTTPClient],
+            path: "Tests/ServiceTests",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

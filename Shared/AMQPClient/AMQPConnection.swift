@@ -1,0 +1,107 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A connection to RabbitMQ with publisher confirms, consumers and automatic recovery.
+///
+/// All rabbitmq-c work happens on the connection's own thread; this type is the safe async surface. On a socket
+/// error, a heartbeat timeout, `connection.close` or `channel.close` it reconnects with exponential backoff,
+/// declares the topology again, resubscribes every consumer and republishes every message not yet confirmed.
+/// Use one connection per service role (publishing and consuming can share one).
+public final class AMQPConnection: Service, Sendable {
+    let engine: AMQPEngine
+
+    public init(configuration: AMQPConfiguration, topology: AMQPTopology = AMQPTopology(), logger: Logger) {
+        var logger = logger
+        logger[metadataKey: "amqp"] = "\(configuration.connectionName)"
+        engine = AMQPEngine(configuration: configuration, topology: topology, logger: logger)
+    }
+
+    public var configuration: AMQPConfiguration { engine.configuration }
+
+    /// Ready once connected with the topology declared; readiness probes use this.
+    public var state: AMQPConnectionState { engine.state }
+
+    public var isReady: Bool { state == .ready }
+
+    /// Starts connecting in the background (idempotent). `run()` does this for a `ServiceGroup`.
+    public func start() {
+        engine.start()
+    }
+
+    /// Runs until graceful shutdown (or cancellation), then drains: outstanding publishes get up to
+    /// `drainTimeout` to be confirmed, consumers are cancelled, the connection closes.
+    public func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Drains and closes; returns when the connection thread has exited.
+    public func shutdown() async {
+        await engine.shutdown()
+    }
+
+    /// Waits until the connection is ready, or throws after `timeout`.
+    public func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !isReady {
+            if state == .closed { throw AMQPError.shutdown }
+            if ContinuousClock.now >= deadline { throw AMQPError.timeout("waiting for the broker (\(state))") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Publishes one message and returns once the broker confirmed it. Throws `.nacked`, `.returned` for an
+    /// unroutable mandatory message, or `.shutdown`. Messages wait across reconnects; a message without a
+    /// `messageID` gets one.
+    public func publish(_ message: AMQPMessage) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            engine.enqueue([.publish(PublishRequest(message: message) { continuation.resume(with: $0) })])
+        }
+    }
+
+    /// Publishes many messages in one go (pipelined within the confirm window); one result per message, in order.
+    public func publish(contentsOf messages: [AMQPMessage]) async -> [Result<Void, AMQPError>] {
+        guard !messages.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
+            let collector = BatchCollector(count: messages.count, continuation: continuation)
+            engine.enqueue(
+                messages.enumerated().map { index, message in
+                    .publish(PublishRequest(message: message) { collector.record($0, at: index) })
+                }
+            )
+        }
+    }
+
+    /// Subscribes to `queue` with manual acknowledgements and at most `prefetch` unacknowledged deliveries.
+    public func consume(queue: String, prefetch: UInt16 = 50) -> AMQPConsumer {
+        engine.makeConsumer(queue: queue, prefetch: prefetch)
+    }
+}
+
+/// Gathers the results of a batch publish and resumes its caller once every message has an outcome.
+private final class BatchCollector: Sendable {
+    private struct State {
+        var results: [Result<Void, AMQPError>?]
+        var remaining: Int
+    }
+
+    private let state: Mutex<State>
+    private let continuation: CheckedContinuation<[Result<Void, AMQPError>], Never>
+
+    init(count: Int, continuation: CheckedContinuation<[Result<Void, AMQPError>], Never>) {
+        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
+        self.continuation = continuation
+    }
+
+    func record(_ result: Result<Void, AMQPError>, at index: Int) {
+        let finished: [Result<Void, AMQPError>]? = state.withLock { state in
+            guard state.results[index] == nil else { return nil }
+            state.results[index] = result
+            state.remaining -= 1
+            return state.remaining == 0 ? state.results.map { $0! } : nil
+        }
+        if let finished { continuation.resume(returning: finished) }
+    }
+}

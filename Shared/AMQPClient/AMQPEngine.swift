@@ -1,0 +1,194 @@
+import CRabbitMQ
+import DequeModule
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The state of a connection, for readiness checks and logs.
+public enum AMQPConnectionState: Sendable, Equatable, CustomStringConvertible {
+    case idle
+    case connecting
+    /// Connected, topology declared, consumers subscribed.
+    case ready
+    case reconnecting(attempt: Int, reason: String)
+    case closed
+
+    public var description: String {
+        switch self {
+        case .idle: "idle"
+        case .connecting: "connecting"
+        case .ready: "ready"
+        case .reconnecting(let attempt, let reason): "reconnecting (attempt \(attempt)): \(reason)"
+        case .closed: "closed"
+        }
+    }
+}
+
+/// A message waiting to be published, and who to tell once the broker confirmed it.
+struct PublishRequest: Sendable {
+    var message: AMQPMessage
+    let completion: @Sendable (Result<Void, AMQPError>) -> Void
+}
+
+/// A subscription; lives across reconnects until cancelled.
+final class ConsumerRecord: Sendable {
+    let id: Int
+    let queue: String
+    let prefetch: UInt16
+    let continuation: AsyncStream<AMQPDelivery>.Continuation
+
+    init(id: Int, queue: String, prefetch: UInt16, continuation: AsyncStream<AMQPDelivery>.Continuation) {
+        self.id = id
+        self.queue = queue
+        self.prefetch = prefetch
+        self.continuation = continuation
+    }
+}
+
+/// The part of a connection shared between async callers and its thread: an inbox of commands, the state,
+/// and an eventfd that wakes the thread from `poll`.
+final class AMQPEngine: Sendable {
+    enum Command: Sendable {
+        case publish(PublishRequest)
+        case settle(AckToken, Settlement)
+        case subscribe(ConsumerRecord)
+        case cancel(Int)
+    }
+
+    struct Inbox {
+        var commands: [Command] = []
+        var shutdownRequested = false
+        /// Set once the thread has exited: new work fails at once.
+        var finished = false
+        var started = false
+        var nextConsumerID = 1
+        var finishWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    let configuration: AMQPConfiguration
+    let topology: AMQPTopology
+    let logger: Logger
+    let metrics: AMQPMetrics
+    let inbox = Mutex(Inbox())
+    let stateBox = Mutex(AMQPConnectionState.idle)
+    let wakeFD: Int32
+
+    init(configuration: AMQPConfiguration, topology: AMQPTopology, logger: Logger) {
+        self.configuration = configuration
+        self.topology = topology
+        self.logger = logger
+        self.metrics = AMQPMetrics(connection: configuration.connectionName)
+        self.wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+    }
+
+    deinit {
+        close(wakeFD)
+    }
+
+    var state: AMQPConnectionState { stateBox.withLock { $0 } }
+
+    func setState(_ state: AMQPConnectionState) {
+        stateBox.withLock { $0 = state }
+    }
+
+    /// Starts the connection thread once.
+    func start() {
+        let shouldStart = inbox.withLock { inbox in
+            defer { inbox.started = true }
+            return !inbox.started
+        }
+        guard shouldStart else { return }
+        let thread = Thread { [self] in
+            ConnectionLoop(engine: self).run()
+            let waiters = inbox.withLock { inbox in
+                inbox.finished = true
+                defer { inbox.finishWaiters = [] }
+                return inbox.finishWaiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+        thread.name = "amqp-\(configuration.connectionName)"
+        thread.start()
+    }
+
+    func enqueue(_ commands: [Command]) {
+        let rejected: [Command] = inbox.withLock { inbox in
+            if inbox.finished { return commands }
+            inbox.commands.append(contentsOf: commands)
+            return []
+        }
+        for command in rejected {
+            switch command {
+            case .publish(let request): request.completion(.failure(.shutdown))
+            case .subscribe(let record): record.continuation.finish()
+            case .settle, .cancel: break
+            }
+        }
+        if rejected.isEmpty { wake() }
+    }
+
+    func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    func drainWake() {
+        var value: UInt64 = 0
+        _ = read(wakeFD, &value, 8)
+    }
+
+    func takeInbox() -> (commands: [Command], shutdown: Bool) {
+        inbox.withLock { inbox in
+            defer { inbox.commands.removeAll(keepingCapacity: true) }
+            return (inbox.commands, inbox.shutdownRequested)
+        }
+    }
+
+    func settle(_ token: AckToken, _ settlement: Settlement) {
+        enqueue([.settle(token, settlement)])
+    }
+
+    func cancelConsumer(_ id: Int) {
+        enqueue([.cancel(id)])
+    }
+
+    func makeConsumer(queue: String, prefetch: UInt16) -> AMQPConsumer {
+        let id = inbox.withLock { inbox in
+            defer { inbox.nextConsumerID += 1 }
+            return inbox.nextConsumerID
+        }
+        let (stream, continuation) = AsyncStream.makeStream(of: AMQPDelivery.self)
+        let record = ConsumerRecord(id: id, queue: queue, prefetch: prefetch, continuation: continuation)
+        enqueue([.subscribe(record)])
+        return AMQPConsumer(stream: stream, id: id, engine: self, queue: queue)
+    }
+
+    /// Asks the thread to drain and close; returns when it has exited (at once if it never started).
+    func shutdown() async {
+        let alreadyDone = inbox.withLock { inbox in
+            inbox.shutdownRequested = true
+            if !inbox.started {
+                inbox.started = true
+                inbox.finished = true
+            }
+            return inbox.finished
+        }
+        if alreadyDone {
+            setState(.closed)
+            return
+        }
+        wake()
+        await withCheckedContinuation { continuation in
+            let finished = inbox.withLock { inbox in
+                if inbox.finished { return true }
+                inbox.finishWaiters.append(continuation)
+                return false
+            }
+            if finished { continuation.resume() }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import AMQPClient
+import Foundation
+import MostradorContracts
+import MostradorMessaging
+import TestSupport
+import Testing
+
+@Suite("Publishing and consuming against a real broker")
+struct PublishConsumeTests {
+    @Test func contractValueRoundTripsThroughTheEventsExchangeAndAQuorumQueue() async throws {
+        let vhost = try await TestBroker.shared().freshVirtualHost()
+        try await withConnection(vhost, topology: MostradorTopology.topology) { connection in
+            let sent = TicketCreated(
+                ticketID: 123, ticketUUID: UUID(), channel: .whatsapp, customerID: 7, customerName: "Lupita",
+                description: "la laptop no prende 😭", language: "es", createdAt: Date(timeIntervalSince1970: 1_770_000_000.25)
+            )
+            let messageID = UUID()
+            try await connection.publish(sent, messageID: messageID)
+
+            let consumer = connection.consume(queue: MostradorTopology.classifierTickets.name, prefetch: 1)
+            var iterator = consumer.makeAsyncIterator()
+            let delivery = try #require(await iterator.next())
+            let envelope = try delivery.decode(TicketCreated.self)
+            delivery.ack()
+            consumer.cancel()
+
+            #expect(envelope.payload == sent)
+            #expect(envelope.messageID == messageID)
+            #expect(delivery.properties.type == "ticket.created")
+            #expect(delivery.properties.correlationID == "123")
+            #expect(delivery.properties.contentType == "application/json")
+            #expect(delivery.properties.persistent)
+            #expect(delivery.properties.headers["x-schema-version"] == .int(1))
+            #expect(delivery.exchange == MostradorTopology.events)
+            #expect(String(decoding: delivery.body, as: UTF8.self).contains("\"ticket_id\":123"))
+        }
+    }
+
+    @Test func tenThousandPersistentMessagesAreAllConfirmedAndConsumedExactlyOnce() async throws {
+        let vhost = try await TestBroker.shared().freshVirtualHost()
+        let work = WorkTopology()
+        let total = 10_000
+        try await withConnection(vhost, topology: work.topology) { connection in
+            let results = await connection.publish(contentsOf: (0..<total).map { work.message("m\($0)") })
+            #expect(results.count == total)
+            #expect(results.allSatisfy { if case .success = $0 { true } else { false } })
+
+            let collector = Collector()
+            let consumer = connection.consume(queue: work.queue, prefetch: 500)
+            let task = consumer.collect(into: collector)
+            #expect(await eventually(timeout: .seconds(60)) { await collector.count >= total })
+            // Anything beyond the 10,000 would be a duplicate: give it a moment to show up.
+            try await Task.sleep(for: .milliseconds(300))
+            consumer.cancel()
+            await task.value
+            #expect(await collector.count == total)
+            #expect(await collector.unique == Set((0..<total).map { "m\($0)" }))
+            #expect(await collector.redeliveries == 0)
+        }
+        let remaining = try await TestBroker.shared().ctl([
+            "list_queues", "-p", vhost.virtualHost, "name", "messages", "--silent", "--no-table-headers",
+        ])
+        let line = try #require(remaining.split(separator: "\n").first { $0.hasPrefix(work.queue) })
+        #expect(line.split(whereSeparator: \.isWhitespace).last == "0")
+    }
+
+    @Test func unroutableMandatoryMessageFailsAsReturned() async throws {
+        let vhost = try await TestBroker.shared().freshVirtualHost()
+        let work = WorkTopology()
+        try await withConnection(vhost, topology: work.topology) { connection in
+            let unbound = uniqueName("nobody-listens")
+            try await connection.publish(
+                AMQPMessage(exchange: "", routingKey: work.queue, body: Array("routed".utf8))
+            )
+            await #expect(throws: AMQPError.returned(code: 312, text: "NO_ROUTE")) {
+                try await connection.publish(AMQPMessage(exchange: "", routingKey: unbound, body: [1, 2, 3]))
+            }
+            // The connection is still usable afterwards.
+            try await connection.publish(work.message("after"))
+        }
+    }
+
+    @Test func publishingToAMissingExchangeFailsThatMessageOnlyAndRecovers() async throws {
+        let vhost = try await TestBroker.shared().freshVirtualHost()
+        let work = WorkTopology()
+        try await withConnection(vhost, topology: work.topology) { connection in
+            await #expect(throws: AMQPError.self) {
+                try await connection.publish(AMQPMessage(exchange: uniqueName("missing"), routingKey: "x", body: [1]))
+            }
+            try await connection.publish(work.message("still works"))
+            #expect(await eventually { connection.isReady })
+        }
+    }
+
+    @Test func consumerStreamEndsWhenTheConnectionShutsDown() async throws {
+        let vhost = try await TestBroker.shared().freshVirtualHost()
+        let work = WorkTopology()
+        var configuration = vhost
+        configuration.reconnectBackoff = .milliseconds(50)...(.seconds(1))
+        let connection = AMQPConnection(configuration: configuration, topology: work.topology, logger: testLogger)
+        connection.start()
+        try await connection.waitUntilReady()
+        let consumer = connection.consume(queue: work.queue)
+        let ended = Task { for await _ in consumer {}; return true }
+        await connection.shutdown()
+        #expect(await ended.value)
+        #expect(connection.state == .closed)
+        await #expect(throws: AMQPError.shutdown) { try await connection.publish(work.message("late")) }
+    }
+}

@@ -1,0 +1,119 @@
+import AMQPClient
+import Foundation
+import Synchronization
+
+/// A real RabbitMQ for integration tests, managed through `deploy/broker.sh`.
+///
+/// `TestBroker.shared` is the broker `.ci/run` started (`MOSTRADOR_TEST_BROKER_DIR`); when a developer runs
+/// `swift test` alone it starts one of its own on a free port. Tests that stop or kill the broker use
+/// `TestBroker.dedicated()` so they do not disturb the others running in parallel.
+public actor TestBroker {
+    public let directory: String
+    public private(set) var url: String
+
+    private static let script = Shell.repositoryRoot.appendingPathComponent("deploy/broker.sh").path
+    private static let sharedBroker = SharedBroker()
+
+    init(directory: String, url: String) {
+        self.directory = directory
+        self.url = url
+    }
+
+    /// The broker shared by all tests of this run.
+    public static func shared() async throws -> TestBroker {
+        try await sharedBroker.get()
+    }
+
+    /// A broker of its own (about 5 s to start), for tests that stop, kill or restart it.
+    public static func dedicated() async throws -> TestBroker {
+        let directory = NSTemporaryDirectory() + "mostrador-broker-\(UUID().uuidString.prefix(8))"
+        let url = try await Shell.run([script, "start", "--dir", directory, "--port", "auto"])
+        return TestBroker(directory: directory, url: url.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// A fresh virtual host on this broker: the whole Mostrador topology can be declared there without
+    /// touching other tests. Returns its AMQP URL.
+    public func freshVirtualHost(_ prefix: String = "test") async throws -> AMQPConfiguration {
+        let name = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+        try await ctl(["add_vhost", name])
+        try await ctl(["set_permissions", "-p", name, "guest", ".*", ".*", ".*"])
+        var configuration = try AMQPConfiguration(url: url)
+        configuration.virtualHost = name
+        configuration.connectionName = name
+        return configuration
+    }
+
+    public var configuration: AMQPConfiguration {
+        get throws { try AMQPConfiguration(url: url) }
+    }
+
+    @discardableResult
+    public func ctl(_ arguments: [String]) async throws -> String {
+        try await Shell.run([Self.script, "ctl", "--dir", directory, "--"] + arguments)
+    }
+
+    /// Closes every client connection to `virtualHost` as an operator would (`rabbitmqctl close_connection`).
+    /// Returns how many it closed.
+    @discardableResult
+    public func closeConnections(virtualHost: String) async throws -> Int {
+        let listing = try await ctl(["list_connections", "pid", "vhost", "--silent", "--no-table-headers"])
+        var closed = 0
+        for line in listing.split(separator: "\n") {
+            let columns = line.split(whereSeparator: { $0 == "\t" || $0 == " " }).map(String.init)
+            guard columns.count >= 2, columns[1] == virtualHost else { continue }
+            try await ctl(["close_connection", columns[0], "closed by a test"])
+            closed += 1
+        }
+        return closed
+    }
+
+    public func stop() async throws {
+        try await Shell.run([Self.script, "stop", "--dir", directory])
+    }
+
+    /// Starts it again on the same port and data directory (messages in durable queues survive).
+    public func start() async throws {
+        url = try await Shell.run([Self.script, "start", "--dir", directory])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func kill() async throws {
+        try await Shell.run([Self.script, "kill", "--dir", directory])
+    }
+}
+
+/// Starts the shared broker once per test process, unless `.ci/run` already did.
+private actor SharedBroker {
+    private var broker: TestBroker?
+
+    func get() async throws -> TestBroker {
+        if let broker { return broker }
+        let environment = ProcessInfo.processInfo.environment
+        let created: TestBroker
+        if let directory = environment["MOSTRADOR_TEST_BROKER_DIR"], let url = environment["MOSTRADOR_TEST_AMQP_URL"] {
+            created = TestBroker(directory: directory, url: url)
+        } else {
+            created = try await TestBroker.dedicated()
+            stopAtExit(created.directory)
+        }
+        broker = created
+        return created
+    }
+}
+
+/// Stops a broker this process started when the test process exits.
+private func stopAtExit(_ directory: String) {
+    BrokerCleanup.directories.withLock { $0.append(directory) }
+    atexit {
+        for directory in BrokerCleanup.directories.withLock({ $0 }) {
+            _ = try? Shell.runBlocking(
+                [Shell.repositoryRoot.appendingPathComponent("deploy/broker.sh").path, "stop", "--dir", directory],
+                environment: [:]
+            )
+        }
+    }
+}
+
+private enum BrokerCleanup {
+    static let directories = Mutex<[String]>([])
+}
