@@ -2,19 +2,21 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 /// A product from the shared dependency list.
 extension Target.Dependency {
     static let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
     static let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
-    static let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+    static let serviceLifecycle = Target.Dependency.product(
+        name: "ServiceLifecycle", package: "swift-service-lifecycle")
     static let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
     static let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
     static let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
     static let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
     static let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+    static let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
     static let dequeModule = Target.Dependency.product(name: "DequeModule", package: "swift-collections")
 }
 
@@ -53,6 +55,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // rabbitmq-c 0.11 from Debian's librabbitmq-dev, with a shim for what Swift cannot call.
@@ -82,7 +85,9 @@ let package = Package(
         .target(
             name: "MostradorServiceKit",
             dependencies: [
-                "AMQPClient", .hummingbird, .serviceLifecycle, .argumentParser, .logging, .metrics, .prometheus,
+                "AMQPClient", "MostradorMessaging", .hummingbird, .serviceLifecycle, .argumentParser, .logging,
+                .metrics,
+                .prometheus, .nioCore,
             ],
             path: "Shared/ServiceKit",
             swiftSettings: swiftSettings
@@ -99,7 +104,10 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["AMQPClient", .logging, .asyncHTTPClient],
+            dependencies: [
+                "AMQPClient", .logging, .asyncHTTPClient, .nioCore,
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),

@@ -20,8 +20,10 @@ public struct AMQPConfiguration: Sendable, Equatable {
     /// How long a graceful shutdown waits for outstanding publisher confirms.
     public var drainTimeout: Duration = .seconds(10)
 
-    public init(host: String = "127.0.0.1", port: Int = 5672, user: String = "guest", password: String = "guest",
-                virtualHost: String = "/") {
+    public init(
+        host: String = "127.0.0.1", port: Int = 5672, user: String = "guest", password: String = "guest",
+        virtualHost: String = "/"
+    ) {
         self.host = host
         self.port = port
         self.user = user
@@ -46,7 +48,8 @@ public struct AMQPConfiguration: Sendable, Equatable {
         if path.isEmpty || path == "/" {
             virtualHost = "/"
         } else {
-            guard let decoded = String(path.dropFirst()).removingPercentEncoding, !decoded.contains("/") || decoded == "/"
+            guard let decoded = String(path.dropFirst()).removingPercentEncoding,
+                !decoded.contains("/") || decoded == "/"
             else {
                 throw .invalidURL(string.redactingPassword)
             }

@@ -13,9 +13,11 @@ public struct AMQPProperties: Sendable, Hashable {
     public var persistent: Bool
     public var headers: [String: AMQPFieldValue]
 
-    public init(contentType: String? = nil, messageID: String? = nil, type: String? = nil,
-                correlationID: String? = nil, timestamp: Date? = nil, replyTo: String? = nil,
-                expiration: String? = nil, persistent: Bool = true, headers: [String: AMQPFieldValue] = [:]) {
+    public init(
+        contentType: String? = nil, messageID: String? = nil, type: String? = nil,
+        correlationID: String? = nil, timestamp: Date? = nil, replyTo: String? = nil,
+        expiration: String? = nil, persistent: Bool = true, headers: [String: AMQPFieldValue] = [:]
+    ) {
         self.contentType = contentType
         self.messageID = messageID
         self.type = type
@@ -37,8 +39,10 @@ public struct AMQPMessage: Sendable {
     /// When true, a message no queue would receive fails with `AMQPError.returned` instead of vanishing.
     public var mandatory: Bool
 
-    public init(exchange: String, routingKey: String, body: [UInt8], properties: AMQPProperties = .init(),
-                mandatory: Bool = true) {
+    public init(
+        exchange: String, routingKey: String, body: [UInt8], properties: AMQPProperties = .init(),
+        mandatory: Bool = true
+    ) {
         self.exchange = exchange
         self.routingKey = routingKey
         self.body = body

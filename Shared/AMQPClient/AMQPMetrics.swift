@@ -15,7 +15,9 @@ struct AMQPMetrics: Sendable {
 
     init(connection: String) {
         let dimensions = [("connection", connection)]
-        func counter(_ name: String) -> Counter { Counter(label: "mostrador_amqp_\(name)_total", dimensions: dimensions) }
+        func counter(_ name: String) -> Counter {
+            Counter(label: "mostrador_amqp_\(name)_total", dimensions: dimensions)
+        }
         published = counter("published")
         confirmed = counter("confirmed")
         nacked = counter("nacked")

@@ -28,8 +28,10 @@ public struct AMQPTopology: Sendable, Equatable {
         public var autoDelete: Bool
         public var arguments: [String: AMQPFieldValue]
 
-        public init(_ name: String, kind: Kind, durable: Bool = true, autoDelete: Bool = false,
-                    arguments: [String: AMQPFieldValue] = [:]) {
+        public init(
+            _ name: String, kind: Kind, durable: Bool = true, autoDelete: Bool = false,
+            arguments: [String: AMQPFieldValue] = [:]
+        ) {
             self.name = name
             self.kind = kind
             self.durable = durable
@@ -46,8 +48,10 @@ public struct AMQPTopology: Sendable, Equatable {
         public var autoDelete: Bool
         public var arguments: [String: AMQPFieldValue]
 
-        public init(_ name: String, durable: Bool = true, exclusive: Bool = false, autoDelete: Bool = false,
-                    arguments: [String: AMQPFieldValue] = [:]) {
+        public init(
+            _ name: String, durable: Bool = true, exclusive: Bool = false, autoDelete: Bool = false,
+            arguments: [String: AMQPFieldValue] = [:]
+        ) {
             self.name = name
             self.durable = durable
             self.exclusive = exclusive
@@ -57,9 +61,11 @@ public struct AMQPTopology: Sendable, Equatable {
 
         /// A replicated work queue: a message rejected or redelivered more than `deliveryLimit` times is
         /// dead-lettered (at least once) to `deadLetterExchange`.
-        public static func quorum(_ name: String, deliveryLimit: Int, deadLetterExchange: String?,
-                                  deadLetterRoutingKey: String? = nil,
-                                  extraArguments: [String: AMQPFieldValue] = [:]) -> Queue {
+        public static func quorum(
+            _ name: String, deliveryLimit: Int, deadLetterExchange: String?,
+            deadLetterRoutingKey: String? = nil,
+            extraArguments: [String: AMQPFieldValue] = [:]
+        ) -> Queue {
             var arguments: [String: AMQPFieldValue] = [
                 "x-queue-type": "quorum",
                 "x-delivery-limit": .int(Int64(deliveryLimit)),
@@ -89,7 +95,8 @@ public struct AMQPTopology: Sendable, Equatable {
         public var routingKey: String
         public var arguments: [String: AMQPFieldValue]
 
-        public init(queue: String, exchange: String, routingKey: String = "", arguments: [String: AMQPFieldValue] = [:]) {
+        public init(queue: String, exchange: String, routingKey: String = "", arguments: [String: AMQPFieldValue] = [:])
+        {
             self.queue = queue
             self.exchange = exchange
             self.routingKey = routingKey

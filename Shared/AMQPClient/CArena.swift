@@ -2,7 +2,7 @@ import CRabbitMQ
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Memory for C structures built from Swift values (`amqp_bytes_t`, tables, properties), freed when the

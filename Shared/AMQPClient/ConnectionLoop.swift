@@ -4,7 +4,7 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Everything that touches rabbitmq-c, confined to the connection's own thread (rabbitmq-c is not thread-safe and
@@ -148,7 +148,8 @@ final class ConnectionLoop {
         let bounds = configuration.reconnectBackoff
         let exponent = min(attempt - 1, 20)
         let ceiling = min(bounds.upperBound, bounds.lowerBound * (1 << exponent))
-        let milliseconds = Int64.random(in: bounds.lowerBound.milliseconds...max(bounds.lowerBound.milliseconds, ceiling.milliseconds))
+        let milliseconds = Int64.random(
+            in: bounds.lowerBound.milliseconds...max(bounds.lowerBound.milliseconds, ceiling.milliseconds))
         return .milliseconds(milliseconds)
     }
 
@@ -312,7 +313,8 @@ final class ConnectionLoop {
         for id in ids {
             guard let record = consumers.removeValue(forKey: id) else { continue }
             if let subscription = subscriptions.removeValue(forKey: id) {
-                CArena.with { arena in _ = amqp_basic_cancel(state, subscription.channel, arena.bytes(subscription.tag)) }
+                CArena.with { arena in _ = amqp_basic_cancel(state, subscription.channel, arena.bytes(subscription.tag))
+                }
                 try check(amqp_get_rpc_reply(state), during: "basic.cancel")
             }
             record.continuation.finish()

@@ -35,8 +35,10 @@ public struct TicketCreated: MessageContract, Equatable {
     public var createdAt: Date
     public var correlationID: String? { String(ticketID) }
 
-    public init(ticketID: Int64, ticketUUID: UUID, channel: Channel, customerID: Int64, customerName: String?,
-                description: String?, language: String, createdAt: Date) {
+    public init(
+        ticketID: Int64, ticketUUID: UUID, channel: Channel, customerID: Int64, customerName: String?,
+        description: String?, language: String, createdAt: Date
+    ) {
         self.ticketID = ticketID
         self.ticketUUID = ticketUUID
         self.channel = channel
@@ -96,8 +98,10 @@ public struct MessageCreated: MessageContract, Equatable {
     public var createdAt: Date
     public var correlationID: String? { String(ticketID) }
 
-    public init(ticketID: Int64, messageID: Int64, role: MessageRole, channel: Channel, preview: String,
-                createdAt: Date) {
+    public init(
+        ticketID: Int64, messageID: Int64, role: MessageRole, channel: Channel, preview: String,
+        createdAt: Date
+    ) {
         self.ticketID = ticketID
         self.messageID = messageID
         self.role = role
@@ -131,8 +135,10 @@ public struct DeliveryUpdated: MessageContract, Equatable {
     public var at: Date
     public var correlationID: String? { String(ticketID) }
 
-    public init(ticketID: Int64, messageID: Int64, status: DeliveryStatus, attempt: Int = 0, reason: String? = nil,
-                providerMessageID: String? = nil, at: Date = Date()) {
+    public init(
+        ticketID: Int64, messageID: Int64, status: DeliveryStatus, attempt: Int = 0, reason: String? = nil,
+        providerMessageID: String? = nil, at: Date = Date()
+    ) {
         self.ticketID = ticketID
         self.messageID = messageID
         self.status = status

@@ -62,7 +62,9 @@ public enum ContractCoding {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let string = try container.decode(String.self)
-            if let date = try? Date(string, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) {
+            if let date = try? Date(
+                string, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true))
+            {
                 return date
             }
             if let date = try? Date(string, strategy: .iso8601) { return date }
@@ -85,9 +87,11 @@ struct CamelCaseKey: CodingKey {
             stringValue = snakeCase
             return
         }
-        stringValue = String(first) + parts.dropFirst().map {
-            Self.acronyms.contains($0) ? $0.uppercased() : $0.prefix(1).uppercased() + $0.dropFirst()
-        }.joined()
+        stringValue =
+            String(first)
+            + parts.dropFirst().map {
+                Self.acronyms.contains($0) ? $0.uppercased() : $0.prefix(1).uppercased() + $0.dropFirst()
+            }.joined()
     }
 
     init?(stringValue: String) { self.stringValue = stringValue }

@@ -42,8 +42,10 @@ public struct MessageConsumer: Service {
     let retryLevels: AMQPRetryLevels
     let logger: Logger
 
-    public init(connection: AMQPConnection, queue: String, prefetch: UInt16 = 50, router: MessageRouter,
-                retryLevels: AMQPRetryLevels = MostradorTopology.retryLevels, logger: Logger) {
+    public init(
+        connection: AMQPConnection, queue: String, prefetch: UInt16 = 50, router: MessageRouter,
+        retryLevels: AMQPRetryLevels = MostradorTopology.retryLevels, logger: Logger
+    ) {
         self.connection = connection
         self.queue = queue
         self.prefetch = prefetch

@@ -12,7 +12,8 @@ struct PublishConsumeTests {
         try await withConnection(vhost, topology: MostradorTopology.topology) { connection in
             let sent = TicketCreated(
                 ticketID: 123, ticketUUID: UUID(), channel: .whatsapp, customerID: 7, customerName: "Lupita",
-                description: "la laptop no prende 😭", language: "es", createdAt: Date(timeIntervalSince1970: 1_770_000_000.25)
+                description: "la laptop no prende 😭", language: "es",
+                createdAt: Date(timeIntervalSince1970: 1_770_000_000.25)
             )
             let messageID = UUID()
             try await connection.publish(sent, messageID: messageID)
@@ -101,7 +102,9 @@ struct PublishConsumeTests {
         connection.start()
         try await connection.waitUntilReady()
         let consumer = connection.consume(queue: work.queue)
-        let ended = Task { for await _ in consumer {}; return true }
+        let ended = Task {
+            for await _ in consumer {}; return true
+        }
         await connection.shutdown()
         #expect(await ended.value)
         #expect(connection.state == .closed)

@@ -1,0 +1,61 @@
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("Each executable against the real broker")
+struct ExecutableLifecycleTests {
+    static let executables = ["mostrador-api", "mostrador-bridge-relay", "mostrador-notifier", "mostrador-classifier"]
+
+    @Test(arguments: executables)
+    func startsBecomesReadyAndExitsZeroOnSIGTERM(_ name: String) async throws {
+        let broker = try await TestBroker.shared()
+        let vhost = try await broker.freshVirtualHost(name)
+        let dataDirectory = NSTemporaryDirectory() + "mostrador-\(UUID().uuidString.prefix(8))"
+        let service = try ServiceProcess(
+            name,
+            environment: [
+                "MOSTRADOR_AMQP_URL": "amqp://guest:guest@\(vhost.host):\(vhost.port)/\(vhost.virtualHost)",
+                "MOSTRADOR_DATA_DIR": dataDirectory,
+                "MOSTRADOR_LOG_FORMAT": "json",
+            ]
+        )
+        let ready = await eventually(timeout: .seconds(30), poll: .milliseconds(100)) {
+            (try? await HTTP.get("\(service.baseURL)/health/ready").status) == 200
+        }
+        #expect(ready, "\(name) never became ready:\n\(service.output)")
+        #expect(try await HTTP.get("\(service.baseURL)/health/live").status == 200)
+
+        let metrics = try await HTTP.get("\(service.baseURL)/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.header("content-type")?.hasPrefix("text/plain") == true)
+
+        #expect(await service.terminate() == 0, "\(name) did not exit 0:\n\(service.output)")
+        // JSON log lines, each a complete object.
+        let lines = service.output.split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(!lines.isEmpty)
+        #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
+    }
+
+    @Test func notReadyWhileTheBrokerIsUnreachableAndStillExitsCleanly() async throws {
+        let service = try ServiceProcess(
+            "mostrador-notifier",
+            environment: ["MOSTRADOR_AMQP_URL": "amqp://guest:guest@127.0.0.1:\(try freePort())/%2F"]
+        )
+        let live = await eventually(timeout: .seconds(30), poll: .milliseconds(100)) {
+            (try? await HTTP.get("\(service.baseURL)/health/live").status) == 200
+        }
+        #expect(live, "never came up:\n\(service.output)")
+        let ready = try await HTTP.get("\(service.baseURL)/health/ready")
+        #expect(ready.status == 503)
+        let problems = try ready.json()["problems"] as? [String: String]
+        #expect(problems?["broker"]?.contains("reconnecting") == true)
+        #expect(await service.terminate() == 0, "\(service.output)")
+    }
+
+    @Test func badConfigurationIsRefusedWithAClearMessage() async throws {
+        let service = try ServiceProcess("mostrador-classifier", environment: ["MOSTRADOR_LOG_FORMAT": "yaml"])
+        let status = await service.waitForExit()
+        #expect(status != nil && status != 0)
+        #expect(service.output.contains("MOSTRADOR_LOG_FORMAT must be json or text"))
+    }
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs the whole of Mostrador on this machine: an isolated RabbitMQ, the four services, each waited on until
+# ready. Ctrl-C stops everything (services first, gracefully, then the broker).
+#
+#   deploy/run.sh                 # release build (first build takes several minutes)
+#   MOSTRADOR_BUILD=debug deploy/run.sh
+#
+# Everything lives under .run/ (broker data, SQLite, logs). Ports: api 8080, bridge-relay 8081, notifier 8082,
+# classifier 8083, RabbitMQ 5679 — override with MOSTRADOR_API_PORT etc.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+RUN="$ROOT/.run"
+BUILD=${MOSTRADOR_BUILD:-release}
+mkdir -p "$RUN/logs" "$RUN/data"
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+packages=(rabbitmq-server librabbitmq-dev libsqlite3-dev libcurl4-openssl-dev pkg-config curl)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing ${missing[*]}" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "Swift 6.2 or newer must be on PATH (https://swift.org/install)" >&2; exit 1; }
+
+echo "==> building ($BUILD)" >&2
+swift build -c "$BUILD" >&2
+BIN=$(swift build -c "$BUILD" --show-bin-path)
+
+echo "==> starting RabbitMQ" >&2
+AMQP_URL=$(deploy/broker.sh start --dir "$RUN/broker" --port "${MOSTRADOR_BROKER_PORT:-5679}")
+
+export MOSTRADOR_AMQP_URL="$AMQP_URL"
+export MOSTRADOR_DATA_DIR="${MOSTRADOR_DATA_DIR:-$RUN/data}"
+export MOSTRADOR_LOG_FORMAT="${MOSTRADOR_LOG_FORMAT:-text}"
+
+pids=()
+stop_all() {
+    trap - INT TERM EXIT
+    echo >&2
+    echo "==> stopping services" >&2
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    echo "==> stopping RabbitMQ" >&2
+    deploy/broker.sh stop --dir "$RUN/broker" >&2 || true
+}
+trap stop_all INT TERM EXIT
+
+start_service() { # name port
+    local name=$1 port=$2
+    MOSTRADOR_HTTP_PORT=$port "$BIN/mostrador-$name" >"$RUN/logs/$name.log" 2>&1 &
+    pids+=($!)
+}
+start_service api "${MOSTRADOR_API_PORT:-8080}"
+start_service bridge-relay "${MOSTRADOR_RELAY_PORT:-8081}"
+start_service notifier "${MOSTRADOR_NOTIFIER_PORT:-8082}"
+start_service classifier "${MOSTRADOR_CLASSIFIER_PORT:-8083}"
+
+for entry in "api:${MOSTRADOR_API_PORT:-8080}" "bridge-relay:${MOSTRADOR_RELAY_PORT:-8081}" \
+    "notifier:${MOSTRADOR_NOTIFIER_PORT:-8082}" "classifier:${MOSTRADOR_CLASSIFIER_PORT:-8083}"; do
+    name=${entry%%:*} port=${entry##*:}
+    for _ in $(seq 1 300); do
+        curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    if curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; then
+        echo "    ✓ $name ready on http://127.0.0.1:$port" >&2
+    else
+        echo "    ✗ $name is not ready; see $RUN/logs/$name.log" >&2
+        tail -20 "$RUN/logs/$name.log" >&2
+        exit 1
+    fi
+done
+
+cat >&2 <<INFO
+
+Mostrador is running.
+  broker        $AMQP_URL
+  logs          $RUN/logs/
+  Ctrl-C stops everything.
+INFO
+wait
