@@ -65,6 +65,8 @@ final class AMQPEngine: Sendable {
         /// Set once the thread has exited: new work fails at once.
         var finished = false
         var started = false
+        /// The thread is (about to be) asleep in `poll`: only then does new work need the eventfd written.
+        var sleeping = false
         var nextConsumerID = 1
         var finishWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -116,10 +118,11 @@ final class AMQPEngine: Sendable {
     }
 
     func enqueue(_ commands: [Command]) {
-        let rejected: [Command] = inbox.withLock { inbox in
-            if inbox.finished { return commands }
+        let (rejected, mustWake): ([Command], Bool) = inbox.withLock { inbox in
+            if inbox.finished { return (commands, false) }
             inbox.commands.append(contentsOf: commands)
-            return []
+            defer { inbox.sleeping = false }
+            return ([], inbox.sleeping)
         }
         for command in rejected {
             switch command {
@@ -128,7 +131,16 @@ final class AMQPEngine: Sendable {
             case .settle, .cancel: break
             }
         }
-        if rejected.isEmpty { wake() }
+        if mustWake { wake() }
+    }
+
+    /// Called by the thread before it sleeps: false when commands arrived meanwhile (so it must not sleep).
+    func prepareToSleep() -> Bool {
+        inbox.withLock { inbox in
+            guard inbox.commands.isEmpty, !inbox.shutdownRequested else { return false }
+            inbox.sleeping = true
+            return true
+        }
     }
 
     func wake() {
@@ -171,6 +183,7 @@ final class AMQPEngine: Sendable {
     func shutdown() async {
         let alreadyDone = inbox.withLock { inbox in
             inbox.shutdownRequested = true
+            inbox.sleeping = false
             if !inbox.started {
                 inbox.started = true
                 inbox.finished = true

@@ -42,6 +42,10 @@ final class ConnectionLoop {
     private var consumerByTag: [String: Int] = [:]
     private var nextChannel: amqp_channel_t = 2
     private var settlements: [(AckToken, Settlement)] = []
+    /// Delivery tags handed out per channel, in delivery order; a tag settled on its own stays until it reaches
+    /// the front (it is then skipped), which keeps every step O(1).
+    private var outstanding: [amqp_channel_t: Deque<UInt64>] = [:]
+    private var settledAlone: Set<UInt64> = []
     private var cancellations: [Int] = []
 
     init(engine: AMQPEngine) {
@@ -80,7 +84,7 @@ final class ConnectionLoop {
             switch command {
             case .publish(var request):
                 if request.message.properties.messageID == nil {
-                    request.message.properties.messageID = UUID().uuidString.lowercased()
+                    request.message.properties.messageID = UUID().uuidString
                 }
                 pending.append(request)
             case .settle(let token, let settlement):
@@ -285,16 +289,20 @@ final class ConnectionLoop {
         return didWork
     }
 
+    /// Acks that complete an in-order run of a channel's deliveries go out as one `multiple` ack; the rest,
+    /// and every nack and reject, go out one by one.
     private func sendSettlements(_ state: amqp_connection_state_t) throws(AMQPError) {
         defer { settlements.removeAll(keepingCapacity: true) }
+        var acked: [amqp_channel_t: Set<UInt64>] = [:]
         for (token, settlement) in settlements {
             // The broker requeued everything unacknowledged when the old connection died.
             guard token.generation == generation else { continue }
             let status: Int32
             switch settlement {
             case .ack:
-                status = amqp_basic_ack(state, token.channel, token.deliveryTag, 0)
+                acked[token.channel, default: []].insert(token.deliveryTag)
                 metrics.acked.increment()
+                continue
             case .requeue:
                 status = amqp_basic_nack(state, token.channel, token.deliveryTag, 0, 1)
                 metrics.requeued.increment()
@@ -302,7 +310,31 @@ final class ConnectionLoop {
                 status = amqp_basic_reject(state, token.channel, token.deliveryTag, 0)
                 metrics.deadLettered.increment()
             }
+            settledAlone.insert(token.deliveryTag)
             guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "settling a delivery") }
+            lastSend = .now
+        }
+        for (channel, var tags) in acked {
+            var last: UInt64?
+            while let first = outstanding[channel]?.first {
+                if settledAlone.remove(first) != nil {
+                    outstanding[channel]?.removeFirst()
+                } else if tags.remove(first) != nil {
+                    outstanding[channel]?.removeFirst()
+                    last = first
+                } else {
+                    break
+                }
+            }
+            if let last {
+                let status = amqp_basic_ack(state, channel, last, 1)
+                guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "acking deliveries") }
+            }
+            for tag in tags {
+                settledAlone.insert(tag)
+                let status = amqp_basic_ack(state, channel, tag, 0)
+                guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "acking a delivery") }
+            }
             lastSend = .now
         }
     }
@@ -323,9 +355,12 @@ final class ConnectionLoop {
 
     private func sendPublishes(_ state: amqp_connection_state_t) throws(AMQPError) -> Bool {
         var sent = false
+        // One arena for the whole burst: its memory is only read during each call.
+        let arena = CArena()
+        defer { withExtendedLifetime(arena) {} }
         while unconfirmed.count < configuration.confirmWindow, let request = pending.popFirst() {
             let message = request.message
-            let status = CArena.with { arena in
+            let status = {
                 var properties = arena.properties(message.properties)
                 return message.body.withUnsafeBytes { body in
                     amqp_basic_publish(
@@ -334,7 +369,7 @@ final class ConnectionLoop {
                         amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress))
                     )
                 }
-            }
+            }()
             guard status == AMQP_STATUS_OK.rawValue else {
                 pending.prepend(request)
                 throw .library(status, during: "basic.publish")
@@ -457,6 +492,7 @@ final class ConnectionLoop {
         metrics.delivered.increment()
         if redelivered { metrics.redelivered.increment() }
         let token = AckToken(generation: generation, channel: channel, deliveryTag: deliveryTag)
+        outstanding[channel, default: []].append(deliveryTag)
         guard let id = consumerByTag[tag], let record = consumers[id] else {
             // Arrived after a cancel: give it back for another consumer.
             settlements.append((token, .requeue))
@@ -492,6 +528,7 @@ final class ConnectionLoop {
         if let shutdownDeadline { timeout = min(timeout, max(.zero, shutdownDeadline - now)) }
         // Frames already buffered by rabbitmq-c are not visible to poll.
         if amqp_frames_enqueued(state) != 0 || amqp_data_in_buffer(state) != 0 { return }
+        guard engine.prepareToSleep() else { return }
         var descriptors = [
             pollfd(fd: amqp_get_sockfd(state), events: Int16(POLLIN), revents: 0),
             pollfd(fd: engine.wakeFD, events: Int16(POLLIN), revents: 0),
@@ -502,6 +539,7 @@ final class ConnectionLoop {
     }
 
     private func waitForWake(until deadline: ContinuousClock.Instant) {
+        guard engine.prepareToSleep() else { return }
         let milliseconds = max(0, (deadline - .now).milliseconds)
         var descriptor = pollfd(fd: engine.wakeFD, events: Int16(POLLIN), revents: 0)
         if poll(&descriptor, 1, Int32(milliseconds)) > 0 { engine.drainWake() }
@@ -518,6 +556,8 @@ final class ConnectionLoop {
         unconfirmed.removeAll()
         returned.removeAll()
         settlements.removeAll()
+        outstanding.removeAll()
+        settledAlone.removeAll()
         reconnectAttempt = max(reconnectAttempt, 1)
         engine.setState(.reconnecting(attempt: reconnectAttempt, reason: "\(error)"))
     }

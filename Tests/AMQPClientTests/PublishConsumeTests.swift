@@ -110,4 +110,35 @@ struct PublishConsumeTests {
         #expect(connection.state == .closed)
         await #expect(throws: AMQPError.shutdown) { try await connection.publish(work.message("late")) }
     }
+
+    @Test func outOfOrderAcksAndANackInBetweenSettleExactlyTheRightDeliveries() async throws {
+        let vhost = try await TestBroker.shared().freshVirtualHost()
+        let work = WorkTopology()
+        try await withConnection(vhost, topology: work.topology) { connection in
+            _ = await connection.publish(contentsOf: (0..<10).map { work.message("m\($0)") })
+            let consumer = connection.consume(queue: work.queue, prefetch: 20)
+            var iterator = consumer.makeAsyncIterator()
+            var held: [AMQPDelivery] = []
+            for _ in 0..<10 { held.append(try #require(await iterator.next())) }
+            // Ack 9…5 backwards, leave 0…3 for later, send m4 back.
+            for delivery in held[5...].reversed() { delivery.ack() }
+            held[4].nack(requeue: true)
+            let again = try #require(await iterator.next())
+            #expect(String(decoding: again.body, as: UTF8.self) == "m4")
+            #expect(again.redelivered)
+            again.ack()
+            for delivery in held[0..<4] { delivery.ack() }
+            // Nothing else may come back: everything was settled exactly once.
+            try await Task.sleep(for: .milliseconds(500))
+            consumer.cancel()
+            var extra = 0
+            while await iterator.next() != nil { extra += 1 }
+            #expect(extra == 0)
+        }
+        let remaining = try await TestBroker.shared().ctl([
+            "list_queues", "-p", vhost.virtualHost, "name", "messages", "--silent", "--no-table-headers",
+        ])
+        let line = try #require(remaining.split(separator: "\n").first { $0.hasPrefix(work.queue) })
+        #expect(line.split(whereSeparator: \.isWhitespace).last == "0")
+    }
 }
