@@ -16,6 +16,10 @@ extension Target.Dependency {
     static let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
     static let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
     static let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+    static let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+    static let bcrypt = Target.Dependency.product(name: "HummingbirdBcrypt", package: "hummingbird-auth")
+    static let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+    static let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
     static let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
     static let dequeModule = Target.Dependency.product(name: "DequeModule", package: "swift-collections")
 }
@@ -29,7 +33,10 @@ func serviceTarget(
 ) -> Target {
     .executableTarget(
         name: name,
-        dependencies: ["AMQPClient", "MostradorContracts", "MostradorMessaging", "MostradorServiceKit"] + dependencies,
+        dependencies: [
+            "AMQPClient", "MostradorContracts", "MostradorMessaging", "MostradorServiceKit", .hummingbird,
+            .serviceLifecycle, .argumentParser, .logging, .httpTypes,
+        ] + dependencies,
         path: path,
         resources: resources,
         swiftSettings: swiftSettings
@@ -56,6 +63,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // rabbitmq-c 0.11 from Debian's librabbitmq-dev, with a shim for what Swift cannot call.
@@ -83,6 +94,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "MostradorStorage",
+            dependencies: [.grdb, .logging, .serviceLifecycle],
+            path: "Shared/Storage",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "MostradorServiceKit",
             dependencies: [
                 "AMQPClient", "MostradorMessaging", .hummingbird, .serviceLifecycle, .argumentParser, .logging,
@@ -92,8 +109,17 @@ let package = Package(
             path: "Shared/ServiceKit",
             swiftSettings: swiftSettings
         ),
-        serviceTarget(name: "MostradorAPI", path: "Services/api"),
-        serviceTarget(name: "MostradorBridgeRelay", path: "Services/bridge-relay", dependencies: [.asyncHTTPClient]),
+        serviceTarget(
+            name: "MostradorAPI",
+            path: "Services/api",
+            dependencies: ["MostradorStorage", .grdb, .bcrypt, .crypto, .nioCore],
+            resources: [.copy("Resources")]
+        ),
+        serviceTarget(
+            name: "MostradorBridgeRelay",
+            path: "Services/bridge-relay",
+            dependencies: ["MostradorStorage", .grdb, .asyncHTTPClient, .nioCore]
+        ),
         serviceTarget(name: "MostradorNotifier", path: "Services/notifier"),
         serviceTarget(name: "MostradorClassifier", path: "Services/classifier"),
         .executableTarget(

@@ -1,9 +1,46 @@
+import AsyncHTTPClient
 import Hummingbird
+import Logging
+import MostradorMessaging
 import MostradorServiceKit
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
 
-/// Wires the service: broker connection → workers → HTTP.
+/// Wires the relay: broker connection → ledger writer → HTTP client → bridge monitor → `relay.send` consumer → HTTP.
 func buildApplication(_ configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
+    let settings = try RelaySettings(configuration)
+    let logger = configuration.logger
     let connection = ServiceApplication.connection(configuration)
+    let ledger = try DeliveryLedger.open(dataDirectory: configuration.dataDirectory, logger: logger)
+    var clientConfiguration = HTTPClient.Configuration()
+    clientConfiguration.connectionPool = .init(
+        idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.lanes)
+    clientConfiguration.timeout = .init(connect: .seconds(2))
+    let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
+    let adapter = SeedBridgeAdapter(
+        client: client, baseURL: settings.bridgeURL, token: settings.bridgeToken, timeout: settings.timeout)
+    let relay = Relay(adapter: adapter, ledger: ledger, connection: connection, settings: settings, logger: logger)
+    let workers: [any Service] = [
+        ledger.committer,
+        HTTPClientService(client: client),
+        BridgeMonitor(relay: relay, logger: logger),
+        MessageConsumer(
+            connection: connection, queue: MostradorTopology.relaySend.name,
+            prefetch: UInt16(min(1000, settings.lanes * 4)), lanes: settings.lanes, router: relay.router,
+            logger: logger),
+    ]
     let router = Router()
-    return ServiceApplication.make(configuration: configuration, connection: connection, workers: [], router: router)
+    return ServiceApplication.make(
+        configuration: configuration, connection: connection, workers: workers, router: router)
+}
+
+/// Shuts the HTTP client down after the consumers that use it have stopped.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
 }

@@ -148,3 +148,21 @@ public struct DeliveryUpdated: MessageContract, Equatable {
         self.at = at
     }
 }
+
+/// A ticket moved between `new`, `open`, `waiting`, `resolved` and `closed`.
+public struct TicketStatusChanged: MessageContract, Equatable {
+    public static let type = "ticket.status_changed"
+    public static let kind = ContractKind.event
+    public var ticketID: Int64
+    public var from: String
+    public var to: String
+    public var at: Date
+    public var correlationID: String? { String(ticketID) }
+
+    public init(ticketID: Int64, from: String, to: String, at: Date) {
+        self.ticketID = ticketID
+        self.from = from
+        self.to = to
+        self.at = at
+    }
+}

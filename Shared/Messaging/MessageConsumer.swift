@@ -40,15 +40,19 @@ public struct MessageConsumer: Service {
     let prefetch: UInt16
     let router: MessageRouter
     let retryLevels: AMQPRetryLevels
+    let lanes: Int
     let logger: Logger
 
+    /// With `lanes` above 1, deliveries are handled concurrently in that many lanes; deliveries with the same
+    /// `correlation_id` (the same ticket) always share a lane, so they are handled in the order they arrived.
     public init(
-        connection: AMQPConnection, queue: String, prefetch: UInt16 = 50, router: MessageRouter,
+        connection: AMQPConnection, queue: String, prefetch: UInt16 = 50, lanes: Int = 1, router: MessageRouter,
         retryLevels: AMQPRetryLevels = MostradorTopology.retryLevels, logger: Logger
     ) {
         self.connection = connection
         self.queue = queue
         self.prefetch = prefetch
+        self.lanes = max(1, lanes)
         self.router = router
         self.retryLevels = retryLevels
         var logger = logger
@@ -59,8 +63,30 @@ public struct MessageConsumer: Service {
     public func run() async throws {
         let consumer = connection.consume(queue: queue, prefetch: prefetch)
         await withGracefulShutdownHandler {
-            for await delivery in consumer {
-                await handle(delivery)
+            if lanes == 1 {
+                for await delivery in consumer { await handle(delivery) }
+                return
+            }
+            // Each lane is a serial worker; the consumer stream feeds them by the hash of the correlation id.
+            let streams = (0..<lanes).map { _ in AsyncStream.makeStream(of: AMQPDelivery.self) }
+            await withDiscardingTaskGroup { group in
+                for (stream, _) in streams {
+                    group.addTask {
+                        for await delivery in stream { await handle(delivery) }
+                    }
+                }
+                var next = 0
+                for await delivery in consumer {
+                    let lane: Int
+                    if let key = delivery.properties.correlationID {
+                        lane = Int(UInt(bitPattern: key.hashValue) % UInt(lanes))
+                    } else {
+                        lane = next
+                        next = (next + 1) % lanes
+                    }
+                    streams[lane].continuation.yield(delivery)
+                }
+                for (_, continuation) in streams { continuation.finish() }
             }
         } onGracefulShutdown: {
             consumer.cancel()

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import MostradorServiceKit
+
+/// The api's own settings, from `MOSTRADOR_*` variables.
+struct APISettings: Sendable {
+    /// Shared secret of the WhatsApp bridge (`Authorization: Bearer …` on `/webhook`); webhooks are refused without it.
+    var webhookToken: String?
+    /// How long `enviar-mensaje` waits for the relay's outcome before answering 504.
+    var sendWait: Duration = .seconds(5)
+    var adminUser: String?
+    var adminPassword: String?
+    var sessionLifetime: Duration = .seconds(12 * 3600)
+    /// An operator-edited message templates file (JSON) replacing the built-in one.
+    var templatesFile: String?
+
+    init() {}
+
+    init(_ configuration: ServiceConfiguration) throws {
+        webhookToken = configuration.setting("MOSTRADOR_WEBHOOK_TOKEN")
+        let wait = try configuration.setting("MOSTRADOR_SEND_WAIT_SECONDS", default: 5.0)
+        guard wait > 0, wait <= 60 else { throw ValidationError("MOSTRADOR_SEND_WAIT_SECONDS must be within (0, 60]") }
+        sendWait = .milliseconds(Int64(wait * 1000))
+        adminUser = configuration.setting("MOSTRADOR_ADMIN_USER")
+        adminPassword = configuration.setting("MOSTRADOR_ADMIN_PASSWORD")
+        if (adminUser == nil) != (adminPassword == nil) {
+            throw ValidationError("MOSTRADOR_ADMIN_USER and MOSTRADOR_ADMIN_PASSWORD go together")
+        }
+        if let password = adminPassword, password.count < 8 {
+            throw ValidationError("MOSTRADOR_ADMIN_PASSWORD must have at least 8 characters")
+        }
+        let hours = try configuration.setting("MOSTRADOR_SESSION_HOURS", default: 12.0)
+        sessionLifetime = .seconds(Int64(hours * 3600))
+        templatesFile = configuration.setting("MOSTRADOR_TEMPLATES_FILE")
+    }
+}

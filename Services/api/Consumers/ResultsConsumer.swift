@@ -1,0 +1,23 @@
+import AMQPClient
+import Logging
+import MostradorContracts
+import MostradorMessaging
+
+/// What the api learns from other services through `api.results`: delivery reports (and, as they are built,
+/// classifications and notifications). Each is applied once, with its `(consumer, message_id)` record in the same
+/// transaction, then acknowledged.
+enum ResultsConsumer {
+    static let name = "api.results"
+
+    static func router(tickets: TicketStore, notifier: DeliveryNotifier) -> MessageRouter {
+        var router = MessageRouter()
+        router.on(DeliveryUpdated.self) { envelope, _ in
+            let update = envelope.payload
+            _ = try await tickets.applyDelivery(
+                update, amqpMessageID: envelope.messageID.uuidString.lowercased(), consumer: name)
+            notifier.notify(messageID: update.messageID)
+            return .ack
+        }
+        return router
+    }
+}

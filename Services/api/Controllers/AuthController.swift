@@ -1,0 +1,58 @@
+import Foundation
+import Hummingbird
+
+/// `POST /api/auth/login/` and `POST /api/auth/logout/` as seed 002 shows them.
+struct AuthController {
+    let agents: AgentStore
+
+    func addRoutes(to router: Router<APIRequestContext>) {
+        router.post("api/auth/login", use: login)
+        router.post("api/auth/logout", use: logout)
+    }
+
+    struct Credentials: Decodable {
+        let username: String
+        let password: String
+    }
+
+    @Sendable func login(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let credentials = try JSONDecoder().decode(
+            Credentials.self, from: try await request.collectBody(upTo: 16 << 10))
+        guard !credentials.username.isEmpty, !credentials.password.isEmpty, credentials.password.count <= 200 else {
+            throw APIError.badRequest("Usuario y contraseña son obligatorios")
+        }
+        guard
+            let (token, agent) = try await agents.login(username: credentials.username, password: credentials.password)
+        else {
+            context.logger.notice("failed login", metadata: ["username": "\(credentials.username.prefix(64))"])
+            throw APIError(status: .unauthorized, detail: "Usuario o contraseña incorrectos")
+        }
+        return try JSONValue.object([
+            "token": .string(token),
+            "user": Self.user(agent),
+            "agent": Self.agent(agent),
+        ]).response()
+    }
+
+    @Sendable func logout(_ request: Request, context: APIRequestContext) async throws -> Response {
+        guard let token = request.authorizationToken, try await agents.agent(forToken: token) != nil else {
+            throw APIError.unauthorized
+        }
+        try await agents.logout(token: token)
+        return try JSONValue.object(["message": "Successfully logged out"]).response()
+    }
+
+    static func user(_ agent: Agent) -> JSONValue {
+        [
+            "id": .int(agent.id), "username": .string(agent.username), "email": .string(agent.email),
+            "first_name": .string(agent.firstName), "last_name": .string(agent.lastName),
+        ]
+    }
+
+    static func agent(_ agent: Agent) -> JSONValue {
+        [
+            "id": .string(agent.uuid), "is_available": .bool(agent.isAvailable), "specialty": .string(agent.specialty),
+            "role": .string(agent.role.rawValue), "is_active": .bool(agent.isActive),
+        ]
+    }
+}

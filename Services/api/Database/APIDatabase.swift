@@ -1,0 +1,139 @@
+import Foundation
+import GRDB
+import MostradorStorage
+
+/// The api's SQLite database: its file, its versioned schema.
+enum APIDatabase {
+    static func open(dataDirectory: String) throws -> DatabasePool {
+        let pool = try DatabaseFactory.open(path: "\(dataDirectory)/mostrador.sqlite")
+        try migrator.migrate(pool)
+        return pool
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: customers, tickets, messages, agents, sessions, outbox") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE customers (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT,
+                        email TEXT,
+                        language TEXT NOT NULL DEFAULT 'es',
+                        created_at DATETIME NOT NULL
+                    );
+                    -- One person, however WhatsApp shows them: a phone number one day, a @lid id the next.
+                    CREATE TABLE customer_identities (
+                        id INTEGER PRIMARY KEY,
+                        customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                        kind TEXT NOT NULL CHECK (kind IN ('phone', 'lid', 'bsuid', 'email', 'guest')),
+                        value TEXT NOT NULL,
+                        -- The address exactly as the bridge wrote it, used when writing back.
+                        address TEXT NOT NULL,
+                        created_at DATETIME NOT NULL,
+                        last_seen_at DATETIME NOT NULL,
+                        UNIQUE (kind, value)
+                    );
+                    CREATE INDEX customer_identities_customer ON customer_identities(customer_id);
+
+                    CREATE TABLE agents (
+                        id INTEGER PRIMARY KEY,
+                        uuid TEXT NOT NULL UNIQUE,
+                        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                        email TEXT NOT NULL DEFAULT '',
+                        first_name TEXT NOT NULL DEFAULT '',
+                        last_name TEXT NOT NULL DEFAULT '',
+                        password_hash TEXT NOT NULL,
+                        role TEXT NOT NULL CHECK (role IN ('admin', 'agent')),
+                        is_active BOOLEAN NOT NULL DEFAULT 1,
+                        is_available BOOLEAN NOT NULL DEFAULT 1,
+                        specialty TEXT NOT NULL DEFAULT 'soporte_general',
+                        created_at DATETIME NOT NULL
+                    );
+                    -- Tokens are stored as SHA-256 hashes: a stolen database holds no usable token.
+                    CREATE TABLE sessions (
+                        token_hash TEXT PRIMARY KEY,
+                        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                        created_at DATETIME NOT NULL,
+                        expires_at DATETIME NOT NULL
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE tickets (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        uuid TEXT NOT NULL UNIQUE,
+                        customer_id INTEGER NOT NULL REFERENCES customers(id),
+                        channel TEXT NOT NULL CHECK (channel IN ('whatsapp', 'web')),
+                        status TEXT NOT NULL DEFAULT 'new'
+                            CHECK (status IN ('new', 'open', 'waiting', 'resolved', 'closed')),
+                        category TEXT NOT NULL DEFAULT 'unknown' CHECK (category IN ('Hardware', 'Software', 'unknown')),
+                        category_confidence REAL,
+                        category_model TEXT,
+                        needs_review BOOLEAN NOT NULL DEFAULT 0,
+                        description TEXT,
+                        equipment TEXT,
+                        assigned_agent_id INTEGER REFERENCES agents(id),
+                        intake_state TEXT,
+                        language TEXT NOT NULL DEFAULT 'es',
+                        created_at DATETIME NOT NULL,
+                        updated_at DATETIME NOT NULL,
+                        last_message_at DATETIME,
+                        first_response_at DATETIME,
+                        resolved_at DATETIME,
+                        closed_at DATETIME
+                    );
+                    CREATE INDEX tickets_customer_status ON tickets(customer_id, status);
+                    CREATE INDEX tickets_status_created ON tickets(status, id);
+
+                    CREATE TABLE messages (
+                        id INTEGER PRIMARY KEY,
+                        ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+                        role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'tecnico', 'system')),
+                        content TEXT NOT NULL,
+                        type TEXT NOT NULL DEFAULT 'text' CHECK (type IN ('text', 'image', 'file')),
+                        agent_id INTEGER REFERENCES agents(id),
+                        client_id TEXT,
+                        external_id TEXT,
+                        external_timestamp DATETIME,
+                        delivery_status TEXT CHECK (delivery_status IN
+                            ('queued', 'sent', 'delivered', 'read', 'retrying', 'waiting_bridge', 'failed')),
+                        delivery_attempt INTEGER NOT NULL DEFAULT 0,
+                        delivery_error TEXT,
+                        delivery_updated_at DATETIME,
+                        provider_message_id TEXT,
+                        read_at DATETIME,
+                        created_at DATETIME NOT NULL,
+                        UNIQUE (ticket_id, client_id)
+                    );
+                    CREATE INDEX messages_ticket ON messages(ticket_id, id);
+                    -- A bridge that delivers the same inbound message twice stores it once.
+                    CREATE UNIQUE INDEX messages_external ON messages(external_id) WHERE external_id IS NOT NULL;
+
+                    -- Events and commands written in the same transaction as the change they describe.
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        message_id TEXT NOT NULL UNIQUE,
+                        exchange TEXT NOT NULL,
+                        routing_key TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        correlation_id TEXT,
+                        schema_version INTEGER NOT NULL,
+                        body BLOB NOT NULL,
+                        created_at DATETIME NOT NULL,
+                        claimed_until DATETIME,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_error TEXT
+                    );
+
+                    -- What each consumer has already applied, by AMQP message_id.
+                    CREATE TABLE processed_messages (
+                        consumer TEXT NOT NULL,
+                        message_id TEXT NOT NULL,
+                        processed_at DATETIME NOT NULL,
+                        PRIMARY KEY (consumer, message_id)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,72 @@
+import Hummingbird
+import NIOCore
+
+/// Per-request state: who is calling.
+struct APIRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// Set by `AgentAuthMiddleware` for panel routes.
+    var agent: Agent?
+    let remoteAddress: String?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    /// The authenticated agent; routes behind `AgentAuthMiddleware` always have one.
+    var requireAgent: Agent {
+        get throws {
+            guard let agent else { throw APIError.unauthorized }
+            return agent
+        }
+    }
+}
+
+extension Request {
+    /// The token of `Authorization: Token …` (Django REST style, as in seed 002) or `Authorization: Bearer …`.
+    var authorizationToken: String? {
+        guard let header = headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, ["token", "bearer"].contains(parts[0].lowercased()) else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+
+    /// The body, refusing more than `limit` bytes with 413.
+    func collectBody(upTo limit: Int) async throws -> ByteBuffer {
+        if let length = headers[.contentLength].flatMap(Int.init), length > limit { throw APIError.tooLarge(limit) }
+        do {
+            return try await body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.tooLarge(limit)
+        }
+    }
+}
+
+/// Lets through only requests with a live agent session.
+struct AgentAuthMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    let agents: AgentStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let token = request.authorizationToken, let agent = try await agents.agent(forToken: token) else {
+            throw APIError.unauthorized
+        }
+        var context = context
+        context.agent = agent
+        return try await next(request, context)
+    }
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
+    let a = Array(lhs.utf8)
+    let b = Array(rhs.utf8)
+    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+    for index in 0..<max(a.count, b.count) {
+        difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+    }
+    return difference == 0
+}

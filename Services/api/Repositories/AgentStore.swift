@@ -1,0 +1,125 @@
+import Crypto
+import Foundation
+import GRDB
+import HummingbirdBcrypt
+import MostradorStorage
+import NIOPosix
+
+/// A technician or admin using the panel.
+struct Agent: Sendable, Equatable {
+    enum Role: String, Sendable {
+        case admin
+        case agent
+    }
+
+    let id: Int64
+    let uuid: String
+    let username: String
+    let email: String
+    let firstName: String
+    let lastName: String
+    let role: Role
+    let isActive: Bool
+    let isAvailable: Bool
+    let specialty: String
+
+    init(row: Row) {
+        id = row["id"]
+        uuid = row["uuid"]
+        username = row["username"]
+        email = row["email"]
+        firstName = row["first_name"]
+        lastName = row["last_name"]
+        role = Role(rawValue: row["role"]) ?? .agent
+        isActive = row["is_active"]
+        isAvailable = row["is_available"]
+        specialty = row["specialty"]
+    }
+
+    var displayName: String {
+        let full = "\(firstName) \(lastName)".trimmingCharacters(in: .whitespaces)
+        return full.isEmpty ? username : full
+    }
+}
+
+/// Agents and their sessions. Passwords are bcrypt hashes; session tokens are stored as SHA-256 hashes.
+struct AgentStore: Sendable {
+    let committer: GroupCommitter
+    let sessionLifetime: Duration
+    var reader: DatabasePool { committer.writer }
+
+    /// Creates the first admin from configuration when there is no admin yet. Returns whether it did.
+    @discardableResult
+    func bootstrapAdmin(username: String, password: String) async throws -> Bool {
+        let hash = try await Self.hash(password)
+        return try await committer.write { db in
+            let admins = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM agents WHERE role = 'admin'") ?? 0
+            guard admins == 0 else { return false }
+            try db.execute(
+                sql: """
+                    INSERT INTO agents (uuid, username, password_hash, role, first_name, created_at)
+                    VALUES (?, ?, ?, 'admin', 'Administrador', ?)
+                    """,
+                arguments: [UUID().uuidString.lowercased(), username, hash, Date()])
+            return true
+        }
+    }
+
+    /// Checks the password and opens a session; nil when the credentials do not match an active agent.
+    func login(username: String, password: String) async throws -> (token: String, agent: Agent)? {
+        let found = try await reader.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM agents WHERE username = ? AND is_active", arguments: [username])
+                .map { (agent: Agent(row: $0), hash: $0["password_hash"] as String) }
+        }
+        // Verify against a fixed hash when the user does not exist, so timing does not reveal valid usernames.
+        let hash = found?.hash ?? Self.decoyHash
+        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        guard let agent = found?.agent, matches else { return nil }
+        let token = Self.newToken()
+        let now = Date()
+        let expires = now.addingTimeInterval(TimeInterval(sessionLifetime.components.seconds))
+        try await committer.write { db in
+            try db.execute(
+                sql: "INSERT INTO sessions (token_hash, agent_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [Self.digest(token), agent.id, now, expires])
+        }
+        return (token, agent)
+    }
+
+    /// The agent a token belongs to, if the session is live.
+    func agent(forToken token: String) async throws -> Agent? {
+        try await reader.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT a.* FROM sessions s JOIN agents a ON a.id = s.agent_id
+                        WHERE s.token_hash = ? AND s.expires_at > ? AND a.is_active
+                        """),
+                arguments: [Self.digest(token), Date()]
+            ).map(Agent.init(row:))
+        }
+    }
+
+    func logout(token: String) async throws {
+        try await committer.write { db in
+            try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [Self.digest(token)])
+            try db.execute(sql: "DELETE FROM sessions WHERE expires_at <= ?", arguments: [Date()])
+        }
+    }
+
+    static func hash(_ password: String) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: 10) }
+    }
+
+    static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
+    static func digest(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// bcrypt of a random string nobody knows.
+    static let decoyHash = Bcrypt.hash(UUID().uuidString, cost: 10)
+}

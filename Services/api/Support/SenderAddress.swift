@@ -1,0 +1,65 @@
+/// Who wrote on WhatsApp, as an identity Mostrador can match: the bridge may say `+5214771234567`,
+/// `5214771234567@s.whatsapp.net`, `5214771234567@c.us` or, for privacy-mode accounts, `123456789@lid`.
+struct SenderAddress: Equatable, Sendable {
+    enum Kind: String, Sendable {
+        case phone
+        case lid
+    }
+
+    let kind: Kind
+    /// The matching key: digits only for phones (Mexican mobiles without the old `1` after 52), the id for `@lid`.
+    let value: String
+    /// The address as the bridge wrote it (trimmed), used to write back to the same person.
+    let address: String
+
+    enum Problem: Error, Equatable {
+        case empty
+        case invalid(String)
+    }
+
+    init(_ raw: String) throws(Problem) {
+        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw .empty }
+        guard trimmed.count <= 128 else { throw .invalid(String(trimmed.prefix(32)) + "…") }
+        let lowered = trimmed.lowercased()
+        let (user, server) =
+            if let at = lowered.firstIndex(of: "@") {
+                (String(lowered[..<at]), String(lowered[lowered.index(after: at)...]))
+            } else {
+                (lowered, "")
+            }
+        // `5214771234567:12@s.whatsapp.net` carries a device suffix.
+        let account = user.split(separator: ":").first.map(String.init) ?? user
+        switch server {
+        case "lid":
+            guard !account.isEmpty, account.allSatisfy(\.isNumber) else { throw .invalid(trimmed) }
+            kind = .lid
+            value = account
+        case "", "s.whatsapp.net", "c.us":
+            let digits = account.filter(\.isNumber)
+            let allowed = account.allSatisfy { $0.isNumber || " +-().".contains($0) }
+            guard allowed, (8...15).contains(digits.count) else { throw .invalid(trimmed) }
+            kind = .phone
+            value = Self.canonicalPhone(digits)
+        default:
+            throw .invalid(trimmed)
+        }
+        address = trimmed
+    }
+
+    /// Mexico dropped the `1` after the country code for mobiles: `521XXXXXXXXXX` and `52XXXXXXXXXX` are one phone.
+    static func canonicalPhone(_ digits: String) -> String {
+        if digits.count == 13, digits.hasPrefix("521") {
+            return "52" + digits.dropFirst(3)
+        }
+        return digits
+    }
+
+    /// How the panel shows it: `+5214771234567` for phones, the `@lid` id otherwise.
+    var display: String {
+        switch kind {
+        case .phone: "+" + address.split(separator: "@").first!.filter(\.isNumber)
+        case .lid: "\(value)@lid"
+        }
+    }
+}
