@@ -144,6 +144,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "LiveChatTests",
+            dependencies: ["MostradorAPI", "MostradorBridgeRelay", "MostradorContracts", "TestSupport", .hummingbird],
+            path: "Tests/LiveChatTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ServiceTests",
             dependencies: ["MostradorServiceKit", "TestSupport", .asyncHTTPClient],
             path: "Tests/ServiceTests",

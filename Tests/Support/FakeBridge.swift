@@ -1,0 +1,127 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// A real HTTP server speaking the seed bridge protocol, for tests: records what it receives and can be switched
+/// to disconnected (503), slow, failing (500) or refusing (400). Like a real bridge it honours `Idempotency-Key`:
+/// a repeated key is answered with the first id and not delivered to WhatsApp again.
+public final class FakeBridge: Sendable {
+    public enum Mode: Sendable, Equatable {
+        case normal
+        case down
+        case slow(Duration)
+        case failing
+        case refusing
+        case rateLimited(retryAfter: Int)
+    }
+
+    /// One `POST /enviar-mensaje` as it arrived.
+    public struct Received: Sendable {
+        public let body: [String: String]
+        public let bodyKeys: Set<String>
+        public let authorization: String?
+        public let idempotencyKey: String?
+        public let at: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var mode = Mode.normal
+        var requests: [Received] = []
+        var deliveredKeys: [String: String] = [:]
+        var delivered: [Received] = []
+        var healthChecks = 0
+    }
+
+    public let token: String
+    public let port: Int
+    private final class Box: Sendable {
+        let state = Mutex(State())
+    }
+    private let box = Box()
+    private let task: Task<Void, any Error>
+
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    public init(token: String = "bridge-secret") async throws {
+        self.token = token
+        let port = try freePort()
+        self.port = port
+        let box = self.box
+        let router = Router()
+        router.post("enviar-mensaje") { request, _ -> Response in
+            let data = try await request.body.collect(upTo: 1 << 20)
+            let object =
+                (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView))) as? [String: Any] ?? [:]
+            let received = Received(
+                body: object.compactMapValues { $0 as? String }, bodyKeys: Set(object.keys),
+                authorization: request.headers[.authorization],
+                idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!],
+                at: .now)
+            let mode = box.state.withLock { state in
+                state.requests.append(received)
+                return state.mode
+            }
+            guard received.authorization == "Bearer \(token)" else {
+                return Self.json(.unauthorized, ["error": "No autorizado"])
+            }
+            switch mode {
+            case .down: return Self.json(.serviceUnavailable, ["error": "WhatsApp desconectado"])
+            case .failing: return Self.json(.internalServerError, ["error": "fallo interno"])
+            case .refusing: return Self.json(.badRequest, ["error": "número no válido"])
+            case .rateLimited(let seconds):
+                var response = Self.json(.tooManyRequests, ["error": "demasiados mensajes"])
+                response.headers[HTTPField.Name("Retry-After")!] = String(seconds)
+                return response
+            case .slow(let delay): try await Task.sleep(for: delay)
+            case .normal: break
+            }
+            let id: String = box.state.withLock { state in
+                let key = received.idempotencyKey ?? UUID().uuidString
+                if let id = state.deliveredKeys[key] { return id }
+                let id = "FAKE-\(state.delivered.count + 1)"
+                state.deliveredKeys[key] = id
+                state.delivered.append(received)
+                return id
+            }
+            return Self.json(.ok, ["status": "enviado", "id": id])
+        }
+        router.get("health") { _, _ -> Response in
+            let down = box.state.withLock { state in
+                state.healthChecks += 1
+                return state.mode == .down
+            }
+            return down ? Self.json(.serviceUnavailable, ["status": "desconectado"]) : Self.json(.ok, ["status": "ok"])
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        // Wait until it accepts connections.
+        for _ in 0..<100 {
+            if (try? await HTTP.get("http://127.0.0.1:\(port)/health").status) != nil { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    deinit { task.cancel() }
+
+    public var mode: Mode {
+        get { box.state.withLock { $0.mode } }
+        set { box.state.withLock { $0.mode = newValue } }
+    }
+
+    /// Every request, including refused ones and repeats.
+    public var requests: [Received] { box.state.withLock { $0.requests } }
+    /// Messages that reached "WhatsApp": accepted, once per idempotency key.
+    public var delivered: [Received] { box.state.withLock { $0.delivered } }
+    public var deliveredTexts: [String] { delivered.compactMap { $0.body["texto"] } }
+
+    public func stop() { task.cancel() }
+
+    private static func json(_ status: HTTPResponse.Status, _ object: [String: String]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
