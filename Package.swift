@@ -124,7 +124,9 @@ let package = Package(
         serviceTarget(name: "MostradorClassifier", path: "Services/classifier"),
         .executableTarget(
             name: "MostradorBench",
-            dependencies: ["AMQPClient", "CRabbitMQ", "MostradorMessaging", .argumentParser, .logging],
+            dependencies: [
+                "AMQPClient", "CRabbitMQ", "MostradorMessaging", .argumentParser, .logging, .hummingbird, .httpTypes,
+            ],
             path: "Tests/Bench",
             swiftSettings: swiftSettings
         ),

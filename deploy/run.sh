@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs the whole of Mostrador on this machine: an isolated RabbitMQ, the four services, each waited on until
-# ready. Ctrl-C stops everything (services first, gracefully, then the broker).
+# Runs the whole of Mostrador on this machine: an isolated RabbitMQ, the four services (each waited on until
+# ready) and the WhatsApp bridge simulator. Ctrl-C stops everything (services first, gracefully, then the broker).
 #
-#   deploy/run.sh                 # release build (first build takes several minutes)
+#   deploy/run.sh                       # release build (the first build takes several minutes)
 #   MOSTRADOR_BUILD=debug deploy/run.sh
 #
-# Everything lives under .run/ (broker data, SQLite, logs). Ports: api 8080, bridge-relay 8081, notifier 8082,
-# classifier 8083, RabbitMQ 5679 — override with MOSTRADOR_API_PORT etc.
+# Everything lives under .run/ (broker data, SQLite files, logs). Ports: api 8080, bridge-relay 8081,
+# notifier 8082, classifier 8083, simulator 8090, RabbitMQ 5679.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
@@ -16,7 +16,7 @@ mkdir -p "$RUN/logs" "$RUN/data"
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-packages=(rabbitmq-server librabbitmq-dev libsqlite3-dev libcurl4-openssl-dev pkg-config curl)
+packages=(rabbitmq-server librabbitmq-dev libsqlite3-dev libcurl4-openssl-dev pkg-config curl python3)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -35,9 +35,25 @@ BIN=$(swift build -c "$BUILD" --show-bin-path)
 echo "==> starting RabbitMQ" >&2
 AMQP_URL=$(deploy/broker.sh start --dir "$RUN/broker" --port "${MOSTRADOR_BROKER_PORT:-5679}")
 
+# Development secrets, kept across runs; set the variables yourself for anything real.
+if [ ! -f "$RUN/secrets.env" ]; then
+    random() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+    cat >"$RUN/secrets.env" <<SECRETS
+MOSTRADOR_WEBHOOK_TOKEN=$(random)
+MOSTRADOR_BRIDGE_TOKEN=$(random)
+MOSTRADOR_ADMIN_USER=admin
+MOSTRADOR_ADMIN_PASSWORD=$(random | cut -c1-16)
+SECRETS
+fi
+set -a
+# shellcheck disable=SC1091
+source "$RUN/secrets.env"
+set +a
 export MOSTRADOR_AMQP_URL="$AMQP_URL"
 export MOSTRADOR_DATA_DIR="${MOSTRADOR_DATA_DIR:-$RUN/data}"
 export MOSTRADOR_LOG_FORMAT="${MOSTRADOR_LOG_FORMAT:-text}"
+export MOSTRADOR_BRIDGE_URL="${MOSTRADOR_BRIDGE_URL:-http://127.0.0.1:${SIM_PORT:-8090}}"
+API_PORT=${MOSTRADOR_API_PORT:-8080}
 
 pids=()
 stop_all() {
@@ -52,16 +68,18 @@ stop_all() {
 trap stop_all INT TERM EXIT
 
 start_service() { # name port
-    local name=$1 port=$2
-    MOSTRADOR_HTTP_PORT=$port "$BIN/mostrador-$name" >"$RUN/logs/$name.log" 2>&1 &
+    MOSTRADOR_HTTP_PORT=$2 "$BIN/mostrador-$1" >"$RUN/logs/$1.log" 2>&1 &
     pids+=($!)
 }
-start_service api "${MOSTRADOR_API_PORT:-8080}"
+start_service api "$API_PORT"
 start_service bridge-relay "${MOSTRADOR_RELAY_PORT:-8081}"
 start_service notifier "${MOSTRADOR_NOTIFIER_PORT:-8082}"
 start_service classifier "${MOSTRADOR_CLASSIFIER_PORT:-8083}"
+python3 deploy/bridge-simulator.py --port "${SIM_PORT:-8090}" --api-url "http://127.0.0.1:$API_PORT" \
+    >"$RUN/logs/bridge-simulator.log" 2>&1 &
+pids+=($!)
 
-for entry in "api:${MOSTRADOR_API_PORT:-8080}" "bridge-relay:${MOSTRADOR_RELAY_PORT:-8081}" \
+for entry in "api:$API_PORT" "bridge-relay:${MOSTRADOR_RELAY_PORT:-8081}" \
     "notifier:${MOSTRADOR_NOTIFIER_PORT:-8082}" "classifier:${MOSTRADOR_CLASSIFIER_PORT:-8083}"; do
     name=${entry%%:*} port=${entry##*:}
     for _ in $(seq 1 300); do
@@ -80,8 +98,12 @@ done
 cat >&2 <<INFO
 
 Mostrador is running.
-  broker        $AMQP_URL
-  logs          $RUN/logs/
+  api / panel        http://127.0.0.1:$API_PORT/   (OpenAPI: /openapi.yaml)
+  panel login        $MOSTRADOR_ADMIN_USER / $MOSTRADOR_ADMIN_PASSWORD
+  WhatsApp simulator http://127.0.0.1:${SIM_PORT:-8090}/  — write as a customer there; technicians' replies show up
+                     in it; switch it to "desconectado" or "lento" to see parking and retries
+  broker             $AMQP_URL
+  secrets            $RUN/secrets.env        logs  $RUN/logs/
   Ctrl-C stops everything.
 INFO
 wait
