@@ -29,6 +29,7 @@ func serviceTarget(
     name: String,
     path: String,
     dependencies: [Target.Dependency] = [],
+    exclude: [String] = [],
     resources: [Resource]? = nil
 ) -> Target {
     .executableTarget(
@@ -38,6 +39,7 @@ func serviceTarget(
             .serviceLifecycle, .argumentParser, .logging, .httpTypes,
         ] + dependencies,
         path: path,
+        exclude: exclude,
         resources: resources,
         swiftSettings: swiftSettings
     )
@@ -65,6 +67,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
@@ -112,7 +115,10 @@ let package = Package(
         serviceTarget(
             name: "MostradorAPI",
             path: "Services/api",
-            dependencies: ["MostradorStorage", .grdb, .bcrypt, .crypto, .nioCore],
+            dependencies: [
+                "MostradorStorage", .grdb, .bcrypt, .crypto, .nioCore,
+                .product(name: "MultipartKit", package: "multipart-kit"),
+            ],
             resources: [.copy("Resources")]
         ),
         serviceTarget(
@@ -121,7 +127,13 @@ let package = Package(
             dependencies: ["MostradorStorage", .grdb, .asyncHTTPClient, .nioCore]
         ),
         serviceTarget(name: "MostradorNotifier", path: "Services/notifier"),
-        serviceTarget(name: "MostradorClassifier", path: "Services/classifier"),
+        serviceTarget(
+            name: "MostradorClassifier",
+            path: "Services/classifier",
+            dependencies: [.asyncHTTPClient, .nioCore],
+            exclude: ["Corpus/validate.py"],
+            resources: [.copy("Corpus/corpus.jsonl")]
+        ),
         .executableTarget(
             name: "MostradorBench",
             dependencies: [
@@ -149,6 +161,18 @@ let package = Package(
             name: "LiveChatTests",
             dependencies: ["MostradorAPI", "MostradorBridgeRelay", "MostradorContracts", "TestSupport", .hummingbird],
             path: "Tests/LiveChatTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClassifierTests",
+            dependencies: ["MostradorClassifier", "MostradorContracts", "TestSupport", .hummingbird, .asyncHTTPClient],
+            path: "Tests/ClassifierTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntakeTests",
+            dependencies: ["MostradorAPI", "MostradorContracts", "TestSupport"],
+            path: "Tests/IntakeTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

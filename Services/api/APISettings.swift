@@ -13,6 +13,8 @@ struct APISettings: Sendable {
     var sessionLifetime: Duration = .seconds(12 * 3600)
     /// An operator-edited message templates file (JSON) replacing the built-in one.
     var templatesFile: String?
+    /// Whether the assistant runs the intake of new WhatsApp tickets (`MOSTRADOR_INTAKE=off` turns it off).
+    var intake = true
 
     init() {}
 
@@ -32,5 +34,10 @@ struct APISettings: Sendable {
         let hours = try configuration.setting("MOSTRADOR_SESSION_HOURS", default: 12.0)
         sessionLifetime = .seconds(Int64(hours * 3600))
         templatesFile = configuration.setting("MOSTRADOR_TEMPLATES_FILE")
+        switch configuration.setting("MOSTRADOR_INTAKE")?.lowercased() ?? "on" {
+        case "on", "true", "1", "yes": intake = true
+        case "off", "false", "0", "no": intake = false
+        case let other: throw ValidationError("MOSTRADOR_INTAKE must be on or off, not '\(other)'")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hummingbird
 import Logging
 import MostradorMessaging
@@ -14,7 +15,9 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     let pool = try APIDatabase.open(dataDirectory: configuration.dataDirectory)
     let committer = GroupCommitter(writer: pool, logger: logger)
     let outboxWakeup = Wakeup()
-    let tickets = TicketStore(committer: committer, outboxWakeup: outboxWakeup)
+    var tickets = TicketStore(committer: committer, outboxWakeup: outboxWakeup)
+    tickets.intake = settings.intake
+    let attachments = AttachmentStore(root: "\(configuration.dataDirectory)/attachments", reader: pool)
     let agents = AgentStore(committer: committer, sessionLifetime: settings.sessionLifetime)
     let notifier = DeliveryNotifier()
     let templates = try Templates.load(path: settings.templatesFile)
@@ -25,12 +28,13 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
 
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: JSONErrorMiddleware())
-    WebhookController(tickets: tickets, token: settings.webhookToken).addRoutes(to: router)
+    WebhookController(tickets: tickets, attachments: attachments, token: settings.webhookToken).addRoutes(to: router)
     AuthController(agents: agents).addRoutes(to: router)
     DocsController().addRoutes(to: router)
     let panel = router.group().add(middleware: AgentAuthMiddleware(agents: agents))
     TicketController(tickets: tickets, notifier: notifier, templates: templates, sendWait: settings.sendWait)
         .addRoutes(to: panel)
+    EvidenceController(attachments: attachments, tickets: tickets).addRoutes(to: panel)
 
     let workers: [any Service] = [
         committer,

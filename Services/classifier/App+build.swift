@@ -1,9 +1,51 @@
+import AsyncHTTPClient
+import Foundation
 import Hummingbird
+import MostradorMessaging
 import MostradorServiceKit
+import NIOPosix
+import ServiceLifecycle
 
-/// Wires the service: broker connection → workers → HTTP.
+/// Wires the classifier: model (loaded or trained at start) → broker connection → consumer → HTTP.
 func buildApplication(_ configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
+    let logger = configuration.logger
+    let started = ContinuousClock.now
+    var loaded = try ModelLoader.load(path: configuration.setting("MOSTRADOR_CLASSIFIER_MODEL"))
+    loaded.threshold = try configuration.setting("MOSTRADOR_CLASSIFIER_THRESHOLD", default: 0.65)
+    let local = loaded
+    logger.info("model ready", metadata: ["version": "\(local.version)", "took": "\(ContinuousClock.now - started)"])
     let connection = ServiceApplication.connection(configuration)
-    let router = Router()
-    return ServiceApplication.make(configuration: configuration, connection: connection, workers: [], router: router)
+    var workers: [any Service] = []
+    let classify: @Sendable (String) async -> Classification
+    if let url = configuration.setting("MOSTRADOR_LLM_URL") {
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        let seconds = try configuration.setting("MOSTRADOR_LLM_TIMEOUT_SECONDS", default: 4.0)
+        let llm = LLMClassifier(
+            client: client, endpoint: LLMClassifier.endpoint(from: url),
+            model: configuration.setting("MOSTRADOR_LLM_MODEL") ?? "llama3.2",
+            apiKey: configuration.setting("MOSTRADOR_LLM_API_KEY"),
+            timeout: .milliseconds(Int64(seconds * 1000)), fallback: local, logger: logger)
+        workers.append(HTTPClientShutdown(client: client))
+        classify = { await llm.classify($0) }
+        logger.info("asking the LLM first", metadata: ["endpoint": "\(llm.endpoint)", "model": "\(llm.model)"])
+    } else {
+        classify = { local.classify($0) }
+    }
+    let labeler = TicketLabeler(classify: classify, connection: connection, logger: logger)
+    workers.append(
+        MessageConsumer(
+            connection: connection, queue: MostradorTopology.classifierTickets.name, prefetch: 100,
+            router: labeler.router, logger: logger))
+    return ServiceApplication.make(
+        configuration: configuration, connection: connection, workers: workers, router: Router())
+}
+
+/// Shuts the LLM's HTTP client down after the consumer has stopped.
+struct HTTPClientShutdown: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
 }

@@ -54,7 +54,8 @@ struct BridgeBench: AsyncParsableCommand {
             }
             let body = #"{"requests":\#(requests),"unique":\#(unique),"seconds":\#(seconds)}"#
             return Response(
-                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
         try await app.runService()

@@ -13,6 +13,7 @@ public final class MostradorSystem: @unchecked Sendable {
     public let dataDirectory: String
     public private(set) var api: ServiceProcess
     public private(set) var relay: ServiceProcess?
+    public private(set) var classifier: ServiceProcess?
     private var token: String?
 
     public var amqpURL: String {
@@ -20,7 +21,10 @@ public final class MostradorSystem: @unchecked Sendable {
     }
 
     /// Starts the api and (unless `relay` is false) the relay, and waits until both are ready.
-    public init(relay startRelay: Bool = true, environment: [String: String] = [:]) async throws {
+    public init(
+        relay startRelay: Bool = true, classifier startClassifier: Bool = false,
+        environment: [String: String] = [:]
+    ) async throws {
         bridge = try await FakeBridge()
         amqp = try await TestBroker.shared().freshVirtualHost("system")
         dataDirectory = NSTemporaryDirectory() + "mostrador-system-\(UUID().uuidString.prefix(8))"
@@ -30,6 +34,19 @@ public final class MostradorSystem: @unchecked Sendable {
         api = try ServiceProcess("mostrador-api", environment: environmentValues)
         try await Self.waitUntilReady(api)
         if startRelay { try await startRelayProcess() }
+        if startClassifier {
+            let process = try ServiceProcess("mostrador-classifier", environment: environmentValues)
+            classifier = process
+            try await Self.waitUntilReady(process)
+        }
+    }
+
+    /// Stops the api (SIGTERM) and starts it again on the same data: what survives a restart.
+    public func restartAPI() async throws {
+        _ = await api.terminate()
+        api = try ServiceProcess("mostrador-api", environment: environmentValues)
+        try await Self.waitUntilReady(api)
+        token = nil
     }
 
     private let environmentValues: [String: String]
@@ -47,6 +64,7 @@ public final class MostradorSystem: @unchecked Sendable {
             "MOSTRADOR_BRIDGE_TOKEN": bridge.token,
             "MOSTRADOR_BRIDGE_PROBE_SECONDS": "0.3",
             "MOSTRADOR_RELAY_RATE": "0",
+            "MOSTRADOR_INTAKE": "off",
             "MOSTRADOR_LOG_LEVEL": "info",
         ].merging(extra) { _, new in new }
     }
@@ -69,6 +87,7 @@ public final class MostradorSystem: @unchecked Sendable {
 
     /// Stops everything (SIGTERM, so the services drain).
     public func stop() async {
+        _ = await classifier?.terminate()
         _ = await relay?.terminate()
         _ = await api.terminate()
         bridge.stop()

@@ -3,8 +3,7 @@ import Logging
 import MostradorContracts
 import MostradorMessaging
 
-/// What the api learns from other services through `api.results`: delivery reports (and, as they are built,
-/// classifications and notifications). Each is applied once, with its `(consumer, message_id)` record in the same
+/// What the api learns from other services through `api.results`: delivery reports and classifications. Each is applied once, with its `(consumer, message_id)` record in the same
 /// transaction, then acknowledged.
 enum ResultsConsumer {
     static let name = "api.results"
@@ -16,6 +15,11 @@ enum ResultsConsumer {
             _ = try await tickets.applyDelivery(
                 update, amqpMessageID: envelope.messageID.uuidString.lowercased(), consumer: name)
             notifier.notify(messageID: update.messageID)
+            return .ack
+        }
+        router.on(TicketClassified.self) { envelope, _ in
+            _ = try await tickets.applyClassification(
+                envelope.payload, amqpMessageID: envelope.messageID.uuidString.lowercased(), consumer: name)
             return .ack
         }
         return router

@@ -59,6 +59,11 @@ struct TicketController {
                 "timestamp": .date(message.createdAt),
                 "tipo": .string(message.type),
             ]
+            if let attachment = message.attachmentID {
+                item["adjunto_id"] = .int(attachment)
+                item["adjunto_url"] = .string("/attachments/\(attachment)")
+                item["adjunto_tipo"] = .optional(message.attachmentType)
+            }
             if let status = message.deliveryStatus {
                 item["estado_entrega"] = .string(status)
                 item["intento"] = .int(Int64(message.deliveryAttempt))
@@ -100,6 +105,11 @@ struct TicketController {
     struct NotifyPayload: Decodable {
         let plantilla: String?
         let template: String?
+        let clientID: String?
+        enum CodingKeys: String, CodingKey {
+            case plantilla, template
+            case clientID = "client_id"
+        }
     }
 
     @Sendable func notify(_ request: Request, context: APIRequestContext) async throws -> Response {
@@ -108,7 +118,8 @@ struct TicketController {
         let body = try await request.collectBody(upTo: 16 << 10)
         let payload =
             body.readableBytes == 0
-            ? NotifyPayload(plantilla: nil, template: nil) : try JSONDecoder().decode(NotifyPayload.self, from: body)
+            ? NotifyPayload(plantilla: nil, template: nil, clientID: nil)
+            : try JSONDecoder().decode(NotifyPayload.self, from: body)
         let name = payload.plantilla ?? payload.template ?? Templates.defaultName
         guard let ticket = try await tickets.summary(ticketID: id) else {
             throw APIError.notFound("Ticket no encontrado")
@@ -122,7 +133,8 @@ struct TicketController {
                 extra: ["plantillas": .array(templates.names.map(JSONValue.string))])
         }
         return try await deliver(
-            ticketID: id, text: text, agentID: agent.id, clientID: nil, extra: ["plantilla": .string(name)])
+            ticketID: id, text: text, agentID: agent.id, clientID: payload.clientID, extra: ["plantilla": .string(name)]
+        )
     }
 
     /// Stores the message with its `relay.send` command, then waits (up to `sendWait`) for the relay's verdict.

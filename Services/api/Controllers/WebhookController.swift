@@ -7,23 +7,36 @@ import NIOCore
 /// `nombre`, `id_mensaje` and `timestamp`.
 struct WebhookController {
     let tickets: TicketStore
+    let attachments: AttachmentStore
     let token: String?
+    /// Text messages: 1 MB. A photo may be 16 MB, which is about 22 MB as base64 JSON.
     static let bodyLimit = 1 << 20
+    static let imageBodyLimit = 23 << 20
 
     func addRoutes(to router: Router<APIRequestContext>) {
         router.post("webhook", use: receive)
     }
 
     struct Payload: Decodable {
-        let remitente: String
-        let contenido: String?
-        let nombre: String?
-        let idMensaje: FlexibleString?
-        let timestamp: FlexibleTimestamp?
+        var remitente: String
+        var contenido: String?
+        var nombre: String?
+        var idMensaje: FlexibleString?
+        var timestamp: FlexibleTimestamp?
+        var tipo: String?
+        var imagenBase64: String?
+        var mimetype: String?
+        var caption: String?
+        var filename: String?
 
         enum CodingKeys: String, CodingKey {
-            case remitente, contenido, nombre, timestamp
+            case remitente, contenido, nombre, timestamp, tipo, mimetype, caption, filename
             case idMensaje = "id_mensaje"
+            case imagenBase64 = "imagen_base64"
+        }
+
+        var isImage: Bool {
+            ["imagen", "image", "foto", "documento", "document", "archivo"].contains(tipo?.lowercased() ?? "")
         }
     }
 
@@ -32,8 +45,7 @@ struct WebhookController {
             throw APIError(
                 status: .unauthorized, detail: "Token del puente no válido", headers: [.wwwAuthenticate: "Bearer"])
         }
-        let body = try await request.collectBody(upTo: Self.bodyLimit)
-        let payload = try JSONDecoder().decode(Payload.self, from: body)
+        let (payload, imageBytes) = try await read(request)
         let sender: SenderAddress
         do {
             sender = try SenderAddress(payload.remitente)
@@ -43,15 +55,26 @@ struct WebhookController {
             throw APIError.badRequest(
                 "El remitente '\(payload.remitente.prefix(64))' no es un número de WhatsApp válido")
         }
-        guard let content = payload.contenido else { throw APIError.badRequest("Falta el campo 'contenido'") }
-        guard !content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw APIError.badRequest("El campo 'contenido' está vacío")
+        var content: String
+        var attachment: StoredAttachment?
+        if let imageBytes {
+            attachment = try store(imageBytes, filename: payload.filename)
+            content = (payload.caption ?? payload.contenido)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            if content.isEmpty { content = attachment?.messageType == "file" ? "📎 Archivo" : "📷 Foto" }
+        } else {
+            guard let text = payload.contenido else { throw APIError.badRequest("Falta el campo 'contenido'") }
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw APIError.badRequest("El campo 'contenido' está vacío")
+            }
+            content = text
         }
         let name = payload.nombre?.trimmingCharacters(in: .whitespacesAndNewlines).prefix(120)
         let result = try await tickets.ingest(
             TicketStore.Inbound(
                 sender: sender, content: content, name: name.map(String.init),
-                externalID: payload.idMensaje?.value.prefix(200).description, externalTimestamp: payload.timestamp?.date
+                externalID: payload.idMensaje?.value.prefix(200).description,
+                externalTimestamp: payload.timestamp?.date,
+                attachment: attachment
             ))
         var answer: [String: JSONValue] = ["status": "recibido", "ticket_id": .int(result.ticketID)]
         if result.duplicate { answer["duplicado"] = true }
@@ -59,9 +82,65 @@ struct WebhookController {
     }
 }
 
+extension WebhookController {
+    /// The payload from JSON (text, or a photo as base64) or from `multipart/form-data` (a photo as a file part).
+    func read(_ request: Request) async throws -> (Payload, [UInt8]?) {
+        let contentType = request.headers[.contentType] ?? ""
+        if contentType.lowercased().hasPrefix("multipart/form-data") {
+            let body = try await request.collectBody(upTo: AttachmentStore.maximumSize + (1 << 20))
+            let form = try MultipartForm(body: body, contentType: contentType)
+            guard let sender = form.fields["remitente"] else { throw APIError.badRequest("Falta el campo 'remitente'") }
+            let file = form.file
+            let payload = Payload(
+                remitente: sender, contenido: form.fields["contenido"], nombre: form.fields["nombre"],
+                idMensaje: form.fields["id_mensaje"].map(FlexibleString.init(value:)),
+                timestamp: form.fields["timestamp"].flatMap(FlexibleTimestamp.init(text:)),
+                tipo: file == nil ? nil : "imagen", imagenBase64: nil, mimetype: file?.contentType,
+                caption: form.fields["caption"], filename: file?.filename)
+            return (payload, file?.bytes)
+        }
+        let body = try await request.collectBody(upTo: Self.imageBodyLimit)
+        let payload = try JSONDecoder().decode(Payload.self, from: body)
+        guard payload.isImage else {
+            guard body.readableBytes <= Self.bodyLimit else { throw APIError.tooLarge(Self.bodyLimit) }
+            return (payload, nil)
+        }
+        guard var encoded = payload.imagenBase64, !encoded.isEmpty else {
+            throw APIError.badRequest("Falta el campo 'imagen_base64'")
+        }
+        if encoded.hasPrefix("data:"), let comma = encoded.firstIndex(of: ",") {
+            encoded = String(encoded[encoded.index(after: comma)...])
+        }
+        guard encoded.utf8.count / 4 * 3 <= AttachmentStore.maximumSize + 3 else {
+            throw APIError(status: .contentTooLarge, detail: "La imagen excede el límite de 16 MB")
+        }
+        guard let bytes = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
+            throw APIError.badRequest("El campo 'imagen_base64' no es base64 válido")
+        }
+        return (payload, [UInt8](bytes))
+    }
+
+    func store(_ bytes: [UInt8], filename: String?) throws -> StoredAttachment {
+        do {
+            return try attachments.store(bytes, filename: filename)
+        } catch AttachmentStore.Problem.tooLarge {
+            throw APIError(status: .contentTooLarge, detail: "La imagen excede el límite de 16 MB")
+        } catch AttachmentStore.Problem.unsupportedType {
+            throw APIError(
+                status: .unsupportedMediaType,
+                detail: "Tipo de archivo no admitido: se aceptan JPEG, PNG, WebP, HEIC y PDF",
+                extra: ["tipos": .array(MediaType.allowed.map(JSONValue.string))])
+        } catch AttachmentStore.Problem.empty {
+            throw APIError.badRequest("El archivo está vacío")
+        }
+    }
+}
+
 /// A string field some bridges send as a number.
 struct FlexibleString: Decodable {
     let value: String
+
+    init(value: String) { self.value = value }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -79,6 +158,16 @@ struct FlexibleString: Decodable {
 /// Unix seconds, milliseconds, or an ISO 8601 string.
 struct FlexibleTimestamp: Decodable {
     let date: Date
+
+    init?(text: String) {
+        if let number = Double(text) {
+            date = Date(timeIntervalSince1970: number > 1e11 ? number / 1000 : number)
+        } else if let parsed = try? Date(text, strategy: .iso8601) {
+            date = parsed
+        } else {
+            return nil
+        }
+    }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()

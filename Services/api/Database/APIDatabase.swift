@@ -134,6 +134,24 @@ enum APIDatabase {
                     """
             )
         }
+        migrator.registerMigration("v2: attachments") { db in
+            try db.execute(
+                sql: """
+                    -- Photo evidence and files; the bytes live on disk under their SHA-256.
+                    CREATE TABLE attachments (
+                        id INTEGER PRIMARY KEY,
+                        ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+                        message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+                        sha256 TEXT NOT NULL,
+                        mime TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        filename TEXT,
+                        caption TEXT,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX attachments_ticket ON attachments(ticket_id, id);
+                    """)
+        }
         return migrator
     }
 }

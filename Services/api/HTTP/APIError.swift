@@ -75,7 +75,9 @@ extension DecodingError {
         }
         switch self {
         case .keyNotFound(let key, _): return "Falta el campo '\(key.stringValue)'"
-        case .typeMismatch(_, let context): return "El campo '\(path(context))' tiene un tipo incorrecto"
+        case .typeMismatch(_, let context):
+            return context.codingPath.isEmpty
+                ? "El cuerpo debe ser un objeto JSON" : "El campo '\(path(context))' tiene un tipo incorrecto"
         case .valueNotFound(_, let context): return "El campo '\(path(context))' no puede ser nulo"
         case .dataCorrupted(let context):
             return context.codingPath.isEmpty

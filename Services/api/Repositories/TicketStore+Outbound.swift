@@ -76,10 +76,12 @@ extension TicketStore {
             sql: """
                 UPDATE tickets SET updated_at = ?, last_message_at = ?,
                     first_response_at = CASE WHEN ? AND first_response_at IS NULL THEN ? ELSE first_response_at END,
-                    status = CASE WHEN ? AND status = 'new' THEN 'open' ELSE status END
+                    status = CASE WHEN ? AND status = 'new' THEN 'open' ELSE status END,
+                    intake_state = CASE WHEN ? AND intake_state IS NOT NULL
+                        THEN json_set(intake_state, '$.step', 'done') ELSE intake_state END
                 WHERE id = ?
                 """
-        ).execute(arguments: [now, now, humanReply, now, humanReply, ticketID])
+        ).execute(arguments: [now, now, humanReply, now, humanReply, humanReply, ticketID])
         if viaWhatsApp, let address {
             try Outbox.add(RelaySend(ticketID: ticketID, messageID: messageID, recipient: address, text: text), in: db)
         }

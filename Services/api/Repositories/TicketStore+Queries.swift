@@ -69,6 +69,8 @@ extension TicketStore {
         let deliveryAttempt: Int
         let deliveryError: String?
         let createdAt: Date
+        let attachmentID: Int64?
+        let attachmentType: String?
 
         init(row: Row) {
             id = row["id"]
@@ -79,6 +81,8 @@ extension TicketStore {
             deliveryAttempt = row["delivery_attempt"]
             deliveryError = row["delivery_error"]
             createdAt = row["created_at"]
+            attachmentID = row["attachment_id"]
+            attachmentType = row["attachment_mime"]
         }
     }
 
@@ -156,8 +160,10 @@ extension TicketStore {
             let messages = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT id, role, content, type, delivery_status, delivery_attempt, delivery_error, created_at
-                        FROM messages WHERE ticket_id = ? AND id > ? ORDER BY id
+                        SELECT m.id, m.role, m.content, m.type, m.delivery_status, m.delivery_attempt,
+                               m.delivery_error, m.created_at, a.id AS attachment_id, a.mime AS attachment_mime
+                        FROM messages m LEFT JOIN attachments a ON a.message_id = m.id
+                        WHERE m.ticket_id = ? AND m.id > ? ORDER BY m.id
                         """),
                 arguments: [ticketID, afterMessageID]
             ).map(ConversationMessage.init(row:))

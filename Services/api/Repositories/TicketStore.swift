@@ -9,6 +9,8 @@ import MostradorStorage
 struct TicketStore: Sendable {
     let committer: GroupCommitter
     let outboxWakeup: Wakeup
+    /// Whether the assistant runs the intake of new WhatsApp tickets.
+    var intake = true
     var reader: DatabasePool { committer.writer }
 
     /// A message the WhatsApp bridge delivered to the webhook.
@@ -18,6 +20,8 @@ struct TicketStore: Sendable {
         var name: String?
         var externalID: String?
         var externalTimestamp: Date?
+        /// Photo evidence already written to the attachment store; `content` is then its caption.
+        var attachment: StoredAttachment?
     }
 
     struct IngestResult: Sendable, Equatable {
@@ -31,12 +35,13 @@ struct TicketStore: Sendable {
     /// Stores an inbound message on the customer's open ticket (opening one when there is none, reopening a
     /// resolved one), with its events, in one transaction.
     func ingest(_ inbound: Inbound) async throws -> IngestResult {
-        let result = try await committer.write { db in try Self.ingest(inbound, db: db) }
+        let intake = intake
+        let result = try await committer.write { db in try Self.ingest(inbound, intake: intake, db: db) }
         if !result.duplicate { outboxWakeup.signal() }
         return result
     }
 
-    static func ingest(_ inbound: Inbound, db: Database) throws -> IngestResult {
+    static func ingest(_ inbound: Inbound, intake: Bool, db: Database) throws -> IngestResult {
         let now = Date()
         if let externalID = inbound.externalID,
             let row = try Row.fetchOne(
@@ -55,34 +60,52 @@ struct TicketStore: Sendable {
                     """),
             arguments: [customerID]
         ).map { (id: $0["id"] as Int64, created: false, status: $0["status"] as String) }
+        var reaction: IntakeBot.Reaction?
         if ticket == nil {
             let uuid = UUID()
+            let language = IntakeBot.language(of: inbound.content)
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO tickets (uuid, customer_id, channel, status, description, created_at, updated_at)
+                    INSERT INTO tickets (uuid, customer_id, channel, status, language, created_at, updated_at)
                     VALUES (?, ?, 'whatsapp', 'new', ?, ?, ?)
                     """
-            ).execute(arguments: [
-                uuid.uuidString.lowercased(), customerID, String(inbound.content.prefix(1000)), now, now,
-            ])
+            ).execute(arguments: [uuid.uuidString.lowercased(), customerID, language, now, now])
             let id = db.lastInsertedRowID
             ticket = (id, true, "new")
             let name = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT name FROM customers WHERE id = ?"), arguments: [customerID])
+            let context = IntakeBot.Context(
+                ticketID: id, customerName: name, description: nil, equipment: nil, language: language)
+            // Without the assistant, the first message is the description.
+            reaction = intake ? IntakeBot.start(inbound.intakeInput, context: context) : nil
+            let description = intake ? reaction?.description : inbound.content
+            if let description {
+                try db.execute(sql: "UPDATE tickets SET description = ? WHERE id = ?", arguments: [description, id])
+            }
+            reaction?.description = nil
             try Outbox.add(
                 TicketCreated(
                     ticketID: id, ticketUUID: uuid, channel: .whatsapp, customerID: customerID, customerName: name,
-                    description: inbound.content, language: "es", createdAt: now
+                    description: description, language: language, createdAt: now
                 ), in: db)
+        } else if intake {
+            reaction = try IntakeStep.next(inbound.intakeInput, ticketID: ticket!.id, db: db)
         }
         let ticketID = ticket!.id
         try db.cachedStatement(
             sql: """
                 INSERT INTO messages (ticket_id, role, content, type, external_id, external_timestamp, created_at)
-                VALUES (?, 'user', ?, 'text', ?, ?, ?)
+                VALUES (?, 'user', ?, ?, ?, ?, ?)
                 """
-        ).execute(arguments: [ticketID, inbound.content, inbound.externalID, inbound.externalTimestamp, now])
+        ).execute(arguments: [
+            ticketID, inbound.content, inbound.attachment?.messageType ?? "text", inbound.externalID,
+            inbound.externalTimestamp, now,
+        ])
         let messageID = db.lastInsertedRowID
+        if let attachment = inbound.attachment {
+            try AttachmentStore.link(
+                attachment, ticketID: ticketID, messageID: messageID, caption: inbound.content, db: db)
+        }
         let reopen = ticket!.status == "resolved"
         try db.cachedStatement(
             sql: """
@@ -99,6 +122,9 @@ struct TicketStore: Sendable {
             ), in: db)
         if reopen {
             try Outbox.add(TicketStatusChanged(ticketID: ticketID, from: "resolved", to: "open", at: now), in: db)
+        }
+        if let reaction {
+            try IntakeStep.apply(reaction, ticketID: ticketID, customerID: customerID, db: db)
         }
         return IngestResult(ticketID: ticketID, messageID: messageID, ticketCreated: ticket!.created, duplicate: false)
     }

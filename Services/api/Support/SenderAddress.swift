@@ -28,23 +28,28 @@ struct SenderAddress: Equatable, Sendable {
             } else {
                 (lowered, "")
             }
-        // `5214771234567:12@s.whatsapp.net` carries a device suffix.
+        // `5214771234567:12@s.whatsapp.net` carries a device suffix: the person is the part before it.
         let account = user.split(separator: ":").first.map(String.init) ?? user
         switch server {
         case "lid":
-            guard !account.isEmpty, account.allSatisfy(\.isNumber) else { throw .invalid(trimmed) }
+            guard !account.isEmpty, account.allSatisfy(\.isASCIIDigit) else { throw .invalid(trimmed) }
             kind = .lid
             value = account
         case "", "s.whatsapp.net", "c.us":
-            let digits = account.filter(\.isNumber)
-            let allowed = account.allSatisfy { $0.isNumber || " +-().".contains($0) }
+            let digits = account.filter(\.isASCIIDigit)
+            let allowed = account.allSatisfy { $0.isASCIIDigit || " +-().".contains($0) }
             guard allowed, (8...15).contains(digits.count) else { throw .invalid(trimmed) }
             kind = .phone
             value = Self.canonicalPhone(digits)
         default:
             throw .invalid(trimmed)
         }
-        address = trimmed
+        // Written back without the device suffix, which names one of the person's devices, not the person.
+        if let colon = trimmed.firstIndex(of: ":"), let at = trimmed.firstIndex(of: "@"), colon < at {
+            address = String(trimmed[..<colon] + trimmed[at...])
+        } else {
+            address = trimmed
+        }
     }
 
     /// Mexico dropped the `1` after the country code for mobiles: `521XXXXXXXXXX` and `52XXXXXXXXXX` are one phone.
@@ -58,8 +63,12 @@ struct SenderAddress: Equatable, Sendable {
     /// How the panel shows it: `+5214771234567` for phones, the `@lid` id otherwise.
     var display: String {
         switch kind {
-        case .phone: "+" + address.split(separator: "@").first!.filter(\.isNumber)
+        case .phone: "+" + address.split(separator: "@").first!.filter(\.isASCIIDigit)
         case .lid: "\(value)@lid"
         }
     }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
 }

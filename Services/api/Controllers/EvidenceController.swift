@@ -1,0 +1,53 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOPosix
+
+/// `GET /ticket/{id}/evidencias` (the photos and files of a ticket) and `GET /attachments/{id}` (one file).
+struct EvidenceController {
+    let attachments: AttachmentStore
+    let tickets: TicketStore
+
+    func addRoutes(to group: RouterGroup<APIRequestContext>) {
+        group.get("ticket/:id/evidencias", use: list)
+        group.get("attachments/:id", use: download)
+    }
+
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let id = try TicketController.ticketID(context)
+        guard try await tickets.summary(ticketID: id) != nil else { throw APIError.notFound("Ticket no encontrado") }
+        let rows = try await attachments.list(ticketID: id)
+        return try JSONValue.object([
+            "ticket_id": .int(id),
+            "evidencias": .array(
+                rows.map { row in
+                    [
+                        "id": .int(row.id), "mensaje_id": .optional(row.messageID), "tipo": .string(row.mime),
+                        "tamano": .int(Int64(row.size)), "nombre": .optional(row.filename),
+                        "caption": .optional(row.caption), "sha256": .string(row.sha256),
+                        "url": .string("/attachments/\(row.id)"), "created_at": .date(row.createdAt),
+                    ]
+                }),
+        ]).response()
+    }
+
+    @Sendable func download(_ request: Request, context: APIRequestContext) async throws -> Response {
+        guard let text = context.parameters.get("id"), let id = Int64(text),
+            let row = try await attachments.find(id)
+        else { throw APIError.notFound("Archivo no encontrado") }
+        let url = attachments.path(for: row.sha256)
+        guard let data = try? Data(contentsOf: url) else { throw APIError.notFound("Archivo no encontrado") }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: row.mime,
+                .contentDisposition:
+                    "inline; filename=\"\(row.filename?.replacingOccurrences(of: "\"", with: "") ?? "evidencia-\(row.id)")\"",
+                .cacheControl: "private, max-age=86400, immutable",
+                HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+                .eTag: "\"\(row.sha256)\"",
+            ],
+            body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+}

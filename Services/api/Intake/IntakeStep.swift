@@ -1,0 +1,62 @@
+import Foundation
+import GRDB
+import MostradorContracts
+
+extension TicketStore.Inbound {
+    var intakeInput: IntakeBot.Input {
+        attachment == nil ? .text(content) : .image(caption: content.isEmpty ? nil : content)
+    }
+}
+
+/// Runs the intake inside the webhook's transaction: reads the state from the ticket, stores what the bot decided
+/// and queues its replies like any other outbound message.
+enum IntakeStep {
+    static func next(_ input: IntakeBot.Input, ticketID: Int64, db: Database) throws -> IntakeBot.Reaction? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT t.intake_state, t.description, t.equipment, t.language, c.name
+                        FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.id = ?
+                        """),
+                arguments: [ticketID]),
+            let stateText = row["intake_state"] as String?,
+            let state = try? JSONDecoder().decode(IntakeBot.State.self, from: Data(stateText.utf8)),
+            state.step != .done, state.step != .handedOff
+        else { return nil }
+        let context = IntakeBot.Context(
+            ticketID: ticketID, customerName: row["name"], description: row["description"],
+            equipment: row["equipment"], language: row["language"])
+        return IntakeBot.next(input, state: state, context: context)
+    }
+
+    static func apply(_ reaction: IntakeBot.Reaction, ticketID: Int64, customerID: Int64, db: Database) throws {
+        let state = String(decoding: try JSONEncoder().encode(reaction.state), as: UTF8.self)
+        try db.execute(sql: "UPDATE tickets SET intake_state = ? WHERE id = ?", arguments: [state, ticketID])
+        if let name = reaction.customerName {
+            try db.execute(sql: "UPDATE customers SET name = ? WHERE id = ?", arguments: [name, customerID])
+        }
+        if let equipment = reaction.equipment {
+            try db.execute(sql: "UPDATE tickets SET equipment = ? WHERE id = ?", arguments: [equipment, ticketID])
+        } else if reaction.clearEquipment {
+            try db.execute(sql: "UPDATE tickets SET equipment = NULL WHERE id = ?", arguments: [ticketID])
+        }
+        if let description = reaction.description {
+            let current = try String.fetchOne(
+                db, sql: "SELECT description FROM tickets WHERE id = ?", arguments: [ticketID])
+            if current != description {
+                let language =
+                    try String.fetchOne(
+                        db, sql: "SELECT language FROM tickets WHERE id = ?", arguments: [ticketID]) ?? "es"
+                try db.execute(
+                    sql: "UPDATE tickets SET description = ? WHERE id = ?", arguments: [description, ticketID])
+                try Outbox.add(
+                    TicketDescriptionUpdated(ticketID: ticketID, description: description, language: language), in: db)
+            }
+        }
+        for reply in reaction.replies {
+            _ = try TicketStore.addOutbound(
+                ticketID: ticketID, text: reply, role: .assistant, agentID: nil, clientID: nil, db: db)
+        }
+    }
+}

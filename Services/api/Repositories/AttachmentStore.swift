@@ -1,0 +1,127 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// An attachment whose bytes are on disk, ready to be linked to a message.
+struct StoredAttachment: Sendable, Equatable {
+    let sha256: String
+    let mime: String
+    let size: Int
+    let filename: String?
+
+    var messageType: String { mime == "application/pdf" ? "file" : "image" }
+}
+
+/// Photo evidence and files: bytes stored once per content under `attachments/ab/cd/<sha256>`, rows in
+/// `attachments`. The type is decided by the bytes, never by what the sender claims.
+struct AttachmentStore: Sendable {
+    static let maximumSize = 16 << 20
+    let root: String
+    let reader: DatabasePool
+
+    enum Problem: Error, Equatable {
+        case tooLarge(Int)
+        case unsupportedType
+        case empty
+    }
+
+    /// Checks and writes `bytes`; nothing is written when they are refused.
+    func store(_ bytes: [UInt8], filename: String?) throws -> StoredAttachment {
+        guard !bytes.isEmpty else { throw Problem.empty }
+        guard bytes.count <= Self.maximumSize else { throw Problem.tooLarge(bytes.count) }
+        guard let mime = MediaType.sniff(bytes) else { throw Problem.unsupportedType }
+        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let url = path(for: digest)
+        if !FileManager.default.fileExists(atPath: url.path) {
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            // Write aside, then rename: a reader never sees half a file.
+            let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(digest).\(UUID().uuidString)")
+            try Data(bytes).write(to: temporary)
+            if rename(temporary.path, url.path) != 0 {
+                try? FileManager.default.removeItem(at: temporary)
+            }
+        }
+        let cleanName = filename.map { String($0.split(separator: "/").last ?? "").prefix(120) }.map(String.init)
+        return StoredAttachment(sha256: digest, mime: mime, size: bytes.count, filename: cleanName)
+    }
+
+    func path(for digest: String) -> URL {
+        URL(fileURLWithPath: root).appendingPathComponent(String(digest.prefix(2)))
+            .appendingPathComponent(String(digest.dropFirst(2).prefix(2))).appendingPathComponent(digest)
+    }
+
+    static func link(
+        _ attachment: StoredAttachment, ticketID: Int64, messageID: Int64, caption: String?,
+        db: Database
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO attachments (ticket_id, message_id, sha256, mime, size, filename, caption, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                ticketID, messageID, attachment.sha256, attachment.mime, attachment.size, attachment.filename,
+                caption?.isEmpty == false ? caption : nil, Date(),
+            ])
+    }
+
+    struct Row: Sendable {
+        let id: Int64
+        let ticketID: Int64
+        let messageID: Int64?
+        let sha256: String
+        let mime: String
+        let size: Int
+        let filename: String?
+        let caption: String?
+        let createdAt: Date
+
+        init(_ row: GRDB.Row) {
+            id = row["id"]
+            ticketID = row["ticket_id"]
+            messageID = row["message_id"]
+            sha256 = row["sha256"]
+            mime = row["mime"]
+            size = row["size"]
+            filename = row["filename"]
+            caption = row["caption"]
+            createdAt = row["created_at"]
+        }
+    }
+
+    func list(ticketID: Int64) async throws -> [Row] {
+        try await reader.read { db in
+            try GRDB.Row.fetchAll(
+                db, sql: "SELECT * FROM attachments WHERE ticket_id = ? ORDER BY id", arguments: [ticketID]
+            )
+            .map(Row.init)
+        }
+    }
+
+    func find(_ id: Int64) async throws -> Row? {
+        try await reader.read { db in
+            try GRDB.Row.fetchOne(db, sql: "SELECT * FROM attachments WHERE id = ?", arguments: [id]).map(Row.init)
+        }
+    }
+}
+
+/// What a file is, from its first bytes.
+enum MediaType {
+    static let allowed = ["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"]
+
+    static func sniff(_ bytes: [UInt8]) -> String? {
+        func starts(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
+            bytes.count >= offset + prefix.count && Array(bytes[offset..<offset + prefix.count]) == prefix
+        }
+        if starts([0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
+        if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
+        if starts(Array("RIFF".utf8)), starts(Array("WEBP".utf8), at: 8) { return "image/webp" }
+        if starts(Array("ftyp".utf8), at: 4), bytes.count >= 12 {
+            let brand = String(decoding: bytes[8..<12], as: UTF8.self)
+            if ["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1"].contains(brand) { return "image/heic" }
+        }
+        if starts(Array("%PDF-".utf8)) { return "application/pdf" }
+        return nil
+    }
+}
