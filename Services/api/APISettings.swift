@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MostradorServiceKit
+import MostradorStorage
 
 /// The api's own settings, from `MOSTRADOR_*` variables.
 struct APISettings: Sendable {
@@ -15,6 +16,8 @@ struct APISettings: Sendable {
     var templatesFile: String?
     /// Whether the assistant runs the intake of new WhatsApp tickets (`MOSTRADOR_INTAKE=off` turns it off).
     var intake = true
+    /// `full` (default): every commit survives power loss. `normal`: survives a crash of the process only.
+    var durability = DatabaseFactory.Durability.full
 
     init() {}
 
@@ -34,6 +37,11 @@ struct APISettings: Sendable {
         let hours = try configuration.setting("MOSTRADOR_SESSION_HOURS", default: 12.0)
         sessionLifetime = .seconds(Int64(hours * 3600))
         templatesFile = configuration.setting("MOSTRADOR_TEMPLATES_FILE")
+        switch configuration.setting("MOSTRADOR_DB_DURABILITY")?.lowercased() ?? "full" {
+        case "full": durability = .full
+        case "normal": durability = .normal
+        case let other: throw ValidationError("MOSTRADOR_DB_DURABILITY must be full or normal, not '\(other)'")
+        }
         switch configuration.setting("MOSTRADOR_INTAKE")?.lowercased() ?? "on" {
         case "on", "true", "1", "yes": intake = true
         case "off", "false", "0", "no": intake = false

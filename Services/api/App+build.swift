@@ -7,45 +7,82 @@ import MostradorServiceKit
 import MostradorStorage
 import ServiceLifecycle
 
-/// Wires the api: broker connection → database writer → outbox publisher → results consumer → HTTP.
-func buildApplication(_ configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
-    let settings = try APISettings(configuration)
-    let logger = configuration.logger
-    let connection = ServiceApplication.connection(configuration)
-    let pool = try APIDatabase.open(dataDirectory: configuration.dataDirectory)
-    let committer = GroupCommitter(writer: pool, logger: logger)
-    let outboxWakeup = Wakeup()
-    var tickets = TicketStore(committer: committer, outboxWakeup: outboxWakeup)
-    tickets.intake = settings.intake
-    let attachments = AttachmentStore(root: "\(configuration.dataDirectory)/attachments", reader: pool)
-    let agents = AgentStore(committer: committer, sessionLifetime: settings.sessionLifetime)
-    let notifier = DeliveryNotifier()
-    let templates = try Templates.load(path: settings.templatesFile)
+/// The api's parts, built once from configuration and shared by the router and the workers.
+struct APIComponents {
+    let settings: APISettings
+    let pool: DatabasePool
+    let committer: GroupCommitter
+    let outboxWakeup: Wakeup
+    let tickets: TicketStore
+    let agents: AgentStore
+    let attachments: AttachmentStore
+    let notifier: DeliveryNotifier
+    let templates: Templates
 
-    if settings.webhookToken == nil {
-        logger.warning("MOSTRADOR_WEBHOOK_TOKEN is not set: every POST /webhook will be refused with 401")
+    init(settings: APISettings, dataDirectory: String, logger: Logger) throws {
+        self.settings = settings
+        pool = try APIDatabase.open(dataDirectory: dataDirectory, durability: settings.durability)
+        committer = GroupCommitter(writer: pool, logger: logger)
+        outboxWakeup = Wakeup()
+        var tickets = TicketStore(committer: committer, outboxWakeup: outboxWakeup)
+        tickets.intake = settings.intake
+        self.tickets = tickets
+        agents = AgentStore(committer: committer, sessionLifetime: settings.sessionLifetime)
+        attachments = AttachmentStore(root: "\(dataDirectory)/attachments", reader: pool)
+        notifier = DeliveryNotifier()
+        templates = try Templates.load(path: settings.templatesFile)
     }
+}
 
+/// Every HTTP route of the api.
+func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: JSONErrorMiddleware())
-    WebhookController(tickets: tickets, attachments: attachments, token: settings.webhookToken).addRoutes(to: router)
-    AuthController(agents: agents).addRoutes(to: router)
+    WebhookController(
+        tickets: components.tickets, attachments: components.attachments, token: components.settings.webhookToken
+    ).addRoutes(to: router)
+    AuthController(agents: components.agents).addRoutes(to: router)
     DocsController().addRoutes(to: router)
-    let panel = router.group().add(middleware: AgentAuthMiddleware(agents: agents))
-    TicketController(tickets: tickets, notifier: notifier, templates: templates, sendWait: settings.sendWait)
-        .addRoutes(to: panel)
-    EvidenceController(attachments: attachments, tickets: tickets).addRoutes(to: panel)
+    let panel = router.group().add(middleware: AgentAuthMiddleware(agents: components.agents))
+    TicketController(
+        tickets: components.tickets, notifier: components.notifier, templates: components.templates,
+        sendWait: components.settings.sendWait
+    ).addRoutes(to: panel)
+    EvidenceController(attachments: components.attachments, tickets: components.tickets).addRoutes(to: panel)
+    return router
+}
 
+/// Wires the api: broker connection → database writer → outbox publisher → results consumer → HTTP.
+func buildApplication(_ configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
+    let logger = configuration.logger
+    let components = try APIComponents(
+        settings: try APISettings(configuration), dataDirectory: configuration.dataDirectory, logger: logger)
+    if components.settings.webhookToken == nil {
+        logger.warning("MOSTRADOR_WEBHOOK_TOKEN is not set: every POST /webhook will be refused with 401")
+    }
+    let connection = ServiceApplication.connection(configuration)
     let workers: [any Service] = [
-        committer,
-        AdminBootstrap(agents: agents, settings: settings, logger: logger),
-        OutboxPublisher(committer: committer, connection: connection, wakeup: outboxWakeup, logger: logger),
+        components.committer,
+        AdminBootstrap(agents: components.agents, settings: components.settings, logger: logger),
+        OutboxPublisher(
+            committer: components.committer, connection: connection, wakeup: components.outboxWakeup, logger: logger),
         MessageConsumer(
             connection: connection, queue: MostradorTopology.apiResults.name, prefetch: 200,
-            router: ResultsConsumer.router(tickets: tickets, notifier: notifier), logger: logger),
+            router: ResultsConsumer.router(tickets: components.tickets, notifier: components.notifier), logger: logger),
     ]
+    let pool = components.pool
     return ServiceApplication.make(
-        configuration: configuration, connection: connection, workers: workers, router: router)
+        configuration: configuration, connection: connection, workers: workers, router: buildRouter(components),
+        checks: [
+            ReadinessCheck("database") {
+                do {
+                    _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            }
+        ])
 }
 
 /// Creates the first admin from `MOSTRADOR_ADMIN_USER`/`MOSTRADOR_ADMIN_PASSWORD` once the writer runs.

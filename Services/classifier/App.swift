@@ -9,7 +9,7 @@ struct App: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mostrador-classifier",
         abstract: "Labels tickets Hardware or Software.",
-        subcommands: [Serve.self, Train.self, Eval.self, Classify.self],
+        subcommands: [Serve.self, Train.self, Eval.self, Classify.self, Bench.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -37,9 +37,22 @@ struct Train: ParsableCommand {
     @Option(help: "Where to write the model.") var output = "classifier-model.json"
     @Flag(help: "Train on the fixed 80% split only, leaving the 20% held out for `eval --held-out`.")
     var trainingSplit = false
+    @Option(help: "Also write the split as training.jsonl and held-out.jsonl into this folder.")
+    var writeSplit: String?
 
     func run() throws {
         let examples = try Corpus.load(corpus.map(URL.init(fileURLWithPath:)) ?? Corpus.bundledURL)
+        if let folder = writeSplit {
+            let split = Corpus.split(examples)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            for (name, part) in [("training", split.training), ("held-out", split.heldOut)] {
+                let lines = try part.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                try (lines.joined(separator: "\n") + "\n").write(
+                    toFile: "\(folder)/\(name).jsonl", atomically: true, encoding: .utf8)
+            }
+            print("wrote \(split.training.count) training and \(split.heldOut.count) held-out examples to \(folder)")
+        }
         let used = trainingSplit ? Corpus.split(examples).training : examples
         let started = ContinuousClock.now
         let classifier = TicketClassifier.train(used, version: ModelLoader.version(of: used))
@@ -78,9 +91,13 @@ struct Eval: ParsableCommand {
             try model.map { try ModelLoader.load(path: $0) }
             ?? TicketClassifier.train(split.training, version: ModelLoader.version(of: split.training))
         var evaluation = Evaluation()
+        var argmax = Evaluation()
         for example in examples {
             let result = classifier.classify(example.text)
             evaluation.add(gold: example.label, predicted: result.label.rawValue)
+            var decided = classifier
+            decided.threshold = 0
+            argmax.add(gold: example.label, predicted: decided.classify(example.text).label.rawValue)
             if mistakes, result.label.rawValue != example.label {
                 print(
                     String(
@@ -88,7 +105,15 @@ struct Eval: ParsableCommand {
                         example.text))
             }
         }
+        let decided = evaluation.total - evaluation.unknownCount
         print("model: \(classifier.version)")
+        print(String(format: "label always decided (argmax): accuracy %.2f%%", argmax.accuracy * 100))
+        print(
+            String(
+                format: "at threshold %.2f: %d of %d decided (%.1f%%), accuracy on those %.2f%%, the rest flagged unknown",
+                classifier.threshold, decided, evaluation.total, Double(decided) / Double(max(1, evaluation.total)) * 100,
+                evaluation.decidedAccuracy * 100))
+        print("")
         print(evaluation.report)
     }
 }
@@ -105,5 +130,37 @@ struct Classify: ParsableCommand {
         let result = classifier.classify(text)
         print(String(format: "%@ %.3f", result.label.rawValue, result.confidence))
         if !result.topTerms.isEmpty { print("términos: " + result.topTerms.joined(separator: ", ")) }
+    }
+}
+
+/// Measures model load (training) time and classifications per second on one core.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure load time and classifications per second.")
+
+    @Option(help: "Classifications to time.") var count = 200_000
+
+    func run() throws {
+        let loadStart = ContinuousClock.now
+        let classifier = try ModelLoader.load(path: nil)
+        let load = ContinuousClock.now - loadStart
+        let texts = try Corpus.load(Corpus.bundledURL).map(\.text)
+        let artifact = try JSONEncoder().encode(classifier.model.artifact(version: classifier.version))
+        let fileStart = ContinuousClock.now
+        _ = LogisticRegression(artifact: try JSONDecoder().decode(LogisticRegression.Artifact.self, from: artifact))
+        let fileLoad = ContinuousClock.now - fileStart
+        var checksum = 0.0
+        let start = ContinuousClock.now
+        for index in 0..<count {
+            checksum += classifier.classify(texts[index % texts.count]).confidence
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("model \(classifier.version)")
+        print("train at start (\(texts.count) examples): \(load)")
+        print("load from a saved file (\(artifact.count) bytes): \(fileLoad)")
+        print(
+            String(
+                format: "%d classifications in %.2f s on one core: %.0f per second (average text %d characters; checksum %.1f)",
+                count, seconds, Double(count) / seconds, texts.map(\.count).reduce(0, +) / texts.count, checksum))
     }
 }

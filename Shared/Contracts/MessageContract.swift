@@ -44,13 +44,19 @@ public struct Envelope<Payload: MessageContract>: Sendable {
 }
 
 /// JSON as the contracts are written on the wire: snake_case keys, ISO 8601 dates with fractional seconds.
+/// `shared` coders are made once (building one per message showed up in profiles); they hold no per-call state.
 public enum ContractCoding {
+    static let dateStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    public static let sharedEncoder = encoder()
+    public static let sharedDecoder = decoder()
+
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)))
+            try container.encode(dateStyle.format(date))
         }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
@@ -62,11 +68,7 @@ public enum ContractCoding {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let string = try container.decode(String.self)
-            if let date = try? Date(
-                string, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true))
-            {
-                return date
-            }
+            if let date = try? dateStyle.parse(string) { return date }
             if let date = try? Date(string, strategy: .iso8601) { return date }
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(string)")
         }

@@ -5,7 +5,7 @@ import MostradorContracts
 extension AMQPMessage {
     /// A contract value in its envelope, addressed to the events or commands exchange by its kind.
     public init<Payload: MessageContract>(_ envelope: Envelope<Payload>) throws {
-        let body = try ContractCoding.encoder().encode(envelope.payload)
+        let body = try ContractCoding.sharedEncoder.encode(envelope.payload)
         self.init(
             exchange: Payload.kind == .event ? MostradorTopology.events : MostradorTopology.commands,
             routingKey: Payload.type,
@@ -60,7 +60,7 @@ extension AMQPDelivery {
         guard let id = properties.messageID.flatMap(UUID.init(uuidString:)) else { throw .missingMessageID }
         let payload: Payload
         do {
-            payload = try ContractCoding.decoder().decode(Payload.self, from: Data(body))
+            payload = try ContractCoding.sharedDecoder.decode(Payload.self, from: Data(body))
         } catch {
             throw .malformedBody(String(describing: error))
         }

@@ -1,10 +1,13 @@
 -- POST /webhook from 1,000 different senders, each request a new bridge message id.
 local counter = 0
 local token = os.getenv("MOSTRADOR_WEBHOOK_TOKEN") or "bench-webhook"
-local prefix = tostring(math.random(1, 1000000000))
+-- Every run and thread gets ids of its own (wrk seeds math.random the same way each run).
+local prefix = tostring(os.time()) .. "-" .. tostring(math.floor(os.clock() * 1000000))
+local threads = 0
 
 function setup(thread)
-    thread:set("id", tostring(math.random(1, 1000000000)))
+    threads = threads + 1
+    thread:set("id", tostring(threads))
 end
 
 request = function()

@@ -4,8 +4,8 @@ import MostradorStorage
 
 /// The api's SQLite database: its file, its versioned schema.
 enum APIDatabase {
-    static func open(dataDirectory: String) throws -> DatabasePool {
-        let pool = try DatabaseFactory.open(path: "\(dataDirectory)/mostrador.sqlite")
+    static func open(dataDirectory: String, durability: DatabaseFactory.Durability = .full) throws -> DatabasePool {
+        let pool = try DatabaseFactory.open(path: "\(dataDirectory)/mostrador.sqlite", durability: durability)
         try migrator.migrate(pool)
         return pool
     }

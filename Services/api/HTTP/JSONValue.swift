@@ -56,7 +56,9 @@ enum JSONValue: Sendable, Equatable, Encodable, ExpressibleByStringLiteral, Expr
 
 /// Timestamps as the API shows them: ISO 8601 in UTC with milliseconds (`2026-02-05T10:30:00.000Z`).
 enum Timestamp {
+    static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        style.format(date)
     }
 }

@@ -15,6 +15,14 @@ struct Evaluation {
 
     var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
 
+    var unknownCount: Int { confusion.values.reduce(0) { $0 + ($1["unknown"] ?? 0) } }
+
+    /// Accuracy among the examples that got a label (not `unknown`).
+    var decidedAccuracy: Double {
+        let decided = total - unknownCount
+        return decided == 0 ? 0 : Double(correct) / Double(decided)
+    }
+
     func precision(_ label: String) -> Double {
         let predicted = confusion.values.reduce(0) { $0 + ($1[label] ?? 0) }
         return predicted == 0 ? 0 : Double(confusion[label]?[label] ?? 0) / Double(predicted)

@@ -10,7 +10,7 @@ struct LogisticRegression: Sendable {
     struct Hyperparameters: Sendable {
         var epochs = 25
         var learningRate: Float = 0.5
-        var l2: Float = 1e-5
+        var l2: Float = 1e-4
         var seed: UInt64 = 42
     }
 
