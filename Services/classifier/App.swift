@@ -110,8 +110,10 @@ struct Eval: ParsableCommand {
         print(String(format: "label always decided (argmax): accuracy %.2f%%", argmax.accuracy * 100))
         print(
             String(
-                format: "at threshold %.2f: %d of %d decided (%.1f%%), accuracy on those %.2f%%, the rest flagged unknown",
-                classifier.threshold, decided, evaluation.total, Double(decided) / Double(max(1, evaluation.total)) * 100,
+                format:
+                    "at threshold %.2f: %d of %d decided (%.1f%%), accuracy on those %.2f%%, the rest flagged unknown",
+                classifier.threshold, decided, evaluation.total,
+                Double(decided) / Double(max(1, evaluation.total)) * 100,
                 evaluation.decidedAccuracy * 100))
         print("")
         print(evaluation.report)
@@ -160,7 +162,8 @@ struct Bench: ParsableCommand {
         print("load from a saved file (\(artifact.count) bytes): \(fileLoad)")
         print(
             String(
-                format: "%d classifications in %.2f s on one core: %.0f per second (average text %d characters; checksum %.1f)",
+                format:
+                    "%d classifications in %.2f s on one core: %.0f per second (average text %d characters; checksum %.1f)",
                 count, seconds, Double(count) / seconds, texts.map(\.count).reduce(0, +) / texts.count, checksum))
     }
 }

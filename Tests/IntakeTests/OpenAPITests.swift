@@ -8,22 +8,28 @@ import Testing
 @Suite struct OpenAPITests {
     @Test func theSpecificationListsEveryRouteAndNoOther() throws {
         let directory = NSTemporaryDirectory() + "mostrador-openapi-\(UUID().uuidString.prefix(8))"
-        let components = try APIComponents(settings: APISettings(), dataDirectory: directory, logger: Logger(label: "t"))
+        let components = try APIComponents(
+            settings: APISettings(), dataDirectory: directory, logger: Logger(label: "t"))
         let served = Set(
             buildRouter(components).routes.map { route in
-                "\(route.method.rawValue) " + route.path.description.replacingOccurrences(
-                    of: #":([a-z_]+)"#, with: "{$1}", options: .regularExpression)
+                "\(route.method.rawValue) "
+                    + route.path.description.replacingOccurrences(
+                        of: #":([a-z_]+)"#, with: "{$1}", options: .regularExpression)
             }
         )
         let documented = try Self.operations(in: String(contentsOf: Self.specification, encoding: .utf8))
         let operational: Set = ["GET /health/live", "GET /health/ready", "GET /metrics"]
         #expect(documented.isSuperset(of: operational))
-        #expect(served == documented.subtracting(operational), "served but undocumented: \(served.subtracting(documented)); documented but not served: \(documented.subtracting(operational).subtracting(served))")
+        #expect(
+            served == documented.subtracting(operational),
+            "served but undocumented: \(served.subtracting(documented)); documented but not served: \(documented.subtracting(operational).subtracting(served))"
+        )
     }
 
     /// The file the api serves at `/openapi.yaml` (bundled from `Services/api/Resources`).
     static var specification: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Services/api/Resources/openapi.yaml")
     }
 

@@ -20,7 +20,14 @@ import Testing
         let address = try SenderAddress(raw)
         #expect(address.kind == .phone)
         #expect(address.value == expected)
-        #expect(address.address == raw)
+        // The device suffix names a device, not the person: it is not kept for writing back.
+        #expect(address.address == raw.replacingOccurrences(of: ":12", with: ""))
+    }
+
+    @Test func aDeviceSuffixWithoutAServerIsDroppedToo() throws {
+        let address = try SenderAddress("+5214771234567:3")
+        #expect(address.address == "+5214771234567")
+        #expect(address.display == "+5214771234567")
     }
 
     @Test func lidSendersAreAnIdentityOfTheirOwnKind() throws {

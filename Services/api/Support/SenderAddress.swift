@@ -45,8 +45,9 @@ struct SenderAddress: Equatable, Sendable {
             throw .invalid(trimmed)
         }
         // Written back without the device suffix, which names one of the person's devices, not the person.
-        if let colon = trimmed.firstIndex(of: ":"), let at = trimmed.firstIndex(of: "@"), colon < at {
-            address = String(trimmed[..<colon] + trimmed[at...])
+        if let colon = trimmed.firstIndex(of: ":") {
+            let at = trimmed.firstIndex(of: "@") ?? trimmed.endIndex
+            address = colon < at ? String(trimmed[..<colon] + trimmed[at...]) : trimmed
         } else {
             address = trimmed
         }

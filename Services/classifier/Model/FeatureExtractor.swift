@@ -21,7 +21,9 @@ struct FeatureExtractor: Sendable, Codable, Equatable {
 
     /// Words that introduce what something is ("es la…", "era el…", "turns out…").
     static let copulas: Set<String> = ["es", "era", "fue", "son", "eran", "is", "was", "are", "were"]
-    static let causeOpeners: Set<String> = ["resulta", "resulto", "turns", "turned", "culpa", "causa", "porque", "because"]
+    static let causeOpeners: Set<String> = [
+        "resulta", "resulto", "turns", "turned", "culpa", "causa", "porque", "because",
+    ]
 
     func features(_ text: String) -> [Feature] {
         let tokens = TextNormalizer.tokens(text)
