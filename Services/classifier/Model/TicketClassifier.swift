@@ -23,7 +23,8 @@ struct TicketClassifier: Sendable {
     }
 
     func classify(_ text: String) -> Classification {
-        let features = model.extractor.features(text)
+        let tokens = TextNormalizer.tokens(text)
+        let features = model.extractor.features(tokens: tokens)
         guard !features.isEmpty else {
             return Classification(label: .unknown, confidence: 0, topTerms: [], modelVersion: version)
         }
@@ -32,14 +33,18 @@ struct TicketClassifier: Sendable {
         let confidence = max(hardware, 1 - hardware)
         return Classification(
             label: confidence >= threshold ? label : .unknown, confidence: confidence,
-            topTerms: topTerms(text, towards: label), modelVersion: version)
+            topTerms: topTerms(tokens: tokens, towards: label), modelVersion: version)
     }
 
     /// The words that pushed hardest towards `label`.
     func topTerms(_ text: String, towards label: TicketCategory, count: Int = 5) -> [String] {
+        topTerms(tokens: TextNormalizer.tokens(text), towards: label, count: count)
+    }
+
+    func topTerms(tokens: [String], towards label: TicketCategory, count: Int = 5) -> [String] {
         let sign: Float = label == .hardware ? 1 : -1
         var seen: Set<String> = []
-        return model.extractor.terms(text)
+        return model.extractor.terms(tokens: tokens)
             .map { (term: $0.term, weight: model.weights[$0.index] * sign) }
             .filter { $0.weight > 0 && seen.insert($0.term).inserted }
             .sorted { $0.weight > $1.weight }
