@@ -67,7 +67,7 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
         OutboxPublisher(
             committer: components.committer, connection: connection, wakeup: components.outboxWakeup, logger: logger),
         MessageConsumer(
-            connection: connection, queue: MostradorTopology.apiResults.name, prefetch: 200,
+            connection: connection, queue: MostradorTopology.apiResults.name, prefetch: 500, lanes: 32,
             router: ResultsConsumer.router(tickets: components.tickets, notifier: components.notifier), logger: logger),
     ]
     let pool = components.pool

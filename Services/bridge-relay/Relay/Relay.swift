@@ -101,10 +101,16 @@ struct Relay: Sendable {
         }
     }
 
-    /// One attempt through the adapter; a success is recorded and reported before returning.
-    func send(_ command: RelaySend, messageID: String, attempt: Int) async throws -> SendOutcome {
+    /// One attempt through the adapter; a success is recorded and reported before returning. `markSending` records
+    /// the attempt first (resending parked messages needs it to hold their place in line); a fresh message needs no
+    /// record before the attempt: after a crash it has none and is resent with the same idempotency key.
+    func send(_ command: RelaySend, messageID: String, attempt: Int, markSending: Bool = false) async throws
+        -> SendOutcome
+    {
         await limiter.acquire()
-        try await ledger.record(messageID, command: command, status: .sending, attempts: attempt)
+        if markSending {
+            try await ledger.record(messageID, command: command, status: .sending, attempts: attempt)
+        }
         let outcome = await adapter.send(
             OutboundMessage(idempotencyKey: messageID, recipient: command.recipient, text: command.text))
         if case .sent(let providerID) = outcome {
