@@ -33,11 +33,15 @@ public struct TicketCreated: MessageContract, Equatable {
     public var description: String?
     public var language: String
     public var createdAt: Date
+    /// The WhatsApp address to write back to (nil for web chats).
+    public var recipient: String?
+    /// The intake assistant is talking to the customer (it already told them the ticket number).
+    public var intakeRunning: Bool?
     public var correlationID: String? { String(ticketID) }
 
     public init(
         ticketID: Int64, ticketUUID: UUID, channel: Channel, customerID: Int64, customerName: String?,
-        description: String?, language: String, createdAt: Date
+        description: String?, language: String, createdAt: Date, recipient: String? = nil, intakeRunning: Bool? = nil
     ) {
         self.ticketID = ticketID
         self.ticketUUID = ticketUUID
@@ -47,6 +51,8 @@ public struct TicketCreated: MessageContract, Equatable {
         self.description = description
         self.language = language
         self.createdAt = createdAt
+        self.recipient = recipient
+        self.intakeRunning = intakeRunning
     }
 }
 
@@ -96,11 +102,14 @@ public struct MessageCreated: MessageContract, Equatable {
     public var channel: Channel
     public var preview: String
     public var createdAt: Date
+    /// Who handles the ticket now (nil: nobody yet).
+    public var assignedAgentID: Int64?
+    public var customerName: String?
     public var correlationID: String? { String(ticketID) }
 
     public init(
         ticketID: Int64, messageID: Int64, role: MessageRole, channel: Channel, preview: String,
-        createdAt: Date
+        createdAt: Date, assignedAgentID: Int64? = nil, customerName: String? = nil
     ) {
         self.ticketID = ticketID
         self.messageID = messageID
@@ -108,6 +117,8 @@ public struct MessageCreated: MessageContract, Equatable {
         self.channel = channel
         self.preview = preview
         self.createdAt = createdAt
+        self.assignedAgentID = assignedAgentID
+        self.customerName = customerName
     }
 }
 
@@ -157,12 +168,121 @@ public struct TicketStatusChanged: MessageContract, Equatable {
     public var from: String
     public var to: String
     public var at: Date
+    public var channel: Channel?
+    public var recipient: String?
+    public var language: String?
+    public var customerName: String?
+    public var assignedAgentID: Int64?
     public var correlationID: String? { String(ticketID) }
 
-    public init(ticketID: Int64, from: String, to: String, at: Date) {
+    public init(
+        ticketID: Int64, from: String, to: String, at: Date, channel: Channel? = nil,
+        recipient: String? = nil, language: String? = nil, customerName: String? = nil,
+        assignedAgentID: Int64? = nil
+    ) {
         self.ticketID = ticketID
         self.from = from
         self.to = to
         self.at = at
+        self.channel = channel
+        self.recipient = recipient
+        self.language = language
+        self.customerName = customerName
+        self.assignedAgentID = assignedAgentID
+    }
+}
+
+/// A ticket got an agent: taken, assigned by an admin, or transferred (then `previousAgentID` is set).
+public struct TicketAssigned: MessageContract, Equatable {
+    public static let type = "ticket.assigned"
+    public static let kind = ContractKind.event
+    public var ticketID: Int64
+    public var agentID: Int64
+    public var agentName: String
+    public var previousAgentID: Int64?
+    public var byAgentID: Int64?
+    public var channel: Channel
+    public var recipient: String?
+    public var language: String
+    public var customerName: String?
+    public var correlationID: String? { String(ticketID) }
+
+    public init(
+        ticketID: Int64, agentID: Int64, agentName: String, previousAgentID: Int64? = nil,
+        byAgentID: Int64? = nil, channel: Channel, recipient: String? = nil, language: String = "es",
+        customerName: String? = nil
+    ) {
+        self.ticketID = ticketID
+        self.agentID = agentID
+        self.agentName = agentName
+        self.previousAgentID = previousAgentID
+        self.byAgentID = byAgentID
+        self.channel = channel
+        self.recipient = recipient
+        self.language = language
+        self.customerName = customerName
+    }
+}
+
+/// A chat moved from one agent to another.
+public struct ChatTransferred: MessageContract, Equatable {
+    public static let type = "chat.transferred"
+    public static let kind = ContractKind.event
+    public var ticketID: Int64
+    public var fromAgentID: Int64?
+    public var toAgentID: Int64
+    public var toAgentName: String
+    public var byAgentID: Int64
+    public var customerName: String?
+    public var correlationID: String? { String(ticketID) }
+
+    public init(
+        ticketID: Int64, fromAgentID: Int64?, toAgentID: Int64, toAgentName: String, byAgentID: Int64,
+        customerName: String? = nil
+    ) {
+        self.ticketID = ticketID
+        self.fromAgentID = fromAgentID
+        self.toAgentID = toAgentID
+        self.toAgentName = toAgentName
+        self.byAgentID = byAgentID
+        self.customerName = customerName
+    }
+}
+
+/// Who a notification is for; the api turns an audience into rows when it stores the notification.
+public enum NotificationAudience: Codable, Sendable, Equatable {
+    /// Every active agent marked available.
+    case availableAgents
+    /// The agent the ticket is assigned to when the notification is stored (nobody if unassigned).
+    case assignedAgent
+    case agent(Int64)
+    /// The web customer of the ticket (guest chat).
+    case customer
+}
+
+/// A notification to show to agents or to a web customer.
+public struct NotificationCreated: MessageContract, Equatable {
+    public static let type = "notification.created"
+    public static let kind = ContractKind.event
+    public var ticketID: Int64
+    public var audience: NotificationAudience
+    /// `new_chat`, `new_message`, `chat_assigned`, `chat_transferred`, `delivery_failed`, `agent_joined`…
+    public var kind: String
+    public var title: String
+    public var message: String
+    /// Agents not to notify (e.g. the agent whose own action caused it).
+    public var excludeAgentID: Int64?
+    public var correlationID: String? { String(ticketID) }
+
+    public init(
+        ticketID: Int64, audience: NotificationAudience, kind: String, title: String, message: String,
+        excludeAgentID: Int64? = nil
+    ) {
+        self.ticketID = ticketID
+        self.audience = audience
+        self.kind = kind
+        self.title = title
+        self.message = message
+        self.excludeAgentID = excludeAgentID
     }
 }

@@ -76,6 +76,30 @@ public enum ContractCoding {
     }
 }
 
+/// A UUID that is always the same for the same input: a consumer that reacts to a message with new messages derives
+/// their ids from the one it got, so handling that message twice publishes duplicates the next hop recognises.
+public enum DerivedID {
+    public static func make(from source: UUID, _ purpose: String) -> UUID {
+        var hash: (UInt64, UInt64) = (0xcbf2_9ce4_8422_2325, 0x8422_2325_cbf2_9ce4)
+        for byte in Array(source.uuidString.utf8) + Array(purpose.utf8) {
+            hash.0 = (hash.0 ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            hash.1 = (hash.1 ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 &+ 0x9E37_79B9
+        }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<8 {
+            bytes[index] = UInt8(truncatingIfNeeded: hash.0 >> (UInt64(index) * 8))
+            bytes[index + 8] = UInt8(truncatingIfNeeded: hash.1 >> (UInt64(index) * 8))
+        }
+        bytes[6] = (bytes[6] & 0x0F) | 0x50  // version 5-style
+        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8],
+                bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
+    }
+}
+
 /// `ticket_id` → `ticketID`: Foundation's `.convertFromSnakeCase` gives `ticketId`, which does not match Swift's
 /// acronym style, so the few acronyms the contracts use are upper-cased.
 struct CamelCaseKey: CodingKey {

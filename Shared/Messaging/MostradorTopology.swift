@@ -30,7 +30,7 @@ public enum MostradorTopology {
     /// Results the api stores: classifications, delivery reports, notifications.
     public static let apiResults = WorkQueue(
         name: "api.results", exchange: events,
-        routingKeys: [TicketClassified.type, DeliveryUpdated.type, "notification.created"]
+        routingKeys: [TicketClassified.type, DeliveryUpdated.type, NotificationCreated.type]
     )
     /// Outbound WhatsApp messages.
     public static let relaySend = WorkQueue(name: "relay.send", exchange: commands, routingKeys: [RelaySend.type])
@@ -43,8 +43,8 @@ public enum MostradorTopology {
     public static let notifierEvents = WorkQueue(
         name: "notifier.events", exchange: events,
         routingKeys: [
-            TicketCreated.type, MessageCreated.type, "ticket.assigned", "chat.transferred", "ticket.status_changed",
-            DeliveryUpdated.type,
+            TicketCreated.type, MessageCreated.type, TicketAssigned.type, ChatTransferred.type,
+            TicketStatusChanged.type, DeliveryUpdated.type,
         ]
     )
 

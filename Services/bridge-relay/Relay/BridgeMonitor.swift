@@ -40,7 +40,9 @@ struct BridgeMonitor: Service {
             logger.info("resending parked messages", metadata: ["count": "\(batch.count)"])
             for entry in batch {
                 let attempt = entry.attempts + 1
-                switch try await relay.send(entry.command, messageID: entry.messageID, attempt: attempt, markSending: true) {
+                switch try await relay.send(
+                    entry.command, messageID: entry.messageID, attempt: attempt, markSending: true)
+                {
                 case .sent:
                     continue
                 case .channelDown(let reason), .transient(let reason, _):
