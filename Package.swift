@@ -119,7 +119,7 @@ let package = Package(
                 "MostradorStorage", .grdb, .bcrypt, .crypto, .nioCore,
                 .product(name: "MultipartKit", package: "multipart-kit"),
             ],
-            resources: [.copy("Resources")]
+            resources: [.copy("Resources"), .copy("Public")]
         ),
         serviceTarget(
             name: "MostradorBridgeRelay",

@@ -16,6 +16,8 @@ struct APISettings: Sendable {
     var templatesFile: String?
     /// Whether the assistant runs the intake of new WhatsApp tickets (`MOSTRADOR_INTAKE=off` turns it off).
     var intake = true
+    /// The panel's static files (`MOSTRADOR_PUBLIC_DIR`, default: those bundled with the build).
+    var publicDirectory: String?
     /// `full` (default): every commit survives power loss. `normal`: survives a crash of the process only.
     var durability = DatabaseFactory.Durability.full
 
@@ -37,6 +39,7 @@ struct APISettings: Sendable {
         let hours = try configuration.setting("MOSTRADOR_SESSION_HOURS", default: 12.0)
         sessionLifetime = .seconds(Int64(hours * 3600))
         templatesFile = configuration.setting("MOSTRADOR_TEMPLATES_FILE")
+        publicDirectory = configuration.setting("MOSTRADOR_PUBLIC_DIR")
         switch configuration.setting("MOSTRADOR_DB_DURABILITY")?.lowercased() ?? "full" {
         case "full": durability = .full
         case "normal": durability = .normal

@@ -38,6 +38,10 @@ struct APIComponents {
 func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: JSONErrorMiddleware())
+    // The panel at `/`, the guest chat at `/chat` (chat/index.html).
+    let publicDirectory =
+        components.settings.publicDirectory ?? Bundle.module.url(forResource: "Public", withExtension: nil)!.path
+    router.add(middleware: FileMiddleware(publicDirectory, searchForIndexHtml: true))
     WebhookController(
         tickets: components.tickets, attachments: components.attachments, token: components.settings.webhookToken
     ).addRoutes(to: router)
