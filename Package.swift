@@ -116,7 +116,7 @@ let package = Package(
             name: "MostradorAPI",
             path: "Services/api",
             dependencies: [
-                "MostradorStorage", .grdb, .bcrypt, .crypto, .nioCore,
+                "MostradorStorage", .grdb, .bcrypt, .crypto, .nioCore, .asyncHTTPClient,
                 .product(name: "MultipartKit", package: "multipart-kit"),
             ],
             resources: [.copy("Resources"), .copy("Public")]
@@ -126,7 +126,8 @@ let package = Package(
             path: "Services/bridge-relay",
             dependencies: ["MostradorStorage", .grdb, .asyncHTTPClient, .nioCore]
         ),
-        serviceTarget(name: "MostradorNotifier", path: "Services/notifier"),
+        serviceTarget(
+            name: "MostradorNotifier", path: "Services/notifier", resources: [.copy("Resources/plantillas.json")]),
         serviceTarget(
             name: "MostradorClassifier",
             path: "Services/classifier",

@@ -16,6 +16,14 @@ struct APISettings: Sendable {
     var templatesFile: String?
     /// Whether the assistant runs the intake of new WhatsApp tickets (`MOSTRADOR_INTAKE=off` turns it off).
     var intake = true
+    /// Guest chat: how long a started session waits for the profile, and how many chats one IP may start per window.
+    var guestSessionLifetime: TimeInterval = 30 * 60
+    var guestChatsPerIP = 5
+    var guestChatWindow: TimeInterval = 3600
+    /// reCAPTCHA on `complete_chat`: off unless a secret is set.
+    var recaptchaSecret: String?
+    var recaptchaVerifyURL = "https://www.google.com/recaptcha/api/siteverify"
+    var recaptchaMinimumScore = 0.5
     /// The panel's static files (`MOSTRADOR_PUBLIC_DIR`, default: those bundled with the build).
     var publicDirectory: String?
     /// `full` (default): every commit survives power loss. `normal`: survives a crash of the process only.
@@ -40,6 +48,12 @@ struct APISettings: Sendable {
         sessionLifetime = .seconds(Int64(hours * 3600))
         templatesFile = configuration.setting("MOSTRADOR_TEMPLATES_FILE")
         publicDirectory = configuration.setting("MOSTRADOR_PUBLIC_DIR")
+        guestSessionLifetime = try configuration.setting("MOSTRADOR_GUEST_SESSION_MINUTES", default: 30.0) * 60
+        guestChatsPerIP = try configuration.setting("MOSTRADOR_GUEST_CHATS_PER_IP", default: 5)
+        guestChatWindow = try configuration.setting("MOSTRADOR_GUEST_CHAT_WINDOW_MINUTES", default: 60.0) * 60
+        recaptchaSecret = configuration.setting("MOSTRADOR_RECAPTCHA_SECRET")
+        recaptchaVerifyURL = configuration.setting("MOSTRADOR_RECAPTCHA_VERIFY_URL") ?? recaptchaVerifyURL
+        recaptchaMinimumScore = try configuration.setting("MOSTRADOR_RECAPTCHA_MIN_SCORE", default: 0.5)
         switch configuration.setting("MOSTRADOR_DB_DURABILITY")?.lowercased() ?? "full" {
         case "full": durability = .full
         case "normal": durability = .normal

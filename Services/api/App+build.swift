@@ -18,6 +18,8 @@ struct APIComponents {
     let attachments: AttachmentStore
     let notifier: DeliveryNotifier
     let templates: Templates
+    let chats: ChatStore
+    let notifications: NotificationStore
 
     init(settings: APISettings, dataDirectory: String, logger: Logger) throws {
         self.settings = settings
@@ -31,6 +33,8 @@ struct APIComponents {
         attachments = AttachmentStore(root: "\(dataDirectory)/attachments", reader: pool)
         notifier = DeliveryNotifier()
         templates = try Templates.load(path: settings.templatesFile)
+        chats = ChatStore(committer: committer, outboxWakeup: outboxWakeup)
+        notifications = NotificationStore(committer: committer)
     }
 }
 
@@ -47,7 +51,21 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     ).addRoutes(to: router)
     AuthController(agents: components.agents).addRoutes(to: router)
     DocsController().addRoutes(to: router)
-    let panel = router.group().add(middleware: AgentAuthMiddleware(agents: components.agents))
+    router.add(middleware: CallerMiddleware(agents: components.agents, reader: components.pool))
+    let chatRooms = ChatRoomsController(chats: components.chats, tickets: components.tickets, agents: components.agents)
+    chatRooms.addSharedRoutes(to: router)
+    let settings = components.settings
+    GuestChatController(
+        chats: components.chats, notifications: components.notifications, settings: settings,
+        recaptcha: settings.recaptchaSecret.map {
+            RecaptchaVerifier(
+                secret: $0, url: settings.recaptchaVerifyURL, minimumScore: settings.recaptchaMinimumScore)
+        }
+    ).addRoutes(to: router)
+    let panel = router.group().add(middleware: AgentOnlyMiddleware())
+    chatRooms.addAgentRoutes(to: panel)
+    NotificationsController(notifications: components.notifications).addRoutes(to: panel)
+    AgentsController(agents: components.agents).addRoutes(to: panel)
     TicketController(
         tickets: components.tickets, notifier: components.notifier, templates: components.templates,
         sendWait: components.settings.sendWait
@@ -72,7 +90,9 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
             committer: components.committer, connection: connection, wakeup: components.outboxWakeup, logger: logger),
         MessageConsumer(
             connection: connection, queue: MostradorTopology.apiResults.name, prefetch: 500, lanes: 32,
-            router: ResultsConsumer.router(tickets: components.tickets, notifier: components.notifier), logger: logger),
+            router: ResultsConsumer.router(
+                tickets: components.tickets, notifier: components.notifier, notifications: components.notifications),
+            logger: logger),
     ]
     let pool = components.pool
     return ServiceApplication.make(

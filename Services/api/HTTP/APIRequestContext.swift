@@ -1,11 +1,13 @@
+import Foundation
 import Hummingbird
 import NIOCore
 
 /// Per-request state: who is calling.
 struct APIRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
-    /// Set by `AgentAuthMiddleware` for panel routes.
-    var agent: Agent?
+    /// Set by `CallerMiddleware`.
+    var caller: Caller?
+    var agent: Agent? { caller?.agent }
     let remoteAddress: String?
 
     init(source: ApplicationRequestContextSource) {
@@ -13,11 +15,14 @@ struct APIRequestContext: RequestContext {
         remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
-    /// The authenticated agent; routes behind `AgentAuthMiddleware` always have one.
+    /// The authenticated agent; routes behind `AgentOnlyMiddleware` always have one.
     var requireAgent: Agent {
         get throws {
-            guard let agent else { throw APIError.unauthorized }
-            return agent
+            switch caller {
+            case .agent(let agent): return agent
+            case .guest: throw APIError.forbidden("No tienes permisos para esta operación")
+            case nil: throw APIError.unauthorized
+            }
         }
     }
 }
@@ -32,6 +37,12 @@ extension Request {
         return token.isEmpty ? nil : token
     }
 
+    /// The JSON body as `T` (an empty body decodes as `{}`), refusing more than `limit` bytes with 413.
+    func decodeJSON<T: Decodable>(_: T.Type, limit: Int = 64 << 10) async throws -> T {
+        let body = try await collectBody(upTo: limit)
+        return try JSONDecoder().decode(T.self, from: body.readableBytes == 0 ? ByteBuffer(string: "{}") : body)
+    }
+
     /// The body, refusing more than `limit` bytes with 413.
     func collectBody(upTo limit: Int) async throws -> ByteBuffer {
         if let length = headers[.contentLength].flatMap(Int.init), length > limit { throw APIError.tooLarge(limit) }
@@ -40,23 +51,6 @@ extension Request {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.tooLarge(limit)
         }
-    }
-}
-
-/// Lets through only requests with a live agent session.
-struct AgentAuthMiddleware: RouterMiddleware {
-    typealias Context = APIRequestContext
-    let agents: AgentStore
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        guard let token = request.authorizationToken, let agent = try await agents.agent(forToken: token) else {
-            throw APIError.unauthorized
-        }
-        var context = context
-        context.agent = agent
-        return try await next(request, context)
     }
 }
 

@@ -38,7 +38,11 @@ extension TicketStore {
     ) throws -> Outbound {
         guard
             let ticket = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT status, channel, customer_id FROM tickets WHERE id = ?"),
+                db.cachedStatement(
+                    sql: """
+                        SELECT t.status, t.channel, t.customer_id, t.assigned_agent_id, c.name FROM tickets t
+                        JOIN customers c ON c.id = t.customer_id WHERE t.id = ?
+                        """),
                 arguments: [ticketID])
         else { throw OutboundProblem.ticketNotFound }
         let channel: String = ticket["channel"]
@@ -88,7 +92,8 @@ extension TicketStore {
         try Outbox.add(
             MessageCreated(
                 ticketID: ticketID, messageID: messageID, role: role,
-                channel: Channel(rawValue: channel) ?? .whatsapp, preview: String(text.prefix(120)), createdAt: now
+                channel: Channel(rawValue: channel) ?? .whatsapp, preview: String(text.prefix(120)), createdAt: now,
+                assignedAgentID: ticket["assigned_agent_id"], customerName: ticket["name"]
             ), in: db)
         return Outbound(ticketID: ticketID, messageID: messageID, phone: phone, channel: channel, repeated: false)
     }

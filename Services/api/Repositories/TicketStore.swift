@@ -54,12 +54,19 @@ struct TicketStore: Sendable {
         var ticket = try Row.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT id, uuid, status FROM tickets
+                    SELECT id, uuid, status, assigned_agent_id FROM tickets
                     WHERE customer_id = ? AND channel = 'whatsapp' AND status != 'closed'
                     ORDER BY id DESC LIMIT 1
                     """),
             arguments: [customerID]
-        ).map { (id: $0["id"] as Int64, created: false, status: $0["status"] as String) }
+        ).map {
+            (
+                id: $0["id"] as Int64, created: false, status: $0["status"] as String,
+                agent: $0["assigned_agent_id"] as Int64?
+            )
+        }
+        let customerName = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT name FROM customers WHERE id = ?"), arguments: [customerID])
         var reaction: IntakeBot.Reaction?
         if ticket == nil {
             let uuid = UUID()
@@ -71,9 +78,8 @@ struct TicketStore: Sendable {
                     """
             ).execute(arguments: [uuid.uuidString.lowercased(), customerID, language, now, now])
             let id = db.lastInsertedRowID
-            ticket = (id, true, "new")
-            let name = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT name FROM customers WHERE id = ?"), arguments: [customerID])
+            ticket = (id, true, "new", nil)
+            let name = customerName
             let context = IntakeBot.Context(
                 ticketID: id, customerName: name, description: nil, equipment: nil, language: language)
             // Without the assistant, the first message is the description.
@@ -86,7 +92,8 @@ struct TicketStore: Sendable {
             try Outbox.add(
                 TicketCreated(
                     ticketID: id, ticketUUID: uuid, channel: .whatsapp, customerID: customerID, customerName: name,
-                    description: description, language: language, createdAt: now
+                    description: description, language: language, createdAt: now, recipient: inbound.sender.address,
+                    intakeRunning: reaction.map { $0.state.step != .done && $0.state.step != .handedOff } ?? false
                 ), in: db)
         } else if intake {
             reaction = try IntakeStep.next(inbound.intakeInput, ticketID: ticket!.id, db: db)
@@ -118,10 +125,15 @@ struct TicketStore: Sendable {
         try Outbox.add(
             MessageCreated(
                 ticketID: ticketID, messageID: messageID, role: .user, channel: .whatsapp,
-                preview: String(inbound.content.prefix(120)), createdAt: now
+                preview: String(inbound.content.prefix(120)), createdAt: now, assignedAgentID: ticket!.agent,
+                customerName: customerName
             ), in: db)
         if reopen {
-            try Outbox.add(TicketStatusChanged(ticketID: ticketID, from: "resolved", to: "open", at: now), in: db)
+            try Outbox.add(
+                TicketStatusChanged(
+                    ticketID: ticketID, from: "resolved", to: "open", at: now, channel: .whatsapp,
+                    recipient: inbound.sender.address, customerName: customerName, assignedAgentID: ticket!.agent),
+                in: db)
         }
         if let reaction {
             try IntakeStep.apply(reaction, ticketID: ticketID, customerID: customerID, db: db)

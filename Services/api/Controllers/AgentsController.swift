@@ -1,0 +1,143 @@
+import Foundation
+import Hummingbird
+
+/// `/api/agents/`: admins create, list, update and deactivate agents; agents may list active colleagues (to
+/// transfer a chat) and switch their own availability.
+struct AgentsController {
+    let agents: AgentStore
+
+    func addRoutes(to group: RouterGroup<APIRequestContext>) {
+        group.get("api/agents", use: list)
+        group.post("api/agents", use: create)
+        group.get("api/agents/:agent", use: show)
+        group.patch("api/agents/:agent", use: update)
+        group.put("api/agents/:agent", use: update)
+        group.delete("api/agents/:agent", use: deactivate)
+    }
+
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let caller = try context.requireAgent
+        let all = try await agents.all()
+        let visible = caller.role == .admin ? all : all.filter(\.isActive)
+        return try JSONValue.array(visible.map(Present.agent)).response()
+    }
+
+    struct CreateBody: Decodable {
+        let username: String?
+        let password: String?
+        let email: String?
+        let firstName: String?
+        let lastName: String?
+        let role: String?
+        let specialty: String?
+        let isAvailable: Bool?
+        enum CodingKeys: String, CodingKey {
+            case username, password, email, role, specialty
+            case firstName = "first_name"
+            case lastName = "last_name"
+            case isAvailable = "is_available"
+        }
+    }
+
+    @Sendable func create(_ request: Request, context: APIRequestContext) async throws -> Response {
+        try Self.requireAdmin(context)
+        let body = try await request.decodeJSON(CreateBody.self)
+        guard let username = body.username?.trimmingCharacters(in: .whitespaces), (3...64).contains(username.count),
+            username.allSatisfy({ $0.isLetter || $0.isNumber || "._-@".contains($0) })
+        else { throw APIError.badRequest("'username' debe tener de 3 a 64 letras, números o . _ - @") }
+        guard let password = body.password, (8...200).contains(password.count) else {
+            throw APIError.badRequest("'password' debe tener al menos 8 caracteres")
+        }
+        var draft = AgentStore.Draft(username: username, password: password)
+        draft.email = body.email ?? ""
+        draft.firstName = body.firstName ?? ""
+        draft.lastName = body.lastName ?? ""
+        draft.role = try Self.role(body.role) ?? .agent
+        draft.specialty = body.specialty ?? draft.specialty
+        draft.isAvailable = body.isAvailable ?? true
+        do {
+            return try Present.agent(try await agents.create(draft)).response(status: .created)
+        } catch AgentStore.AdminProblem.usernameTaken {
+            throw APIError(status: .conflict, detail: "Ya existe un agente con ese usuario")
+        }
+    }
+
+    @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> Response {
+        _ = try context.requireAgent
+        return try Present.agent(try await find(context)).response()
+    }
+
+    struct UpdateBody: Decodable {
+        let password: String?
+        let email: String?
+        let firstName: String?
+        let lastName: String?
+        let role: String?
+        let specialty: String?
+        let isAvailable: Bool?
+        let isActive: Bool?
+        enum CodingKeys: String, CodingKey {
+            case password, email, role, specialty
+            case firstName = "first_name"
+            case lastName = "last_name"
+            case isAvailable = "is_available"
+            case isActive = "is_active"
+        }
+    }
+
+    @Sendable func update(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let caller = try context.requireAgent
+        let target = try await find(context)
+        let body = try await request.decodeJSON(UpdateBody.self)
+        let onlyOwnAvailability =
+            target.id == caller.id && body.password == nil && body.role == nil && body.isActive == nil
+            && body.email == nil && body.firstName == nil && body.lastName == nil && body.specialty == nil
+        guard caller.role == .admin || onlyOwnAvailability else {
+            throw APIError.forbidden("Solo un administrador puede modificar agentes")
+        }
+        if let password = body.password, !(8...200).contains(password.count) {
+            throw APIError.badRequest("'password' debe tener al menos 8 caracteres")
+        }
+        let changes = AgentStore.Changes(
+            password: body.password, email: body.email, firstName: body.firstName, lastName: body.lastName,
+            role: try Self.role(body.role), specialty: body.specialty, isAvailable: body.isAvailable,
+            isActive: body.isActive)
+        return try await apply(changes, to: target)
+    }
+
+    @Sendable func deactivate(_ request: Request, context: APIRequestContext) async throws -> Response {
+        try Self.requireAdmin(context)
+        var changes = AgentStore.Changes()
+        changes.isActive = false
+        return try await apply(changes, to: try await find(context))
+    }
+
+    func apply(_ changes: AgentStore.Changes, to target: Agent) async throws -> Response {
+        do {
+            return try Present.agent(try await agents.update(target.id, changes)).response()
+        } catch AgentStore.AdminProblem.lastAdmin {
+            throw APIError(status: .conflict, detail: "No se puede quitar al último administrador activo")
+        } catch AgentStore.AdminProblem.notFound {
+            throw APIError.notFound("Agente no encontrado")
+        }
+    }
+
+    func find(_ context: APIRequestContext) async throws -> Agent {
+        guard let key = context.parameters.get("agent"), let agent = try await agents.find(key) else {
+            throw APIError.notFound("Agente no encontrado")
+        }
+        return agent
+    }
+
+    static func requireAdmin(_ context: APIRequestContext) throws {
+        guard try context.requireAgent.role == .admin else {
+            throw APIError.forbidden("Solo un administrador puede gestionar agentes")
+        }
+    }
+
+    static func role(_ text: String?) throws -> Agent.Role? {
+        guard let text else { return nil }
+        guard let role = Agent.Role(rawValue: text) else { throw APIError.badRequest("'role' debe ser admin o agent") }
+        return role
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import Hummingbird
+
+/// The web visitor's side of seed 002: start a chat, complete the profile, validate the session, write, see the
+/// chat's status and their notifications. Errors are `{"error": …}` with the seed's status codes.
+struct GuestChatController {
+    let chats: ChatStore
+    let notifications: NotificationStore
+    let settings: APISettings
+    let recaptcha: RecaptchaVerifier?
+
+    func addRoutes(to router: Router<APIRequestContext>) {
+        router.post("api/chat/start_chat", use: start)
+        router.post("api/chat/complete_chat", use: complete)
+        router.post("api/chat/validate_session", use: validate)
+        router.post("api/chat/send_message", use: send)
+        router.post("api/messages/send_guest_message", use: send)
+        router.get("api/chat/get_chat_status", use: status)
+        router.get("api/user-notifications/get_notifications", use: userNotifications)
+        router.post("api/user-notifications/mark_read", use: markUserNotificationsRead)
+    }
+
+    struct StartBody: Decodable {
+        let initialMessage: String?
+        enum CodingKeys: String, CodingKey { case initialMessage = "initial_message" }
+    }
+
+    @Sendable func start(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(StartBody.self, limit: 16 << 10)
+        let message = body.initialMessage?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard !message.isEmpty else { throw APIError.badRequest("El mensaje inicial no puede estar vacío") }
+        guard message.count <= TicketController.maximumMessageLength else {
+            throw APIError.badRequest("El mensaje inicial excede \(TicketController.maximumMessageLength) caracteres")
+        }
+        do {
+            let session = try await chats.startGuestSession(
+                initialMessage: message, ip: context.remoteAddress, limit: settings.guestChatsPerIP,
+                window: settings.guestChatWindow, lifetime: settings.guestSessionLifetime)
+            return try JSONValue.object([
+                "success": true, "session_id": .string(session.id), "next_step": "complete_profile",
+                "message": "Por favor completa tus datos de contacto",
+                "expires_in": .int(Int64(settings.guestSessionLifetime)),
+            ]).response()
+        } catch ChatStore.GuestProblem.tooManyChats {
+            throw APIError(
+                status: .tooManyRequests,
+                detail: "Has creado demasiados chats recientemente. Por favor intenta más tarde.",
+                headers: [.retryAfter: String(Int(settings.guestChatWindow))])
+        }
+    }
+
+    struct CompleteBody: Decodable {
+        let sessionID: String?
+        let email: String?
+        let fullName: String?
+        let phoneNumber: String?
+        let recaptchaToken: String?
+        enum CodingKeys: String, CodingKey {
+            case email
+            case sessionID = "session_id"
+            case fullName = "full_name"
+            case phoneNumber = "phone_number"
+            case recaptchaToken = "recaptcha_token"
+        }
+    }
+
+    @Sendable func complete(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(CompleteBody.self, limit: 16 << 10)
+        guard let sessionID = body.sessionID, !sessionID.isEmpty else {
+            throw APIError.badRequest("Falta el campo 'session_id'")
+        }
+        var problems: [String: JSONValue] = [:]
+        let name = body.fullName?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if name.count < 2 || name.count > 120 { problems["full_name"] = "Escribe tu nombre (de 2 a 120 caracteres)" }
+        let email = body.email?.trimmingCharacters(in: .whitespaces) ?? ""
+        if !Self.isEmail(email) { problems["email"] = "Correo electrónico no válido" }
+        let phone = body.phoneNumber?.trimmingCharacters(in: .whitespaces) ?? ""
+        if !Self.isPhone(phone) {
+            problems["phone_number"] = "Teléfono no válido (7 a 15 dígitos, puede empezar con +)"
+        }
+        guard problems.isEmpty else {
+            throw APIError(
+                status: .badRequest, detail: "Revisa tus datos de contacto", extra: ["fields": .object(problems)])
+        }
+        if let recaptcha {
+            guard await recaptcha.verify(body.recaptchaToken ?? "", remoteIP: context.remoteAddress) else {
+                throw APIError.badRequest("No pudimos verificar que no eres un robot (reCAPTCHA). Intenta de nuevo.")
+            }
+        }
+        do {
+            let (room, _, token) = try await chats.completeGuestChat(
+                sessionID: sessionID, fullName: name, email: email, phone: phone)
+            return try JSONValue.object([
+                "success": true, "chat_room_id": .string(room), "user_name": .string(name),
+                "message": "Chat iniciado correctamente. Un agente te contactará pronto.",
+                "room_token": .string(token),
+            ]).response()
+        } catch ChatStore.GuestProblem.expired {
+            throw APIError.badRequest("Sesión expirada. Por favor inicia el chat nuevamente.")
+        } catch ChatStore.GuestProblem.alreadyCompleted {
+            throw APIError.badRequest("Esta sesión ya inició un chat. Por favor inicia el chat nuevamente.")
+        }
+    }
+
+    struct SessionBody: Decodable {
+        let sessionID: String?
+        enum CodingKeys: String, CodingKey { case sessionID = "session_id" }
+    }
+
+    @Sendable func validate(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(SessionBody.self, limit: 4 << 10)
+        guard let id = body.sessionID, !id.isEmpty else { throw APIError.badRequest("Falta el campo 'session_id'") }
+        guard let session = try await chats.guestSession(id) else {
+            return try JSONValue.object(["valid": false, "has_message": false, "created_at": .null]).response()
+        }
+        return try JSONValue.object([
+            "valid": .bool(session.expiresAt > Date() && !session.completed), "has_message": .bool(session.hasMessage),
+            "created_at": .date(session.createdAt), "completed": .bool(session.completed),
+        ]).response()
+    }
+
+    struct SendBody: Decodable {
+        let chatRoomID: String?
+        let content: String?
+        enum CodingKeys: String, CodingKey {
+            case content
+            case chatRoomID = "chat_room_id"
+        }
+    }
+
+    /// A visitor writes in their room (with their room token).
+    @Sendable func send(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(SendBody.self)
+        guard let room = body.chatRoomID, !room.isEmpty else {
+            throw APIError.badRequest("Falta el campo 'chat_room_id'")
+        }
+        guard case .guest = context.caller else {
+            throw context.caller == nil
+                ? APIError.unauthorized : APIError.forbidden("Solo el cliente de este chat puede usar esta ruta")
+        }
+        let text = try ChatRoomsController.messageText(body.content)
+        return try await mapChatProblems {
+            let ticketID = try await chats.ticketID(forRoom: room, caller: context.caller)
+            return try Present.message(try await chats.addCustomerMessage(ticketID: ticketID, content: text))
+                .response(status: .created)
+        }
+    }
+
+    @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> Response {
+        guard context.caller != nil else { throw APIError.unauthorized }
+        guard let uuid = request.uri.queryParameters["chat_room_id"].map(String.init), !uuid.isEmpty else {
+            throw APIError.badRequest("Falta el parámetro 'chat_room_id'")
+        }
+        return try await mapChatProblems {
+            let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
+            guard let room = try await chats.room(uuid: uuid) else { throw ChatStore.Problem.notFound }
+            let unread = try await chats.unreadCount(
+                ticketID: ticketID, for: context.agent == nil ? .customer : .agents)
+            return try JSONValue.object([
+                "chat_room_id": .string(room.ticket.uuid), "status": .string(room.status),
+                "agent_assigned": .bool(room.agent != nil), "agent_name": .optional(room.agent?.displayName),
+                "created_at": .date(room.ticket.createdAt), "unread_messages": .int(Int64(unread)),
+            ]).response()
+        }
+    }
+
+    @Sendable func userNotifications(_ request: Request, context: APIRequestContext) async throws -> Response {
+        guard context.caller != nil else { throw APIError.unauthorized }
+        guard let uuid = request.uri.queryParameters["chat_room_id"].map(String.init), !uuid.isEmpty else {
+            throw APIError.badRequest("Falta el parámetro 'chat_room_id'")
+        }
+        return try await mapChatProblems {
+            let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
+            return try Present.notifications(try await notifications.forCustomer(ticketID: ticketID)).response()
+        }
+    }
+
+    struct MarkBody: Decodable {
+        let chatRoomID: String?
+        let notificationIDs: [FlexibleString]?
+        enum CodingKeys: String, CodingKey {
+            case chatRoomID = "chat_room_id"
+            case notificationIDs = "notification_ids"
+        }
+    }
+
+    @Sendable func markUserNotificationsRead(_ request: Request, context: APIRequestContext) async throws -> Response {
+        guard context.caller != nil else { throw APIError.unauthorized }
+        let body = try await request.decodeJSON(MarkBody.self)
+        guard let uuid = body.chatRoomID, !uuid.isEmpty else {
+            throw APIError.badRequest("Falta el campo 'chat_room_id'")
+        }
+        return try await mapChatProblems {
+            let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
+            let marked = try await notifications.markReadForCustomer(
+                ticketID: ticketID, ids: body.notificationIDs?.map(\.value))
+            return try JSONValue.object(["success": true, "marked": .int(Int64(marked))]).response()
+        }
+    }
+
+    static func isEmail(_ text: String) -> Bool {
+        guard text.count <= 254, let at = text.firstIndex(of: "@"), text.filter({ $0 == "@" }).count == 1 else {
+            return false
+        }
+        let local = text[..<at]
+        let domain = text[text.index(after: at)...]
+        return !local.isEmpty && domain.contains(".") && !domain.hasPrefix(".") && !domain.hasSuffix(".")
+            && !text.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" })
+    }
+
+    static func isPhone(_ text: String) -> Bool {
+        let digits = text.filter(\.isASCIIDigit)
+        return (7...15).contains(digits.count) && text.allSatisfy { $0.isASCIIDigit || " +-().".contains($0) }
+            && !text.dropFirst().contains("+")
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Hummingbird
+
+/// `/api/notifications/`: an agent's own notifications (seed 002).
+struct NotificationsController {
+    let notifications: NotificationStore
+
+    func addRoutes(to group: RouterGroup<APIRequestContext>) {
+        group.get("api/notifications", use: list)
+        group.get("api/notifications/unread_count", use: unreadCount)
+        group.post("api/notifications/mark_read", use: markRead)
+        group.post("api/notifications/mark_all_read", use: markAllRead)
+    }
+
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let agent = try context.requireAgent
+        return try Present.notifications(try await notifications.forAgent(agent.id)).response()
+    }
+
+    @Sendable func unreadCount(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let agent = try context.requireAgent
+        let list = try await notifications.forAgent(agent.id, limit: 0)
+        return try JSONValue.object(["unread_count": .int(Int64(list.unread))]).response()
+    }
+
+    struct MarkBody: Decodable {
+        let notificationIDs: [FlexibleString]?
+        enum CodingKeys: String, CodingKey { case notificationIDs = "notification_ids" }
+    }
+
+    @Sendable func markRead(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let agent = try context.requireAgent
+        let body = try await request.decodeJSON(MarkBody.self)
+        guard let ids = body.notificationIDs else { throw APIError.badRequest("Falta el campo 'notification_ids'") }
+        let marked = try await notifications.markReadForAgent(agent.id, ids: ids.map(\.value))
+        return try JSONValue.object(["success": true, "marked": .int(Int64(marked))]).response()
+    }
+
+    @Sendable func markAllRead(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let agent = try context.requireAgent
+        let marked = try await notifications.markReadForAgent(agent.id, ids: nil)
+        return try JSONValue.object(["success": true, "marked": .int(Int64(marked))]).response()
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+import MostradorContracts
+import MostradorStorage
+
+/// Notifications for agents (`/api/notifications/`) and for web customers (`/api/user-notifications/`).
+struct NotificationStore: Sendable {
+    let committer: GroupCommitter
+    var reader: DatabasePool { committer.writer }
+
+    struct Item: Sendable {
+        let id: Int64
+        let uuid: String
+        let kind: String
+        let title: String
+        let message: String
+        let ticketID: Int64?
+        let roomUUID: String?
+        let isRead: Bool
+        let readAt: Date?
+        let createdAt: Date
+
+        init(row: Row) {
+            id = row["id"]
+            uuid = row["uuid"]
+            kind = row["kind"]
+            title = row["title"]
+            message = row["message"]
+            ticketID = row["ticket_id"]
+            roomUUID = row["room"]
+            isRead = row["is_read"]
+            readAt = row["read_at"]
+            createdAt = row["created_at"]
+        }
+    }
+
+    /// Stores a `notification.created` once (by AMQP message id), one row per recipient of its audience.
+    /// Returns how many rows it stored (0 when it had been stored before).
+    func store(_ notification: NotificationCreated, amqpMessageID: String, consumer: String) async throws -> Int {
+        try await committer.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO processed_messages (consumer, message_id, processed_at) VALUES (?, ?, ?)",
+                arguments: [consumer, amqpMessageID, Date()])
+            guard db.changesCount == 1 else { return 0 }
+            guard
+                let ticket = try Row.fetchOne(
+                    db, sql: "SELECT assigned_agent_id, channel FROM tickets WHERE id = ?",
+                    arguments: [notification.ticketID])
+            else { return 0 }
+            var agents: [Int64] = []
+            var toCustomer = false
+            switch notification.audience {
+            case .availableAgents:
+                agents = try Int64.fetchAll(db, sql: "SELECT id FROM agents WHERE is_active AND is_available")
+            case .assignedAgent:
+                agents = (ticket["assigned_agent_id"] as Int64?).map { [$0] } ?? []
+            case .agent(let id):
+                agents = [id]
+            case .customer:
+                toCustomer = ticket["channel"] as String == Channel.web.rawValue
+            }
+            agents.removeAll { $0 == notification.excludeAgentID }
+            let now = Date()
+            for (index, agent) in agents.enumerated() {
+                try db.execute(
+                    sql: """
+                        INSERT INTO notifications (uuid, recipient, agent_id, ticket_id, kind, title, message, created_at)
+                        VALUES (?, 'agent', ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        DerivedID.make(from: UUID(uuidString: amqpMessageID) ?? UUID(), "agent-\(agent)-\(index)")
+                            .uuidString.lowercased(),
+                        agent, notification.ticketID, notification.kind, notification.title, notification.message, now,
+                    ])
+            }
+            if toCustomer {
+                try db.execute(
+                    sql: """
+                        INSERT INTO notifications (uuid, recipient, ticket_id, kind, title, message, created_at)
+                        VALUES (?, 'customer', ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        UUID().uuidString.lowercased(), notification.ticketID, notification.kind, notification.title,
+                        notification.message, now,
+                    ])
+            }
+            return agents.count + (toCustomer ? 1 : 0)
+        }
+    }
+
+    static let columns = "n.*, t.uuid AS room"
+
+    func forAgent(_ agentID: Int64, limit: Int = 100) async throws -> (items: [Item], unread: Int, total: Int) {
+        try await reader.read { db in
+            let items = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.columns) FROM notifications n LEFT JOIN tickets t ON t.id = n.ticket_id
+                    WHERE n.recipient = 'agent' AND n.agent_id = ? ORDER BY n.id DESC LIMIT ?
+                    """, arguments: [agentID, limit]
+            ).map(Item.init(row:))
+            let unread =
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT COUNT(*) FROM notifications WHERE recipient = 'agent' AND agent_id = ? AND NOT is_read",
+                    arguments: [agentID]) ?? 0
+            let total =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM notifications WHERE recipient = 'agent' AND agent_id = ?",
+                    arguments: [agentID]) ?? 0
+            return (items, unread, total)
+        }
+    }
+
+    func forCustomer(ticketID: Int64) async throws -> (items: [Item], unread: Int, total: Int) {
+        try await reader.read { db in
+            let items = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.columns) FROM notifications n LEFT JOIN tickets t ON t.id = n.ticket_id
+                    WHERE n.recipient = 'customer' AND n.ticket_id = ? ORDER BY n.id DESC LIMIT 200
+                    """, arguments: [ticketID]
+            ).map(Item.init(row:))
+            return (items, items.filter { !$0.isRead }.count, items.count)
+        }
+    }
+
+    /// Marks an agent's notifications (all, or those with these ids/uuids) read; returns how many changed.
+    func markReadForAgent(_ agentID: Int64, ids: [String]?) async throws -> Int {
+        try await markRead(scope: "recipient = 'agent' AND agent_id = ?", scopeArguments: [agentID], ids: ids)
+    }
+
+    func markReadForCustomer(ticketID: Int64, ids: [String]?) async throws -> Int {
+        try await markRead(scope: "recipient = 'customer' AND ticket_id = ?", scopeArguments: [ticketID], ids: ids)
+    }
+
+    private func markRead(scope: String, scopeArguments: StatementArguments, ids: [String]?) async throws -> Int {
+        try await committer.write { db in
+            var sql = "UPDATE notifications SET is_read = 1, read_at = ? WHERE NOT is_read AND \(scope)"
+            var arguments: StatementArguments = [Date()] + scopeArguments
+            if let ids {
+                guard !ids.isEmpty else { return 0 }
+                let marks = ids.map { _ in "?" }.joined(separator: ",")
+                sql += " AND (CAST(id AS TEXT) IN (\(marks)) OR uuid IN (\(marks)))"
+                arguments += StatementArguments(ids) + StatementArguments(ids)
+            }
+            try db.execute(sql: sql, arguments: arguments)
+            return db.changesCount
+        }
+    }
+}
