@@ -177,6 +177,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ChatTests",
+            dependencies: ["TestSupport", .hummingbird],
+            path: "Tests/ChatTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ServiceTests",
             dependencies: ["MostradorServiceKit", "TestSupport", .asyncHTTPClient],
             path: "Tests/ServiceTests",

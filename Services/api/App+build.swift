@@ -82,10 +82,14 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     if components.settings.webhookToken == nil {
         logger.warning("MOSTRADOR_WEBHOOK_TOKEN is not set: every POST /webhook will be refused with 401")
     }
+    if let user = components.settings.adminUser, let password = components.settings.adminPassword,
+        try await components.agents.bootstrapAdmin(username: user, password: password)
+    {
+        logger.notice("created the first admin", metadata: ["username": "\(user)"])
+    }
     let connection = ServiceApplication.connection(configuration)
     let workers: [any Service] = [
         components.committer,
-        AdminBootstrap(agents: components.agents, settings: components.settings, logger: logger),
         OutboxPublisher(
             committer: components.committer, connection: connection, wakeup: components.outboxWakeup, logger: logger),
         MessageConsumer(
@@ -107,20 +111,4 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
                 }
             }
         ])
-}
-
-/// Creates the first admin from `MOSTRADOR_ADMIN_USER`/`MOSTRADOR_ADMIN_PASSWORD` once the writer runs.
-struct AdminBootstrap: Service {
-    let agents: AgentStore
-    let settings: APISettings
-    let logger: Logger
-
-    func run() async throws {
-        if let user = settings.adminUser, let password = settings.adminPassword {
-            if try await agents.bootstrapAdmin(username: user, password: password) {
-                logger.notice("created the first admin", metadata: ["username": "\(user)"])
-            }
-        }
-        try? await gracefulShutdown()
-    }
 }

@@ -250,6 +250,7 @@ public struct ChatTransferred: MessageContract, Equatable {
 }
 
 /// Who a notification is for; the api turns an audience into rows when it stores the notification.
+/// On the wire: `{"kind": "available_agents" | "assigned_agent" | "agent" | "customer", "agent_id": 5}`.
 public enum NotificationAudience: Codable, Sendable, Equatable {
     /// Every active agent marked available.
     case availableAgents
@@ -258,6 +259,36 @@ public enum NotificationAudience: Codable, Sendable, Equatable {
     case agent(Int64)
     /// The web customer of the ticket (guest chat).
     case customer
+
+    private enum CodingKeys: String, CodingKey {
+        case kind
+        case agentID
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        switch try container.decode(String.self, forKey: .kind) {
+        case "available_agents": self = .availableAgents
+        case "assigned_agent": self = .assignedAgent
+        case "agent": self = .agent(try container.decode(Int64.self, forKey: .agentID))
+        case "customer": self = .customer
+        case let other:
+            throw DecodingError.dataCorruptedError(
+                forKey: .kind, in: container, debugDescription: "unknown audience \(other)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .availableAgents: try container.encode("available_agents", forKey: .kind)
+        case .assignedAgent: try container.encode("assigned_agent", forKey: .kind)
+        case .agent(let id):
+            try container.encode("agent", forKey: .kind)
+            try container.encode(id, forKey: .agentID)
+        case .customer: try container.encode("customer", forKey: .kind)
+        }
+    }
 }
 
 /// A notification to show to agents or to a web customer.

@@ -14,6 +14,7 @@ public final class MostradorSystem: @unchecked Sendable {
     public private(set) var api: ServiceProcess
     public private(set) var relay: ServiceProcess?
     public private(set) var classifier: ServiceProcess?
+    public private(set) var notifier: ServiceProcess?
     private var token: String?
 
     public var amqpURL: String {
@@ -22,7 +23,7 @@ public final class MostradorSystem: @unchecked Sendable {
 
     /// Starts the api and (unless `relay` is false) the relay, and waits until both are ready.
     public init(
-        relay startRelay: Bool = true, classifier startClassifier: Bool = false,
+        relay startRelay: Bool = true, classifier startClassifier: Bool = false, notifier startNotifier: Bool = false,
         environment: [String: String] = [:]
     ) async throws {
         bridge = try await FakeBridge()
@@ -34,11 +35,18 @@ public final class MostradorSystem: @unchecked Sendable {
         api = try ServiceProcess("mostrador-api", environment: environmentValues)
         try await Self.waitUntilReady(api)
         if startRelay { try await startRelayProcess() }
+        if startNotifier { try await startNotifierProcess() }
         if startClassifier {
             let process = try ServiceProcess("mostrador-classifier", environment: environmentValues)
             classifier = process
             try await Self.waitUntilReady(process)
         }
+    }
+
+    public func startNotifierProcess() async throws {
+        let process = try ServiceProcess("mostrador-notifier", environment: environmentValues)
+        notifier = process
+        try await Self.waitUntilReady(process)
     }
 
     /// Stops the api (SIGTERM) and starts it again on the same data: what survives a restart.
@@ -87,6 +95,7 @@ public final class MostradorSystem: @unchecked Sendable {
 
     /// Stops everything (SIGTERM, so the services drain).
     public func stop() async {
+        _ = await notifier?.terminate()
         _ = await classifier?.terminate()
         _ = await relay?.terminate()
         _ = await api.terminate()
@@ -123,6 +132,53 @@ public final class MostradorSystem: @unchecked Sendable {
     public func post(_ path: String, json: Any) async throws -> HTTPResult {
         try await HTTP.post(
             "\(baseURL)\(path)", json: json, headers: ["Authorization": "Token \(try await adminToken())"])
+    }
+
+    /// Any request with an `Authorization` header (or none), JSON body when given.
+    public func call(_ method: String, _ path: String, authorization: String?, json: Any? = nil) async throws
+        -> HTTPResult
+    {
+        var headers = authorization.map { ["Authorization": $0] } ?? [:]
+        var body: Data?
+        if let json {
+            headers["Content-Type"] = "application/json"
+            body = try JSONSerialization.data(withJSONObject: json)
+        }
+        return try await HTTP.request(method, "\(baseURL)\(path)", headers: headers, body: body)
+    }
+
+    /// Logs in as `username` and returns the `Token …` header value.
+    public func login(_ username: String, _ password: String) async throws -> String {
+        let response = try await HTTP.post(
+            "\(baseURL)/api/auth/login/", json: ["username": username, "password": password])
+        guard let token = try response.json()["token"] as? String else {
+            struct LoginFailed: Error, CustomStringConvertible { let description: String }
+            throw LoginFailed(description: response.text)
+        }
+        return "Token \(token)"
+    }
+
+    /// A web visitor's chat through the seed's two steps; returns the room id and the `Room …` header value.
+    public func guestChat(
+        _ initial: String = "Hola, necesito ayuda con mi pedido", name: String = "Juan Pérez",
+        email: String = "usuario@ejemplo.com", phone: String = "+1234567890"
+    ) async throws
+        -> (room: String, authorization: String)
+    {
+        let started = try await HTTP.post("\(baseURL)/api/chat/start_chat/", json: ["initial_message": initial])
+        let session = try started.json()["session_id"] as? String ?? ""
+        let completed = try await HTTP.post(
+            "\(baseURL)/api/chat/complete_chat/",
+            json: [
+                "session_id": session, "email": email, "full_name": name, "phone_number": phone,
+                "recaptcha_token": "abc123def456",
+            ])
+        let body = try completed.json()
+        guard let room = body["chat_room_id"] as? String, let token = body["room_token"] as? String else {
+            struct ChatFailed: Error, CustomStringConvertible { let description: String }
+            throw ChatFailed(description: "\(started.text) / \(completed.text)")
+        }
+        return (room, "Room \(token)")
     }
 
     /// The seed's `historial` of a ticket.

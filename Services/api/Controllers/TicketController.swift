@@ -99,7 +99,7 @@ struct TicketController {
         }
         context.logger.info(
             "Enviando mensaje del técnico", metadata: ["ticket": "\(id)", "agent": "\(agent.username)"])
-        return try await deliver(ticketID: id, text: text, agentID: agent.id, clientID: payload.clientID, extra: [:])
+        return try await deliver(ticketID: id, text: text, agent: agent, clientID: payload.clientID, extra: [:])
     }
 
     struct NotifyPayload: Decodable {
@@ -133,15 +133,22 @@ struct TicketController {
                 extra: ["plantillas": .array(templates.names.map(JSONValue.string))])
         }
         return try await deliver(
-            ticketID: id, text: text, agentID: agent.id, clientID: payload.clientID, extra: ["plantilla": .string(name)]
+            ticketID: id, text: text, agent: agent, clientID: payload.clientID, extra: ["plantilla": .string(name)]
         )
     }
 
     /// Stores the message with its `relay.send` command, then waits (up to `sendWait`) for the relay's verdict.
     private func deliver(
-        ticketID: Int64, text: String, agentID: Int64, clientID: String?,
+        ticketID: Int64, text: String, agent: Agent, clientID: String?,
         extra: [String: JSONValue]
     ) async throws -> Response {
+        // Agents act on their own chats and unassigned ones; admins on all (seed 002).
+        if agent.role != .admin, let assigned = try await tickets.summary(ticketID: ticketID)?.assignedAgentID,
+            assigned != agent.id
+        {
+            throw APIError.forbidden(ChatStore.forbiddenMessage)
+        }
+        let agentID = agent.id
         let outbound: TicketStore.Outbound
         do {
             outbound = try await tickets.addOutbound(

@@ -288,7 +288,8 @@
         if (this.stopped) return;
         if (openedAt && Date.now() - openedAt > 15000) this.attempt = 0;
         this.setMode(this.lastPollOk ? 'polling' : 'offline');
-        this.schedulePoll(openedAt ? 0 : this.o.pollInterval);
+        // Si estuvo abierto, la consulta iba a 30 s: volver a 5 s ya. Si nunca abrió, la consulta sigue su ritmo.
+        if (openedAt) this.schedulePoll(0);
         this.scheduleReconnect();
       };
     }

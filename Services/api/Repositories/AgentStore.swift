@@ -48,11 +48,12 @@ struct AgentStore: Sendable {
     let sessionLifetime: Duration
     var reader: DatabasePool { committer.writer }
 
-    /// Creates the first admin from configuration when there is no admin yet. Returns whether it did.
+    /// Creates the first admin from configuration when there is no admin yet. Returns whether it did. Runs before
+    /// the services start (so it writes directly, not through the group committer).
     @discardableResult
     func bootstrapAdmin(username: String, password: String) async throws -> Bool {
         let hash = try await Self.hash(password)
-        return try await committer.write { db in
+        return try await committer.writer.write { db in
             let admins = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM agents WHERE role = 'admin'") ?? 0
             guard admins == 0 else { return false }
             try db.execute(
