@@ -68,6 +68,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
@@ -117,6 +118,7 @@ let package = Package(
             path: "Services/api",
             dependencies: [
                 "MostradorStorage", .grdb, .bcrypt, .crypto, .nioCore, .asyncHTTPClient,
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
             ],
             resources: [.copy("Resources"), .copy("Public")]
@@ -139,6 +141,7 @@ let package = Package(
             name: "MostradorBench",
             dependencies: [
                 "AMQPClient", "CRabbitMQ", "MostradorMessaging", .argumentParser, .logging, .hummingbird, .httpTypes,
+                .asyncHTTPClient, .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             path: "Tests/Bench",
             swiftSettings: swiftSettings
@@ -178,7 +181,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatTests",
-            dependencies: ["TestSupport", .hummingbird],
+            dependencies: [
+                "TestSupport", .hummingbird, .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
             path: "Tests/ChatTests",
             swiftSettings: swiftSettings
         ),

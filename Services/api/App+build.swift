@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import MostradorMessaging
 import MostradorServiceKit
@@ -20,6 +21,8 @@ struct APIComponents {
     let templates: Templates
     let chats: ChatStore
     let notifications: NotificationStore
+    let live = LiveSignal()
+    let uploads = UploadGrants()
 
     init(settings: APISettings, dataDirectory: String, logger: Logger) throws {
         self.settings = settings
@@ -28,12 +31,15 @@ struct APIComponents {
         outboxWakeup = Wakeup()
         var tickets = TicketStore(committer: committer, outboxWakeup: outboxWakeup)
         tickets.intake = settings.intake
+        tickets.live = live
         self.tickets = tickets
         agents = AgentStore(committer: committer, sessionLifetime: settings.sessionLifetime)
         attachments = AttachmentStore(root: "\(dataDirectory)/attachments", reader: pool)
         notifier = DeliveryNotifier()
         templates = try Templates.load(path: settings.templatesFile)
-        chats = ChatStore(committer: committer, outboxWakeup: outboxWakeup)
+        var chats = ChatStore(committer: committer, outboxWakeup: outboxWakeup)
+        chats.live = live
+        self.chats = chats
         notifications = NotificationStore(committer: committer)
     }
 }
@@ -62,7 +68,12 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
                 secret: $0, url: settings.recaptchaVerifyURL, minimumScore: settings.recaptchaMinimumScore)
         }
     ).addRoutes(to: router)
+    ChatSyncController(
+        chats: components.chats, tickets: components.tickets, attachments: components.attachments,
+        uploads: components.uploads, live: components.live
+    ).addRoutes(to: router)
     let panel = router.group().add(middleware: AgentOnlyMiddleware())
+    DashboardController(reader: components.pool).addRoutes(to: panel)
     chatRooms.addAgentRoutes(to: panel)
     NotificationsController(notifications: components.notifications).addRoutes(to: panel)
     AgentsController(agents: components.agents).addRoutes(to: panel)
@@ -87,7 +98,19 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     {
         logger.notice("created the first admin", metadata: ["username": "\(user)"])
     }
-    let connection = ServiceApplication.connection(configuration)
+    let instance = UUID().uuidString.prefix(8).lowercased()
+    let connection = ServiceApplication.connection(configuration, extra: LiveFeed.topology(instance: instance))
+    let hub = LiveHub(chats: components.chats, logger: logger)
+    let feed = LiveFeed(connection: connection, instance: instance, hub: hub, logger: logger)
+    components.live.attach(feed)
+    let webSockets = Router(context: LiveRequestContext.self)
+    webSockets.add(
+        middleware: LiveAuthMiddleware(
+            identify: CallerMiddleware(agents: components.agents, reader: components.pool), chats: components.chats))
+    LiveController(
+        chats: components.chats, tickets: components.tickets, hub: hub, feed: feed, uploads: components.uploads
+    )
+    .addRoutes(to: webSockets)
     let workers: [any Service] = [
         components.committer,
         OutboxPublisher(
@@ -95,8 +118,10 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
         MessageConsumer(
             connection: connection, queue: MostradorTopology.apiResults.name, prefetch: 500, lanes: 32,
             router: ResultsConsumer.router(
-                tickets: components.tickets, notifier: components.notifier, notifications: components.notifications),
+                tickets: components.tickets, notifier: components.notifier, notifications: components.notifications,
+                live: components.live),
             logger: logger),
+        feed,
     ]
     let pool = components.pool
     return ServiceApplication.make(
@@ -110,5 +135,6 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
                     return "\(error)"
                 }
             }
-        ])
+        ],
+        server: .http1WebSocketUpgrade(webSocketRouter: webSockets))
 }

@@ -1,5 +1,6 @@
 import AMQPClient
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MostradorMessaging
 import NIOCore
@@ -10,10 +11,13 @@ import ServiceLifecycle
 /// graceful shutdown stops HTTP first, then the workers (which finish what they hold), then the connection (which
 /// waits for outstanding confirms).
 public enum ServiceApplication {
-    /// The broker connection for `configuration`.
-    public static func connection(_ configuration: ServiceConfiguration) -> AMQPConnection {
+    /// The broker connection for `configuration` (the whole topology, plus anything this service adds).
+    public static func connection(_ configuration: ServiceConfiguration, extra: AMQPTopology = AMQPTopology())
+        -> AMQPConnection
+    {
         AMQPConnection(
-            configuration: configuration.amqp, topology: MostradorTopology.topology, logger: configuration.logger
+            configuration: configuration.amqp, topology: MostradorTopology.topology.merging(extra),
+            logger: configuration.logger
         )
     }
 
@@ -24,11 +28,13 @@ public enum ServiceApplication {
         workers: [any Service],
         router: Router<Context>,
         checks: [ReadinessCheck] = [],
+        server: HTTPServerBuilder = .http1(),
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
         router.addOperationalRoutes(checks: [.broker(connection)] + checks, registry: Observability.registry)
         return Application(
             router: router,
+            server: server,
             configuration: .init(
                 address: .hostname(configuration.httpHost, port: configuration.httpPort),
                 serverName: "mostrador-\(configuration.service)"

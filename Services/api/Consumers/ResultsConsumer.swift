@@ -9,15 +9,17 @@ import MostradorMessaging
 enum ResultsConsumer {
     static let name = "api.results"
 
-    static func router(tickets: TicketStore, notifier: DeliveryNotifier, notifications: NotificationStore)
-        -> MessageRouter
-    {
+    static func router(
+        tickets: TicketStore, notifier: DeliveryNotifier, notifications: NotificationStore,
+        live: LiveSignal
+    ) -> MessageRouter {
         var router = MessageRouter()
         router.on(DeliveryUpdated.self) { envelope, _ in
             let update = envelope.payload
             _ = try await tickets.applyDelivery(
                 update, amqpMessageID: envelope.messageID.uuidString.lowercased(), consumer: name)
             notifier.notify(messageID: update.messageID)
+            live.deliveryChanged(update.ticketID, messageID: update.messageID)
             return .ack
         }
         router.on(NotificationCreated.self) { envelope, _ in
@@ -26,8 +28,11 @@ enum ResultsConsumer {
             return .ack
         }
         router.on(TicketClassified.self) { envelope, _ in
-            _ = try await tickets.applyClassification(
+            if try await tickets.applyClassification(
                 envelope.payload, amqpMessageID: envelope.messageID.uuidString.lowercased(), consumer: name)
+            {
+                live.changed(envelope.payload.ticketID)
+            }
             return .ack
         }
         return router

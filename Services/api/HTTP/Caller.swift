@@ -33,8 +33,11 @@ struct CallerMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization] else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2 else { return nil }
-        let scheme = parts[0].lowercased()
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return try await identify(token: parts[1].trimmingCharacters(in: .whitespaces), scheme: parts[0].lowercased())
+    }
+
+    /// An agent session token or a room token (`scheme` "bearer" tries both).
+    func identify(token: String, scheme: String = "bearer") async throws -> Caller? {
         guard !token.isEmpty, token.count <= 200 else { return nil }
         if scheme == "token" || scheme == "bearer", let agent = try await agents.agent(forToken: token) {
             return .agent(agent)

@@ -101,7 +101,7 @@
     $('#login-view').hidden = true;
     $('#app').hidden = false;
     $('#current-user').textContent = userDisplayName(S.user);
-    selectTab('tickets', false);
+    selectTab('tickets', false, true);
     loadTickets();
     clearInterval(S.ticketsTimer);
     S.ticketsTimer = setInterval(() => {
@@ -169,7 +169,7 @@
 
   /* ================================================================= Tabs */
 
-  function selectTab(name, focus) {
+  function selectTab(name, focus, skipLoad) {
     S.tab = name;
     for (const t of ['tickets', 'dashboard']) {
       const btn = $('#tab-btn-' + t);
@@ -183,7 +183,7 @@
     if (name === 'dashboard') {
       loadDashboard();
       S.dashboardTimer = setInterval(() => { if (!document.hidden) loadDashboard(true); }, 60000);
-    } else if (S.token) {
+    } else if (S.token && !skipLoad) {
       loadTickets({ silent: true });
     }
   }
@@ -996,6 +996,12 @@
   function renderAssignInfo(chat) {
     const info = $('#assign-info');
     if (!info || !chat || !chat.ticket) return;
+    const estado = chat.ticket.estado;
+    $('#assign-take').disabled = estado === 'closed';
+    $('#assign-transfer').disabled = estado === 'closed';
+    $('#assign-agent').disabled = estado === 'closed';
+    $('#assign-resolve').disabled = estado === 'closed' || estado === 'resolved';
+    $('#assign-close').disabled = estado === 'closed';
     const uid = chat.ticket.agente_asignado;
     if (uid === null || uid === undefined) { info.textContent = 'Sin asignar'; return; }
     if (S.user && S.user.id === uid) { info.textContent = 'Asignado a ti'; return; }
@@ -1368,7 +1374,7 @@
       chartJsDoughnut(Chart, c2, catData);
       chartJsBar(Chart, c3, labels, frMinutes, '#059669', 'Minutos');
     } else {
-      svgBarChart(c1, labels, perDay.map((x) => x.count), { color: '#2563eb', unit: (v) => v + ' ticket' + (v === 1 ? '' : 's') });
+      svgBarChart(c1, labels, perDay.map((x) => x.count), { color: '#2563eb', integer: true, unit: (v) => v + ' ticket' + (v === 1 ? '' : 's') });
       hBars(c2, catData);
       svgBarChart(c3, labels, frMinutes, { color: '#059669', unit: (v) => M.formatDuration(v * 60), axis: (v) => v + ' min' });
     }
@@ -1411,7 +1417,8 @@
     const nums = values.map((v) => (v === null || !isFinite(v) ? 0 : v));
     if (!nums.some((v) => v > 0)) { box.appendChild(h('div', { class: 'no-data', text: 'Sin datos en este periodo' })); return; }
     const W = 560, H = 240, L = 44, R = 8, T = 12, B = 34;
-    const max = niceMax(Math.max.apply(null, nums));
+    const top = Math.max.apply(null, nums);
+    const max = opts.integer ? Math.max(4, Math.ceil(top / 4) * 4) : niceMax(top);
     const cw = (W - L - R) / labels.length;
     const svg = s('svg', { class: 'chart', viewBox: '0 0 ' + W + ' ' + H, role: 'img', preserveAspectRatio: 'xMidYMid meet' });
     svg.appendChild(s('title', {}, labels.map((l, i) => l + ': ' + (values[i] === null ? 'sin datos' : opts.unit(values[i]))).join('; ')));
@@ -1428,7 +1435,8 @@
       const rect = s('rect', { class: 'bar', x, y: H - B - bh, width: cw * 0.64, height: Math.max(bh, v > 0 ? 1 : 0), rx: 3, fill: opts.color });
       rect.appendChild(s('title', {}, lab + ': ' + (values[i] === null ? 'sin datos' : opts.unit(values[i]))));
       svg.appendChild(rect);
-      if (labels.length <= 16 || i % 2 === 0) {
+      const every = labels.length > 8 ? 2 : 1;
+      if ((labels.length - 1 - i) % every === 0) {
         svg.appendChild(s('text', { x: L + i * cw + cw / 2, y: H - B + 16, 'text-anchor': 'middle' }, lab));
       }
     });

@@ -196,15 +196,33 @@
 
   /* -------------------------------------------------------------- avisos */
 
-  M.toast = function (text, kind, opts) {
-    opts = opts || {};
+  /** Los avisos deben verse sobre los diálogos modales (capa superior): se usa un popover manual. */
+  function toastBox() {
     let box = document.getElementById('toasts');
     if (!box) { box = h('div', { id: 'toasts', class: 'toasts', 'aria-live': 'polite' }); document.body.appendChild(box); }
+    if (typeof box.showPopover === 'function') {
+      if (!box.hasAttribute('popover')) box.setAttribute('popover', 'manual');
+      try { if (box.matches(':popover-open')) box.hidePopover(); box.showPopover(); } catch (e) { /* nada */ }
+    } else {
+      const open = document.querySelectorAll('dialog[open]');
+      const host = open.length ? open[open.length - 1] : document.body;
+      if (box.parentNode !== host) host.appendChild(box);
+    }
+    return box;
+  }
+  function hideToastBoxIfEmpty(box) {
+    if (box.children.length) return;
+    if (typeof box.hidePopover === 'function') { try { if (box.matches(':popover-open')) box.hidePopover(); } catch (e) { /* nada */ } }
+  }
+
+  M.toast = function (text, kind, opts) {
+    opts = opts || {};
+    const box = toastBox();
     const close = h('button', { type: 'button', 'aria-label': 'Cerrar aviso', text: '✕' });
     const t = h('div', { class: 'toast toast-' + (kind || 'info'), role: kind === 'error' ? 'alert' : 'status' },
       h('div', null, opts.title ? h('span', { class: 'toast-title', text: opts.title }) : null, h('span', { text })),
       close);
-    const remove = () => { if (t.parentNode) t.parentNode.removeChild(t); };
+    const remove = () => { if (t.parentNode) { const b = t.parentNode; b.removeChild(t); hideToastBoxIfEmpty(b); } };
     close.addEventListener('click', remove);
     box.appendChild(t);
     setTimeout(remove, opts.timeout || (kind === 'error' || kind === 'warning' ? 8000 : 4500));

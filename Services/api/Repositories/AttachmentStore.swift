@@ -9,7 +9,7 @@ struct StoredAttachment: Sendable, Equatable {
     let size: Int
     let filename: String?
 
-    var messageType: String { mime == "application/pdf" ? "file" : "image" }
+    var messageType: String { mime.hasPrefix("image/") ? "image" : "file" }
 }
 
 /// Photo evidence and files: bytes stored once per content under `attachments/ab/cd/<sha256>`, rows in
@@ -25,11 +25,12 @@ struct AttachmentStore: Sendable {
         case empty
     }
 
-    /// Checks and writes `bytes`; nothing is written when they are refused.
-    func store(_ bytes: [UInt8], filename: String?) throws -> StoredAttachment {
+    /// Checks and writes `bytes`; nothing is written when they are refused. `mime`, when given, was already
+    /// decided from the bytes by the caller.
+    func store(_ bytes: [UInt8], filename: String?, mime known: String? = nil) throws -> StoredAttachment {
         guard !bytes.isEmpty else { throw Problem.empty }
         guard bytes.count <= Self.maximumSize else { throw Problem.tooLarge(bytes.count) }
-        guard let mime = MediaType.sniff(bytes) else { throw Problem.unsupportedType }
+        guard let mime = known ?? MediaType.sniff(bytes) else { throw Problem.unsupportedType }
         let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         let url = path(for: digest)
         if !FileManager.default.fileExists(atPath: url.path) {
@@ -122,6 +123,18 @@ enum MediaType {
             if ["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1"].contains(brand) { return "image/heic" }
         }
         if starts(Array("%PDF-".utf8)) { return "application/pdf" }
+        return nil
+    }
+
+    /// Photos and PDFs, plus Word documents (`.doc` is an OLE file, `.docx` a ZIP with a `word/` folder).
+    static func sniffDocument(_ bytes: [UInt8]) -> String? {
+        if let media = sniff(bytes) { return media }
+        if bytes.starts(with: [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) { return "application/msword" }
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]),
+            String(decoding: bytes.prefix(4096), as: UTF8.self).contains("word/")
+        {
+            return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        }
         return nil
     }
 }

@@ -109,6 +109,7 @@ extension ChatStore {
             return try Self.room(ticketID: ticketID, db: db)
         }
         outboxWakeup.signal()
+        live?.changed(ticketID)
         return room
     }
 
@@ -140,6 +141,7 @@ extension ChatStore {
             return try Self.room(ticketID: ticketID, db: db)
         }
         outboxWakeup.signal()
+        live?.changed(ticketID)
         return room
     }
 

@@ -136,16 +136,29 @@ extension ChatStore {
         return (result.0, result.1, token)
     }
 
-    /// A web visitor's message in their room.
-    func addCustomerMessage(ticketID: Int64, content: String) async throws -> ChatMessage {
+    /// A web visitor's message in their room; a `clientID` already used in the room returns that message.
+    func addCustomerMessage(ticketID: Int64, content: String, clientID: String? = nil) async throws -> ChatMessage {
         let message = try await committer.write { db -> ChatMessage in
+            if let clientID,
+                let existing = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT m.*, NULL AS first_name, NULL AS last_name, NULL AS attachment_id FROM messages m
+                        WHERE ticket_id = ? AND client_id = ?
+                        """,
+                    arguments: [ticketID, clientID])
+            {
+                return ChatMessage(row: existing)
+            }
             let ticket = try TicketFacts(id: ticketID, db: db)
             guard ticket.status != "closed" else { throw Problem.closed }
             let now = Date()
             try db.execute(
-                sql:
-                    "INSERT INTO messages (ticket_id, role, content, type, created_at) VALUES (?, 'user', ?, 'text', ?)",
-                arguments: [ticketID, content, now])
+                sql: """
+                    INSERT INTO messages (ticket_id, role, content, type, client_id, created_at)
+                    VALUES (?, 'user', ?, 'text', ?, ?)
+                    """,
+                arguments: [ticketID, content, clientID, now])
             let id = db.lastInsertedRowID
             try db.execute(
                 sql: """
@@ -168,6 +181,7 @@ extension ChatStore {
                     arguments: [id])!)
         }
         outboxWakeup.signal()
+        live?.changed(ticketID)
         return message
     }
 }

@@ -9,6 +9,8 @@ import MostradorStorage
 struct ChatStore: Sendable {
     let committer: GroupCommitter
     let outboxWakeup: Wakeup
+    /// Live clients hear about every change.
+    var live: LiveSignal?
     var reader: DatabasePool { committer.writer }
 
     enum Problem: Error, Equatable {

@@ -28,7 +28,10 @@ extension TicketStore {
             try Self.addOutbound(
                 ticketID: ticketID, text: text, role: role, agentID: agentID, clientID: clientID, db: db)
         }
-        if !outbound.repeated { outboxWakeup.signal() }
+        if !outbound.repeated {
+            outboxWakeup.signal()
+            live?.changed(ticketID)
+        }
         return outbound
     }
 

@@ -11,6 +11,8 @@ struct TicketStore: Sendable {
     let outboxWakeup: Wakeup
     /// Whether the assistant runs the intake of new WhatsApp tickets.
     var intake = true
+    /// Live clients hear about every change.
+    var live: LiveSignal?
     var reader: DatabasePool { committer.writer }
 
     /// A message the WhatsApp bridge delivered to the webhook.
@@ -37,7 +39,10 @@ struct TicketStore: Sendable {
     func ingest(_ inbound: Inbound) async throws -> IngestResult {
         let intake = intake
         let result = try await committer.write { db in try Self.ingest(inbound, intake: intake, db: db) }
-        if !result.duplicate { outboxWakeup.signal() }
+        if !result.duplicate {
+            outboxWakeup.signal()
+            live?.changed(result.ticketID)
+        }
         return result
     }
 

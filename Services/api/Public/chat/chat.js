@@ -103,7 +103,8 @@
       G.sessionId = String(d.session_id);
       store(KEYS.session, G.sessionId);
       store(KEYS.initial, text);
-      let lead = d.message || 'Por favor completa tus datos de contacto.';
+      let lead = String(d.message || 'Por favor completa tus datos de contacto.').trim();
+      if (!/[.!?…]$/.test(lead)) lead += '.';
       if (d.expires_in) lead += ' Tienes ' + Math.max(1, Math.round(Number(d.expires_in) / 60)) + ' minutos para completarlos.';
       showProfile(lead);
       return;

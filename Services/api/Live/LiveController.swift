@@ -1,0 +1,234 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import Synchronization
+
+/// `/ws/soporte/ticket/{id}/?token=…` (seed 003) for agents and web visitors.
+struct LiveController: Sendable {
+    let chats: ChatStore
+    let tickets: TicketStore
+    let hub: LiveHub
+    let feed: LiveFeed
+    let uploads: UploadGrants
+
+    static let maxFrame = 64 << 10
+
+    func addRoutes(to router: Router<LiveRequestContext>) {
+        router.ws("ws/soporte/ticket/:id") { _, _ in
+            .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            try await session(inbound: inbound, outbound: outbound, context: context.requestContext)
+        }
+    }
+
+    struct Person: Sendable {
+        let id: String
+        let name: String
+        let kind: String
+    }
+
+    func person(_ caller: Caller?, ticketID: Int64) async throws -> Person {
+        switch caller {
+        case .agent(let agent): return Person(id: "agente-\(agent.id)", name: agent.displayName, kind: "AGENTE")
+        default:
+            let name = try await tickets.summary(ticketID: ticketID)?.customerName ?? "Cliente"
+            return Person(id: "cliente", name: name, kind: "CLIENTE")
+        }
+    }
+
+    func session(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: LiveRequestContext)
+        async throws
+    {
+        let ticketID = context.ticketID
+        let connection = UUID().uuidString.lowercased()
+        let me = try await person(context.caller, ticketID: ticketID)
+        let (frames, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(5000))
+        let recent = try await chats.recentMessages(ticketID: ticketID, count: 50)
+        let participants = await hub.participants(ticketID: ticketID)
+        var everyone: [JSONValue] = participants.map {
+            ["id": .string($0.userID), "nombre": .string($0.name), "tipo": .string($0.kind), "online": true]
+        }
+        everyone.append(["id": .string(me.id), "nombre": .string(me.name), "tipo": .string(me.kind), "online": true])
+        continuation.yield(
+            LiveFrames.frame(
+                "connection_established",
+                [
+                    "ticket_id": .int(ticketID), "chat_id": .string(context.roomUUID),
+                    "conexion_id": .string(connection),
+                    "usuario": ["id": .string(me.id), "nombre": .string(me.name), "tipo": .string(me.kind)],
+                    "participantes": .array(everyone),
+                    "historial_reciente": .array(recent.map(LiveFrames.message)),
+                ]))
+        await hub.join(
+            ticketID: ticketID,
+            client: .init(id: connection, userID: me.id, name: me.name, kind: me.kind, frames: continuation),
+            lastMessageID: recent.last?.id ?? 0)
+        // Anything written between reading the history and joining goes out now.
+        await hub.handle(LiveEvent(ticketID: ticketID, kind: .messages))
+        defer { Task { await hub.leave(ticketID: ticketID, clientID: connection) } }
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await frame in frames { try await outbound.write(.text(frame)) }
+            }
+            group.addTask {
+                defer { continuation.finish() }
+                for try await message in inbound.messages(maxSize: Self.maxFrame) {
+                    guard case .text(let text) = message else {
+                        continuation.yield(Self.error("formato_no_soportado", "Solo se aceptan mensajes de texto JSON"))
+                        continue
+                    }
+                    await handle(text, from: me, connection: connection, context: context, reply: continuation)
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    static func error(_ code: String, _ message: String) -> String {
+        LiveFrames.frame("error", ["codigo": .string(code), "mensaje": .string(message)])
+    }
+
+    /// One frame from the client; every problem is answered with an `error` frame, never a dropped connection.
+    func handle(
+        _ text: String, from me: Person, connection: String, context: LiveRequestContext,
+        reply: AsyncStream<String>.Continuation
+    ) async {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            let tipo = object["tipo"] as? String ?? object["type"] as? String
+        else {
+            reply.yield(Self.error("json_invalido", "El mensaje no es JSON válido con un campo 'tipo'"))
+            return
+        }
+        let data = object["data"] as? [String: Any] ?? [:]
+        let ticketID = context.ticketID
+        switch tipo {
+        case "mensaje":
+            await sendMessage(data, ticketID: ticketID, context: context, reply: reply)
+        case "typing_start", "typing_stop":
+            feed.send(
+                LiveEvent(
+                    ticketID: ticketID, kind: tipo == "typing_start" ? .typingStart : .typingStop, userID: me.id,
+                    userName: me.name, userKind: me.kind, origin: connection))
+        case "heartbeat":
+            reply.yield(
+                LiveFrames.frame(
+                    "heartbeat", ["timestamp": .date(Date()), "recibido": .optional(data["timestamp"] as? String)]))
+        case "file_upload_request":
+            reply.yield(authorizeUpload(data, ticketID: ticketID, caller: context.caller))
+        default:
+            reply.yield(Self.error("tipo_desconocido", "Tipo de mensaje desconocido: \(tipo.prefix(40))"))
+        }
+    }
+
+    func sendMessage(
+        _ data: [String: Any], ticketID: Int64, context: LiveRequestContext,
+        reply: AsyncStream<String>.Continuation
+    ) async {
+        let text = (data["mensaje"] as? String ?? data["contenido"] as? String ?? "").trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        let clientID = (data["client_id"] as? String).flatMap { $0.isEmpty || $0.count > 100 ? nil : $0 }
+        guard !text.isEmpty, text.count <= TicketController.maximumMessageLength else {
+            reply.yield(
+                Self.error(
+                    "mensaje_invalido",
+                    "El mensaje debe tener de 1 a \(TicketController.maximumMessageLength) caracteres"))
+            return
+        }
+        do {
+            let (id, repeated): (Int64, Bool)
+            switch context.caller {
+            case .agent(let agent):
+                let room = try await chats.room(uuid: context.roomUUID)
+                if let assigned = room?.ticket.assignedAgentID, assigned != agent.id, agent.role != .admin {
+                    throw ChatStore.Problem.forbidden(ChatStore.forbiddenMessage)
+                }
+                let outbound = try await tickets.addOutbound(
+                    ticketID: ticketID, text: text, agentID: agent.id, clientID: clientID)
+                (id, repeated) = (outbound.messageID, outbound.repeated)
+            default:
+                let existing =
+                    try await clientID.asyncMap { try await chats.customerMessage(ticketID: ticketID, clientID: $0) }
+                    ?? nil
+                let message = try await chats.addCustomerMessage(ticketID: ticketID, content: text, clientID: clientID)
+                (id, repeated) = (message.id, existing != nil)
+            }
+            reply.yield(
+                LiveFrames.frame(
+                    "mensaje_confirmado",
+                    [
+                        "client_id": .optional(clientID), "mensaje_id": .int(id), "timestamp": .date(Date()),
+                        "duplicado": .bool(repeated),
+                    ]))
+            feed.changed(ticketID: ticketID)
+        } catch ChatStore.Problem.closed, TicketStore.OutboundProblem.ticketClosed {
+            reply.yield(Self.error("chat_cerrado", "No se pueden enviar mensajes en un chat cerrado"))
+        } catch ChatStore.Problem.forbidden(let message) {
+            reply.yield(Self.error("sin_permiso", message))
+        } catch {
+            reply.yield(Self.error("error_interno", "No se pudo guardar el mensaje; intenta de nuevo"))
+        }
+    }
+
+    func authorizeUpload(_ data: [String: Any], ticketID: Int64, caller: Caller?) -> String {
+        let size = (data["tamaño"] as? Int) ?? (data["tamano"] as? Int) ?? (data["size"] as? Int) ?? -1
+        let mime = data["tipo_mime"] as? String ?? ""
+        guard size > 0, size <= UploadGrants.maximumSize else {
+            return Self.error("archivo_muy_grande", "El archivo debe pesar como máximo 10 MB")
+        }
+        guard UploadGrants.allowedTypes.contains(mime) else {
+            return Self.error("tipo_no_permitido", "Tipos permitidos: jpg, png, pdf, doc, docx")
+        }
+        guard let caller else { return Self.error("sin_permiso", "No autorizado") }
+        let token = uploads.grant(ticketID: ticketID, caller: caller)
+        return LiveFrames.frame(
+            "file_upload_authorized",
+            [
+                "upload_url": .string("/api/soporte/tickets/\(ticketID)/chat/upload/?upload_token=\(token)"),
+                "headers": [:], "campo": "file", "max_size": .int(Int64(UploadGrants.maximumSize)),
+                "tipos_permitidos": .array(UploadGrants.allowedTypes.map(JSONValue.string)), "expires_in": 300,
+                "nombre_archivo": .optional(data["nombre_archivo"] as? String),
+            ])
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}
+
+/// One-use upload permissions handed out over the WebSocket (valid five minutes).
+final class UploadGrants: Sendable {
+    static let maximumSize = 10 << 20
+    static let allowedTypes = [
+        "image/jpeg", "image/png", "application/pdf", "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ]
+    private let grants = Mutex([String: (ticketID: Int64, caller: Caller, expires: Date)]())
+
+    func grant(ticketID: Int64, caller: Caller) -> String {
+        let token = AgentStore.newToken()
+        grants.withLock { grants in
+            let now = Date()
+            grants = grants.filter { $0.value.expires > now }
+            grants[token] = (ticketID, caller, now.addingTimeInterval(300))
+        }
+        return token
+    }
+
+    /// Takes a grant (once) if it is for `ticketID` and still valid.
+    func take(_ token: String, ticketID: Int64) -> Caller? {
+        grants.withLock { grants in
+            guard let grant = grants.removeValue(forKey: token), grant.ticketID == ticketID, grant.expires > Date()
+            else {
+                return nil
+            }
+            return grant.caller
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+
+/// The WebSocket clients connected to this instance, by ticket, and what to push them when a poke arrives.
+actor LiveHub {
+    struct Client: Sendable {
+        let id: String
+        let userID: String
+        let name: String
+        /// `AGENTE` or `CLIENTE`.
+        let kind: String
+        let frames: AsyncStream<String>.Continuation
+    }
+
+    private struct Room {
+        var clients: [String: Client] = [:]
+        /// The newest message pushed to this room's clients (pokes push what is newer).
+        var lastMessageID: Int64
+    }
+
+    private var rooms: [Int64: Room] = [:]
+    private let chats: ChatStore
+    private let logger: Logger
+
+    init(chats: ChatStore, logger: Logger) {
+        self.chats = chats
+        self.logger = logger
+    }
+
+    var connectionCount: Int { rooms.values.reduce(0) { $0 + $1.clients.count } }
+
+    /// Adds a client to a room; the room starts from `lastMessageID` (what the client was given on connecting).
+    func join(ticketID: Int64, client: Client, lastMessageID: Int64) {
+        if rooms[ticketID] == nil { rooms[ticketID] = Room(lastMessageID: lastMessageID) }
+        rooms[ticketID]!.clients[client.id] = client
+        rooms[ticketID]!.lastMessageID = max(rooms[ticketID]!.lastMessageID, lastMessageID)
+    }
+
+    func leave(ticketID: Int64, clientID: String) {
+        rooms[ticketID]?.clients[clientID]?.frames.finish()
+        rooms[ticketID]?.clients[clientID] = nil
+        if rooms[ticketID]?.clients.isEmpty == true { rooms[ticketID] = nil }
+    }
+
+    /// Who is in a room right now (this instance's view).
+    func participants(ticketID: Int64) -> [Client] {
+        Array(rooms[ticketID]?.clients.values ?? [:].values)
+    }
+
+    func handle(_ event: LiveEvent) async {
+        guard let room = rooms[event.ticketID], !room.clients.isEmpty else { return }
+        switch event.kind {
+        case .messages, .agentJoined, .agentLeft, .chatTransferred, .status:
+            let after = room.lastMessageID
+            guard let messages = try? await chats.newMessages(ticketID: event.ticketID, after: after) else { return }
+            // Another poke may have pushed some of these while this one read the database.
+            let current = rooms[event.ticketID]?.lastMessageID ?? after
+            let fresh = messages.filter { $0.id > current }
+            guard let newest = fresh.last?.id else { return }
+            rooms[event.ticketID]?.lastMessageID = newest
+            for message in fresh {
+                broadcast(ticketID: event.ticketID, LiveFrames.frame("mensaje_recibido", LiveFrames.message(message)))
+            }
+            if event.kind != .messages, event.kind != .status {
+                broadcast(
+                    ticketID: event.ticketID,
+                    LiveFrames.frame(
+                        event.kind.rawValue, ["usuario": LiveFrames.user(event), "ticket_id": .int(event.ticketID)]))
+            }
+        case .delivery:
+            guard let id = event.messageID,
+                let message = try? await chats.message(id: id, ticketID: event.ticketID)
+            else { return }
+            broadcast(
+                ticketID: event.ticketID,
+                LiveFrames.frame(
+                    "estado_entrega",
+                    [
+                        "mensaje_id": .int(message.id), "estado_entrega": .optional(message.deliveryStatus),
+                        "error_entrega": .optional(message.deliveryError),
+                        "intento": .int(Int64(message.deliveryAttempt)),
+                    ]))
+        case .typingStart, .typingStop:
+            let tipo = event.kind == .typingStart ? "usuario_escribiendo" : "usuario_dejo_escribir"
+            broadcast(
+                ticketID: event.ticketID, LiveFrames.frame(tipo, ["usuario": LiveFrames.user(event)]),
+                except: event.origin)
+        }
+    }
+
+    func broadcast(ticketID: Int64, _ frame: String, except: String? = nil) {
+        for client in rooms[ticketID]?.clients.values ?? [:].values where client.id != except {
+            client.frames.yield(frame)
+        }
+    }
+}
