@@ -149,8 +149,9 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "AMQPClient", .logging, .asyncHTTPClient, .nioCore,
+                "AMQPClient", .logging, .asyncHTTPClient, .nioCore, .hummingbird, .httpTypes,
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             path: "Tests/Support",
             swiftSettings: swiftSettings

@@ -1,5 +1,6 @@
 import AMQPClient
 import Foundation
+import Synchronization
 
 /// The real executables (`mostrador-api`, `mostrador-bridge-relay`) against a fresh virtual host of the test
 /// broker, a temporary data folder and a fake bridge: the system as an operator runs it, for end-to-end tests.
@@ -41,6 +42,22 @@ public final class MostradorSystem: @unchecked Sendable {
             classifier = process
             try await Self.waitUntilReady(process)
         }
+    }
+
+    /// A second api instance on the same database and broker (another port): for live fan-out across instances.
+    public func startSecondAPI() async throws -> ServiceProcess {
+        let process = try ServiceProcess("mostrador-api", environment: environmentValues)
+        extraProcesses.withLock { $0.append(process) }
+        try await Self.waitUntilReady(process)
+        return process
+    }
+
+    private let extraProcesses = Mutex([ServiceProcess]())
+
+    /// `ws://…/ws/soporte/ticket/{ticket}/?token=…` on `api` (the first instance by default).
+    public func webSocketURL(ticket: String, token: String, on process: ServiceProcess? = nil) -> String {
+        let base = (process ?? api).baseURL.replacingOccurrences(of: "http://", with: "ws://")
+        return "\(base)/ws/soporte/ticket/\(ticket)/?token=\(token)"
     }
 
     public func startNotifierProcess() async throws {
@@ -95,6 +112,7 @@ public final class MostradorSystem: @unchecked Sendable {
 
     /// Stops everything (SIGTERM, so the services drain).
     public func stop() async {
+        for process in extraProcesses.withLock({ $0 }) { _ = await process.terminate() }
         _ = await notifier?.terminate()
         _ = await classifier?.terminate()
         _ = await relay?.terminate()

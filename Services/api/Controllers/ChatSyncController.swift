@@ -158,7 +158,7 @@ struct ChatSyncController {
         }
         let stored = try attachments.store(file.bytes, filename: file.filename, mime: mime)
         let messageID = try await tickets.addAttachmentMessage(ticketID: ticket.id, attachment: stored, caller: caller)
-        live.changed(ticket.id)
+        live.send(LiveEvent(ticketID: ticket.id, kind: .fileUploaded, messageID: messageID))
         return try JSONValue.object([
             "mensaje_id": .int(messageID), "tipo_mime": .string(mime),
             "tamano": .int(Int64(stored.size)), "nombre": .optional(stored.filename),

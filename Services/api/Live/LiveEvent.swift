@@ -16,6 +16,8 @@ struct LiveEvent: Codable, Sendable, Equatable {
         case agentLeft = "agente_left"
         case chatTransferred = "chat_transferred"
         case status
+        /// A file arrived through the upload endpoint (`messageID` is its message).
+        case fileUploaded = "file_uploaded"
     }
 
     var ticketID: Int64

@@ -52,12 +52,11 @@ actor LiveHub {
         switch event.kind {
         case .messages, .agentJoined, .agentLeft, .chatTransferred, .status:
             let after = room.lastMessageID
-            guard let messages = try? await chats.newMessages(ticketID: event.ticketID, after: after) else { return }
+            let messages = (try? await chats.newMessages(ticketID: event.ticketID, after: after)) ?? []
             // Another poke may have pushed some of these while this one read the database.
             let current = rooms[event.ticketID]?.lastMessageID ?? after
             let fresh = messages.filter { $0.id > current }
-            guard let newest = fresh.last?.id else { return }
-            rooms[event.ticketID]?.lastMessageID = newest
+            if let newest = fresh.last?.id { rooms[event.ticketID]?.lastMessageID = newest }
             for message in fresh {
                 broadcast(ticketID: event.ticketID, LiveFrames.frame("mensaje_recibido", LiveFrames.message(message)))
             }
@@ -67,6 +66,14 @@ actor LiveHub {
                     LiveFrames.frame(
                         event.kind.rawValue, ["usuario": LiveFrames.user(event), "ticket_id": .int(event.ticketID)]))
             }
+        case .fileUploaded:
+            await handle(LiveEvent(ticketID: event.ticketID, kind: .messages))
+            guard let id = event.messageID, let message = try? await chats.message(id: id, ticketID: event.ticketID)
+            else {
+                return
+            }
+            broadcast(
+                ticketID: event.ticketID, LiveFrames.frame("file_uploaded", ["mensaje": LiveFrames.message(message)]))
         case .delivery:
             guard let id = event.messageID,
                 let message = try? await chats.message(id: id, ticketID: event.ticketID)

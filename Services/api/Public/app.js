@@ -205,21 +205,23 @@
 
   /* ============================================================= Tickets */
 
+  /** Query string con %20 para los espacios: el servidor no interpreta '+' como espacio. */
   function ticketParams() {
-    const p = new URLSearchParams();
-    if (S.estado) p.set('estado', S.estado);
-    if (S.categoria) p.set('categoria', S.categoria);
-    if (S.q) p.set('q', S.q);
-    p.set('page', String(S.page));
-    p.set('page_size', String(S.pageSize));
-    return p;
+    const parts = [];
+    const add = (k, v) => parts.push(k + '=' + encodeURIComponent(v));
+    if (S.estado) add('estado', S.estado);
+    if (S.categoria) add('categoria', S.categoria);
+    if (S.q) add('q', S.q);
+    add('page', String(S.page));
+    add('page_size', String(S.pageSize));
+    return parts.join('&');
   }
 
   async function loadTickets(opts) {
     opts = opts || {};
     if (!S.token) return;
     const my = ++S.ticketsReq;
-    const res = await M.api('/tickets?' + ticketParams().toString());
+    const res = await M.api('/tickets?' + ticketParams());
     if (my !== S.ticketsReq || !S.token) return;
     const errBox = $('#tickets-error');
     $('#tickets-loading').hidden = true;
@@ -378,14 +380,18 @@
     const id = Number(idRaw);
     let content = m.content !== undefined ? m.content : m.contenido !== undefined ? m.contenido : (typeof m.mensaje === 'string' ? m.mensaje : '');
     content = content === null || content === undefined ? '' : String(content);
+    // tipo: text|image|file (conversación) o TEXTO|IMAGEN|ARCHIVO (tramas de la guía 003).
     let tipo = String(m.tipo || 'text').toLowerCase();
-    if (tipo === 'texto') tipo = 'text';
-    const url = typeof m.adjunto_url === 'string' && /^\/attachments\/\d+$/.test(m.adjunto_url) ? m.adjunto_url : null;
+    tipo = { texto: 'text', imagen: 'image', archivo: 'file' }[tipo] || tipo;
+    const archivo = Array.isArray(m.archivos) && m.archivos[0] && typeof m.archivos[0] === 'object' ? m.archivos[0] : null;
+    const rawUrl = m.adjunto_url || (archivo && archivo.url);
+    const url = typeof rawUrl === 'string' && /^\/attachments\/\d+$/.test(rawUrl) ? rawUrl : null;
+    const adjTipo = m.adjunto_tipo || (archivo && archivo.tipo_mime) || null;
     return {
       id: isFinite(id) && id > 0 ? id : null,
       role, content,
       timestamp: m.timestamp || m.created_at || null,
-      tipo, adjunto_url: url, adjunto_tipo: m.adjunto_tipo || null, adjunto_id: m.adjunto_id || null,
+      tipo, adjunto_url: url, adjunto_tipo: adjTipo, adjunto_id: m.adjunto_id || null,
       estado_entrega: typeof m.estado_entrega === 'string' ? m.estado_entrega : null,
       intento: m.intento !== undefined ? m.intento : null,
       error_entrega: m.error_entrega !== undefined ? m.error_entrega : null,
@@ -615,6 +621,7 @@
     }
     clearTimeout(chat.typingStopTimer);
     clearTimeout(chat.typingHideTimer);
+    clearTimeout(chat.markTimer);
     const dlg = $('#chat-modal');
     if (dlg.open) dlg.close();
     ['evidence-modal', 'lightbox'].forEach((id) => { const d = document.getElementById(id); if (d.open) d.close(); });
@@ -657,6 +664,7 @@
     const box = $('#chat-messages');
     const stick = nearBottom(box);
     let added = false;
+    let userAdded = false;
     for (const m of msgs) {
       if (m.id === null) continue;
       const existing = chat.msgs.get(m.id);
@@ -677,13 +685,25 @@
       if (p) renderStatus(el, m, chatCtx(chat));
       if (advanceCursor !== false && m.id > chat.lastId) chat.lastId = m.id;
       added = true;
-      if (m.role === 'user') hideTyping(chat);
+      if (m.role === 'user') { hideTyping(chat); userAdded = true; }
     }
+    if (userAdded) markChatRead(chat);
     if (added) {
       const ph = box.querySelector('.chat-placeholder');
       if (ph) ph.parentNode.removeChild(ph);
       if (stick) box.scrollTop = box.scrollHeight;
     }
+  }
+
+  /** Marca como leídos los mensajes del cliente mientras el chat está abierto (✓✓ para el cliente web). */
+  function markChatRead(chat) {
+    if (S.markReadMissing || document.hidden || !chat.ticket || !chat.ticket.uuid) return;
+    clearTimeout(chat.markTimer);
+    chat.markTimer = setTimeout(async () => {
+      if (S.chat !== chat) return;
+      const res = await M.api('/api/messages/mark_chat_read/', { method: 'POST', body: { chat_room_id: chat.ticket.uuid } });
+      if (M.isMissingEndpoint(res) && /recurso no encontrado/i.test(M.errorText(res, ''))) S.markReadMissing = true;
+    }, 800);
   }
 
   function updateExisting(chat, existing, m) {
@@ -1366,17 +1386,24 @@
       { label: 'Software', value: sw, color: '#7c3aed' },
       { label: 'Sin clasificar', value: unk, color: '#94a3b8' },
     ];
-    const frMinutes = frDays.map((x) => (x.value === null || !isFinite(x.value) ? null : Math.round(x.value / 6) / 10));
+    const frMax = Math.max.apply(null, frDays.map((x) => (x.value === null || !isFinite(x.value) ? 0 : x.value)).concat([0]));
+    const frInSeconds = frMax < 120;
+    const frScaled = frDays.map((x) => (x.value === null || !isFinite(x.value) ? null
+      : frInSeconds ? Math.round(x.value * 10) / 10 : Math.round(x.value / 6) / 10));
     const Chart = await getChartLib();
     if (S.tab !== 'dashboard') return;
     if (Chart) {
       chartJsBar(Chart, c1, labels, perDay.map((x) => x.count), '#2563eb', 'Tickets');
       chartJsDoughnut(Chart, c2, catData);
-      chartJsBar(Chart, c3, labels, frMinutes, '#059669', 'Minutos');
+      chartJsBar(Chart, c3, labels, frScaled, '#059669', frInSeconds ? 'Segundos' : 'Minutos');
     } else {
       svgBarChart(c1, labels, perDay.map((x) => x.count), { color: '#2563eb', integer: true, unit: (v) => v + ' ticket' + (v === 1 ? '' : 's') });
       hBars(c2, catData);
-      svgBarChart(c3, labels, frMinutes, { color: '#059669', unit: (v) => M.formatDuration(v * 60), axis: (v) => v + ' min' });
+      svgBarChart(c3, labels, frScaled, {
+        color: '#059669',
+        unit: (v) => M.formatDuration(frInSeconds ? v : v * 60),
+        axis: (v) => v + (frInSeconds ? ' s' : ' min'),
+      });
     }
   }
 

@@ -56,7 +56,7 @@ extension ChatStore {
 
     /// Gives the chat to `target`, with system notes and events. Returns the room afterwards.
     func assign(ticketID: Int64, to target: Agent, by actor: Agent, as assignment: Assignment) async throws -> Room {
-        let room = try await committer.write { db -> Room in
+        let (room, previousAgent) = try await committer.write { db -> (Room, Agent?) in
             let ticket = try TicketFacts(id: ticketID, db: db)
             guard ticket.status != "closed" else { throw Problem.closed }
             guard target.isActive else { throw Problem.invalid("El agente está desactivado") }
@@ -76,7 +76,7 @@ extension ChatStore {
                 }
             }
             if ticket.assignedAgentID == target.id {
-                return try Self.room(ticketID: ticketID, db: db)
+                return (try Self.room(ticketID: ticketID, db: db), nil)
             }
             let now = Date()
             try db.execute(
@@ -106,10 +106,23 @@ extension ChatStore {
                     previousAgentID: previous?.id, byAgentID: actor.id, channel: ticket.channelValue,
                     recipient: ticket.recipient, language: ticket.language, customerName: ticket.customerName),
                 in: db)
-            return try Self.room(ticketID: ticketID, db: db)
+            return (try Self.room(ticketID: ticketID, db: db), previous)
         }
         outboxWakeup.signal()
-        live?.changed(ticketID)
+        if let previous = previousAgent {
+            live?.send(
+                LiveEvent(
+                    ticketID: ticketID, kind: .agentLeft, userID: "agente-\(previous.id)",
+                    userName: previous.displayName, userKind: "AGENTE"))
+            live?.send(
+                LiveEvent(
+                    ticketID: ticketID, kind: .chatTransferred, userID: "agente-\(target.id)",
+                    userName: target.displayName, userKind: "AGENTE"))
+        }
+        live?.send(
+            LiveEvent(
+                ticketID: ticketID, kind: .agentJoined, userID: "agente-\(target.id)", userName: target.displayName,
+                userKind: "AGENTE"))
         return room
     }
 

@@ -261,6 +261,7 @@
       const u = as.user && typeof as.user === 'object' ? as.user : as;
       agentName = [u.first_name, u.last_name].filter(Boolean).join(' ').trim() || null;
     }
+    if (!agentName && role === 'agent' && m.autor && typeof m.autor === 'object' && m.autor.nombre) agentName = String(m.autor.nombre);
     return {
       id, role, content: content === null || content === undefined ? '' : String(content),
       created_at: m.created_at || m.timestamp || null, is_read: !!m.is_read, agentName,
@@ -308,6 +309,7 @@
     const box = $('#guest-messages');
     const stick = nearBottom(box);
     let added = false;
+    let systemNote = false;
     for (const m of msgs) {
       if (m.id === null) continue;
       const existing = G.msgs.get(m.id);
@@ -334,7 +336,10 @@
       insertOrdered(box, el, m);
       added = true;
       if (m.role === 'agent') hideTyping();
+      if (m.role === 'system' && G.loadedOnce) systemNote = true;
     }
+    // Las notas del sistema acompañan cambios de estado (se unió, transferido, cerrado…).
+    if (systemNote) refreshStatusSoon();
     if (added) {
       const ph = box.querySelector('.chat-placeholder');
       if (ph) ph.parentNode.removeChild(ph);
@@ -524,6 +529,8 @@
   }
 
   /* ----- estado del chat ----- */
+  const refreshStatusSoon = M.debounce(() => refreshStatus(), 300);
+
   async function refreshStatus() {
     if (!G.roomId) return;
     const roomId = G.roomId;

@@ -1,0 +1,84 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+import Synchronization
+
+/// A WebSocket client for tests: keeps every frame it receives and sends JSON frames.
+public final class LiveClient: Sendable {
+    public struct Frame: @unchecked Sendable {
+        public let tipo: String
+        public let data: [String: Any]
+        public let at: ContinuousClock.Instant
+    }
+
+    private final class State: Sendable {
+        let frames = Mutex([Frame]())
+        let connected = Mutex(false)
+    }
+
+    private let state = State()
+    private let outgoing: AsyncStream<String>.Continuation
+    private let task: Task<Void, any Error>
+
+    /// Whether the server accepted the upgrade.
+    public var isConnected: Bool { state.connected.withLock { $0 } }
+
+    /// Connects to `url` (ws://…) and keeps reading until `close()`.
+    public init(url: String) {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        outgoing = continuation
+        let state = self.state
+        task = Task {
+            var logger = Logger(label: "live-client")
+            logger.logLevel = .critical
+            try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
+                state.connected.withLock { $0 = true }
+                let writer = Task {
+                    for await text in stream { try await outbound.write(.text(text)) }
+                }
+                defer { writer.cancel() }
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message,
+                        let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                    else { continue }
+                    let frame = Frame(
+                        tipo: object["tipo"] as? String ?? "", data: object["data"] as? [String: Any] ?? [:], at: .now)
+                    state.frames.withLock { $0.append(frame) }
+                }
+            }
+        }
+    }
+
+    public var received: [Frame] { state.frames.withLock { $0 } }
+
+    public func frames(_ tipo: String) -> [Frame] { received.filter { $0.tipo == tipo } }
+
+    public func send(_ tipo: String, _ data: [String: Any] = [:]) {
+        if let json = try? JSONSerialization.data(withJSONObject: ["tipo": tipo, "data": data]) {
+            outgoing.yield(String(decoding: json, as: UTF8.self))
+        }
+    }
+
+    public func sendRaw(_ text: String) { outgoing.yield(text) }
+
+    /// Waits for a frame of `tipo` matching `predicate` (after `skip` earlier matches).
+    public func wait(
+        for tipo: String, timeout: Duration = .seconds(10), where predicate: ([String: Any]) -> Bool = { _ in true }
+    )
+        async -> Frame?
+    {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let frame = received.last(where: { $0.tipo == tipo && predicate($0.data) }) { return frame }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    public func close() {
+        outgoing.finish()
+        task.cancel()
+    }
+
+    deinit { task.cancel() }
+}
