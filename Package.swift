@@ -141,7 +141,6 @@ let package = Package(
             name: "MostradorBench",
             dependencies: [
                 "AMQPClient", "CRabbitMQ", "MostradorMessaging", .argumentParser, .logging, .hummingbird, .httpTypes,
-                .asyncHTTPClient, .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             path: "Tests/Bench",
             swiftSettings: swiftSettings

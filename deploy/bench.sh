@@ -4,6 +4,7 @@
 #   deploy/bench.sh amqp       wrapper vs rabbitmq-c: 100,000 persistent 256-byte messages, confirms and acks
 #   deploy/bench.sh ingest     POST /webhook, 64 connections, 10 s, 1,000 senders; checks every 200 was committed
 #   deploy/bench.sh outbound   enviar-mensaje → relay → bridge, sustained messages/s, checks none was lost
+#   deploy/bench.sh websocket  1,000 clients in one room: webhook → every client, p50/p99; memory per idle socket
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what=${1:-all}
@@ -90,10 +91,22 @@ outbound() {
     [ "$unique" -eq "$stored" ] && echo "none lost, none duplicated" || echo "MISMATCH"
 }
 
+websocket() {
+    echo "== WebSocket: $BENCH_WS_CLIENTS clients in one room; memory with $BENCH_WS_IDLE idle sockets"
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+    MOSTRADOR_INTAKE=off start api 18080
+    python3 -c "import websockets" 2>/dev/null || pip install -q websockets
+    python3 deploy/bench/ws_fanout.py --api http://127.0.0.1:18080 --webhook-token "$MOSTRADOR_WEBHOOK_TOKEN" \
+        --password "$MOSTRADOR_ADMIN_PASSWORD" --clients "$BENCH_WS_CLIENTS" --idle "$BENCH_WS_IDLE" --api-pid "${pids[-1]}"
+}
+
+BENCH_WS_CLIENTS=${BENCH_WS_CLIENTS:-1000}
+BENCH_WS_IDLE=${BENCH_WS_IDLE:-10000}
 case $what in
     amqp) amqp ;;
+    websocket) websocket ;;
     ingest) ingest ;;
     outbound) outbound ;;
     all) amqp; ingest; cleanup; trap - EXIT; exec "$0" outbound ;;
-    *) echo "usage: $0 amqp|ingest|outbound|all" >&2; exit 2 ;;
+    *) echo "usage: $0 amqp|ingest|outbound|websocket|all" >&2; exit 2 ;;
 esac

@@ -78,7 +78,8 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     NotificationsController(notifications: components.notifications).addRoutes(to: panel)
     AgentsController(agents: components.agents).addRoutes(to: panel)
     TicketController(
-        tickets: components.tickets, notifier: components.notifier, templates: components.templates,
+        tickets: components.tickets, chats: components.chats, notifier: components.notifier,
+        templates: components.templates,
         sendWait: components.settings.sendWait
     ).addRoutes(to: panel)
     EvidenceController(attachments: components.attachments, tickets: components.tickets).addRoutes(to: panel)

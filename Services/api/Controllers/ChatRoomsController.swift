@@ -134,6 +134,8 @@ struct ChatRoomsController {
                     ticketID: ticketID, text: text, agentID: agent.id, clientID: body.clientID)
             } catch TicketStore.OutboundProblem.ticketClosed {
                 throw ChatStore.Problem.closed
+            } catch TicketStore.OutboundProblem.noWhatsAppAddress {
+                throw APIError(status: .unprocessableContent, detail: "El cliente no tiene un número de WhatsApp")
             }
             let message = try await chats.messages(ticketID: ticketID, reader: .agents, after: outbound.messageID - 1)
                 .first { $0.id == outbound.messageID }

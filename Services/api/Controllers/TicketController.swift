@@ -8,6 +8,7 @@ import NIOCore
 /// The seed's ticket routes (seeds 000, 001, 004): list, conversation, send, notify.
 struct TicketController {
     let tickets: TicketStore
+    let chats: ChatStore
     let notifier: DeliveryNotifier
     let templates: Templates
     let sendWait: Duration
@@ -143,10 +144,13 @@ struct TicketController {
         extra: [String: JSONValue]
     ) async throws -> Response {
         // Agents act on their own chats and unassigned ones; admins on all (seed 002).
-        if agent.role != .admin, let assigned = try await tickets.summary(ticketID: ticketID)?.assignedAgentID,
-            assigned != agent.id
-        {
+        let summary = try await tickets.summary(ticketID: ticketID)
+        if agent.role != .admin, let assigned = summary?.assignedAgentID, assigned != agent.id {
             throw APIError.forbidden(ChatStore.forbiddenMessage)
+        }
+        // A technician replying to an unassigned chat takes it, as in the chat-room routes and the WebSocket.
+        if let summary, summary.assignedAgentID == nil, summary.status != "closed" {
+            _ = try? await chats.assign(ticketID: ticketID, to: agent, by: agent, as: .take)
         }
         let agentID = agent.id
         let outbound: TicketStore.Outbound

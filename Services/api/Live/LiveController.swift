@@ -46,11 +46,20 @@ struct LiveController: Sendable {
         let me = try await person(context.caller, ticketID: ticketID)
         let (frames, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(5000))
         let recent = try await chats.recentMessages(ticketID: ticketID, count: 50)
+        // Distinct people (an agent with two tabs is one), at most 50: the frame stays small however many
+        // sockets share the room.
         let participants = await hub.participants(ticketID: ticketID)
-        var everyone: [JSONValue] = participants.map {
-            ["id": .string($0.userID), "nombre": .string($0.name), "tipo": .string($0.kind), "online": true]
+        var seen: Set<String> = [me.id]
+        var everyone: [JSONValue] = [
+            ["id": .string(me.id), "nombre": .string(me.name), "tipo": .string(me.kind), "online": true]
+        ]
+        for participant in participants where everyone.count < 50 && seen.insert(participant.userID).inserted {
+            everyone.append(
+                [
+                    "id": .string(participant.userID), "nombre": .string(participant.name),
+                    "tipo": .string(participant.kind), "online": true,
+                ])
         }
-        everyone.append(["id": .string(me.id), "nombre": .string(me.name), "tipo": .string(me.kind), "online": true])
         continuation.yield(
             LiveFrames.frame(
                 "connection_established",
@@ -58,7 +67,7 @@ struct LiveController: Sendable {
                     "ticket_id": .int(ticketID), "chat_id": .string(context.roomUUID),
                     "conexion_id": .string(connection),
                     "usuario": ["id": .string(me.id), "nombre": .string(me.name), "tipo": .string(me.kind)],
-                    "participantes": .array(everyone),
+                    "participantes": .array(everyone), "conexiones": .int(Int64(participants.count + 1)),
                     "historial_reciente": .array(recent.map(LiveFrames.message)),
                 ]))
         await hub.join(

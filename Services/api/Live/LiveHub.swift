@@ -14,8 +14,9 @@ actor LiveHub {
 
     private struct Room {
         var clients: [String: Client] = [:]
-        /// The newest message pushed to this room's clients (pokes push what is newer).
-        var lastMessageID: Int64
+        /// The newest message each client has (from its initial history or pushed since): a poke pushes each
+        /// client exactly what it does not have yet, however the pokes and joins interleave.
+        var lastMessageID: [String: Int64] = [:]
     }
 
     private var rooms: [Int64: Room] = [:]
@@ -31,14 +32,14 @@ actor LiveHub {
 
     /// Adds a client to a room; the room starts from `lastMessageID` (what the client was given on connecting).
     func join(ticketID: Int64, client: Client, lastMessageID: Int64) {
-        if rooms[ticketID] == nil { rooms[ticketID] = Room(lastMessageID: lastMessageID) }
-        rooms[ticketID]!.clients[client.id] = client
-        rooms[ticketID]!.lastMessageID = max(rooms[ticketID]!.lastMessageID, lastMessageID)
+        rooms[ticketID, default: Room()].clients[client.id] = client
+        rooms[ticketID, default: Room()].lastMessageID[client.id] = lastMessageID
     }
 
     func leave(ticketID: Int64, clientID: String) {
         rooms[ticketID]?.clients[clientID]?.frames.finish()
         rooms[ticketID]?.clients[clientID] = nil
+        rooms[ticketID]?.lastMessageID[clientID] = nil
         if rooms[ticketID]?.clients.isEmpty == true { rooms[ticketID] = nil }
     }
 
@@ -51,14 +52,19 @@ actor LiveHub {
         guard let room = rooms[event.ticketID], !room.clients.isEmpty else { return }
         switch event.kind {
         case .messages, .agentJoined, .agentLeft, .chatTransferred, .status:
-            let after = room.lastMessageID
+            let after = room.lastMessageID.values.min() ?? 0
             let messages = (try? await chats.newMessages(ticketID: event.ticketID, after: after)) ?? []
-            // Another poke may have pushed some of these while this one read the database.
-            let current = rooms[event.ticketID]?.lastMessageID ?? after
-            let fresh = messages.filter { $0.id > current }
-            if let newest = fresh.last?.id { rooms[event.ticketID]?.lastMessageID = newest }
-            for message in fresh {
-                broadcast(ticketID: event.ticketID, LiveFrames.frame("mensaje_recibido", LiveFrames.message(message)))
+            // Re-read after the await: other pokes and joins may have moved clients on meanwhile.
+            if !messages.isEmpty, let current = rooms[event.ticketID] {
+                for (clientID, client) in current.clients {
+                    let last = current.lastMessageID[clientID] ?? 0
+                    let missing = messages.filter { $0.id > last }
+                    guard let newest = missing.last?.id else { continue }
+                    for message in missing {
+                        client.frames.yield(LiveFrames.frame("mensaje_recibido", LiveFrames.message(message)))
+                    }
+                    rooms[event.ticketID]?.lastMessageID[clientID] = newest
+                }
             }
             if event.kind != .messages, event.kind != .status {
                 broadcast(

@@ -554,12 +554,24 @@
   function showChatAlert(text, kind, tag) {
     const wrap = $('#chat-alert-wrap');
     const box = $('#chat-alert');
+    // El aviso le quita altura a la conversación: que el último mensaje (y su estado) siga a la vista.
+    const log = $('#chat-messages');
+    const stick = nearBottom(log);
     box.className = 'banner banner-' + (kind || 'warning');
     box.dataset.kind = tag || '';
     $('#chat-alert-text').textContent = text;
     wrap.hidden = false;
+    if (stick) log.scrollTop = log.scrollHeight;
   }
   function hideChatAlert() { $('#chat-alert-wrap').hidden = true; }
+
+  /** El aviso «WhatsApp desconectado / en cola» se quita cuando ya no queda ningún mensaje retenido ni en cola. */
+  const UNDELIVERED_STATUS = new Set(['queued', 'retrying', 'waiting_bridge']);
+  function clearSendAlertIfDelivered(chat) {
+    if ($('#chat-alert-wrap').hidden || $('#chat-alert').dataset.kind !== 'send') return;
+    for (const m of chat.msgs.values()) if (isOutgoing(m) && UNDELIVERED_STATUS.has(statusKey(m))) return;
+    hideChatAlert();
+  }
 
   async function openChat(ticketId, opener) {
     ticketId = Number(ticketId);
@@ -717,7 +729,10 @@
     if (m.content && m.content !== existing.content && !existing.contentLocked) existing.content = m.content;
     const after = statusKey(existing) + '|' + existing.intento + '|' + existing.error_entrega;
     const el = chat.els.get(existing.id);
-    if (el && before !== after && isOutgoing(existing)) renderStatus(el, existing, chatCtx(chat));
+    if (el && before !== after && isOutgoing(existing)) {
+      renderStatus(el, existing, chatCtx(chat));
+      if (S.chat === chat) clearSendAlertIfDelivered(chat);
+    }
   }
 
   /** Un mensaje del técnico que llega por consulta antes que la respuesta del POST: usar la burbuja pendiente. */

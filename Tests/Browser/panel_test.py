@@ -1,0 +1,816 @@
+#!/usr/bin/env python3
+"""Browser tests of Mostrador's panel (/) and guest chat (/chat/) with Selenium and headless Chromium.
+
+Starts everything it needs (a fresh RabbitMQ vhost when it can, the WhatsApp bridge simulator, mostrador-api,
+mostrador-bridge-relay), runs every test, prints a summary table and exits non-zero if any test failed.
+Every process it started is stopped by PID in a `finally`.
+
+Environment:
+  MOSTRADOR_TEST_AMQP_URL     required: the broker to use (CI's)
+  MOSTRADOR_TEST_BROKER_DIR   optional: that broker's deploy/broker.sh dir; when set, a fresh vhost is used
+  MOSTRADOR_BIN_DIR           default <repo>/.build/debug
+  TEST_OUTPUT_DIR             default <repo>/test-output/browser (screenshots, service logs)
+
+Usage: Tests/Browser/panel_test.py [-k SUBSTRING ...]   (run only the tests whose name contains one of them)
+"""
+
+import argparse
+import importlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PUBLIC_DIR = REPO / "Services" / "api" / "Public"
+
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "admin-password"
+CUSTOMER_PHONE = "5215550001234"
+CUSTOMER_NAME = "Juan"
+CUSTOMER_FIRST = "mi laptop no prende"
+XSS_PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+
+READY_TIMEOUT = 90      # s for a service to answer /health/ready 200
+UI_TIMEOUT = 15         # s for ordinary UI changes
+LIVE_TIMEOUT = 6        # s for a message to appear live (WebSocket)
+RECOVERY_TIMEOUT = 12   # s for a parked message to be resent after the bridge comes back
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------- selenium
+
+def ensure_selenium():
+    try:
+        return importlib.import_module("selenium")
+    except ImportError:
+        pass
+    log("selenium is missing: pip install selenium")
+    base = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "selenium"]
+    for extra in ([], ["--break-system-packages"], ["--user", "--break-system-packages"]):
+        if subprocess.run(base + extra).returncode == 0:
+            break
+    importlib.invalidate_caches()
+    return importlib.import_module("selenium")
+
+
+ensure_selenium()
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException  # noqa: E402
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def new_driver(log_path):
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800",
+                "--no-proxy-server", "--lang=es-MX"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service("/usr/bin/chromedriver", log_output=str(log_path))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(30)
+    return driver
+
+
+def wait_for(driver, condition, message, timeout=UI_TIMEOUT):
+    """WebDriverWait on `condition(driver)`; stale elements (a row re-rendered meanwhile) are retried."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
+
+
+def wait_until(condition, message, timeout=UI_TIMEOUT, interval=0.1):
+    """The same explicit wait for conditions outside the browser (HTTP state)."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as error:  # noqa: BLE001 - reported if the wait times out
+            last_error = error
+        if time.monotonic() >= deadline:
+            raise TimeoutException("%s (after %.0f s)%s" % (message, timeout,
+                                                            "; last error: %r" % last_error if last_error else ""))
+        time.sleep(interval)
+
+
+# JS that describes the chat bubbles of a box: no stale elements, one round trip.
+BUBBLES_JS = """
+const box = document.querySelector(arguments[0]);
+if (!box) return [];
+return Array.from(box.querySelectorAll('.message')).map((el) => {
+  const st = el.querySelector('.status');
+  const tx = el.querySelector('.message-text');
+  return {
+    id: el.dataset.messageId || null, pending: el.dataset.pending || null,
+    role: ((Array.from(el.classList).find((c) => c.indexOf('role-') === 0)) || '').slice(5),
+    text: tx ? tx.textContent : null,
+    status: st ? st.dataset.status : null, statusText: st ? st.textContent : null,
+  };
+});
+"""
+
+FIND_BUBBLE_JS = """
+const [sel, role, text] = arguments;
+return Array.from(document.querySelectorAll(sel + ' .message.role-' + role)).find((el) => {
+  const t = el.querySelector('.message-text');
+  return t && t.textContent === text;
+}) || null;
+"""
+
+
+IN_VIEW_JS = """
+const el = arguments[0];
+if (!el) return false;
+const r = el.getBoundingClientRect(), b = el.closest('.chat-messages').getBoundingClientRect();
+return r.height > 0 && r.top >= b.top - 1 && r.bottom <= b.bottom + 1;
+"""
+
+
+def bubbles(driver, box="#chat-messages"):
+    return driver.execute_script(BUBBLES_JS, box)
+
+
+def bubble(driver, role, text, box="#chat-messages"):
+    for b in bubbles(driver, box):
+        if b["role"] == role and b["text"] == text:
+            return b
+    return None
+
+
+def bubble_element(driver, role, text, box="#chat-messages"):
+    return driver.execute_script(FIND_BUBBLE_JS, box, role, text)
+
+
+# ---------------------------------------------------------------------------------------------------- HTTP
+
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http(method, url, body=None, headers=None, timeout=15):
+    data = None
+    hdrs = {"Accept": "application/json"}
+    if body is not None:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        hdrs["Content-Type"] = "application/json; charset=utf-8"
+    hdrs.update(headers or {})
+    request = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        parsed = json.loads(raw.decode("utf-8")) if raw else None
+    except ValueError:
+        parsed = raw.decode("utf-8", "replace")
+    return status, parsed
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------------- processes
+
+class Processes:
+    def __init__(self, log_dir):
+        self.log_dir = log_dir
+        self.items = []  # (name, Popen, log path)
+
+    def start(self, name, argv, env):
+        path = self.log_dir / (name + ".log")
+        handle = open(path, "wb")
+        proc = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=str(REPO))
+        handle.close()
+        self.items.append((name, proc, path))
+        log("started %s (pid %d), log %s" % (name, proc.pid, path))
+        return proc
+
+    def check_alive(self, name):
+        for n, proc, path in self.items:
+            if n == name and proc.poll() is not None:
+                raise RuntimeError("%s exited with code %s:\n%s" % (name, proc.returncode, tail(path)))
+
+    def stop_all(self):
+        for name, proc, _ in reversed(self.items):
+            if proc.poll() is None:
+                try:
+                    os.kill(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for name, proc, _ in reversed(self.items):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                log("%s (pid %d) ignored SIGTERM: SIGKILL" % (name, proc.pid))
+                try:
+                    os.kill(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(timeout=5)
+            log("stopped %s (pid %d, exit %s)" % (name, proc.pid, proc.returncode))
+
+    def dump_logs(self, lines=40):
+        for name, _, path in self.items:
+            print("----- last %d lines of %s (%s) -----" % (lines, name, path))
+            print(tail(path, lines))
+        print("----- end of service logs -----", flush=True)
+
+
+def tail(path, lines=40):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as error:
+        return "(cannot read %s: %s)" % (path, error)
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def wait_for_binary(path, timeout=180):
+    """The binary may be missing or being relinked by a concurrent build: wait until it exists and is stable."""
+    deadline = time.monotonic() + timeout
+    announced = False
+    while True:
+        try:
+            st = path.stat()
+            if os.access(path, os.X_OK) and time.time() - st.st_mtime > 3:
+                time.sleep(0.5)
+                st2 = path.stat()
+                if (st2.st_size, st2.st_mtime) == (st.st_size, st.st_mtime):
+                    return
+        except FileNotFoundError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("binary %s missing or still changing after %d s (run swift build)" % (path, timeout))
+        if not announced:
+            log("waiting for %s (missing or being relinked)" % path)
+            announced = True
+        time.sleep(1)
+
+
+def wait_ready(procs, name, url, timeout=READY_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        procs.check_alive(name)
+        try:
+            status, body = http("GET", url, timeout=3)
+            if status == 200:
+                log("%s ready (%s)" % (name, url))
+                return
+            last = "%s %s" % (status, body)
+        except (OSError, urllib.error.URLError) as error:
+            last = str(error)
+        time.sleep(0.2)
+    raise RuntimeError("%s not ready at %s after %d s: %s" % (name, url, timeout, last))
+
+
+def broker_ctl(broker_dir, *args):
+    return subprocess.run([str(REPO / "deploy" / "broker.sh"), "ctl", "--dir", broker_dir, "--", *args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+
+
+def url_with_vhost(amqp_url, vhost):
+    parts = urllib.parse.urlsplit(amqp_url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/" + urllib.parse.quote(vhost, safe=""),
+                                    parts.query, parts.fragment))
+
+
+# ---------------------------------------------------------------------------------------------------- context
+
+class Ctx:
+    def __init__(self, out_dir):
+        self.out = out_dir
+        self.api = self.sim = self.relay = None
+        self.webhook_token = self.bridge_token = None
+        self.panel = None
+        self.guest = None
+        self.ticket_id = None
+        self.admin_token = None
+        self.room_id = None
+
+    # -- HTTP helpers
+    def webhook(self, remitente, contenido, nombre=None):
+        body = {"remitente": remitente, "contenido": contenido, "id_mensaje": "BT-" + uuid.uuid4().hex}
+        if nombre is not None:
+            body["nombre"] = nombre
+        status, data = http("POST", self.api + "/webhook", body, {"Authorization": "Bearer " + self.webhook_token})
+        assert status == 200 and isinstance(data, dict) and data.get("ticket_id"), \
+            "webhook answered %s %r" % (status, data)
+        return int(data["ticket_id"])
+
+    def sim_messages(self):
+        status, data = http("GET", self.sim + "/mensajes")
+        assert status == 200, "simulator GET /mensajes: %s %r" % (status, data)
+        return data["mensajes"]
+
+    def sim_mode(self, modo):
+        status, data = http("POST", self.sim + "/control", {"modo": modo})
+        assert status == 200 and data.get("modo") == modo, "simulator POST /control: %s %r" % (status, data)
+
+    def admin(self):
+        if not self.admin_token:
+            status, data = http("POST", self.api + "/api/auth/login/",
+                                {"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+            assert status == 200 and data.get("token"), "REST login: %s %r" % (status, data)
+            self.admin_token = data["token"]
+        return {"Authorization": "Token " + self.admin_token}
+
+    def shot(self, name, driver=None):
+        driver = driver or self.panel
+        path = self.out / name
+        driver.save_screenshot(str(path))
+        log("screenshot %s" % path)
+        return path
+
+
+# ---------------------------------------------------------------------------------------------------- panel helpers
+
+def panel_logged_in(ctx):
+    d = ctx.panel
+    if d.current_url.startswith(ctx.api) and d.execute_script(
+            "return !document.getElementById('app').hidden && !!sessionStorage.getItem('mostrador.session')"):
+        return
+    d.get(ctx.api + "/")
+    wait_for(d, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "login form not shown")
+    user = d.find_element(By.ID, "username")
+    user.clear()
+    user.send_keys(ADMIN_USER)
+    pw = d.find_element(By.ID, "password")
+    pw.clear()
+    pw.send_keys(ADMIN_PASSWORD, Keys.ENTER)
+    wait_for(d, lambda x: x.find_element(By.ID, "app").is_displayed(), "panel did not open after login")
+
+
+def ensure_ticket(ctx):
+    if ctx.ticket_id is None:
+        ctx.ticket_id = ctx.webhook(CUSTOMER_PHONE, CUSTOMER_FIRST, CUSTOMER_NAME)
+    return ctx.ticket_id
+
+
+def row_selector(ticket_id):
+    return '#tickets-body tr[data-ticket-id="%d"]' % ticket_id
+
+
+def wait_row(ctx, ticket_id, timeout=UI_TIMEOUT):
+    """The list refreshes itself every 10 s: wait for the row to show up on its own."""
+    return wait_for(ctx.panel, lambda d: d.find_element(By.CSS_SELECTOR, row_selector(ticket_id)),
+                    "ticket #%d never appeared in #tickets-table" % ticket_id, timeout)
+
+
+def chat_open(driver):
+    return driver.execute_script("return document.getElementById('chat-modal').open")
+
+
+def close_chat(ctx):
+    if chat_open(ctx.panel):
+        ctx.panel.find_element(By.ID, "chat-close").click()
+        wait_for(ctx.panel, lambda d: not chat_open(d), "chat modal did not close")
+
+
+def open_chat(ctx, ticket_id):
+    d = ctx.panel
+    panel_logged_in(ctx)
+    if chat_open(d):
+        if d.find_element(By.ID, "chat-ticket-id").text == str(ticket_id):
+            return
+        close_chat(ctx)
+
+    def click_chat(drv):
+        btn = drv.find_element(By.CSS_SELECTOR, row_selector(ticket_id) + " .btn-chat")
+        btn.click()
+        return True
+
+    wait_row(ctx, ticket_id, timeout=20)
+    wait_for(d, click_chat, "could not click 💬 Chat en Vivo of #%d" % ticket_id)
+    wait_for(d, lambda x: chat_open(x) and x.find_element(By.ID, "chat-ticket-id").text == str(ticket_id),
+             "chat modal of #%d did not open" % ticket_id)
+    wait_for(d, lambda x: not x.execute_script(
+        "const p = document.querySelector('#chat-messages .chat-placeholder');"
+        "return p && /Cargando/.test(p.textContent)"), "conversation of #%d never loaded" % ticket_id)
+
+
+def wait_websocket(driver, timeout=UI_TIMEOUT, where="panel"):
+    wait_for(driver, lambda d: d.find_element(By.ID, "connection-status").get_attribute("data-mode") == "websocket",
+             "%s never switched to WebSocket (#connection-status data-mode=%r)"
+             % (where, driver.find_element(By.ID, "connection-status").get_attribute("data-mode")), timeout)
+
+
+def type_and_enter(driver, field_id, text):
+    field = driver.find_element(By.ID, field_id)
+    field.click()
+    field.send_keys(text)
+    field.send_keys(Keys.ENTER)
+
+
+def wait_sim_text(ctx, text, timeout=UI_TIMEOUT):
+    return wait_until(lambda: [m for m in ctx.sim_messages() if m["texto"] == text],
+                      "the bridge simulator never received %r" % text, timeout)
+
+
+def wait_status(ctx, role, text, status, timeout=UI_TIMEOUT):
+    def check(_):
+        b = bubble(ctx.panel, role, text)
+        return b if b and b["status"] == status else None
+    try:
+        return wait_for(ctx.panel, check, "", timeout)
+    except TimeoutException:
+        raise AssertionError("bubble %r never reached status %r within %s s; now: %r"
+                             % (text, status, timeout, bubble(ctx.panel, role, text))) from None
+
+
+# ---------------------------------------------------------------------------------------------------- tests
+
+def test_01_login_and_tickets(ctx):
+    """Admin logs in and sees the ticket a webhook created."""
+    ctx.ticket_id = ctx.webhook(CUSTOMER_PHONE, CUSTOMER_FIRST, CUSTOMER_NAME)
+    d = ctx.panel
+    d.get(ctx.api + "/")
+    wait_for(d, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "login form not shown")
+    # A wrong password is refused with a message.
+    d.find_element(By.ID, "username").send_keys(ADMIN_USER)
+    d.find_element(By.ID, "password").send_keys("wrong-password", Keys.ENTER)
+    wait_for(d, lambda x: x.find_element(By.ID, "login-error").is_displayed(), "no error for a wrong password")
+    assert "incorrectos" in d.find_element(By.ID, "login-error").text, d.find_element(By.ID, "login-error").text
+    assert not d.find_element(By.ID, "app").is_displayed()
+    d.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD, Keys.ENTER)
+    wait_for(d, lambda x: x.find_element(By.ID, "app").is_displayed(), "panel did not open after login")
+    assert d.find_element(By.ID, "current-user").text.strip(), "no user name in the top bar"
+    row = wait_row(ctx, ctx.ticket_id)
+    wait_for(d, lambda x: x.find_element(By.ID, "tickets-table").is_displayed(), "tickets table hidden")
+    cells = {td.get_attribute("data-label"): td.text for td in row.find_elements(By.TAG_NAME, "td")}
+    assert cells["#"] == "#%d" % ctx.ticket_id, cells
+    assert cells["Cliente"] == CUSTOMER_NAME, cells
+    assert "5550001234" in "".join(c for c in cells["Teléfono"] if c.isdigit()), cells
+    assert CUSTOMER_FIRST in cells["Descripción"], cells
+    assert cells["Estado"] == "Nuevo", cells
+    assert row.find_element(By.CSS_SELECTOR, ".btn-chat").text == "💬 Chat en Vivo"
+    ctx.shot("01-tickets.png")
+
+
+def test_02_chat_send(ctx):
+    """Open the chat, see the customer's message, send with Enter: the bridge gets it and the bubble turns ✓."""
+    ticket = ensure_ticket(ctx)
+    open_chat(ctx, ticket)
+    d = ctx.panel
+    wait_for(d, lambda x: bubble(x, "user", CUSTOMER_FIRST), "the customer's message is not in the chat")
+    assert d.switch_to.active_element == d.find_element(By.ID, "chat-input"), "focus is not on #chat-input"
+    text = "Hola Juan, soy el técnico. ¿Probaste con otro cargador? [%s]" % uuid.uuid4().hex[:6]
+    type_and_enter(d, "chat-input", text)
+    assert d.find_element(By.ID, "chat-input").get_attribute("value") == "", "the input was not cleared"
+    received = wait_sim_text(ctx, text)
+    assert len(received) == 1, "sent %d times: %r" % (len(received), received)
+    assert "".join(c for c in received[0]["numero"] if c.isdigit()).endswith("5550001234"), received[0]
+    b = wait_status(ctx, "tecnico", text, "sent")
+    assert b["statusText"].strip() == "✓", b
+    assert b["id"] and not b["pending"], b
+    ctx.shot("02-chat.png")
+
+
+def test_03_live_customer_reply(ctx):
+    """A webhook reply appears in the open chat without reloading, over the WebSocket."""
+    ticket = ensure_ticket(ctx)
+    open_chat(ctx, ticket)
+    d = ctx.panel
+    wait_websocket(d)
+    d.execute_script("window.__noReload = 'still-here'")
+    text = "Sí, ya probé con otro cargador y nada [%s]" % uuid.uuid4().hex[:6]
+    t0 = time.monotonic()
+    assert ctx.webhook(CUSTOMER_PHONE, text, CUSTOMER_NAME) == ticket
+    wait_for(d, lambda x: bubble(x, "user", text), "the customer's reply did not appear within %d s" % LIVE_TIMEOUT,
+             LIVE_TIMEOUT)
+    log("customer reply shown %.2f s after the webhook" % (time.monotonic() - t0))
+    assert d.execute_script("return window.__noReload") == "still-here", "the page was reloaded"
+    assert d.find_element(By.ID, "connection-status").get_attribute("data-mode") == "websocket"
+    assert d.find_element(By.CSS_SELECTOR, "#connection-status .conn-text").text == "en vivo"
+
+
+def test_04_escape_closes(ctx):
+    """ESC closes the chat modal."""
+    ticket = ensure_ticket(ctx)
+    open_chat(ctx, ticket)
+    d = ctx.panel
+    d.find_element(By.ID, "chat-input").click()
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not chat_open(x), "ESC did not close #chat-modal")
+    assert not d.find_element(By.ID, "chat-modal").is_displayed()
+
+
+def test_05_xss(ctx):
+    """HTML from a customer renders as text, in the chat and in the tickets table."""
+    d = ctx.panel
+    ticket = ensure_ticket(ctx)
+    panel_logged_in(ctx)
+    d.execute_script("delete window.__xss")
+    other = ctx.webhook("5215550009876", XSS_PAYLOAD, '<img src=x onerror="window.__xss=3">')
+    open_chat(ctx, ticket)
+    assert ctx.webhook(CUSTOMER_PHONE, XSS_PAYLOAD, CUSTOMER_NAME) == ticket
+    wait_for(d, lambda x: bubble(x, "user", XSS_PAYLOAD), "the XSS message did not appear in the chat")
+    el = bubble_element(d, "user", XSS_PAYLOAD)
+    text_el = el.find_element(By.CSS_SELECTOR, ".message-text")
+    assert text_el.is_displayed(), "the XSS text is not visible"
+    assert text_el.text == XSS_PAYLOAD, "shown as %r" % text_el.text
+    assert d.execute_script("return typeof window.__xss") == "undefined", "window.__xss = %r" % \
+        d.execute_script("return window.__xss")
+    assert not d.find_elements(By.CSS_SELECTOR, "#chat-messages script, #chat-messages img"), \
+        "the payload created elements in the chat"
+    ctx.shot("03-xss.png")
+    close_chat(ctx)
+    row = wait_row(ctx, other, timeout=20)
+    name = row.find_element(By.CSS_SELECTOR, "td.cell-name").text
+    assert name == '<img src=x onerror="window.__xss=3">', "name shown as %r" % name
+    desc = row.find_element(By.CSS_SELECTOR, ".desc-text").get_attribute("title")
+    assert desc == XSS_PAYLOAD, "description is %r" % desc
+    assert not d.find_elements(By.CSS_SELECTOR, "#tickets-body script, #tickets-body img")
+    assert d.execute_script("return typeof window.__xss") == "undefined"
+
+
+def test_06_shift_enter_newline(ctx):
+    """Shift+Enter inserts a newline; Enter then sends both lines."""
+    ticket = ensure_ticket(ctx)
+    open_chat(ctx, ticket)
+    d = ctx.panel
+    before = [b for b in bubbles(d) if b["role"] == "tecnico"]
+    sim_before = len(ctx.sim_messages())
+    field = d.find_element(By.ID, "chat-input")
+    field.click()
+    field.send_keys("Primera línea")
+    ActionChains(d).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
+    field.send_keys("Segunda línea")
+    value = field.get_attribute("value")
+    assert value == "Primera línea\nSegunda línea", "textarea holds %r" % value
+    after = [b for b in bubbles(d) if b["role"] == "tecnico"]
+    assert len(after) == len(before) and not any(b["pending"] for b in after), "Shift+Enter sent the message"
+    assert len(ctx.sim_messages()) == sim_before, "Shift+Enter sent the message to WhatsApp"
+    field.send_keys(Keys.ENTER)
+    text = "Primera línea\nSegunda línea"
+    wait_sim_text(ctx, text)
+    wait_status(ctx, "tecnico", text, "sent")
+    shown = bubble_element(d, "tecnico", text).find_element(By.CSS_SELECTOR, ".message-text").text
+    assert shown == text, "bubble shows %r" % shown
+
+
+def test_07_guest_chat(ctx):
+    """Guest starts a chat at /chat/; the agent answers from the panel; both sides see each other live."""
+    if ctx.guest is None:
+        ctx.guest = new_driver(ctx.out / "logs" / "chromedriver-guest.log")
+    g = ctx.guest
+    g.get(ctx.api + "/chat/")
+    wait_for(g, lambda x: x.find_element(By.ID, "start-form").is_displayed(), "guest start form not shown")
+    initial = "No puedo instalar la impresora en Windows 11 [%s]" % uuid.uuid4().hex[:6]
+    g.find_element(By.ID, "initial-message").send_keys(initial)
+    g.find_element(By.ID, "start-submit").click()
+    wait_for(g, lambda x: x.find_element(By.ID, "profile-form").is_displayed(), "profile form not shown")
+    g.find_element(By.ID, "full-name").send_keys("Ana López")
+    g.find_element(By.ID, "email").send_keys("ana.lopez@example.com")
+    g.find_element(By.ID, "phone").send_keys("+52 477 123 4567")
+    g.find_element(By.ID, "profile-submit").click()
+    wait_for(g, lambda x: x.find_element(By.ID, "guest-messages").is_displayed(), "guest chat not shown")
+    wait_for(g, lambda x: bubble(x, "user", initial, "#guest-messages"), "initial message not in the guest chat")
+    wait_websocket(g, where="guest page")
+    status = g.find_element(By.ID, "chat-status")
+    assert status.get_attribute("data-status") == "waiting", status.get_attribute("data-status")
+    ctx.room_id = g.execute_script("return localStorage.getItem('mostrador.guest.chat_room_id')")
+    assert ctx.room_id, "no chat_room_id in the guest's localStorage"
+    ctx.shot("04-guest.png", g)
+
+    status_code, page = http("GET", ctx.api + "/api/chatrooms/filtered_chats/?page_size=100", headers=ctx.admin())
+    assert status_code == 200, "filtered_chats: %s %r" % (status_code, page)
+    chat = next((c for c in page["chats"] if c["id"] == ctx.room_id), None)
+    assert chat, "room %s not in filtered_chats" % ctx.room_id
+    assert chat["channel"] == "web" and chat["status"] == "waiting", chat
+    web_ticket = int(chat["ticket_id"])
+
+    # The agent answers from the panel (second browser).
+    close_chat(ctx)
+    open_chat(ctx, web_ticket)
+    d = ctx.panel
+    wait_for(d, lambda x: bubble(x, "user", initial), "the guest's first message is not in the panel chat")
+    wait_websocket(d)
+    answer = "Hola Ana, soy el técnico. ¿Qué modelo de impresora es? [%s]" % uuid.uuid4().hex[:6]
+    t0 = time.monotonic()
+    type_and_enter(d, "chat-input", answer)
+    wait_for(g, lambda x: bubble(x, "agent", answer, "#guest-messages"),
+             "the guest did not see the agent's answer within %d s" % LIVE_TIMEOUT, LIVE_TIMEOUT)
+    log("agent answer shown to the guest %.2f s after Enter" % (time.monotonic() - t0))
+    b = wait_status(ctx, "tecnico", answer, "stored")
+    assert b["id"], b
+
+    # The guest writes back: the panel sees it live and the REST history has it.
+    reply = "Es una HP LaserJet 1020 [%s]" % uuid.uuid4().hex[:6]
+    t0 = time.monotonic()
+    type_and_enter(g, "guest-input", reply)
+    wait_for(d, lambda x: bubble(x, "user", reply),
+             "the agent's panel did not show the guest's message within %d s" % LIVE_TIMEOUT, LIVE_TIMEOUT)
+    log("guest message shown in the panel %.2f s after Enter" % (time.monotonic() - t0))
+    wait_for(g, lambda x: (bubble(x, "user", reply, "#guest-messages") or {}).get("status") in ("sent", "read"),
+             "the guest's bubble never turned ✓")
+    status_code, msgs = http("GET", ctx.api + "/api/chatrooms/%s/messages/" % ctx.room_id, headers=ctx.admin())
+    assert status_code == 200, "messages: %s %r" % (status_code, msgs)
+    seen = [(m["sender_type"], m["content"]) for m in msgs]
+    for item in (("user", initial), ("agent", answer), ("user", reply)):
+        assert item in seen, "%r not in the REST history %r" % (item, seen)
+    g.execute_script("document.getElementById('guest-messages').scrollTop = 1e9")
+    ctx.shot("05-guest-chat.png", g)
+
+
+def test_08_bridge_down(ctx):
+    """WhatsApp disconnected: the panel says so, the bubble waits (⏸) and turns ✓ by itself when it is back."""
+    ticket = ensure_ticket(ctx)
+    open_chat(ctx, ticket)
+    d = ctx.panel
+    wait_websocket(d)
+    ctx.sim_mode("desconectado")
+    try:
+        text = "Tu equipo queda listo mañana a las 10 [%s]" % uuid.uuid4().hex[:6]
+        type_and_enter(d, "chat-input", text)
+        wait_for(d, lambda x: x.find_element(By.ID, "chat-alert-wrap").is_displayed(),
+                 "no WhatsApp-disconnected notice", 12)
+        notice = d.find_element(By.ID, "chat-alert-text").text
+        assert "WhatsApp desconectado" in notice, "notice says %r" % notice
+        b = wait_status(ctx, "tecnico", text, "waiting_bridge", 12)
+        assert b["statusText"].startswith("⏸"), b
+        # The notice must not push the message just sent (and its ⏸) out of view.
+        wait_for(d, lambda x: x.execute_script(IN_VIEW_JS, bubble_element(x, "tecnico", text)),
+                 "the waiting bubble is scrolled out of view of #chat-messages", 3)
+        assert not [m for m in ctx.sim_messages() if m["texto"] == text], "delivered while disconnected"
+        ctx.shot("06-bridge-down.png")
+    finally:
+        ctx.sim_mode("normal")
+    t0 = time.monotonic()
+    b = wait_status(ctx, "tecnico", text, "sent", RECOVERY_TIMEOUT)
+    log("bubble turned sent %.2f s after the bridge came back" % (time.monotonic() - t0))
+    assert b["statusText"].strip() == "✓", b
+    received = wait_sim_text(ctx, text, 5)
+    assert len(received) == 1, "delivered %d times" % len(received)
+    wait_for(d, lambda x: not x.find_element(By.ID, "chat-alert-wrap").is_displayed(),
+             "the WhatsApp-disconnected notice stayed after the message was delivered", 3)
+    ctx.shot("07-bridge-back.png")
+
+
+TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
+         test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down]
+
+
+# ---------------------------------------------------------------------------------------------------- runner
+
+def on_failure(ctx, procs, name):
+    for label, driver in (("", ctx.panel), ("-guest", ctx.guest)):
+        if driver is None:
+            continue
+        try:
+            ctx.shot("FAILED-%s%s.png" % (name, label), driver)
+        except WebDriverException as error:
+            log("no screenshot: %s" % error)
+        try:
+            entries = driver.get_log("browser")[-20:]
+            if entries:
+                print("----- browser console%s -----" % label)
+                for e in entries:
+                    print("%s %s" % (e.get("level"), e.get("message")))
+        except WebDriverException:
+            pass
+    procs.dump_logs(40)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-k", action="append", default=[], help="run only tests whose name contains this")
+    args = parser.parse_args()
+
+    amqp_url = os.environ.get("MOSTRADOR_TEST_AMQP_URL")
+    if not amqp_url:
+        print("MOSTRADOR_TEST_AMQP_URL is required (the broker's AMQP URL)", file=sys.stderr)
+        return 2
+    broker_dir = os.environ.get("MOSTRADOR_TEST_BROKER_DIR")
+    bin_dir = Path(os.environ.get("MOSTRADOR_BIN_DIR") or REPO / ".build" / "debug")
+    out = Path(os.environ.get("TEST_OUTPUT_DIR") or REPO / "test-output" / "browser")
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.png"):
+        old.unlink()
+    (out / "logs").mkdir(exist_ok=True)
+    tests = [t for t in TESTS if not args.k or any(k in t.__name__ for k in args.k)]
+
+    procs = Processes(out / "logs")
+    ctx = Ctx(out)
+    data_dir = Path(tempfile.mkdtemp(prefix="mostrador-browser-"))
+    vhost = None
+    results = []
+    try:
+        if broker_dir:
+            name = "browser-" + uuid.uuid4().hex[:8]
+            r1 = broker_ctl(broker_dir, "add_vhost", name)
+            r2 = broker_ctl(broker_dir, "set_permissions", "-p", name, "guest", ".*", ".*", ".*") \
+                if r1.returncode == 0 else r1
+            if r1.returncode == 0:
+                vhost = name
+            if r1.returncode == 0 and r2.returncode == 0:
+                amqp_url = url_with_vhost(amqp_url, name)
+                log("fresh vhost %s" % name)
+            else:
+                log("could not prepare a vhost (%s); using %s as is" % ((r2.stderr or r1.stderr).strip(), amqp_url))
+        for b in ("mostrador-api", "mostrador-bridge-relay"):
+            wait_for_binary(bin_dir / b)
+
+        api_port, relay_port, sim_port = free_port(), free_port(), free_port()
+        while len({api_port, relay_port, sim_port}) < 3:
+            relay_port, sim_port = free_port(), free_port()
+        ctx.api = "http://127.0.0.1:%d" % api_port
+        ctx.relay = "http://127.0.0.1:%d" % relay_port
+        ctx.sim = "http://127.0.0.1:%d" % sim_port
+        ctx.webhook_token = "webhook-" + uuid.uuid4().hex
+        ctx.bridge_token = "bridge-" + uuid.uuid4().hex
+
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("MOSTRADOR_")}
+        base_env.update({"MOSTRADOR_AMQP_URL": amqp_url, "MOSTRADOR_DATA_DIR": str(data_dir),
+                         "MOSTRADOR_LOG_LEVEL": "info"})
+        procs.start("bridge-simulator", [sys.executable, str(REPO / "deploy" / "bridge-simulator.py"),
+                                         "--port", str(sim_port), "--api-url", ctx.api,
+                                         "--bridge-token", ctx.bridge_token, "--webhook-token", ctx.webhook_token],
+                    dict(base_env, PYTHONUNBUFFERED="1"))
+        procs.start("api", [str(bin_dir / "mostrador-api")], dict(
+            base_env, MOSTRADOR_HTTP_PORT=str(api_port), MOSTRADOR_WEBHOOK_TOKEN=ctx.webhook_token,
+            MOSTRADOR_ADMIN_USER=ADMIN_USER, MOSTRADOR_ADMIN_PASSWORD=ADMIN_PASSWORD, MOSTRADOR_INTAKE="off",
+            # Serve the panel from the source tree, so the tests check the files in this checkout.
+            MOSTRADOR_PUBLIC_DIR=str(PUBLIC_DIR)))
+        procs.start("bridge-relay", [str(bin_dir / "mostrador-bridge-relay")], dict(
+            base_env, MOSTRADOR_HTTP_PORT=str(relay_port), MOSTRADOR_BRIDGE_URL=ctx.sim,
+            MOSTRADOR_BRIDGE_TOKEN=ctx.bridge_token, MOSTRADOR_RELAY_RATE="0",
+            MOSTRADOR_BRIDGE_PROBE_SECONDS="0.5"))
+        wait_ready(procs, "bridge-simulator", ctx.sim + "/control", 20)
+        wait_ready(procs, "api", ctx.api + "/health/ready")
+        wait_ready(procs, "bridge-relay", ctx.relay + "/health/ready")
+
+        ctx.panel = new_driver(out / "logs" / "chromedriver-panel.log")
+        for test in tests:
+            name = test.__name__
+            log("=== %s: %s" % (name, test.__doc__.strip()))
+            t0 = time.monotonic()
+            try:
+                test(ctx)
+                results.append((name, "PASS", time.monotonic() - t0, ""))
+                log("PASS %s (%.1f s)" % (name, time.monotonic() - t0))
+            except Exception as error:  # noqa: BLE001 - every failure is reported, the run goes on
+                elapsed = time.monotonic() - t0
+                traceback.print_exc()
+                detail = ("%s: %s" % (type(error).__name__, error)).strip().splitlines()[0][:110]
+                results.append((name, "FAIL", elapsed, detail))
+                log("FAIL %s (%.1f s): %s" % (name, elapsed, detail))
+                on_failure(ctx, procs, name)
+    except Exception:  # noqa: BLE001 - setup failed: report it and the logs
+        traceback.print_exc()
+        procs.dump_logs(40)
+        results.append(("setup", "FAIL", 0.0, "could not start the system (see above)"))
+    finally:
+        for driver in (ctx.guest, ctx.panel):
+            if driver is not None:
+                try:
+                    driver.quit()
+                except Exception:  # noqa: BLE001
+                    pass
+        procs.stop_all()
+        if vhost and broker_dir:
+            broker_ctl(broker_dir, "delete_vhost", vhost)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    width = max(len(r[0]) for r in results) if results else 10
+    print()
+    print("%-*s  %-6s  %8s  %s" % (width, "test", "result", "time", "detail"))
+    print("%s  %s  %s  %s" % ("-" * width, "-" * 6, "-" * 8, "-" * 40))
+    for name, result, elapsed, detail in results:
+        print("%-*s  %-6s  %7.1fs  %s" % (width, name, result, elapsed, detail))
+    passed = sum(1 for r in results if r[1] == "PASS")
+    failed = sum(1 for r in results if r[1] == "FAIL")
+    print("screenshots and logs: %s" % out)
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
