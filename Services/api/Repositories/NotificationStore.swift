@@ -38,10 +38,7 @@ struct NotificationStore: Sendable {
     /// Returns how many rows it stored (0 when it had been stored before).
     func store(_ notification: NotificationCreated, amqpMessageID: String, consumer: String) async throws -> Int {
         try await committer.write { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO processed_messages (consumer, message_id, processed_at) VALUES (?, ?, ?)",
-                arguments: [consumer, amqpMessageID, Date()])
-            guard db.changesCount == 1 else { return 0 }
+            guard try ProcessedMessages.claim(amqpMessageID, consumer: consumer, db: db) else { return 0 }
             guard
                 let ticket = try Row.fetchOne(
                     db, sql: "SELECT assigned_agent_id, channel FROM tickets WHERE id = ?",

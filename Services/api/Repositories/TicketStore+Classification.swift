@@ -7,10 +7,7 @@ extension TicketStore {
     /// `unknown` flags the ticket for a human.
     func applyClassification(_ result: TicketClassified, amqpMessageID: String, consumer: String) async throws -> Bool {
         try await committer.write { db in
-            try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO processed_messages (consumer, message_id, processed_at) VALUES (?, ?, ?)"
-            ).execute(arguments: [consumer, amqpMessageID, Date()])
-            guard db.changesCount == 1 else { return false }
+            guard try ProcessedMessages.claim(amqpMessageID, consumer: consumer, db: db) else { return false }
             guard
                 let previous = try Row.fetchOne(
                     db, sql: "SELECT category, category_model FROM tickets WHERE id = ?", arguments: [result.ticketID])

@@ -105,10 +105,7 @@ extension TicketStore {
     /// (a late `retrying` does not undo `sent`). Returns false when it had been applied before.
     func applyDelivery(_ update: DeliveryUpdated, amqpMessageID: String, consumer: String) async throws -> Bool {
         try await committer.write { db in
-            try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO processed_messages (consumer, message_id, processed_at) VALUES (?, ?, ?)"
-            ).execute(arguments: [consumer, amqpMessageID, Date()])
-            guard db.changesCount == 1 else { return false }
+            guard try ProcessedMessages.claim(amqpMessageID, consumer: consumer, db: db) else { return false }
             guard
                 let current = try Row.fetchOne(
                     db.cachedStatement(sql: "SELECT delivery_status FROM messages WHERE id = ? AND ticket_id = ?"),
