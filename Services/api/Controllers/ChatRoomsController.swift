@@ -125,9 +125,7 @@ struct ChatRoomsController {
         }
         return try await mapChatProblems {
             let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
-            if let room = try await chats.room(uuid: uuid), room.agent == nil, room.status != "closed" {
-                _ = try await chats.assign(ticketID: ticketID, to: agent, by: agent, as: .take)
-            }
+            try await chats.claimForWriting(ticketID: ticketID, by: agent)
             let outbound: TicketStore.Outbound
             do {
                 outbound = try await tickets.addOutbound(

@@ -76,12 +76,7 @@ struct ChatSyncController {
             do {
                 switch context.caller {
                 case .agent(let agent):
-                    if let assigned = try await tickets.summary(ticketID: ticket.id)?.assignedAgentID,
-                        assigned != agent.id,
-                        agent.role != .admin
-                    {
-                        throw APIError.forbidden(ChatStore.forbiddenMessage)
-                    }
+                    try await chats.claimForWriting(ticketID: ticket.id, by: agent, take: false)
                     let outbound = try await tickets.addOutbound(
                         ticketID: ticket.id, text: text, agentID: agent.id, clientID: clientID)
                     synced.append([

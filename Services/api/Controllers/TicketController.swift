@@ -143,14 +143,13 @@ struct TicketController {
         ticketID: Int64, text: String, agent: Agent, clientID: String?,
         extra: [String: JSONValue]
     ) async throws -> Response {
-        // Agents act on their own chats and unassigned ones; admins on all (seed 002).
-        let summary = try await tickets.summary(ticketID: ticketID)
-        if agent.role != .admin, let assigned = summary?.assignedAgentID, assigned != agent.id {
-            throw APIError.forbidden(ChatStore.forbiddenMessage)
-        }
-        // A technician replying to an unassigned chat takes it, as in the chat-room routes and the WebSocket.
-        if let summary, summary.assignedAgentID == nil, summary.status != "closed" {
-            _ = try? await chats.assign(ticketID: ticketID, to: agent, by: agent, as: .take)
+        // Agents act on their own chats and unassigned ones (writing takes them); admins on all (seed 002).
+        do {
+            try await chats.claimForWriting(ticketID: ticketID, by: agent)
+        } catch ChatStore.Problem.notFound {
+            throw APIError.notFound("Ticket no encontrado")
+        } catch let problem as ChatStore.Problem {
+            throw problem.apiError
         }
         let agentID = agent.id
         let outbound: TicketStore.Outbound

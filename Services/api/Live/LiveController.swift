@@ -151,14 +151,7 @@ struct LiveController: Sendable {
             let (id, repeated): (Int64, Bool)
             switch context.caller {
             case .agent(let agent):
-                let room = try await chats.room(uuid: context.roomUUID)
-                if let assigned = room?.ticket.assignedAgentID, assigned != agent.id, agent.role != .admin {
-                    throw ChatStore.Problem.forbidden(ChatStore.forbiddenMessage)
-                }
-                // As over REST: writing in an unassigned chat takes it.
-                if let room, room.agent == nil, room.status != "closed" {
-                    _ = try await chats.assign(ticketID: ticketID, to: agent, by: agent, as: .take)
-                }
+                try await chats.claimForWriting(ticketID: ticketID, by: agent)
                 let outbound = try await tickets.addOutbound(
                     ticketID: ticketID, text: text, agentID: agent.id, clientID: clientID)
                 (id, repeated) = (outbound.messageID, outbound.repeated)

@@ -14,7 +14,7 @@ extension ChatStore {
     }
 
     /// The ticket's row as the actions need it.
-    struct TicketFacts {
+    struct TicketFacts: Sendable {
         let id: Int64
         let status: String
         let channel: String
@@ -53,6 +53,16 @@ extension ChatStore {
     }
 
     static let forbiddenMessage = "No tienes permisos para enviar mensajes en este chat"
+
+    /// Before an agent writes in a chat: refuses one assigned to someone else (admins excepted) and, with `take`,
+    /// makes an unassigned open chat theirs.
+    func claimForWriting(ticketID: Int64, by agent: Agent, take: Bool = true) async throws {
+        let ticket = try await reader.read { db in try TicketFacts(id: ticketID, db: db) }
+        guard Self.mayAct(agent, on: ticket) else { throw Problem.forbidden(Self.forbiddenMessage) }
+        if take, ticket.assignedAgentID == nil, ticket.status != "closed" {
+            _ = try await assign(ticketID: ticketID, to: agent, by: agent, as: .take)
+        }
+    }
 
     /// Gives the chat to `target`, with system notes and events. Returns the room afterwards.
     func assign(ticketID: Int64, to target: Agent, by actor: Agent, as assignment: Assignment) async throws -> Room {
