@@ -45,7 +45,8 @@ final class ConnectionLoop {
     /// Delivery tags handed out per channel, in delivery order; a tag settled on its own stays until it reaches
     /// the front (it is then skipped), which keeps every step O(1).
     private var outstanding: [amqp_channel_t: Deque<UInt64>] = [:]
-    private var settledAlone: Set<UInt64> = []
+    /// Per channel: delivery tags are numbered per channel, so one channel's must never affect another's.
+    private var settledAlone: [amqp_channel_t: Set<UInt64>] = [:]
     private var cancellations: [Int] = []
 
     init(engine: AMQPEngine) {
@@ -310,14 +311,14 @@ final class ConnectionLoop {
                 status = amqp_basic_reject(state, token.channel, token.deliveryTag, 0)
                 metrics.deadLettered.increment()
             }
-            settledAlone.insert(token.deliveryTag)
+            settledAlone[token.channel, default: []].insert(token.deliveryTag)
             guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "settling a delivery") }
             lastSend = .now
         }
         for (channel, var tags) in acked {
             var last: UInt64?
             while let first = outstanding[channel]?.first {
-                if settledAlone.remove(first) != nil {
+                if settledAlone[channel]?.remove(first) != nil {
                     outstanding[channel]?.removeFirst()
                 } else if tags.remove(first) != nil {
                     outstanding[channel]?.removeFirst()
@@ -331,7 +332,7 @@ final class ConnectionLoop {
                 guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "acking deliveries") }
             }
             for tag in tags {
-                settledAlone.insert(tag)
+                settledAlone[channel, default: []].insert(tag)
                 let status = amqp_basic_ack(state, channel, tag, 0)
                 guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "acking a delivery") }
             }
