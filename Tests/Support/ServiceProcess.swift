@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One of the built executables, run as its own process as an operator would run it.
 public final class ServiceProcess: @unchecked Sendable {
@@ -21,6 +22,7 @@ public final class ServiceProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
+        ChildProcesses.register(process.processIdentifier)
     }
 
     /// Where the executables are: next to the test bundle, or `MOSTRADOR_BIN_DIR`.
@@ -57,6 +59,26 @@ public final class ServiceProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// Every service a test started, killed when the test process exits: a test that ends before its clean-up task
+/// runs must not leave an api or a relay behind.
+enum ChildProcesses {
+    private static let pids = Mutex<Set<Int32>>([])
+    private static let installed = Mutex(false)
+
+    static func register(_ pid: Int32) {
+        pids.withLock { _ = $0.insert(pid) }
+        let first = installed.withLock { installed in
+            defer { installed = true }
+            return !installed
+        }
+        if first {
+            atexit {
+                for pid in ChildProcesses.pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+            }
+        }
     }
 }
 
