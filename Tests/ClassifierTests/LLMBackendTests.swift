@@ -67,10 +67,11 @@ struct LLMBackendTests {
 
     static let local = ClassifierModelTests.heldOutModel
 
-    func makeClassifier(_ server: FakeLLM) -> LLMClassifier {
+    /// A generous timeout where the LLM must answer (tests run in parallel on 2 cores), a short one where it hangs.
+    func makeClassifier(_ server: FakeLLM, timeout: Duration = .seconds(10)) -> LLMClassifier {
         LLMClassifier(
             client: HTTPClient.shared, endpoint: LLMClassifier.endpoint(from: "http://127.0.0.1:\(server.port)"),
-            model: "test-model", apiKey: "k", timeout: .milliseconds(500), fallback: Self.local,
+            model: "test-model", apiKey: "k", timeout: timeout, fallback: Self.local,
             logger: Logger(label: "test"))
     }
 
@@ -94,9 +95,10 @@ struct LLMBackendTests {
         server.set(behaviour)
         let text = "se cayo la laptop y ya no prende"
         let started = ContinuousClock.now
-        let result = await makeClassifier(server).classify(text)
+        let result = await makeClassifier(server, timeout: .seconds(1)).classify(text)
         #expect(result == Self.local.classify(text))
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // The hanging server sleeps 5 s: the answer must come from the 1 s timeout, not from the server.
+        #expect(ContinuousClock.now - started < .seconds(4))
         #expect(server.requestCount == 1)
     }
 
