@@ -1,3 +1,4 @@
+import AMQPClient
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -51,12 +52,5 @@ public enum HTTP {
         return try await request(
             "POST", url, headers: headers.merging(["Content-Type": "application/json"]) { old, _ in old }, body: body
         )
-    }
-}
-
-extension Duration {
-    fileprivate var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,3 +1,4 @@
+import AMQPClient
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -97,12 +98,5 @@ struct SeedBridgeAdapter: ChannelAdapter {
             if let value = object[key] as? String { return value }
         }
         return nil
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

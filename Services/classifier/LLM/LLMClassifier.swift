@@ -1,3 +1,4 @@
+import AMQPClient
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -78,12 +79,5 @@ struct LLMClassifier: Sendable {
             logger.warning("LLM unavailable: using the local model", metadata: ["error": "\(error)"])
             return nil
         }
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }
