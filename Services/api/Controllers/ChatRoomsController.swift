@@ -70,9 +70,7 @@ struct ChatRoomsController {
     }
 
     @Sendable func messagesByChat(_ request: Request, context: APIRequestContext) async throws -> Response {
-        guard let room = request.uri.queryParameters["chat_room_id"].map(String.init), !room.isEmpty else {
-            throw APIError.badRequest("Falta el parámetro 'chat_room_id'")
-        }
+        let room = try request.uri.queryParameters["chat_room_id"].map(String.init).required(parameter: "chat_room_id")
         return try await listMessages(room: room, request: request, context: context)
     }
 
@@ -110,9 +108,7 @@ struct ChatRoomsController {
 
     @Sendable func sendMessage(_ request: Request, context: APIRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(SendBody.self)
-        guard let room = body.chatRoomID, !room.isEmpty else {
-            throw APIError.badRequest("Falta el campo 'chat_room_id'")
-        }
+        let room = try body.chatRoomID.required(field: "chat_room_id")
         return try await send(room: room, body: body, context: context)
     }
 
@@ -194,9 +190,7 @@ struct ChatRoomsController {
     @Sendable func markChatRead(_ request: Request, context: APIRequestContext) async throws -> Response {
         guard context.caller != nil else { throw APIError.unauthorized }
         let body = try await request.decodeJSON(RoomBody.self)
-        guard let room = body.chatRoomID, !room.isEmpty else {
-            throw APIError.badRequest("Falta el campo 'chat_room_id'")
-        }
+        let room = try body.chatRoomID.required(field: "chat_room_id")
         return try await mapChatProblems {
             let ticketID = try await chats.ticketID(forRoom: room, caller: context.caller)
             try await chats.markChatRead(ticketID: ticketID, by: context.agent == nil ? .customer : .agents)
@@ -206,9 +200,7 @@ struct ChatRoomsController {
 
     @Sendable func unreadCount(_ request: Request, context: APIRequestContext) async throws -> Response {
         guard context.caller != nil else { throw APIError.unauthorized }
-        guard let room = request.uri.queryParameters["chat_room_id"].map(String.init), !room.isEmpty else {
-            throw APIError.badRequest("Falta el parámetro 'chat_room_id'")
-        }
+        let room = try request.uri.queryParameters["chat_room_id"].map(String.init).required(parameter: "chat_room_id")
         return try await mapChatProblems {
             let ticketID = try await chats.ticketID(forRoom: room, caller: context.caller)
             let count = try await chats.unreadCount(ticketID: ticketID, for: context.agent == nil ? .customer : .agents)

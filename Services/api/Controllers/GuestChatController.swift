@@ -66,9 +66,7 @@ struct GuestChatController {
 
     @Sendable func complete(_ request: Request, context: APIRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(CompleteBody.self, limit: 16 << 10)
-        guard let sessionID = body.sessionID, !sessionID.isEmpty else {
-            throw APIError.badRequest("Falta el campo 'session_id'")
-        }
+        let sessionID = try body.sessionID.required(field: "session_id")
         var problems: [String: JSONValue] = [:]
         let name = body.fullName?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         if name.count < 2 || name.count > 120 { problems["full_name"] = "Escribe tu nombre (de 2 a 120 caracteres)" }
@@ -109,7 +107,7 @@ struct GuestChatController {
 
     @Sendable func validate(_ request: Request, context: APIRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(SessionBody.self, limit: 4 << 10)
-        guard let id = body.sessionID, !id.isEmpty else { throw APIError.badRequest("Falta el campo 'session_id'") }
+        let id = try body.sessionID.required(field: "session_id")
         guard let session = try await chats.guestSession(id) else {
             return try JSONValue.object(["valid": false, "has_message": false, "created_at": .null]).response()
         }
@@ -131,9 +129,7 @@ struct GuestChatController {
     /// A visitor writes in their room (with their room token).
     @Sendable func send(_ request: Request, context: APIRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(SendBody.self)
-        guard let room = body.chatRoomID, !room.isEmpty else {
-            throw APIError.badRequest("Falta el campo 'chat_room_id'")
-        }
+        let room = try body.chatRoomID.required(field: "chat_room_id")
         guard case .guest = context.caller else {
             throw context.caller == nil
                 ? APIError.unauthorized : APIError.forbidden("Solo el cliente de este chat puede usar esta ruta")
@@ -148,9 +144,7 @@ struct GuestChatController {
 
     @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> Response {
         guard context.caller != nil else { throw APIError.unauthorized }
-        guard let uuid = request.uri.queryParameters["chat_room_id"].map(String.init), !uuid.isEmpty else {
-            throw APIError.badRequest("Falta el parámetro 'chat_room_id'")
-        }
+        let uuid = try request.uri.queryParameters["chat_room_id"].map(String.init).required(parameter: "chat_room_id")
         return try await mapChatProblems {
             let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
             guard let room = try await chats.room(uuid: uuid) else { throw ChatStore.Problem.notFound }
@@ -166,9 +160,7 @@ struct GuestChatController {
 
     @Sendable func userNotifications(_ request: Request, context: APIRequestContext) async throws -> Response {
         guard context.caller != nil else { throw APIError.unauthorized }
-        guard let uuid = request.uri.queryParameters["chat_room_id"].map(String.init), !uuid.isEmpty else {
-            throw APIError.badRequest("Falta el parámetro 'chat_room_id'")
-        }
+        let uuid = try request.uri.queryParameters["chat_room_id"].map(String.init).required(parameter: "chat_room_id")
         return try await mapChatProblems {
             let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
             return try Present.notifications(try await notifications.forCustomer(ticketID: ticketID)).response()
@@ -187,9 +179,7 @@ struct GuestChatController {
     @Sendable func markUserNotificationsRead(_ request: Request, context: APIRequestContext) async throws -> Response {
         guard context.caller != nil else { throw APIError.unauthorized }
         let body = try await request.decodeJSON(MarkBody.self)
-        guard let uuid = body.chatRoomID, !uuid.isEmpty else {
-            throw APIError.badRequest("Falta el campo 'chat_room_id'")
-        }
+        let uuid = try body.chatRoomID.required(field: "chat_room_id")
         return try await mapChatProblems {
             let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
             let marked = try await notifications.markReadForCustomer(

@@ -88,3 +88,17 @@ extension DecodingError {
         }
     }
 }
+
+extension Optional where Wrapped == String {
+    /// The value of a required query parameter: 400 `Falta el parámetro '…'` when missing or empty.
+    func required(parameter name: String) throws -> String {
+        guard let self, !self.isEmpty else { throw APIError.badRequest("Falta el parámetro '\(name)'") }
+        return self
+    }
+
+    /// The value of a required body field: 400 `Falta el campo '…'` when missing or empty.
+    func required(field name: String) throws -> String {
+        guard let self, !self.isEmpty else { throw APIError.badRequest("Falta el campo '\(name)'") }
+        return self
+    }
+}
