@@ -188,6 +188,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "APITests",
+            dependencies: [
+                "MostradorAPI", "MostradorContracts", .hummingbird, .hummingbirdTesting, .grdb, .httpTypes, .nioCore,
+            ],
+            path: "Tests/APITests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ServiceTests",
             dependencies: ["MostradorServiceKit", "TestSupport", .asyncHTTPClient],
             path: "Tests/ServiceTests",

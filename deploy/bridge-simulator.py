@@ -18,7 +18,7 @@ Sustituye al puente real (Node.js/Baileys). Habla el mismo protocolo:
   Control y prueba
     GET/POST /control      {"modo": "normal|desconectado|lento|error", "retraso": 8}
     GET/DELETE /mensajes   mensajes salientes recibidos y contadores
-    GET  /                 interfaz web (chat de teléfono)
+    GET  /                 interfaz web (chat de teléfono): deploy/simulator/index.html, /simulador.css, /simulador.js
     POST /ui/enviar        {"telefono", "nombre", "texto"} o {"telefono", "nombre", "imagen_base64", "mimetype",
                            "caption"}: reenvía al /webhook de Mostrador y devuelve su respuesta
     GET/DELETE /ui/entrantes, GET/POST /ui/contactos, GET /ui/imagen/<id_mensaje>
@@ -55,6 +55,14 @@ MAX_IMAGENES = 50                      # miniaturas guardadas en memoria
 MAX_RETRASO = 600.0
 MIMES_IMAGEN = {"image/png", "image/jpeg", "image/gif", "image/webp"}   # sin SVG: se sirven desde este origen
 TIMEOUT_WEBHOOK = 30
+# La página se lee de disco en cada petición (se puede editar sin reiniciar): ruta → (archivo, tipo).
+PAGINA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "simulator")
+PAGINA_ARCHIVOS = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/simulador.css": ("simulador.css", "text/css; charset=utf-8"),
+    "/simulador.js": ("simulador.js", "text/javascript; charset=utf-8"),
+}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -284,8 +292,7 @@ class Manejador(BaseHTTPRequestHandler):
                 "/health": {"GET": self.health},
                 "/control": {"GET": self.control_get, "POST": self.control_post},
                 "/mensajes": {"GET": self.mensajes_get, "DELETE": self.mensajes_delete},
-                "/": {"GET": self.pagina},
-                "/index.html": {"GET": self.pagina},
+                **{ruta_pagina: {"GET": self.pagina} for ruta_pagina in PAGINA_ARCHIVOS},
                 "/ui/enviar": {"POST": self.ui_enviar},
                 "/ui/entrantes": {"GET": self.ui_entrantes_get, "DELETE": self.ui_entrantes_delete},
                 "/ui/contactos": {"GET": self.ui_contactos_get, "POST": self.ui_contactos_post},
@@ -455,8 +462,14 @@ class Manejador(BaseHTTPRequestHandler):
 
     # -- interfaz
     def pagina(self, _crudo):
-        self.responder(200, PAGINA.encode("utf-8"), "text/html; charset=utf-8", extra={
-            "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        archivo, tipo = PAGINA_ARCHIVOS[urlsplit(self.path).path]
+        try:
+            with open(os.path.join(PAGINA_DIR, archivo), "rb") as f:
+                contenido = f.read()
+        except OSError as error:
+            return self.responder(500, {"error": "No se pudo leer la página del simulador: %s" % error})
+        self.responder(200, contenido, tipo, extra={
+            "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
                                        "img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; "
                                        "form-action 'none'; frame-ancestors 'none'",
             "Referrer-Policy": "no-referrer",
@@ -584,416 +597,6 @@ class Manejador(BaseHTTPRequestHandler):
         if imagen is None:
             return self.responder(404, {"error": "No encontrado"})
         self.responder(200, imagen[1], imagen[0])
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# página
-
-PAGINA = r"""<!doctype html>
-<html lang="es">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Simulador de WhatsApp · Mostrador</title>
-<style>
-  * { box-sizing: border-box; }
-  html, body { margin: 0; height: 100%; font: 14px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #111b21; }
-  body { display: flex; flex-direction: column; background: #d1d7db; }
-  header { display: flex; align-items: center; gap: 14px; flex-wrap: wrap; padding: 8px 14px; background: #008069; color: #fff; }
-  header h1 { font-size: 16px; margin: 0 8px 0 0; font-weight: 600; }
-  .modos { display: flex; gap: 4px; }
-  .modos button { border: 1px solid rgba(255,255,255,.5); background: transparent; color: #fff; padding: 5px 10px; border-radius: 14px; cursor: pointer; font: inherit; }
-  .modos button.activo { background: #fff; color: #008069; font-weight: 600; }
-  .modos button.activo[data-modo="desconectado"], .modos button.activo[data-modo="error"] { color: #c0392b; }
-  .modos button.activo[data-modo="lento"] { color: #b9770e; }
-  label.retraso { display: flex; align-items: center; gap: 4px; }
-  label.retraso input { width: 56px; padding: 3px 4px; border-radius: 4px; border: 0; font: inherit; }
-  .contadores { display: flex; gap: 10px; margin-left: auto; font-size: 13px; }
-  .contadores span b { font-size: 15px; }
-  header button.limpiar { background: rgba(0,0,0,.2); color: #fff; border: 0; border-radius: 4px; padding: 5px 9px; cursor: pointer; font: inherit; }
-  #aviso { display: none; background: #c0392b; color: #fff; padding: 6px 14px; }
-  #aviso.visible { display: block; }
-  main { flex: 1; display: flex; min-height: 0; }
-  aside.contactos { width: 290px; background: #fff; border-right: 1px solid #d1d7db; display: flex; flex-direction: column; min-height: 0; }
-  aside.contactos form { padding: 10px; border-bottom: 1px solid #e9edef; display: grid; grid-template-columns: 1fr 1fr auto; gap: 6px; background: #f0f2f5; }
-  aside.contactos input { padding: 6px; border: 1px solid #d1d7db; border-radius: 6px; font: inherit; min-width: 0; }
-  aside.contactos button, .composer button { background: #008069; color: #fff; border: 0; border-radius: 6px; padding: 6px 10px; cursor: pointer; font: inherit; }
-  #lista { list-style: none; margin: 0; padding: 0; overflow-y: auto; flex: 1; }
-  #lista li { padding: 10px 12px; border-bottom: 1px solid #f0f2f5; cursor: pointer; display: grid; grid-template-columns: 40px 1fr auto; gap: 2px 10px; align-items: center; }
-  #lista li:hover { background: #f5f6f6; }
-  #lista li.sel { background: #e9edef; }
-  .avatar { grid-row: span 2; width: 40px; height: 40px; border-radius: 50%; background: #dfe5e7; color: #54656f; display: flex; align-items: center; justify-content: center; font-weight: 600; }
-  .cnombre { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-  .chora { font-size: 11px; color: #667781; }
-  .cprevia { font-size: 12.5px; color: #667781; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; grid-column: 2 / span 2; }
-  .vacio { padding: 16px; color: #667781; }
-  section.chat { flex: 1; display: flex; flex-direction: column; min-width: 0; background: #efeae2; }
-  .chat-cab { padding: 10px 16px; background: #f0f2f5; border-bottom: 1px solid #d1d7db; min-height: 52px; }
-  .chat-cab .titulo { font-weight: 600; }
-  .chat-cab .sub { font-size: 12px; color: #667781; }
-  #burbujas { flex: 1; overflow-y: auto; padding: 14px 6%; display: flex; flex-direction: column; gap: 6px; }
-  .fila { display: flex; }
-  .fila.de-mostrador { justify-content: flex-start; }
-  .fila.de-cliente { justify-content: flex-end; }
-  .burbuja { max-width: 65%; padding: 6px 9px 4px; border-radius: 8px; box-shadow: 0 1px .5px rgba(11,20,26,.13); background: #fff; word-wrap: break-word; overflow-wrap: anywhere; }
-  .de-cliente .burbuja { background: #d9fdd3; }
-  .burbuja .texto { white-space: pre-wrap; }
-  .burbuja img { display: block; max-width: 260px; max-height: 260px; border-radius: 6px; margin-bottom: 4px; }
-  .burbuja .meta { font-size: 11px; color: #667781; text-align: right; margin-top: 2px; }
-  .burbuja .origen { font-size: 11px; color: #008069; font-weight: 600; }
-  .api { font-size: 11.5px; margin-top: 4px; padding: 3px 6px; border-radius: 4px; background: rgba(0,0,0,.05); font-family: ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap; overflow-wrap: anywhere; }
-  .api.ok { color: #1e7e34; }
-  .api.mal { color: #c0392b; background: rgba(192,57,43,.08); }
-  .api.pend { color: #667781; }
-  .composer { display: flex; gap: 8px; padding: 8px 12px; background: #f0f2f5; align-items: flex-end; }
-  .composer textarea { flex: 1; resize: none; border: 0; border-radius: 8px; padding: 9px 12px; font: inherit; height: 40px; max-height: 120px; }
-  .composer button.adjuntar { background: transparent; color: #54656f; font-size: 20px; padding: 4px 6px; }
-  .composer button:disabled, .composer textarea:disabled { opacity: .5; cursor: not-allowed; }
-  #estado-envio { font-size: 12px; color: #667781; padding: 0 14px 6px; background: #f0f2f5; min-height: 18px; }
-  #estado-envio.mal { color: #c0392b; }
-  aside.registro { width: 300px; background: #fff; border-left: 1px solid #d1d7db; display: flex; flex-direction: column; min-height: 0; }
-  aside.registro h2 { font-size: 13px; margin: 0; padding: 10px 12px; background: #f0f2f5; border-bottom: 1px solid #d1d7db; }
-  #eventos { list-style: none; margin: 0; padding: 6px 8px; overflow-y: auto; flex: 1; font: 12px/1.35 ui-monospace, Menlo, Consolas, monospace; }
-  #eventos li { padding: 3px 0; border-bottom: 1px dotted #e9edef; overflow-wrap: anywhere; }
-  #eventos li .h { color: #8696a0; margin-right: 4px; }
-  #eventos li.error { color: #c0392b; }
-  #eventos li.estado { color: #b9770e; }
-  #eventos li.salida { color: #1f4e79; }
-  #eventos li.entrada { color: #1e7e34; }
-  #eventos li.duplicado { color: #6c3483; }
-  .config { font-size: 11px; color: #667781; padding: 6px 12px; border-top: 1px solid #e9edef; overflow-wrap: anywhere; }
-  @media (max-width: 1000px) { aside.registro { display: none; } }
-</style>
-</head>
-<body>
-<header>
-  <h1>📱 Simulador de WhatsApp · Mostrador</h1>
-  <div class="modos" id="modos">
-    <button type="button" data-modo="normal" title="Acepta los mensajes">Normal</button>
-    <button type="button" data-modo="desconectado" title="/enviar-mensaje y /health responden 503">Desconectado</button>
-    <button type="button" data-modo="lento" title="Espera antes de responder 200">Lento</button>
-    <button type="button" data-modo="error" title="/enviar-mensaje responde 500">Error</button>
-  </div>
-  <label class="retraso" title="Segundos de espera en modo lento">Retraso <input id="retraso" type="number" min="0" max="600" step="0.5"> s</label>
-  <div class="contadores">
-    <span title="Mensajes de Mostrador aceptados">Recibidos <b id="c-recibidos">0</b></span>
-    <span title="Reintentos con una Idempotency-Key ya aceptada">Duplicados suprimidos <b id="c-duplicados">0</b></span>
-    <span title="Respuestas 4xx/5xx en /enviar-mensaje">Rechazados <b id="c-rechazados">0</b></span>
-    <span title="Mensajes del cliente enviados al webhook">Del cliente <b id="c-entrantes">0</b></span>
-  </div>
-  <button type="button" class="limpiar" id="limpiar" title="Borra mensajes, contadores y claves de idempotencia">Limpiar</button>
-</header>
-<div id="aviso">Sin conexión con el simulador; reintentando…</div>
-<main>
-  <aside class="contactos">
-    <form id="nuevo-contacto" autocomplete="off">
-      <input id="nc-telefono" placeholder="Teléfono (5214771234567)" inputmode="tel" required>
-      <input id="nc-nombre" placeholder="Nombre">
-      <button type="submit">Añadir</button>
-    </form>
-    <ul id="lista"></ul>
-    <div class="config" id="config"></div>
-  </aside>
-  <section class="chat">
-    <div class="chat-cab"><div class="titulo" id="chat-titulo">Elige o añade un contacto</div><div class="sub" id="chat-sub">Escribe como si fueras el cliente; Mostrador responde a la izquierda.</div></div>
-    <div id="burbujas"></div>
-    <form class="composer" id="composer" autocomplete="off">
-      <button type="button" class="adjuntar" id="adjuntar" title="Enviar una imagen (el texto escrito va como pie)">📎</button>
-      <input type="file" id="archivo" accept="image/*" hidden>
-      <textarea id="texto" placeholder="Escribe como el cliente… (Enter envía)" title="Enter envía; Mayús+Enter, salto de línea" rows="1"></textarea>
-      <button type="submit" id="enviar">Enviar</button>
-    </form>
-    <div id="estado-envio"></div>
-  </section>
-  <aside class="registro">
-    <h2>Registro</h2>
-    <ul id="eventos"></ul>
-  </aside>
-</main>
-<script>
-"use strict";
-const $ = (id) => document.getElementById(id);
-const st = { mensajes: [], entrantes: [], contactos: [], eventos: [], estado: null, contadores: {},
-             seleccionado: null, firmaChat: "", firmaLista: "", firmaEventos: "", retrasoEditando: false };
-
-function el(tag, clase, texto) {
-  const e = document.createElement(tag);
-  if (clase) e.className = clase;
-  if (texto !== undefined && texto !== null) e.textContent = String(texto);
-  return e;
-}
-function hora(ts) {
-  const d = new Date(ts * 1000);
-  return d.toLocaleTimeString("es-MX", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-}
-function soloDigitos(s) { return String(s).split("@")[0].replace(/[^0-9]/g, ""); }
-function comoTexto(v) { return typeof v === "string" ? v : JSON.stringify(v); }
-
-async function api(metodo, ruta, cuerpo) {
-  const opciones = { method: metodo, headers: {} };
-  if (cuerpo !== undefined) { opciones.headers["Content-Type"] = "application/json"; opciones.body = JSON.stringify(cuerpo); }
-  const r = await fetch(ruta, opciones);
-  let datos = null;
-  try { datos = await r.json(); } catch (e) { datos = null; }
-  return { status: r.status, datos };
-}
-
-function contactoActual() {
-  if (!st.seleccionado) return null;
-  return st.contactos.find((c) => c.telefono === st.seleccionado) || { telefono: st.seleccionado, nombre: "" };
-}
-
-function pintarCabecera() {
-  const e = st.estado;
-  if (!e) return;
-  for (const b of document.querySelectorAll("#modos button")) b.classList.toggle("activo", b.dataset.modo === e.modo);
-  if (!st.retrasoEditando && document.activeElement !== $("retraso")) $("retraso").value = e.retraso;
-  $("c-recibidos").textContent = st.contadores.recibidos ?? 0;
-  $("c-duplicados").textContent = st.contadores.duplicates_suppressed ?? 0;
-  $("c-rechazados").textContent = st.contadores.rechazados ?? 0;
-  $("c-entrantes").textContent = st.contadores.entrantes_enviados ?? 0;
-  $("config").textContent = "Webhook: " + e.webhook_url + " · WhatsApp " + e.whatsapp;
-}
-
-function ultimoPorContacto() {
-  const ultimo = {};
-  for (const m of st.mensajes) ultimo[m.telefono] = { ts: m.ts, texto: "Mostrador: " + m.texto };
-  for (const m of st.entrantes) {
-    const previo = ultimo[m.telefono];
-    if (!previo || m.ts >= previo.ts) ultimo[m.telefono] = { ts: m.ts, texto: "Tú: " + (m.tipo === "imagen" ? "📷 " + (m.contenido || "Imagen") : m.contenido) };
-  }
-  return ultimo;
-}
-
-function pintarLista() {
-  const ultimo = ultimoPorContacto();
-  const firma = JSON.stringify([st.seleccionado, st.contactos, ultimo]);
-  if (firma === st.firmaLista) return;
-  st.firmaLista = firma;
-  const lista = $("lista");
-  lista.replaceChildren();
-  if (!st.contactos.length) { lista.appendChild(el("li", "vacio", "Aún no hay contactos. Añade uno arriba o espera un mensaje de Mostrador.")); return; }
-  for (const c of st.contactos) {
-    const li = el("li", c.telefono === st.seleccionado ? "sel" : "");
-    li.dataset.telefono = c.telefono;
-    const nombre = c.nombre || ("+" + c.telefono);
-    li.appendChild(el("div", "avatar", (c.nombre || "#").trim().charAt(0).toUpperCase() || "#"));
-    li.appendChild(el("div", "cnombre", nombre));
-    const u = ultimo[c.telefono];
-    li.appendChild(el("div", "chora", u ? hora(u.ts) : ""));
-    li.appendChild(el("div", "cprevia", u ? u.texto.replace(/\s+/g, " ") : (c.nombre ? "+" + c.telefono : "Sin mensajes")));
-    li.addEventListener("click", () => seleccionar(c.telefono));
-    lista.appendChild(li);
-  }
-}
-
-function burbujaMostrador(m) {
-  const fila = el("div", "fila de-mostrador");
-  const b = el("div", "burbuja");
-  b.appendChild(el("div", "origen", "Mostrador"));
-  b.appendChild(el("div", "texto", m.texto));
-  let meta = m.id + " · " + hora(m.ts);
-  if (m.duplicados > 0) meta += " · ↺ " + m.duplicados + (m.duplicados === 1 ? " reintento suprimido" : " reintentos suprimidos");
-  const md = el("div", "meta", meta);
-  md.title = "Idempotency-Key: " + (m.idempotency_key || "(ninguna)") + "\nnumero recibido: " + m.numero;
-  b.appendChild(md);
-  fila.appendChild(b);
-  return fila;
-}
-
-function burbujaCliente(m) {
-  const fila = el("div", "fila de-cliente");
-  const b = el("div", "burbuja");
-  if (m.tipo === "imagen") {
-    const img = document.createElement("img");
-    img.alt = "Imagen (" + m.mimetype + ")";
-    img.src = "/ui/imagen/" + encodeURIComponent(m.id_mensaje);
-    img.addEventListener("error", () => img.replaceWith(el("div", "texto", "📷 Imagen " + m.mimetype + ", " + m.tamano + " bytes")));
-    b.appendChild(img);
-    if (m.contenido) b.appendChild(el("div", "texto", m.contenido));
-  } else {
-    b.appendChild(el("div", "texto", m.contenido));
-  }
-  const md = el("div", "meta", hora(m.ts) + (m.estado === "entregado" ? " ✓✓" : m.estado === "enviando" ? " 🕓" : " ✗"));
-  md.title = "id_mensaje: " + m.id_mensaje + "\nnombre: " + m.nombre;
-  b.appendChild(md);
-  let api;
-  if (m.estado === "enviando") api = el("div", "api pend", "API: esperando respuesta…");
-  else if (m.status_code === null) api = el("div", "api mal", "API: sin respuesta — " + (m.error || "error"));
-  else api = el("div", "api " + (m.status_code >= 200 && m.status_code < 300 ? "ok" : "mal"), "API " + m.status_code + " " + comoTexto(m.respuesta));
-  b.appendChild(api);
-  fila.appendChild(b);
-  return fila;
-}
-
-function pintarChat() {
-  const c = contactoActual();
-  const cont = $("burbujas");
-  const deshabilitar = !c;
-  $("texto").disabled = deshabilitar; $("enviar").disabled = deshabilitar; $("adjuntar").disabled = deshabilitar;
-  if (!c) {
-    if (st.firmaChat !== "") { cont.replaceChildren(); st.firmaChat = ""; }
-    $("chat-titulo").textContent = "Elige o añade un contacto";
-    $("chat-sub").textContent = "Escribe como si fueras el cliente; Mostrador responde a la izquierda.";
-    return;
-  }
-  $("chat-titulo").textContent = c.nombre || ("+" + c.telefono);
-  $("chat-sub").textContent = "+" + c.telefono + " · remitente " + c.telefono + "@s.whatsapp.net";
-  const items = [];
-  for (const m of st.mensajes) if (m.telefono === c.telefono) items.push({ ts: m.ts, dir: "out", m });
-  for (const m of st.entrantes) if (m.telefono === c.telefono) items.push({ ts: m.ts, dir: "in", m });
-  items.sort((a, b) => a.ts - b.ts);
-  const firma = JSON.stringify([c.telefono, items]);
-  if (firma === st.firmaChat) return;
-  st.firmaChat = firma;
-  const alFondo = cont.scrollHeight - cont.scrollTop - cont.clientHeight < 60;
-  cont.replaceChildren();
-  if (!items.length) cont.appendChild(el("div", "vacio", "Sin mensajes todavía con este contacto."));
-  for (const it of items) cont.appendChild(it.dir === "out" ? burbujaMostrador(it.m) : burbujaCliente(it.m));
-  if (alFondo || st.forzarFondo) { cont.scrollTop = cont.scrollHeight; st.forzarFondo = false; }
-}
-
-function pintarEventos() {
-  const firma = st.eventos.length ? st.eventos.length + ":" + st.eventos[st.eventos.length - 1].ts : "";
-  if (firma === st.firmaEventos) return;
-  st.firmaEventos = firma;
-  const ul = $("eventos");
-  ul.replaceChildren();
-  for (const ev of st.eventos.slice().reverse()) {
-    const li = el("li", ev.tipo);
-    li.appendChild(el("span", "h", hora(ev.ts)));
-    li.appendChild(document.createTextNode(ev.texto));
-    ul.appendChild(li);
-  }
-}
-
-function pintar() {
-  if (!st.seleccionado && st.contactos.length) { st.seleccionado = st.contactos[0].telefono; st.forzarFondo = true; }
-  pintarCabecera(); pintarLista(); pintarChat(); pintarEventos();
-}
-
-function seleccionar(telefono) {
-  st.seleccionado = telefono; st.forzarFondo = true;
-  history.replaceState(null, "", "#" + telefono);
-  pintar(); $("texto").focus();
-}
-if (soloDigitos(location.hash)) st.seleccionado = soloDigitos(location.hash);   // /#5214771234567 abre ese chat
-
-let sondeoEnCurso = false;
-async function sondear() {
-  if (sondeoEnCurso) return;
-  sondeoEnCurso = true;
-  try {
-    const [m, e] = await Promise.all([api("GET", "/mensajes"), api("GET", "/ui/entrantes")]);
-    if (m.status !== 200 || e.status !== 200) throw new Error("HTTP " + m.status + "/" + e.status);
-    st.mensajes = m.datos.mensajes;
-    st.entrantes = e.datos.entrantes;
-    st.contactos = e.datos.contactos;
-    st.eventos = e.datos.eventos;
-    st.estado = e.datos.estado;
-    st.estado.modo = m.datos.modo; st.estado.retraso = m.datos.retraso;
-    st.contadores = { recibidos: m.datos.recibidos, duplicates_suppressed: m.datos.duplicates_suppressed,
-                      rechazados: m.datos.rechazados, entrantes_enviados: e.datos.entrantes_enviados };
-    $("aviso").classList.remove("visible");
-    pintar();
-  } catch (err) {
-    $("aviso").classList.add("visible");
-  } finally {
-    sondeoEnCurso = false;
-  }
-}
-
-function avisoEnvio(texto, mal) {
-  const d = $("estado-envio"); d.textContent = texto; d.classList.toggle("mal", !!mal);
-}
-
-function resultadoEnvio(r) {
-  if (r.status === 200 && r.datos) {
-    const d = r.datos;
-    avisoEnvio("Webhook → API " + d.status_code + " " + comoTexto(d.respuesta), !d.ok);
-  } else {
-    avisoEnvio("Error " + r.status + ": " + ((r.datos && r.datos.error) || "sin detalle"), true);
-  }
-}
-
-async function enviarTexto() {
-  const c = contactoActual();
-  const caja = $("texto");
-  const texto = caja.value;
-  if (!c || !texto.trim()) return;
-  caja.value = "";
-  st.forzarFondo = true;
-  avisoEnvio("Enviando al webhook…");
-  const envio = api("POST", "/ui/enviar", { telefono: c.telefono, nombre: c.nombre || "", texto });
-  setTimeout(sondear, 150);
-  try { resultadoEnvio(await envio); } catch (err) { avisoEnvio("No se pudo contactar al simulador: " + err, true); caja.value = texto; }
-  sondear();
-}
-
-async function enviarImagen(archivo) {
-  const c = contactoActual();
-  if (!c || !archivo) return;
-  if (!archivo.type.startsWith("image/")) { avisoEnvio("El archivo no es una imagen.", true); return; }
-  if (archivo.size > 5 * 1024 * 1024) { avisoEnvio("La imagen pesa más de 5 MB.", true); return; }
-  const dataUrl = await new Promise((ok, mal) => { const fr = new FileReader(); fr.onload = () => ok(fr.result); fr.onerror = mal; fr.readAsDataURL(archivo); });
-  const base64 = String(dataUrl).slice(String(dataUrl).indexOf(",") + 1);
-  const caption = $("texto").value;
-  $("texto").value = "";
-  st.forzarFondo = true;
-  avisoEnvio("Enviando imagen al webhook…");
-  try {
-    resultadoEnvio(await api("POST", "/ui/enviar", { telefono: c.telefono, nombre: c.nombre || "", imagen_base64: base64, mimetype: archivo.type, caption }));
-  } catch (err) { avisoEnvio("No se pudo contactar al simulador: " + err, true); }
-  sondear();
-}
-
-async function cambiarModo(cuerpo) {
-  try {
-    const r = await api("POST", "/control", cuerpo);
-    if (r.status !== 200) avisoEnvio("Control: " + ((r.datos && r.datos.error) || r.status), true);
-  } catch (err) { avisoEnvio("No se pudo cambiar el modo: " + err, true); }
-  sondear();
-}
-
-$("modos").addEventListener("click", (ev) => {
-  const b = ev.target.closest("button[data-modo]");
-  if (b) cambiarModo({ modo: b.dataset.modo });
-});
-$("retraso").addEventListener("focus", () => { st.retrasoEditando = true; });
-$("retraso").addEventListener("blur", () => { st.retrasoEditando = false; });
-$("retraso").addEventListener("change", () => {
-  const v = Number($("retraso").value);
-  if (Number.isFinite(v) && v >= 0 && v <= 600) cambiarModo({ retraso: v });
-  else avisoEnvio("Retraso inválido: entre 0 y 600 segundos.", true);
-});
-$("limpiar").addEventListener("click", async () => {
-  if (!confirm("¿Borrar todos los mensajes, contadores y claves de idempotencia?")) return;
-  await api("DELETE", "/mensajes"); await api("DELETE", "/ui/entrantes");
-  avisoEnvio(""); sondear();
-});
-$("nuevo-contacto").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const telefono = soloDigitos($("nc-telefono").value);
-  if (!telefono) { avisoEnvio("Teléfono inválido: usa solo dígitos, p. ej. 5214771234567.", true); return; }
-  const r = await api("POST", "/ui/contactos", { telefono, nombre: $("nc-nombre").value.trim() });
-  if (r.status !== 200) { avisoEnvio("No se pudo añadir: " + ((r.datos && r.datos.error) || r.status), true); return; }
-  $("nc-telefono").value = ""; $("nc-nombre").value = "";
-  await sondear();
-  seleccionar(telefono);
-});
-$("composer").addEventListener("submit", (ev) => { ev.preventDefault(); enviarTexto(); });
-$("texto").addEventListener("keydown", (ev) => {
-  if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); enviarTexto(); }
-});
-$("adjuntar").addEventListener("click", () => $("archivo").click());
-$("archivo").addEventListener("change", () => { const f = $("archivo").files[0]; $("archivo").value = ""; enviarImagen(f); });
-
-sondear();
-setInterval(sondear, 1000);
-</script>
-</body>
-</html>
-"""
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -14,34 +14,35 @@ struct APIComponents {
     let pool: DatabasePool
     let committer: GroupCommitter
     let outboxWakeup: Wakeup
-    let tickets: TicketStore
     let agents: AgentStore
     let attachments: AttachmentStore
-    let notifier: DeliveryNotifier
     let templates: Templates
-    let chats: ChatStore
     let notifications: NotificationStore
-    let live = LiveSignal()
+    let guestSessions: GuestSessions
+    let readModels: ReadModels
+    let conversations: Conversations
     let uploads = UploadGrants()
 
-    init(settings: APISettings, dataDirectory: String, logger: Logger) throws {
+    /// `live` hears about every change (the broker's fan-out in production, a recorder in tests).
+    init(settings: APISettings, pool: DatabasePool, dataDirectory: String, live: any LivePublisher, logger: Logger)
+        throws
+    {
         self.settings = settings
-        pool = try APIDatabase.open(dataDirectory: dataDirectory, durability: settings.durability)
+        self.pool = pool
         committer = GroupCommitter(writer: pool, logger: logger)
         outboxWakeup = Wakeup()
-        var tickets = TicketStore(committer: committer, outboxWakeup: outboxWakeup)
-        tickets.intake = settings.intake
-        tickets.live = live
-        self.tickets = tickets
         agents = AgentStore(committer: committer, sessionLifetime: settings.sessionLifetime)
         attachments = AttachmentStore(root: "\(dataDirectory)/attachments", reader: pool)
-        notifier = DeliveryNotifier()
         templates = try Templates.load(path: settings.templatesFile)
-        var chats = ChatStore(committer: committer, outboxWakeup: outboxWakeup)
-        chats.live = live
-        self.chats = chats
         notifications = NotificationStore(committer: committer)
+        guestSessions = GuestSessions(reader: pool)
+        readModels = ReadModels(reader: pool)
+        conversations = Conversations(
+            committer: committer, live: live, deliveries: DeliveryOutcomeWaiter(), sendWait: settings.sendWait,
+            outboxWakeup: outboxWakeup)
     }
+
+    var callers: CallerMiddleware { CallerMiddleware(agents: agents, tickets: conversations.tickets) }
 }
 
 /// Every HTTP route of the api.
@@ -52,45 +53,60 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     let publicDirectory =
         components.settings.publicDirectory ?? Bundle.module.url(forResource: "Public", withExtension: nil)!.path
     router.add(middleware: FileMiddleware(publicDirectory, searchForIndexHtml: true))
+    let settings = components.settings
+    let conversations = components.conversations
     WebhookController(
-        tickets: components.tickets, attachments: components.attachments, token: components.settings.webhookToken
+        conversations: conversations, attachments: components.attachments, token: settings.webhookToken,
+        intake: settings.intake
     ).addRoutes(to: router)
     AuthController(agents: components.agents).addRoutes(to: router)
     DocsController().addRoutes(to: router)
-    router.add(middleware: CallerMiddleware(agents: components.agents, reader: components.pool))
-    let chatRooms = ChatRoomsController(chats: components.chats, tickets: components.tickets, agents: components.agents)
+    router.add(middleware: components.callers)
+    let chatRooms = ChatRoomsController(conversations: conversations, agents: components.agents)
     chatRooms.addSharedRoutes(to: router)
-    let settings = components.settings
     GuestChatController(
-        chats: components.chats, notifications: components.notifications, settings: settings,
+        conversations: conversations, sessions: components.guestSessions, notifications: components.notifications,
+        rooms: chatRooms, settings: settings,
         recaptcha: settings.recaptchaSecret.map {
             RecaptchaVerifier(
                 secret: $0, url: settings.recaptchaVerifyURL, minimumScore: settings.recaptchaMinimumScore)
         }
     ).addRoutes(to: router)
     ChatSyncController(
-        chats: components.chats, tickets: components.tickets, attachments: components.attachments,
-        uploads: components.uploads, live: components.live
+        conversations: conversations, readModels: components.readModels, attachments: components.attachments,
+        uploads: components.uploads
     ).addRoutes(to: router)
+    EvidenceController(attachments: components.attachments, conversations: conversations).addRoutes(to: router)
     let panel = router.group().add(middleware: AgentOnlyMiddleware())
-    DashboardController(reader: components.pool).addRoutes(to: panel)
     chatRooms.addAgentRoutes(to: panel)
     NotificationsController(notifications: components.notifications).addRoutes(to: panel)
     AgentsController(agents: components.agents).addRoutes(to: panel)
-    TicketController(
-        tickets: components.tickets, chats: components.chats, notifier: components.notifier,
-        templates: components.templates,
-        sendWait: components.settings.sendWait
-    ).addRoutes(to: panel)
-    EvidenceController(attachments: components.attachments, tickets: components.tickets).addRoutes(to: panel)
+    TicketController(conversations: conversations, readModels: components.readModels, templates: components.templates)
+        .addRoutes(to: panel)
     return router
+}
+
+/// The WebSocket routes: `/ws/soporte/ticket/{id}/`, authorised through the same access policy.
+func buildWebSocketRouter(_ components: APIComponents, hub: LiveHub) -> Router<LiveRequestContext> {
+    let webSockets = Router(context: LiveRequestContext.self)
+    webSockets.add(
+        middleware: LiveAuthMiddleware(identify: components.callers, conversations: components.conversations))
+    LiveController(conversations: components.conversations, hub: hub, uploads: components.uploads)
+        .addRoutes(to: webSockets)
+    return webSockets
 }
 
 /// Wires the api: broker connection → database writer → outbox publisher → results consumer → HTTP.
 func buildApplication(_ configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
     let logger = configuration.logger
+    let settings = try APISettings(configuration)
+    let pool = try APIDatabase.open(dataDirectory: configuration.dataDirectory, durability: settings.durability)
+    let instance = UUID().uuidString.prefix(8).lowercased()
+    let connection = ServiceApplication.connection(configuration, extra: LiveFeed.topology(instance: instance))
+    let hub = LiveHub(messages: Messages(reader: pool), logger: logger)
+    let feed = LiveFeed(connection: connection, instance: instance, hub: hub, logger: logger)
     let components = try APIComponents(
-        settings: try APISettings(configuration), dataDirectory: configuration.dataDirectory, logger: logger)
+        settings: settings, pool: pool, dataDirectory: configuration.dataDirectory, live: feed, logger: logger)
     if components.settings.webhookToken == nil {
         logger.warning("MOSTRADOR_WEBHOOK_TOKEN is not set: every POST /webhook will be refused with 401")
     }
@@ -99,19 +115,6 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     {
         logger.notice("created the first admin", metadata: ["username": "\(user)"])
     }
-    let instance = UUID().uuidString.prefix(8).lowercased()
-    let connection = ServiceApplication.connection(configuration, extra: LiveFeed.topology(instance: instance))
-    let hub = LiveHub(chats: components.chats, logger: logger)
-    let feed = LiveFeed(connection: connection, instance: instance, hub: hub, logger: logger)
-    components.live.attach(feed)
-    let webSockets = Router(context: LiveRequestContext.self)
-    webSockets.add(
-        middleware: LiveAuthMiddleware(
-            identify: CallerMiddleware(agents: components.agents, reader: components.pool), chats: components.chats))
-    LiveController(
-        chats: components.chats, tickets: components.tickets, hub: hub, feed: feed, uploads: components.uploads
-    )
-    .addRoutes(to: webSockets)
     let workers: [any Service] = [
         components.committer,
         OutboxPublisher(
@@ -119,12 +122,10 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
         MessageConsumer(
             connection: connection, queue: MostradorTopology.apiResults.name, prefetch: 500, lanes: 32,
             router: ResultsConsumer.router(
-                tickets: components.tickets, notifier: components.notifier, notifications: components.notifications,
-                live: components.live),
+                conversations: components.conversations, notifications: components.notifications),
             logger: logger),
         feed,
     ]
-    let pool = components.pool
     return ServiceApplication.make(
         configuration: configuration, connection: connection, workers: workers, router: buildRouter(components),
         checks: [
@@ -137,5 +138,5 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
                 }
             }
         ],
-        server: .http1WebSocketUpgrade(webSocketRouter: webSockets))
+        server: .http1WebSocketUpgrade(webSocketRouter: buildWebSocketRouter(components, hub: hub)))
 }

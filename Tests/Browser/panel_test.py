@@ -122,12 +122,14 @@ const box = document.querySelector(arguments[0]);
 if (!box) return [];
 return Array.from(box.querySelectorAll('.message')).map((el) => {
   const st = el.querySelector('.status');
+  const ic = st ? st.querySelector('svg[data-icon]') : null;
   const tx = el.querySelector('.message-text');
   return {
     id: el.dataset.messageId || null, pending: el.dataset.pending || null,
     role: ((Array.from(el.classList).find((c) => c.indexOf('role-') === 0)) || '').slice(5),
     text: tx ? tx.textContent : null,
     status: st ? st.dataset.status : null, statusText: st ? st.textContent : null,
+    statusIcon: ic ? ic.dataset.icon : null,
   };
 });
 """
@@ -147,6 +149,26 @@ if (!el) return false;
 const r = el.getBoundingClientRect(), b = el.closest('.chat-messages').getBoundingClientRect();
 return r.height > 0 && r.top >= b.top - 1 && r.bottom <= b.bottom + 1;
 """
+
+
+# JS that lists what is wrong with the page's icons: every icon is an inline <svg> (no emoji font needed), and
+# no slot of the static HTML was left without its icon.
+ICONS_JS = """
+const problems = [];
+document.querySelectorAll('span[data-icon]').forEach((el) => problems.push('unfilled slot ' + el.dataset.icon));
+document.querySelectorAll('svg[data-icon]').forEach((el) => {
+  if (!el.querySelector('path, rect, circle')) problems.push('empty icon ' + el.dataset.icon);
+});
+const emoji = /[\\u{1F300}-\\u{1FAFF}\\u{2600}-\\u{27BF}\\u{2B00}-\\u{2BFF}]/u;
+document.querySelectorAll('button, .tab, h2, .status, .brand-logo').forEach((el) => {
+  if (emoji.test(el.textContent)) problems.push('emoji in ' + el.tagName + ': ' + el.textContent.trim().slice(0, 40));
+});
+return problems;
+"""
+
+
+def icon_problems(driver):
+    return driver.execute_script(ICONS_JS)
 
 
 def bubbles(driver, box="#chat-messages"):
@@ -408,7 +430,7 @@ def open_chat(ctx, ticket_id):
         return True
 
     wait_row(ctx, ticket_id, timeout=20)
-    wait_for(d, click_chat, "could not click 💬 Chat en Vivo of #%d" % ticket_id)
+    wait_for(d, click_chat, "could not click Chat en Vivo of #%d" % ticket_id)
     wait_for(d, lambda x: chat_open(x) and x.find_element(By.ID, "chat-ticket-id").text == str(ticket_id),
              "chat modal of #%d did not open" % ticket_id)
     wait_for(d, lambda x: not x.execute_script(
@@ -470,7 +492,10 @@ def test_01_login_and_tickets(ctx):
     assert "5550001234" in "".join(c for c in cells["Teléfono"] if c.isdigit()), cells
     assert CUSTOMER_FIRST in cells["Descripción"], cells
     assert cells["Estado"] == "Nuevo", cells
-    assert row.find_element(By.CSS_SELECTOR, ".btn-chat").text == "💬 Chat en Vivo"
+    chat_button = row.find_element(By.CSS_SELECTOR, ".btn-chat")
+    assert chat_button.text == "Chat en Vivo", chat_button.text
+    assert chat_button.find_elements(By.CSS_SELECTOR, 'svg[data-icon="chat"]'), "the chat button has no SVG icon"
+    assert icon_problems(d) == [], icon_problems(d)
     ctx.shot("01-tickets.png")
 
 
@@ -488,8 +513,9 @@ def test_02_chat_send(ctx):
     assert len(received) == 1, "sent %d times: %r" % (len(received), received)
     assert "".join(c for c in received[0]["numero"] if c.isdigit()).endswith("5550001234"), received[0]
     b = wait_status(ctx, "tecnico", text, "sent")
-    assert b["statusText"].strip() == "✓", b
+    assert b["statusIcon"] == "check" and b["statusText"].strip() == "", b
     assert b["id"] and not b["pending"], b
+    assert icon_problems(d) == [], icon_problems(d)
     ctx.shot("02-chat.png")
 
 
@@ -616,7 +642,7 @@ def test_07_guest_chat(ctx):
     answer = "Hola Ana, soy el técnico. ¿Qué modelo de impresora es? [%s]" % uuid.uuid4().hex[:6]
     t0 = time.monotonic()
     type_and_enter(d, "chat-input", answer)
-    wait_for(g, lambda x: bubble(x, "agent", answer, "#guest-messages"),
+    wait_for(g, lambda x: bubble(x, "tecnico", answer, "#guest-messages"),
              "the guest did not see the agent's answer within %d s" % LIVE_TIMEOUT, LIVE_TIMEOUT)
     log("agent answer shown to the guest %.2f s after Enter" % (time.monotonic() - t0))
     b = wait_status(ctx, "tecnico", answer, "stored")
@@ -631,6 +657,7 @@ def test_07_guest_chat(ctx):
     log("guest message shown in the panel %.2f s after Enter" % (time.monotonic() - t0))
     wait_for(g, lambda x: (bubble(x, "user", reply, "#guest-messages") or {}).get("status") in ("sent", "read"),
              "the guest's bubble never turned ✓")
+    assert icon_problems(g) == [], icon_problems(g)
     status_code, msgs = http("GET", ctx.api + "/api/chatrooms/%s/messages/" % ctx.room_id, headers=ctx.admin())
     assert status_code == 200, "messages: %s %r" % (status_code, msgs)
     seen = [(m["sender_type"], m["content"]) for m in msgs]
@@ -655,7 +682,7 @@ def test_08_bridge_down(ctx):
         notice = d.find_element(By.ID, "chat-alert-text").text
         assert "WhatsApp desconectado" in notice, "notice says %r" % notice
         b = wait_status(ctx, "tecnico", text, "waiting_bridge", 12)
-        assert b["statusText"].startswith("⏸"), b
+        assert b["statusIcon"] == "pause" and b["statusText"].strip() == "esperando WhatsApp", b
         # The notice must not push the message just sent (and its ⏸) out of view.
         wait_for(d, lambda x: x.execute_script(IN_VIEW_JS, bubble_element(x, "tecnico", text)),
                  "the waiting bubble is scrolled out of view of #chat-messages", 3)
@@ -666,7 +693,7 @@ def test_08_bridge_down(ctx):
     t0 = time.monotonic()
     b = wait_status(ctx, "tecnico", text, "sent", RECOVERY_TIMEOUT)
     log("bubble turned sent %.2f s after the bridge came back" % (time.monotonic() - t0))
-    assert b["statusText"].strip() == "✓", b
+    assert b["statusIcon"] == "check" and b["statusText"].strip() == "", b
     received = wait_sim_text(ctx, text, 5)
     assert len(received) == 1, "delivered %d times" % len(received)
     wait_for(d, lambda x: not x.find_element(By.ID, "chat-alert-wrap").is_displayed(),

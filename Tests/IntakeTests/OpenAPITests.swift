@@ -6,10 +6,17 @@ import Testing
 
 /// `GET /openapi.yaml` must describe exactly the routes the api serves.
 @Suite struct OpenAPITests {
+    struct NoLiveClients: LivePublisher {
+        func send(_ event: LiveEvent) {}
+    }
+
     @Test func theSpecificationListsEveryRouteAndNoOther() throws {
         let directory = NSTemporaryDirectory() + "mostrador-openapi-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let components = try APIComponents(
-            settings: APISettings(), dataDirectory: directory, logger: Logger(label: "t"))
+            settings: APISettings(), pool: try APIDatabase.open(dataDirectory: directory), dataDirectory: directory,
+            live: NoLiveClients(), logger: Logger(label: "t"))
         let served = Set(
             buildRouter(components).routes.map { route in
                 "\(route.method.rawValue) "

@@ -9,17 +9,11 @@ import MostradorMessaging
 enum ResultsConsumer {
     static let name = "api.results"
 
-    static func router(
-        tickets: TicketStore, notifier: DeliveryNotifier, notifications: NotificationStore,
-        live: LiveSignal
-    ) -> MessageRouter {
+    static func router(conversations: Conversations, notifications: NotificationStore) -> MessageRouter {
         var router = MessageRouter()
         router.on(DeliveryUpdated.self) { envelope, _ in
-            let update = envelope.payload
-            _ = try await tickets.applyDelivery(
-                update, amqpMessageID: envelope.messageID.uuidString.lowercased(), consumer: name)
-            notifier.notify(messageID: update.messageID)
-            live.deliveryChanged(update.ticketID, messageID: update.messageID)
+            try await conversations.applyDelivery(
+                envelope.payload, amqpMessageID: envelope.messageID.uuidString.lowercased(), consumer: name)
             return .ack
         }
         router.on(NotificationCreated.self) { envelope, _ in
@@ -28,11 +22,8 @@ enum ResultsConsumer {
             return .ack
         }
         router.on(TicketClassified.self) { envelope, _ in
-            if try await tickets.applyClassification(
+            try await conversations.applyClassification(
                 envelope.payload, amqpMessageID: envelope.messageID.uuidString.lowercased(), consumer: name)
-            {
-                live.changed(envelope.payload.ticketID)
-            }
             return .ack
         }
         return router

@@ -19,7 +19,7 @@ struct AgentsController {
         let caller = try context.requireAgent
         let all = try await agents.all()
         let visible = caller.role == .admin ? all : all.filter(\.isActive)
-        return try JSONValue.array(visible.map(Present.agent)).response()
+        return try JSONValue.array(visible.map(WireFormat.agent)).response()
     }
 
     struct CreateBody: Decodable {
@@ -56,7 +56,7 @@ struct AgentsController {
         draft.specialty = body.specialty ?? draft.specialty
         draft.isAvailable = body.isAvailable ?? true
         do {
-            return try Present.agent(try await agents.create(draft)).response(status: .created)
+            return try WireFormat.agent(try await agents.create(draft)).response(status: .created)
         } catch AgentStore.AdminProblem.usernameTaken {
             throw APIError(status: .conflict, detail: "Ya existe un agente con ese usuario")
         }
@@ -64,7 +64,7 @@ struct AgentsController {
 
     @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> Response {
         _ = try context.requireAgent
-        return try Present.agent(try await find(context)).response()
+        return try WireFormat.agent(try await find(context)).response()
     }
 
     struct UpdateBody: Decodable {
@@ -114,7 +114,7 @@ struct AgentsController {
 
     func apply(_ changes: AgentStore.Changes, to target: Agent) async throws -> Response {
         do {
-            return try Present.agent(try await agents.update(target.id, changes)).response()
+            return try WireFormat.agent(try await agents.update(target.id, changes)).response()
         } catch AgentStore.AdminProblem.lastAdmin {
             throw APIError(status: .conflict, detail: "No se puede quitar al último administrador activo")
         } catch AgentStore.AdminProblem.notFound {

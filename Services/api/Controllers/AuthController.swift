@@ -29,8 +29,8 @@ struct AuthController {
         }
         return try JSONValue.object([
             "token": .string(token),
-            "user": Self.user(agent),
-            "agent": Self.agent(agent),
+            "user": WireFormat.user(agent),
+            "agent": WireFormat.loginAgent(agent),
         ]).response()
     }
 
@@ -42,17 +42,4 @@ struct AuthController {
         return try JSONValue.object(["message": "Successfully logged out"]).response()
     }
 
-    static func user(_ agent: Agent) -> JSONValue {
-        [
-            "id": .int(agent.id), "username": .string(agent.username), "email": .string(agent.email),
-            "first_name": .string(agent.firstName), "last_name": .string(agent.lastName),
-        ]
-    }
-
-    static func agent(_ agent: Agent) -> JSONValue {
-        [
-            "id": .string(agent.uuid), "is_available": .bool(agent.isAvailable), "specialty": .string(agent.specialty),
-            "role": .string(agent.role.rawValue), "is_active": .bool(agent.isActive),
-        ]
-    }
 }

@@ -1,14 +1,12 @@
 import Foundation
 import Hummingbird
 
-/// Chat rooms and messages for agents and web visitors (seed 002). Agents act on their own chats and unassigned
-/// ones, admins on all; a visitor only on their own room.
+/// Chat rooms and messages for agents and web visitors (seed 002). Who may do what is `TicketAccess`'s decision.
 struct ChatRoomsController {
-    let chats: ChatStore
-    let tickets: TicketStore
+    let conversations: Conversations
     let agents: AgentStore
 
-    /// Routes agents and visitors share (the caller decides what they may do).
+    /// Routes agents and visitors share (the access policy decides what each may do).
     func addSharedRoutes(to router: Router<APIRequestContext>) {
         router.get("api/chatrooms/:room/messages", use: messages)
         router.get("api/messages/by_chat", use: messagesByChat)
@@ -31,36 +29,52 @@ struct ChatRoomsController {
         group.post("api/messages/mark_bulk_read", use: markBulkRead)
     }
 
-    // MARK: Listing
+    // MARK: Rooms
 
     @Sendable func filtered(_ request: Request, context: APIRequestContext) async throws -> Response {
         let agent = try context.requireAgent
-        let query = request.uri.queryParameters
-        let status = query["status"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-        if let status, !["waiting", "active", "resolved", "closed"].contains(status) {
-            throw APIError.badRequest("Estado desconocido '\(status)'; use waiting, active, resolved o closed")
+        let text = request.uri.queryParameters["status"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let status = try text.map { text in
+            guard let status = RoomStatus(rawValue: text) else {
+                throw APIError.badRequest("Estado desconocido '\(text)'; use waiting, active, resolved o closed")
+            }
+            return status
         }
-        let page = try TicketController.integer(query["page"], name: "page", default: 1, range: 1...100_000)
-        let pageSize = try TicketController.integer(query["page_size"], name: "page_size", default: 20, range: 1...100)
-        let (rooms, total) = try await chats.rooms(for: agent, status: status, page: page, pageSize: pageSize)
-        let pages = max(1, (total + pageSize - 1) / pageSize)
+        let page = try Parameters.Page(request)
+        let filter = Tickets.Filter(room: status, page: page.number, pageSize: page.size, byActivity: true)
+        let (tickets, total) = try await conversations.tickets.list(filter, visibleTo: agent)
+        var rooms: [JSONValue] = []
+        for ticket in tickets { rooms.append(try await room(ticket)) }
+        let pages = page.pages(total: total)
         return try JSONValue.object([
-            "chats": .array(rooms.map(Present.room)),
+            "chats": .array(rooms),
             "pagination": [
-                "current_page": .int(Int64(page)), "total_pages": .int(Int64(pages)), "total_chats": .int(Int64(total)),
-                "has_next": .bool(page < pages), "has_previous": .bool(page > 1),
+                "current_page": .int(Int64(page.number)), "total_pages": .int(Int64(pages)),
+                "total_chats": .int(Int64(total)), "has_next": .bool(page.number < pages),
+                "has_previous": .bool(page.number > 1),
             ],
-            "filters": ["status": .optional(status), "page": .int(Int64(page)), "page_size": .int(Int64(pageSize))],
+            "filters": [
+                "status": .optional(text), "page": .int(Int64(page.number)), "page_size": .int(Int64(page.size)),
+            ],
         ]).response()
     }
 
     @Sendable func detail(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let uuid = try Self.room(context)
-        return try await mapChatProblems {
-            _ = try await chats.ticketID(forRoom: uuid, caller: context.caller)
-            guard let room = try await chats.room(uuid: uuid) else { throw ChatStore.Problem.notFound }
-            return try Present.room(room).response()
+        let ticket = try await conversations.ticket(try Self.room(context), for: context.caller, to: .read)
+        return try await room(ticket.id).response()
+    }
+
+    /// A room as seed 002 shows it.
+    func room(_ ticketID: Int64) async throws -> JSONValue {
+        guard let summary = try await conversations.tickets.summary(id: ticketID) else {
+            throw ConversationProblem.notFound
         }
+        return try await room(summary)
+    }
+
+    func room(_ summary: TicketSummary) async throws -> JSONValue {
+        let agent = try await summary.assignedAgentID.asyncMap { try await agents.find(String($0)) } ?? nil
+        return WireFormat.room(summary, agent: agent)
     }
 
     // MARK: Messages
@@ -74,18 +88,15 @@ struct ChatRoomsController {
         return try await listMessages(room: room, request: request, context: context)
     }
 
-    /// Messages in order; reading them marks the counterpart's messages read.
-    func listMessages(room uuid: String, request: Request, context: APIRequestContext) async throws -> Response {
-        guard context.caller != nil else { throw APIError.unauthorized }
-        let after = try TicketController.integer(
+    /// Messages in order; reading them marks the other side's messages read.
+    func listMessages(room: String, request: Request, context: APIRequestContext) async throws -> Response {
+        let ticket = try await conversations.ticket(room, for: context.caller, to: .read)
+        let after = try Parameters.integer(
             request.uri.queryParameters["desde"] ?? request.uri.queryParameters["after"], name: "desde", default: 0,
             range: 0...Int.max)
-        return try await mapChatProblems {
-            let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
-            let side: ChatStore.Side = context.agent == nil ? .customer : .agents
-            let messages = try await chats.messages(ticketID: ticketID, reader: side, after: Int64(after))
-            return try JSONValue.array(messages.map(Present.message)).response()
-        }
+        if let caller = context.caller { try await conversations.markRead(ticket, by: caller) }
+        let messages = try await conversations.messages.after(Int64(after), ticketID: ticket.id, limit: 100_000)
+        return try JSONValue.array(messages.map(WireFormat.message)).response()
     }
 
     struct SendBody: Decodable {
@@ -108,43 +119,23 @@ struct ChatRoomsController {
 
     @Sendable func sendMessage(_ request: Request, context: APIRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(SendBody.self)
-        let room = try body.chatRoomID.required(field: "chat_room_id")
-        return try await send(room: room, body: body, context: context)
+        return try await send(room: try body.chatRoomID.required(field: "chat_room_id"), body: body, context: context)
     }
 
     /// An agent's message: unassigned chats become theirs; WhatsApp chats go out through the relay.
-    func send(room uuid: String, body: SendBody, context: APIRequestContext) async throws -> Response {
+    func send(room: String, body: SendBody, context: APIRequestContext) async throws -> Response {
         let agent = try context.requireAgent
-        let text = try Self.messageText(body.content)
+        let text = try Parameters.messageText(body.content)
         if let type = body.messageType, type != "text" {
-            throw APIError.badRequest("Solo se admite message_type 'text'; las fotos llegan por el webhook")
+            throw APIError.badRequest("Solo se admite message_type 'text'; los archivos se suben por el chat en vivo")
         }
-        return try await mapChatProblems {
-            let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
-            try await chats.claimForWriting(ticketID: ticketID, by: agent)
-            let outbound: TicketStore.Outbound
-            do {
-                outbound = try await tickets.addOutbound(
-                    ticketID: ticketID, text: text, agentID: agent.id, clientID: body.clientID)
-            } catch TicketStore.OutboundProblem.ticketClosed {
-                throw ChatStore.Problem.closed
-            } catch TicketStore.OutboundProblem.noWhatsAppAddress {
-                throw APIError(status: .unprocessableContent, detail: "El cliente no tiene un número de WhatsApp")
-            }
-            let message = try await chats.messages(ticketID: ticketID, reader: .agents, after: outbound.messageID - 1)
-                .first { $0.id == outbound.messageID }
-            return try (message.map(Present.message) ?? ["id": .int(outbound.messageID)]).response(status: .created)
+        let ticket = try await conversations.ticket(room, for: context.caller, to: .write)
+        let posted = try await conversations.post(
+            text, clientID: try Parameters.clientID(body.clientID), by: .agent(agent), in: ticket.id)
+        guard let message = try await conversations.messages.find(posted.messageID, ticketID: ticket.id) else {
+            throw ConversationProblem.notFound
         }
-    }
-
-    static func messageText(_ content: String?) throws -> String {
-        guard let content else { throw APIError.badRequest("Falta el campo 'content'") }
-        let text = content.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { throw APIError.badRequest("El mensaje no puede estar vacío") }
-        guard text.count <= TicketController.maximumMessageLength else {
-            throw APIError.badRequest("El mensaje excede \(TicketController.maximumMessageLength) caracteres")
-        }
-        return text
+        return try WireFormat.message(message).response(status: .created)
     }
 
     // MARK: Read marks
@@ -170,16 +161,8 @@ struct ChatRoomsController {
 
     func markMessages(_ ids: [Int64], context: APIRequestContext) async throws -> Response {
         let agent = try context.requireAgent
-        return try await mapChatProblems {
-            let ticketIDs = try await chats.tickets(ofMessages: ids)
-            guard !ticketIDs.isEmpty else { throw APIError.notFound("Mensaje no encontrado") }
-            for ticketID in ticketIDs {
-                guard let uuid = try await chats.uuid(forTicket: ticketID) else { continue }
-                _ = try await chats.ticketID(forRoom: uuid, caller: .agent(agent))
-            }
-            let marked = try await chats.markRead(messages: ids)
-            return try JSONValue.object(["success": true, "marked": .int(Int64(marked))]).response()
-        }
+        let marked = try await conversations.markRead(messages: ids, by: .agent(agent))
+        return try JSONValue.object(["success": true, "marked": .int(Int64(marked))]).response()
     }
 
     struct RoomBody: Decodable {
@@ -188,53 +171,44 @@ struct ChatRoomsController {
     }
 
     @Sendable func markChatRead(_ request: Request, context: APIRequestContext) async throws -> Response {
-        guard context.caller != nil else { throw APIError.unauthorized }
+        guard let caller = context.caller else { throw APIError.unauthorized }
         let body = try await request.decodeJSON(RoomBody.self)
-        let room = try body.chatRoomID.required(field: "chat_room_id")
-        return try await mapChatProblems {
-            let ticketID = try await chats.ticketID(forRoom: room, caller: context.caller)
-            try await chats.markChatRead(ticketID: ticketID, by: context.agent == nil ? .customer : .agents)
-            return try JSONValue.object(["success": true]).response()
-        }
+        let ticket = try await conversations.ticket(
+            try body.chatRoomID.required(field: "chat_room_id"), for: caller, to: .read)
+        try await conversations.markRead(ticket, by: caller)
+        return try JSONValue.object(["success": true]).response()
     }
 
     @Sendable func unreadCount(_ request: Request, context: APIRequestContext) async throws -> Response {
-        guard context.caller != nil else { throw APIError.unauthorized }
+        guard let caller = context.caller else { throw APIError.unauthorized }
         let room = try request.uri.queryParameters["chat_room_id"].map(String.init).required(parameter: "chat_room_id")
-        return try await mapChatProblems {
-            let ticketID = try await chats.ticketID(forRoom: room, caller: context.caller)
-            let count = try await chats.unreadCount(ticketID: ticketID, for: context.agent == nil ? .customer : .agents)
-            return try JSONValue.object(["unread_count": .int(Int64(count))]).response()
-        }
+        let ticket = try await conversations.ticket(room, for: caller, to: .read)
+        let count = try await conversations.messages.unreadCount(ticketID: ticket.id, for: ReaderSide(caller))
+        return try JSONValue.object(["unread_count": .int(Int64(count))]).response()
     }
 
     // MARK: Status and assignment
 
     @Sendable func resolve(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try await changeStatus("resolved", context: context)
+        try await changeStatus(.resolved, context: context)
     }
 
     @Sendable func close(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try await changeStatus("closed", context: context)
+        try await changeStatus(.closed, context: context)
     }
 
-    func changeStatus(_ status: String, context: APIRequestContext) async throws -> Response {
+    func changeStatus(_ status: TicketStatus, context: APIRequestContext) async throws -> Response {
         let agent = try context.requireAgent
-        let uuid = try Self.room(context)
-        return try await mapChatProblems {
-            let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
-            return try Present.room(try await chats.setStatus(ticketID: ticketID, to: status, by: agent)).response()
-        }
+        let ticket = try await conversations.ticket(try Self.room(context), for: context.caller, to: .act)
+        let changed = try await conversations.setStatus(status, of: ticket.id, by: agent)
+        return try await room(changed.id).response()
     }
 
     @Sendable func take(_ request: Request, context: APIRequestContext) async throws -> Response {
         let agent = try context.requireAgent
-        let uuid = try Self.room(context)
-        return try await mapChatProblems {
-            let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
-            return try Present.room(try await chats.assign(ticketID: ticketID, to: agent, by: agent, as: .take))
-                .response()
-        }
+        let ticket = try await conversations.ticket(try Self.room(context), for: context.caller, to: .read)
+        let taken = try await conversations.assign(ticket.id, to: agent, by: agent, as: .take)
+        return try await room(taken.id).response()
     }
 
     struct AgentBody: Decodable {
@@ -250,21 +224,18 @@ struct ChatRoomsController {
         try await giveTo(request: request, context: context, as: .transfer)
     }
 
-    func giveTo(request: Request, context: APIRequestContext, as assignment: ChatStore.Assignment) async throws
+    /// `assign` (admins) and `transfer` (the assignee or an admin): the assignment rule decides.
+    func giveTo(request: Request, context: APIRequestContext, as assignment: Conversations.Assignment) async throws
         -> Response
     {
         let actor = try context.requireAgent
-        let uuid = try Self.room(context)
+        let room = try Self.room(context)
         let body = try await request.decodeJSON(AgentBody.self)
         guard let key = body.agentID?.value else { throw APIError.badRequest("Falta el campo 'agent_id'") }
         guard let target = try await agents.find(key) else { throw APIError.badRequest("Agente desconocido: \(key)") }
-        return try await mapChatProblems {
-            // Admins may reach any chat; others must be allowed on it (transfer checks the assignee itself).
-            guard let room = try await chats.room(uuid: uuid) else { throw ChatStore.Problem.notFound }
-            return try Present.room(
-                try await chats.assign(ticketID: room.ticket.id, to: target, by: actor, as: assignment)
-            ).response()
-        }
+        guard let ticket = try await conversations.tickets.facts(key: room) else { throw ConversationProblem.notFound }
+        let given = try await conversations.assign(ticket.id, to: target, by: actor, as: assignment)
+        return try await self.room(given.id).response()
     }
 
     static func room(_ context: APIRequestContext) throws -> String {
@@ -272,5 +243,12 @@ struct ChatRoomsController {
             throw APIError.notFound("Chat no encontrado")
         }
         return room
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
     }
 }

@@ -5,11 +5,10 @@ import NIOCore
 /// The REST companions of the WebSocket (seed 003), under `/api/soporte/tickets/{id}/chat/`: history pages, offline
 /// sync (idempotent by `client_id`), read marks, stats, and the upload a `file_upload_authorized` frame points to.
 struct ChatSyncController {
-    let chats: ChatStore
-    let tickets: TicketStore
+    let conversations: Conversations
+    let readModels: ReadModels
     let attachments: AttachmentStore
     let uploads: UploadGrants
-    let live: LiveSignal
 
     func addRoutes(to router: Router<APIRequestContext>) {
         router.get("api/soporte/tickets/:id/chat/historial", use: history)
@@ -19,27 +18,16 @@ struct ChatSyncController {
         router.post("api/soporte/tickets/:id/chat/upload", use: upload)
     }
 
-    /// The ticket in the path (number or UUID), if `caller` may see it.
-    func ticket(_ context: APIRequestContext) async throws -> (id: Int64, uuid: String) {
-        guard let caller = context.caller else { throw APIError.unauthorized }
-        guard let key = context.parameters.get("id"), let ticket = try await chats.resolveTicket(key) else {
-            throw APIError.notFound("Ticket no encontrado")
-        }
-        if case .guest(let own) = caller, own != ticket.id { throw APIError.notFound("Ticket no encontrado") }
-        return ticket
-    }
-
     @Sendable func history(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let ticket = try await self.ticket(context)
-        let query = request.uri.queryParameters
-        let page = try TicketController.integer(query["page"], name: "page", default: 1, range: 1...100_000)
-        let size = try TicketController.integer(query["size"], name: "size", default: 50, range: 1...200)
-        let (messages, total) = try await chats.historyPage(ticketID: ticket.id, page: page, size: size)
-        let pages = max(1, (total + size - 1) / size)
+        let ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: context.caller, to: .read)
+        let page = try Parameters.Page(request, sizeName: "size", defaultSize: 50, maximumSize: 200)
+        let (messages, total) = try await conversations.messages.page(
+            ticketID: ticket.id, page: page.number, size: page.size)
+        let pages = page.pages(total: total)
         return try JSONValue.object([
             "ticket_id": .int(ticket.id), "mensajes": .array(messages.map(LiveFrames.message)),
-            "page": .int(Int64(page)), "size": .int(Int64(size)), "total": .int(Int64(total)),
-            "total_pages": .int(Int64(pages)), "has_next": .bool(page < pages),
+            "page": .int(Int64(page.number)), "size": .int(Int64(page.size)), "total": .int(Int64(total)),
+            "total_pages": .int(Int64(pages)), "has_next": .bool(page.number < pages),
         ]).response()
     }
 
@@ -55,9 +43,11 @@ struct ChatSyncController {
         let messages: [Item]?
     }
 
-    /// Messages written while offline; each `client_id` is stored once, however often it is synced.
+    /// Messages written while offline; each `client_id` is stored once, however often it is synced. Syncing never
+    /// takes a chat: an agent syncs only where they may already write.
     @Sendable func sync(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let ticket = try await self.ticket(context)
+        let ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: context.caller, to: .read)
+        guard let caller = context.caller else { throw APIError.unauthorized }
         let body = try await request.decodeJSON(SyncBody.self, limit: 1 << 20)
         guard let items = body.messages else { throw APIError.badRequest("Falta el campo 'messages'") }
         guard items.count <= 200 else { throw APIError.badRequest("Como máximo 200 mensajes por sincronización") }
@@ -69,36 +59,21 @@ struct ChatSyncController {
                 continue
             }
             let text = (item.contenido ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !text.isEmpty, text.count <= TicketController.maximumMessageLength else {
+            guard !text.isEmpty, text.count <= Parameters.maximumMessageLength else {
                 errors.append(["client_id": .string(clientID), "error": "Mensaje vacío o demasiado largo"])
                 continue
             }
             do {
-                switch context.caller {
-                case .agent(let agent):
-                    try await chats.claimForWriting(ticketID: ticket.id, by: agent, take: false)
-                    let outbound = try await tickets.addOutbound(
-                        ticketID: ticket.id, text: text, agentID: agent.id, clientID: clientID)
-                    synced.append([
-                        "client_id": .string(clientID), "mensaje_id": .int(outbound.messageID),
-                        "duplicado": .bool(outbound.repeated),
-                    ])
-                default:
-                    let before = try await chats.customerMessage(ticketID: ticket.id, clientID: clientID)
-                    let message = try await chats.addCustomerMessage(
-                        ticketID: ticket.id, content: text, clientID: clientID)
-                    synced.append([
-                        "client_id": .string(clientID), "mensaje_id": .int(message.id),
-                        "duplicado": .bool(before != nil),
-                    ])
-                }
-            } catch ChatStore.Problem.closed, TicketStore.OutboundProblem.ticketClosed {
-                errors.append([
-                    "client_id": .string(clientID), "error": "No se pueden enviar mensajes en un chat cerrado",
+                let posted = try await conversations.post(
+                    text, clientID: clientID, by: caller, in: ticket.id, take: false)
+                synced.append([
+                    "client_id": .string(clientID), "mensaje_id": .int(posted.messageID),
+                    "duplicado": .bool(posted.repeated),
                 ])
+            } catch let problem as ConversationProblem {
+                errors.append(["client_id": .string(clientID), "error": .string(problem.liveError.message)])
             }
         }
-        if !synced.isEmpty { live.changed(ticket.id) }
         return try JSONValue.object(["sincronizados": .array(synced), "errores": .array(errors)]).response()
     }
 
@@ -108,33 +83,39 @@ struct ChatSyncController {
     }
 
     @Sendable func markRead(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let ticket = try await self.ticket(context)
+        let ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: context.caller, to: .read)
+        guard let caller = context.caller else { throw APIError.unauthorized }
         let body = try await request.decodeJSON(MarkBody.self)
-        let ids = (body.messageIDs ?? []).compactMap { Int64($0.value) }
-        let owned = try await chats.tickets(ofMessages: ids)
-        guard owned.isSubset(of: [ticket.id]) else { throw APIError.badRequest("Hay mensajes de otro ticket") }
-        let marked = try await chats.markRead(messages: ids)
+        guard let ids = body.messageIDs else { throw APIError.badRequest("Falta el campo 'message_ids'") }
+        guard ids.count <= 1000 else { throw APIError.badRequest("Como máximo 1000 mensajes por petición") }
+        let marked = try await conversations.markRead(
+            messages: ids.compactMap { Int64($0.value) }, by: caller, within: ticket)
         return try JSONValue.object(["marcados": .int(Int64(marked))]).response()
     }
 
     @Sendable func stats(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let ticket = try await self.ticket(context)
-        var stats = try await chats.stats(ticketID: ticket.id)
-        if case .object(var object) = stats {
-            object["ticket_id"] = .int(ticket.id)
-            stats = .object(object)
-        }
-        return try stats.response()
+        let ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: context.caller, to: .read)
+        let stats = try await readModels.stats(ticketID: ticket.id)
+        return try JSONValue.object([
+            "ticket_id": .int(ticket.id),
+            "total_mensajes": .int(Int64(stats.total)),
+            "por_rol": .object(stats.byRole.mapValues { .int(Int64($0)) }),
+            "primera_respuesta_segundos": .optional(stats.firstResponseSeconds),
+            "tiempo_respuesta_promedio_segundos": .optional(stats.averageResponseSeconds),
+            "respuestas": .int(Int64(stats.responses)),
+        ]).response()
     }
 
     /// The upload a `file_upload_authorized` frame allowed (one use, 10 MB, jpg/png/pdf/doc/docx by their bytes).
+    /// The grant's holder must still be allowed to upload to the ticket when the file arrives.
     @Sendable func upload(_ request: Request, context: APIRequestContext) async throws -> Response {
-        guard let key = context.parameters.get("id"), let ticket = try await chats.resolveTicket(key) else {
-            throw APIError.notFound("Ticket no encontrado")
+        guard let ticket = try await conversations.tickets.facts(key: try Parameters.ticketKey(context)) else {
+            throw ConversationProblem.notFound
         }
         guard let token = request.uri.queryParameters["upload_token"].map(String.init),
             let caller = uploads.take(token, ticketID: ticket.id)
         else { throw APIError(status: .unauthorized, detail: "Permiso de subida no válido o vencido") }
+        try TicketAccess.check(.upload, caller: caller, ticket: ticket)
         let contentType = request.headers[.contentType] ?? ""
         guard contentType.lowercased().hasPrefix("multipart/form-data") else {
             throw APIError(status: .unsupportedMediaType, detail: "Se espera multipart/form-data con el campo 'file'")
@@ -152,8 +133,7 @@ struct ChatSyncController {
                 extra: ["tipos": .array(UploadGrants.allowedTypes.map(JSONValue.string))])
         }
         let stored = try attachments.store(file.bytes, filename: file.filename, mime: mime)
-        let messageID = try await tickets.addAttachmentMessage(ticketID: ticket.id, attachment: stored, caller: caller)
-        live.send(LiveEvent(ticketID: ticket.id, kind: .fileUploaded, messageID: messageID))
+        let messageID = try await conversations.attach(stored, by: caller, in: ticket.id)
         return try JSONValue.object([
             "mensaje_id": .int(messageID), "tipo_mime": .string(mime),
             "tamano": .int(Int64(stored.size)), "nombre": .optional(stored.filename),

@@ -4,19 +4,21 @@ import Hummingbird
 import NIOCore
 import NIOPosix
 
-/// `GET /ticket/{id}/evidencias` (the photos and files of a ticket) and `GET /attachments/{id}` (one file).
+/// `GET /ticket/{id}/evidencias` (the photos and files of a ticket) and `GET /attachments/{id}` (one file), for
+/// whoever may read the ticket: its agents, admins, and the visitor of a web chat (their own files).
 struct EvidenceController {
     let attachments: AttachmentStore
-    let tickets: TicketStore
+    let conversations: Conversations
 
-    func addRoutes(to group: RouterGroup<APIRequestContext>) {
-        group.get("ticket/:id/evidencias", use: list)
-        group.get("attachments/:id", use: download)
+    func addRoutes(to router: Router<APIRequestContext>) {
+        router.get("ticket/:id/evidencias", use: list)
+        router.get("attachments/:id", use: download)
     }
 
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let id = try TicketController.ticketID(context)
-        guard try await tickets.summary(ticketID: id) != nil else { throw APIError.notFound("Ticket no encontrado") }
+        let ticket = try await conversations.ticket(
+            try TicketController.number(context), for: context.caller, to: .read)
+        let id = ticket.id
         let rows = try await attachments.list(ticketID: id)
         return try JSONValue.object([
             "ticket_id": .int(id),
@@ -36,6 +38,11 @@ struct EvidenceController {
         guard let text = context.parameters.get("id"), let id = Int64(text),
             let row = try await attachments.find(id)
         else { throw APIError.notFound("Archivo no encontrado") }
+        do {
+            _ = try await conversations.ticket(id: row.ticketID, for: context.caller, to: .read)
+        } catch ConversationProblem.notFound {
+            throw APIError.notFound("Archivo no encontrado")
+        }
         let url = attachments.path(for: row.sha256)
         guard let data = try? Data(contentsOf: url) else { throw APIError.notFound("Archivo no encontrado") }
         return Response(
@@ -43,7 +50,7 @@ struct EvidenceController {
             headers: [
                 .contentType: row.mime,
                 .contentDisposition:
-                    "inline; filename=\"\(row.filename?.replacingOccurrences(of: "\"", with: "") ?? "evidencia-\(row.id)")\"",
+                    "\(row.mime.hasPrefix("image/") ? "inline" : "attachment"); filename=\"\(row.filename?.replacingOccurrences(of: "\"", with: "") ?? "evidencia-\(row.id)")\"",
                 .cacheControl: "private, max-age=86400, immutable",
                 HTTPField.Name("X-Content-Type-Options")!: "nosniff",
                 .eTag: "\"\(row.sha256)\"",

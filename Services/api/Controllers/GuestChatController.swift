@@ -4,8 +4,10 @@ import Hummingbird
 /// The web visitor's side of seed 002: start a chat, complete the profile, validate the session, write, see the
 /// chat's status and their notifications. Errors are `{"error": …}` with the seed's status codes.
 struct GuestChatController {
-    let chats: ChatStore
+    let conversations: Conversations
+    let sessions: GuestSessions
     let notifications: NotificationStore
+    let rooms: ChatRoomsController
     let settings: APISettings
     let recaptcha: RecaptchaVerifier?
 
@@ -29,19 +31,18 @@ struct GuestChatController {
         let body = try await request.decodeJSON(StartBody.self, limit: 16 << 10)
         let message = body.initialMessage?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         guard !message.isEmpty else { throw APIError.badRequest("El mensaje inicial no puede estar vacío") }
-        guard message.count <= TicketController.maximumMessageLength else {
-            throw APIError.badRequest("El mensaje inicial excede \(TicketController.maximumMessageLength) caracteres")
+        guard message.count <= Parameters.maximumMessageLength else {
+            throw APIError.badRequest("El mensaje inicial excede \(Parameters.maximumMessageLength) caracteres")
         }
         do {
-            let session = try await chats.startGuestSession(
-                initialMessage: message, ip: context.remoteAddress, limit: settings.guestChatsPerIP,
-                window: settings.guestChatWindow, lifetime: settings.guestSessionLifetime)
+            let session = try await conversations.startGuestSession(
+                initialMessage: message, ip: context.remoteAddress, settings: settings)
             return try JSONValue.object([
                 "success": true, "session_id": .string(session.id), "next_step": "complete_profile",
                 "message": "Por favor completa tus datos de contacto",
                 "expires_in": .int(Int64(settings.guestSessionLifetime)),
             ]).response()
-        } catch ChatStore.GuestProblem.tooManyChats {
+        } catch GuestSessions.Problem.tooManyChats {
             throw APIError(
                 status: .tooManyRequests,
                 detail: "Has creado demasiados chats recientemente. Por favor intenta más tarde.",
@@ -69,7 +70,9 @@ struct GuestChatController {
         let sessionID = try body.sessionID.required(field: "session_id")
         var problems: [String: JSONValue] = [:]
         let name = body.fullName?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if name.count < 2 || name.count > 120 { problems["full_name"] = "Escribe tu nombre (de 2 a 120 caracteres)" }
+        if name.count < 2 || name.count > 120 || name.unicodeScalars.contains(where: Self.isInvisible) {
+            problems["full_name"] = "Escribe tu nombre (de 2 a 120 caracteres, sin caracteres de control)"
+        }
         let email = body.email?.trimmingCharacters(in: .whitespaces) ?? ""
         if !Self.isEmail(email) { problems["email"] = "Correo electrónico no válido" }
         let phone = body.phoneNumber?.trimmingCharacters(in: .whitespaces) ?? ""
@@ -85,19 +88,13 @@ struct GuestChatController {
                 throw APIError.badRequest("No pudimos verificar que no eres un robot (reCAPTCHA). Intenta de nuevo.")
             }
         }
-        do {
-            let (room, _, token) = try await chats.completeGuestChat(
-                sessionID: sessionID, fullName: name, email: email, phone: phone)
-            return try JSONValue.object([
-                "success": true, "chat_room_id": .string(room), "user_name": .string(name),
-                "message": "Chat iniciado correctamente. Un agente te contactará pronto.",
-                "room_token": .string(token),
-            ]).response()
-        } catch ChatStore.GuestProblem.expired {
-            throw APIError.badRequest("Sesión expirada. Por favor inicia el chat nuevamente.")
-        } catch ChatStore.GuestProblem.alreadyCompleted {
-            throw APIError.badRequest("Esta sesión ya inició un chat. Por favor inicia el chat nuevamente.")
-        }
+        let opened = try await conversations.openGuestChat(
+            sessionID: sessionID, claims: .init(name: name, email: email, phone: phone))
+        return try JSONValue.object([
+            "success": true, "chat_room_id": .string(opened.roomUUID), "user_name": .string(name),
+            "message": "Chat iniciado correctamente. Un agente te contactará pronto.",
+            "room_token": .string(opened.token),
+        ]).response()
     }
 
     struct SessionBody: Decodable {
@@ -108,7 +105,7 @@ struct GuestChatController {
     @Sendable func validate(_ request: Request, context: APIRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(SessionBody.self, limit: 4 << 10)
         let id = try body.sessionID.required(field: "session_id")
-        guard let session = try await chats.guestSession(id) else {
+        guard let session = try await sessions.find(id) else {
             return try JSONValue.object(["valid": false, "has_message": false, "created_at": .null]).response()
         }
         return try JSONValue.object([
@@ -134,37 +131,35 @@ struct GuestChatController {
             throw context.caller == nil
                 ? APIError.unauthorized : APIError.forbidden("Solo el cliente de este chat puede usar esta ruta")
         }
-        let text = try ChatRoomsController.messageText(body.content)
-        return try await mapChatProblems {
-            let ticketID = try await chats.ticketID(forRoom: room, caller: context.caller)
-            return try Present.message(try await chats.addCustomerMessage(ticketID: ticketID, content: text))
-                .response(status: .created)
+        let text = try Parameters.messageText(body.content)
+        let ticket = try await conversations.ticket(room, for: context.caller, to: .write)
+        let posted = try await conversations.post(text, clientID: nil, by: .guest(ticketID: ticket.id), in: ticket.id)
+        guard let message = try await conversations.messages.find(posted.messageID, ticketID: ticket.id) else {
+            throw ConversationProblem.notFound
         }
+        return try WireFormat.message(message).response(status: .created)
     }
 
     @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> Response {
-        guard context.caller != nil else { throw APIError.unauthorized }
+        guard let caller = context.caller else { throw APIError.unauthorized }
         let uuid = try request.uri.queryParameters["chat_room_id"].map(String.init).required(parameter: "chat_room_id")
-        return try await mapChatProblems {
-            let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
-            guard let room = try await chats.room(uuid: uuid) else { throw ChatStore.Problem.notFound }
-            let unread = try await chats.unreadCount(
-                ticketID: ticketID, for: context.agent == nil ? .customer : .agents)
-            return try JSONValue.object([
-                "chat_room_id": .string(room.ticket.uuid), "status": .string(room.status),
-                "agent_assigned": .bool(room.agent != nil), "agent_name": .optional(room.agent?.displayName),
-                "created_at": .date(room.ticket.createdAt), "unread_messages": .int(Int64(unread)),
-            ]).response()
+        let ticket = try await conversations.ticket(uuid, for: caller, to: .read)
+        guard let summary = try await conversations.tickets.summary(id: ticket.id) else {
+            throw ConversationProblem.notFound
         }
+        let agent = try await summary.assignedAgentID.asyncMap { try await rooms.agents.find(String($0)) } ?? nil
+        let unread = try await conversations.messages.unreadCount(ticketID: ticket.id, for: ReaderSide(caller))
+        return try JSONValue.object([
+            "chat_room_id": .string(summary.uuid), "status": .string(summary.roomStatus.rawValue),
+            "agent_assigned": .bool(agent != nil), "agent_name": .optional(agent?.displayName),
+            "created_at": .date(summary.createdAt), "unread_messages": .int(Int64(unread)),
+        ]).response()
     }
 
     @Sendable func userNotifications(_ request: Request, context: APIRequestContext) async throws -> Response {
-        guard context.caller != nil else { throw APIError.unauthorized }
         let uuid = try request.uri.queryParameters["chat_room_id"].map(String.init).required(parameter: "chat_room_id")
-        return try await mapChatProblems {
-            let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
-            return try Present.notifications(try await notifications.forCustomer(ticketID: ticketID)).response()
-        }
+        let ticket = try await conversations.ticket(uuid, for: context.caller, to: .read)
+        return try WireFormat.notifications(try await notifications.forCustomer(ticketID: ticket.id)).response()
     }
 
     struct MarkBody: Decodable {
@@ -179,13 +174,16 @@ struct GuestChatController {
     @Sendable func markUserNotificationsRead(_ request: Request, context: APIRequestContext) async throws -> Response {
         guard context.caller != nil else { throw APIError.unauthorized }
         let body = try await request.decodeJSON(MarkBody.self)
-        let uuid = try body.chatRoomID.required(field: "chat_room_id")
-        return try await mapChatProblems {
-            let ticketID = try await chats.ticketID(forRoom: uuid, caller: context.caller)
-            let marked = try await notifications.markReadForCustomer(
-                ticketID: ticketID, ids: body.notificationIDs?.map(\.value))
-            return try JSONValue.object(["success": true, "marked": .int(Int64(marked))]).response()
-        }
+        let ticket = try await conversations.ticket(
+            try body.chatRoomID.required(field: "chat_room_id"), for: context.caller, to: .read)
+        let marked = try await notifications.markReadForCustomer(
+            ticketID: ticket.id, ids: body.notificationIDs?.map(\.value))
+        return try JSONValue.object(["success": true, "marked": .int(Int64(marked))]).response()
+    }
+
+    /// Control and formatting characters (bidi overrides, zero-width) have no place in a name.
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        [.control, .format, .lineSeparator, .paragraphSeparator].contains(scalar.properties.generalCategory)
     }
 
     static func isEmail(_ text: String) -> Bool {

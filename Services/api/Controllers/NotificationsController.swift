@@ -14,7 +14,7 @@ struct NotificationsController {
 
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
         let agent = try context.requireAgent
-        return try Present.notifications(try await notifications.forAgent(agent.id)).response()
+        return try WireFormat.notifications(try await notifications.forAgent(agent.id)).response()
     }
 
     @Sendable func unreadCount(_ request: Request, context: APIRequestContext) async throws -> Response {

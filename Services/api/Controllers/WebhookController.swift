@@ -6,9 +6,11 @@ import NIOCore
 /// `POST /webhook`: messages from the WhatsApp bridge (seed 004), `{"remitente", "contenido"}` with optional
 /// `nombre`, `id_mensaje` and `timestamp`.
 struct WebhookController {
-    let tickets: TicketStore
+    let conversations: Conversations
     let attachments: AttachmentStore
     let token: String?
+    /// Whether the intake assistant runs on new WhatsApp tickets.
+    let intake: Bool
     /// Text messages: 1 MB. A photo may be 16 MB, which is about 22 MB as base64 JSON.
     static let bodyLimit = 1 << 20
     static let imageBodyLimit = 23 << 20
@@ -66,16 +68,19 @@ struct WebhookController {
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw APIError.badRequest("El campo 'contenido' está vacío")
             }
+            guard text.count <= Parameters.maximumMessageLength else {
+                throw APIError.badRequest("El campo 'contenido' excede \(Parameters.maximumMessageLength) caracteres")
+            }
             content = text
         }
         let name = payload.nombre?.trimmingCharacters(in: .whitespacesAndNewlines).prefix(120)
-        let result = try await tickets.ingest(
-            TicketStore.Inbound(
+        let result = try await conversations.receive(
+            Conversations.Inbound(
                 sender: sender, content: content, name: name.map(String.init),
                 externalID: payload.idMensaje?.value.prefix(200).description,
                 externalTimestamp: payload.timestamp?.date,
                 attachment: attachment
-            ))
+            ), intake: intake)
         var answer: [String: JSONValue] = ["status": "recibido", "ticket_id": .int(result.ticketID)]
         if result.duplicate { answer["duplicado"] = true }
         return try JSONValue.object(answer).response()
@@ -132,54 +137,6 @@ extension WebhookController {
                 extra: ["tipos": .array(MediaType.allowed.map(JSONValue.string))])
         } catch AttachmentStore.Problem.empty {
             throw APIError.badRequest("El archivo está vacío")
-        }
-    }
-}
-
-/// A string field some bridges send as a number.
-struct FlexibleString: Decodable {
-    let value: String
-
-    init(value: String) { self.value = value }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let string = try? container.decode(String.self) {
-            value = string
-        } else if let number = try? container.decode(Int64.self) {
-            value = String(number)
-        } else {
-            throw DecodingError.typeMismatch(
-                String.self, .init(codingPath: decoder.codingPath, debugDescription: "string"))
-        }
-    }
-}
-
-/// Unix seconds, milliseconds, or an ISO 8601 string.
-struct FlexibleTimestamp: Decodable {
-    let date: Date
-
-    init?(text: String) {
-        if let number = Double(text) {
-            date = Date(timeIntervalSince1970: number > 1e11 ? number / 1000 : number)
-        } else if let parsed = try? Date(text, strategy: .iso8601) {
-            date = parsed
-        } else {
-            return nil
-        }
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let number = try? container.decode(Double.self) {
-            date = Date(timeIntervalSince1970: number > 1e11 ? number / 1000 : number)
-        } else if let string = try? container.decode(String.self),
-            let parsed = (try? Date(string, strategy: .iso8601))
-                ?? (try? Date("\(string)Z", strategy: .iso8601))
-        {
-            date = parsed
-        } else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "timestamp"))
         }
     }
 }

@@ -191,6 +191,23 @@ enum APIDatabase {
                     CREATE INDEX notifications_ticket ON notifications(ticket_id, recipient, id);
                     """)
         }
+        migrator.registerMigration("v4: verified identities, pinned reply address, visitor claims") { db in
+            try db.execute(
+                sql: """
+                    -- Only a channel verifies an identity ('whatsapp': an inbound message came from it). NULL is a claim.
+                    ALTER TABLE customer_identities ADD COLUMN verified_by TEXT;
+                    UPDATE customer_identities SET verified_by = 'whatsapp' WHERE kind IN ('phone', 'lid');
+                    -- A WhatsApp ticket answers the verified address its conversation came from, and only that one.
+                    ALTER TABLE tickets ADD COLUMN reply_address TEXT;
+                    UPDATE tickets SET reply_address = (
+                        SELECT ci.address FROM customer_identities ci WHERE ci.customer_id = tickets.customer_id
+                            AND ci.kind IN ('phone', 'lid') ORDER BY ci.last_seen_at DESC LIMIT 1)
+                    WHERE channel = 'whatsapp';
+                    -- What a web visitor typed about themselves: claims about this ticket, never identities.
+                    ALTER TABLE tickets ADD COLUMN claimed_email TEXT;
+                    ALTER TABLE tickets ADD COLUMN claimed_phone TEXT;
+                    """)
+        }
         return migrator
     }
 }

@@ -51,6 +51,10 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
+        } catch let problem as ConversationProblem {
+            throw problem.apiError
+        } catch let problem as GuestSessions.Problem {
+            throw problem.apiError
         } catch let error as HTTPError {
             let detail =
                 switch error.status {

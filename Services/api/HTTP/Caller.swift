@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 import Hummingbird
 
 /// Who is making a request: an agent with a session, a web visitor holding their room token, or nobody.
@@ -19,7 +18,7 @@ enum Caller: Sendable, Equatable {
 struct CallerMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
     let agents: AgentStore
-    let reader: DatabasePool
+    let tickets: Tickets
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -43,11 +42,9 @@ struct CallerMiddleware: RouterMiddleware {
             return .agent(agent)
         }
         if scheme == "room" || scheme == "bearer" {
-            let digest = AgentStore.digest(token)
-            let ticket = try await reader.read { db in
-                try Int64.fetchOne(db, sql: "SELECT id FROM tickets WHERE guest_token_hash = ?", arguments: [digest])
+            if let ticket = try await tickets.ticketID(roomTokenDigest: AgentStore.digest(token)) {
+                return .guest(ticketID: ticket)
             }
-            if let ticket { return .guest(ticketID: ticket) }
         }
         return nil
     }

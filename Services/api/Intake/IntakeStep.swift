@@ -2,13 +2,7 @@ import Foundation
 import GRDB
 import MostradorContracts
 
-extension TicketStore.Inbound {
-    var intakeInput: IntakeBot.Input {
-        attachment == nil ? .text(content) : .image(caption: content.isEmpty ? nil : content)
-    }
-}
-
-/// Runs the intake inside the webhook's transaction: reads the state from the ticket, stores what the bot decided
+/// Persists the intake inside the webhook's transaction: reads the state from the ticket, stores what the bot decided
 /// and queues its replies like any other outbound message.
 enum IntakeStep {
     static func next(_ input: IntakeBot.Input, ticketID: Int64, db: Database) throws -> IntakeBot.Reaction? {
@@ -34,7 +28,7 @@ enum IntakeStep {
         let state = String(decoding: try JSONEncoder().encode(reaction.state), as: UTF8.self)
         try db.execute(sql: "UPDATE tickets SET intake_state = ? WHERE id = ?", arguments: [state, ticketID])
         if let name = reaction.customerName {
-            try db.execute(sql: "UPDATE customers SET name = ? WHERE id = ?", arguments: [name, customerID])
+            try Customers.rename(customerID, to: name, db: db)
         }
         if let equipment = reaction.equipment {
             try db.execute(sql: "UPDATE tickets SET equipment = ? WHERE id = ?", arguments: [equipment, ticketID])
@@ -54,9 +48,9 @@ enum IntakeStep {
                     TicketDescriptionUpdated(ticketID: ticketID, description: description, language: language), in: db)
             }
         }
+        guard !reaction.replies.isEmpty, let ticket = try TicketFacts.fetch(id: ticketID, db: db) else { return }
         for reply in reaction.replies {
-            _ = try TicketStore.addOutbound(
-                ticketID: ticketID, text: reply, role: .assistant, agentID: nil, clientID: nil, db: db)
+            _ = try Conversations.queueOutbound(NewMessage(role: .assistant, content: reply), on: ticket, db: db)
         }
     }
 }

@@ -3,14 +3,11 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
-import Synchronization
 
 /// `/ws/soporte/ticket/{id}/?token=…` (seed 003) for agents and web visitors.
 struct LiveController: Sendable {
-    let chats: ChatStore
-    let tickets: TicketStore
+    let conversations: Conversations
     let hub: LiveHub
-    let feed: LiveFeed
     let uploads: UploadGrants
 
     static let maxFrame = 64 << 10
@@ -31,9 +28,9 @@ struct LiveController: Sendable {
 
     func person(_ caller: Caller?, ticketID: Int64) async throws -> Person {
         switch caller {
-        case .agent(let agent): return Person(id: "agente-\(agent.id)", name: agent.displayName, kind: "AGENTE")
+        case .agent(let agent): return Person(id: agent.liveID, name: agent.displayName, kind: "AGENTE")
         default:
-            let name = try await tickets.summary(ticketID: ticketID)?.customerName ?? "Cliente"
+            let name = try await conversations.tickets.summary(id: ticketID)?.customerName ?? "Cliente"
             return Person(id: "cliente", name: name, kind: "CLIENTE")
         }
     }
@@ -45,7 +42,7 @@ struct LiveController: Sendable {
         let connection = UUID().uuidString.lowercased()
         let me = try await person(context.caller, ticketID: ticketID)
         let (frames, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(5000))
-        let recent = try await chats.recentMessages(ticketID: ticketID, count: 50)
+        let recent = try await conversations.messages.recent(ticketID: ticketID, count: 50)
         // Distinct people (an agent with two tabs is one), at most 50: the frame stays small however many
         // sockets share the room.
         let participants = await hub.participants(ticketID: ticketID)
@@ -67,7 +64,8 @@ struct LiveController: Sendable {
                     "ticket_id": .int(ticketID), "chat_id": .string(context.roomUUID),
                     "conexion_id": .string(connection),
                     "usuario": ["id": .string(me.id), "nombre": .string(me.name), "tipo": .string(me.kind)],
-                    "participantes": .array(everyone), "conexiones": .int(Int64(participants.count + 1)),
+                    "participants": .array(everyone), "participantes": .array(everyone),
+                    "conexiones": .int(Int64(participants.count + 1)),
                     "historial_reciente": .array(recent.map(LiveFrames.message)),
                 ]))
         await hub.join(
@@ -76,8 +74,22 @@ struct LiveController: Sendable {
             lastMessageID: recent.last?.id ?? 0)
         // Anything written between reading the history and joining goes out now.
         await hub.handle(LiveEvent(ticketID: ticketID, kind: .messages))
-        defer { Task { await hub.leave(ticketID: ticketID, clientID: connection) } }
+        do {
+            try await exchange(
+                inbound: inbound, outbound: outbound, frames: frames, continuation: continuation, me: me,
+                connection: connection, context: context)
+        } catch {
+            await hub.leave(ticketID: ticketID, clientID: connection)
+            throw error
+        }
+        await hub.leave(ticketID: ticketID, clientID: connection)
+    }
 
+    /// Writes queued frames out while reading the client's frames in, until either side ends.
+    private func exchange(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, frames: AsyncStream<String>,
+        continuation: AsyncStream<String>.Continuation, me: Person, connection: String, context: LiveRequestContext
+    ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await frame in frames { try await outbound.write(.text(frame)) }
@@ -118,7 +130,7 @@ struct LiveController: Sendable {
         case "mensaje":
             await sendMessage(data, ticketID: ticketID, context: context, reply: reply)
         case "typing_start", "typing_stop":
-            feed.send(
+            conversations.live.send(
                 LiveEvent(
                     ticketID: ticketID, kind: tipo == "typing_start" ? .typingStart : .typingStop, userID: me.id,
                     userName: me.name, userKind: me.kind, origin: connection))
@@ -127,7 +139,7 @@ struct LiveController: Sendable {
                 LiveFrames.frame(
                     "heartbeat", ["timestamp": .date(Date()), "recibido": .optional(data["timestamp"] as? String)]))
         case "file_upload_request":
-            reply.yield(authorizeUpload(data, ticketID: ticketID, caller: context.caller))
+            reply.yield(await authorizeUpload(data, ticketID: ticketID, caller: context.caller))
         default:
             reply.yield(Self.error("tipo_desconocido", "Tipo de mensaje desconocido: \(tipo.prefix(40))"))
         }
@@ -140,46 +152,31 @@ struct LiveController: Sendable {
         let text = (data["mensaje"] as? String ?? data["contenido"] as? String ?? "").trimmingCharacters(
             in: .whitespacesAndNewlines)
         let clientID = (data["client_id"] as? String).flatMap { $0.isEmpty || $0.count > 100 ? nil : $0 }
-        guard !text.isEmpty, text.count <= TicketController.maximumMessageLength else {
+        guard !text.isEmpty, text.count <= Parameters.maximumMessageLength else {
             reply.yield(
                 Self.error(
-                    "mensaje_invalido",
-                    "El mensaje debe tener de 1 a \(TicketController.maximumMessageLength) caracteres"))
+                    "mensaje_invalido", "El mensaje debe tener de 1 a \(Parameters.maximumMessageLength) caracteres"))
             return
         }
+        guard let caller = context.caller else { return }
         do {
-            let (id, repeated): (Int64, Bool)
-            switch context.caller {
-            case .agent(let agent):
-                try await chats.claimForWriting(ticketID: ticketID, by: agent)
-                let outbound = try await tickets.addOutbound(
-                    ticketID: ticketID, text: text, agentID: agent.id, clientID: clientID)
-                (id, repeated) = (outbound.messageID, outbound.repeated)
-            default:
-                let existing =
-                    try await clientID.asyncMap { try await chats.customerMessage(ticketID: ticketID, clientID: $0) }
-                    ?? nil
-                let message = try await chats.addCustomerMessage(ticketID: ticketID, content: text, clientID: clientID)
-                (id, repeated) = (message.id, existing != nil)
-            }
+            let posted = try await conversations.post(text, clientID: clientID, by: caller, in: ticketID)
             reply.yield(
                 LiveFrames.frame(
                     "mensaje_confirmado",
                     [
-                        "client_id": .optional(clientID), "mensaje_id": .int(id), "timestamp": .date(Date()),
-                        "duplicado": .bool(repeated),
+                        "client_id": .optional(clientID), "mensaje_id": .int(posted.messageID),
+                        "timestamp": .date(Date()), "duplicado": .bool(posted.repeated),
                     ]))
-            feed.changed(ticketID: ticketID)
-        } catch ChatStore.Problem.closed, TicketStore.OutboundProblem.ticketClosed {
-            reply.yield(Self.error("chat_cerrado", "No se pueden enviar mensajes en un chat cerrado"))
-        } catch ChatStore.Problem.forbidden(let message) {
-            reply.yield(Self.error("sin_permiso", message))
+        } catch let problem as ConversationProblem {
+            reply.yield(Self.error(problem.liveError.code, problem.liveError.message))
         } catch {
             reply.yield(Self.error("error_interno", "No se pudo guardar el mensaje; intenta de nuevo"))
         }
     }
 
-    func authorizeUpload(_ data: [String: Any], ticketID: Int64, caller: Caller?) -> String {
+    /// An upload grant, for a caller the access policy lets upload to this ticket (not when it is closed).
+    func authorizeUpload(_ data: [String: Any], ticketID: Int64, caller: Caller?) async -> String {
         let size = (data["tamaño"] as? Int) ?? (data["tamano"] as? Int) ?? (data["size"] as? Int) ?? -1
         let mime = data["tipo_mime"] as? String ?? ""
         guard size > 0, size <= UploadGrants.maximumSize else {
@@ -189,6 +186,13 @@ struct LiveController: Sendable {
             return Self.error("tipo_no_permitido", "Tipos permitidos: jpg, png, pdf, doc, docx")
         }
         guard let caller else { return Self.error("sin_permiso", "No autorizado") }
+        do {
+            _ = try await conversations.ticket(id: ticketID, for: caller, to: .upload)
+        } catch let problem as ConversationProblem {
+            return Self.error(problem.liveError.code, problem.liveError.message)
+        } catch {
+            return Self.error("error_interno", "No se pudo autorizar la subida; intenta de nuevo")
+        }
         let token = uploads.grant(ticketID: ticketID, caller: caller)
         return LiveFrames.frame(
             "file_upload_authorized",
@@ -198,43 +202,5 @@ struct LiveController: Sendable {
                 "tipos_permitidos": .array(UploadGrants.allowedTypes.map(JSONValue.string)), "expires_in": 300,
                 "nombre_archivo": .optional(data["nombre_archivo"] as? String),
             ])
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
-    }
-}
-
-/// One-use upload permissions handed out over the WebSocket (valid five minutes).
-final class UploadGrants: Sendable {
-    static let maximumSize = 10 << 20
-    static let allowedTypes = [
-        "image/jpeg", "image/png", "application/pdf", "application/msword",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ]
-    private let grants = Mutex([String: (ticketID: Int64, caller: Caller, expires: Date)]())
-
-    func grant(ticketID: Int64, caller: Caller) -> String {
-        let token = AgentStore.newToken()
-        grants.withLock { grants in
-            let now = Date()
-            grants = grants.filter { $0.value.expires > now }
-            grants[token] = (ticketID, caller, now.addingTimeInterval(300))
-        }
-        return token
-    }
-
-    /// Takes a grant (once) if it is for `ticketID` and still valid.
-    func take(_ token: String, ticketID: Int64) -> Caller? {
-        grants.withLock { grants in
-            guard let grant = grants.removeValue(forKey: token), grant.ticketID == ticketID, grant.expires > Date()
-            else {
-                return nil
-            }
-            return grant.caller
-        }
     }
 }

@@ -29,4 +29,8 @@ struct LiveEvent: Codable, Sendable, Equatable {
     var userKind: String?
     /// The WebSocket connection that caused it (not echoed back to itself).
     var origin: String?
+    /// A transfer: the agent who had the chat, and the automatic message (seed 003 `mensaje_automatico`).
+    var previousUserID: String?
+    var previousUserName: String?
+    var text: String?
 }

@@ -42,12 +42,6 @@ final class LiveFeed: Service, Sendable {
         wakeup.signal()
     }
 
-    func changed(ticketID: Int64) { send(LiveEvent(ticketID: ticketID, kind: .messages)) }
-
-    func deliveryChanged(ticketID: Int64, messageID: Int64) {
-        send(LiveEvent(ticketID: ticketID, kind: .delivery, messageID: messageID))
-    }
-
     func run() async throws {
         let consumer = connection.consume(queue: queue, prefetch: 1000)
         await withGracefulShutdownHandler {

@@ -20,11 +20,11 @@ actor LiveHub {
     }
 
     private var rooms: [Int64: Room] = [:]
-    private let chats: ChatStore
+    private let messages: Messages
     private let logger: Logger
 
-    init(chats: ChatStore, logger: Logger) {
-        self.chats = chats
+    init(messages: Messages, logger: Logger) {
+        self.messages = messages
         self.logger = logger
     }
 
@@ -53,7 +53,7 @@ actor LiveHub {
         switch event.kind {
         case .messages, .agentJoined, .agentLeft, .chatTransferred, .status:
             let after = room.lastMessageID.values.min() ?? 0
-            let messages = (try? await chats.newMessages(ticketID: event.ticketID, after: after)) ?? []
+            let messages = (try? await messages.after(after, ticketID: event.ticketID)) ?? []
             // Re-read after the await: other pokes and joins may have moved clients on meanwhile.
             if !messages.isEmpty, let current = rooms[event.ticketID] {
                 for (clientID, client) in current.clients {
@@ -67,29 +67,25 @@ actor LiveHub {
                 }
             }
             if event.kind != .messages, event.kind != .status {
-                broadcast(
-                    ticketID: event.ticketID,
-                    LiveFrames.frame(
-                        event.kind.rawValue, ["usuario": LiveFrames.user(event), "ticket_id": .int(event.ticketID)]))
+                broadcast(ticketID: event.ticketID, LiveFrames.frame(event.kind.rawValue, LiveFrames.people(event)))
             }
         case .fileUploaded:
             await handle(LiveEvent(ticketID: event.ticketID, kind: .messages))
-            guard let id = event.messageID, let message = try? await chats.message(id: id, ticketID: event.ticketID)
+            guard let id = event.messageID, let message = try? await messages.find(id, ticketID: event.ticketID)
             else {
                 return
             }
-            broadcast(
-                ticketID: event.ticketID, LiveFrames.frame("file_uploaded", ["mensaje": LiveFrames.message(message)]))
+            broadcast(ticketID: event.ticketID, LiveFrames.frame("file_uploaded", LiveFrames.fileUploaded(message)))
         case .delivery:
             guard let id = event.messageID,
-                let message = try? await chats.message(id: id, ticketID: event.ticketID)
+                let message = try? await messages.find(id, ticketID: event.ticketID)
             else { return }
             broadcast(
                 ticketID: event.ticketID,
                 LiveFrames.frame(
                     "estado_entrega",
                     [
-                        "mensaje_id": .int(message.id), "estado_entrega": .optional(message.deliveryStatus),
+                        "mensaje_id": .int(message.id), "estado_entrega": .optional(message.deliveryStatus?.rawValue),
                         "error_entrega": .optional(message.deliveryError),
                         "intento": .int(Int64(message.deliveryAttempt)),
                     ]))

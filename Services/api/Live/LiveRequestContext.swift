@@ -18,11 +18,12 @@ struct LiveRequestContext: RequestContext, WebSocketRequestContext {
 }
 
 /// Resolves `?token=` (an agent session or a room token) and the ticket in the path (number or UUID) before the
-/// upgrade: 401 without a valid token, 404 for a ticket the caller may not see.
+/// upgrade, through the access policy: 401 without a valid token, 403 for another agent's chat, 404 for a ticket
+/// a visitor may not see.
 struct LiveAuthMiddleware: RouterMiddleware {
     typealias Context = LiveRequestContext
     let identify: CallerMiddleware
-    let chats: ChatStore
+    let conversations: Conversations
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -30,11 +31,11 @@ struct LiveAuthMiddleware: RouterMiddleware {
         guard let token = request.uri.queryParameters["token"].map(String.init),
             let caller = try await identify.identify(token: token)
         else { throw HTTPError(.unauthorized, message: "Token no válido") }
-        guard let key = context.parameters.get("id"),
-            let ticket = try await chats.resolveTicket(key)
-        else { throw HTTPError(.notFound, message: "Ticket no encontrado") }
-        if case .guest(let own) = caller, own != ticket.id {
-            throw HTTPError(.notFound, message: "Ticket no encontrado")
+        let ticket: TicketFacts
+        do {
+            ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: caller, to: .read)
+        } catch let problem as ConversationProblem {
+            throw HTTPError(problem.apiError.status, message: problem.apiError.detail)
         }
         var context = context
         context.caller = caller

@@ -4,7 +4,7 @@ import Synchronization
 
 /// Wakes requests waiting for a message's delivery outcome as soon as the relay's report is stored. Waiters also
 /// re-read the database at short intervals, so a report stored by another api instance is seen too.
-final class DeliveryNotifier: Sendable {
+final class DeliveryOutcomeWaiter: Sendable {
     private let waiters = Mutex<[Int64: [UUID: CheckedContinuation<Void, Never>]]>([:])
 
     func notify(messageID: Int64) {

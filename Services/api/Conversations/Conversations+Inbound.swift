@@ -1,0 +1,202 @@
+import Foundation
+import GRDB
+import MostradorContracts
+
+extension Conversations {
+    /// A message a WhatsApp channel delivered: its sender is verified by the channel.
+    struct Inbound: Sendable {
+        var sender: SenderAddress
+        var content: String
+        /// The push name the channel reports (a hint, used only while the customer has no name).
+        var name: String?
+        var externalID: String?
+        var externalTimestamp: Date?
+        /// Photo evidence already written to the attachment store; `content` is then its caption.
+        var attachment: StoredAttachment?
+
+        var intakeInput: IntakeBot.Input {
+            attachment == nil ? .text(content) : .image(caption: content.isEmpty ? nil : content)
+        }
+    }
+
+    struct Received: Sendable, Equatable {
+        let ticketID: Int64
+        let messageID: Int64
+        let ticketCreated: Bool
+        /// The channel had delivered this message id before: nothing new was stored.
+        let duplicate: Bool
+    }
+
+    /// Stores an inbound message on the customer's open WhatsApp ticket (opening one when there is none,
+    /// reopening a resolved one), runs the intake assistant, and pins the ticket's reply address to the verified
+    /// address it came from — in one transaction.
+    func receive(_ inbound: Inbound, intake: Bool) async throws -> Received {
+        let received = try await committer.write { db in try Self.receive(inbound, intake: intake, db: db) }
+        if !received.duplicate {
+            outboxWakeup.signal()
+            live.changed(received.ticketID)
+        }
+        return received
+    }
+
+    static func receive(_ inbound: Inbound, intake: Bool, db: Database) throws -> Received {
+        if let externalID = inbound.externalID, let earlier = try Messages.inbound(externalID: externalID, db: db) {
+            return Received(
+                ticketID: earlier.ticketID, messageID: earlier.messageID, ticketCreated: false, duplicate: true)
+        }
+        let customerID = try Customers.verified(inbound.sender, pushName: inbound.name, db: db)
+        var reaction: IntakeBot.Reaction?
+        let ticket: TicketFacts
+        let created: Bool
+        if let open = try Tickets.openWhatsApp(customerID: customerID, db: db) {
+            try Tickets.pinReplyAddress(inbound.sender.address, ticketID: open.id, db: db)
+            ticket = try TicketFacts.fetch(id: open.id, db: db)!
+            created = false
+            if intake { reaction = try IntakeStep.next(inbound.intakeInput, ticketID: ticket.id, db: db) }
+        } else {
+            let language = IntakeBot.language(of: inbound.content)
+            var draft = Tickets.Draft(
+                customerID: customerID, channel: .whatsapp, language: language, replyAddress: inbound.sender.address)
+            var fresh = try Tickets.create(draft, db: db)
+            let context = IntakeBot.Context(
+                ticketID: fresh.id, customerName: fresh.customerName, description: nil, equipment: nil,
+                language: language)
+            // Without the assistant, the first message is the description.
+            reaction = intake ? IntakeBot.start(inbound.intakeInput, context: context) : nil
+            draft.description = intake ? reaction?.description : inbound.content
+            if let description = draft.description {
+                try db.execute(
+                    sql: "UPDATE tickets SET description = ? WHERE id = ?", arguments: [description, fresh.id])
+            }
+            reaction?.description = nil
+            try Outbox.add(
+                TicketCreated(
+                    ticketID: fresh.id, ticketUUID: UUID(uuidString: fresh.uuid)!, channel: .whatsapp,
+                    customerID: customerID, customerName: fresh.customerName, description: draft.description,
+                    language: language, createdAt: Date(), recipient: inbound.sender.address,
+                    intakeRunning: reaction.map { $0.state.step != .done && $0.state.step != .handedOff } ?? false),
+                in: db)
+            fresh = try TicketFacts.fetch(id: fresh.id, db: db)!
+            ticket = fresh
+            created = true
+        }
+        var message = NewMessage(
+            role: .user, content: inbound.content, type: inbound.attachment.map { MessageType(mime: $0.mime) } ?? .text,
+            externalID: inbound.externalID, externalTimestamp: inbound.externalTimestamp)
+        message.attachment = inbound.attachment
+        message.caption = inbound.content
+        let messageID = try Messages.insert(message, on: ticket, db: db)
+        if ticket.status == .resolved { try reopen(ticket, db: db) }
+        if let reaction { try IntakeStep.apply(reaction, ticketID: ticket.id, customerID: customerID, db: db) }
+        return Received(ticketID: ticket.id, messageID: messageID, ticketCreated: created, duplicate: false)
+    }
+
+    // MARK: Web visitors
+
+    /// What a visitor typed about themselves (seed 002 `complete_chat`): claims, kept on their own ticket.
+    struct VisitorClaims: Sendable {
+        var name: String
+        var email: String
+        var phone: String
+    }
+
+    struct OpenedChat: Sendable {
+        let roomUUID: String
+        let ticketID: Int64
+        /// The room token, shown once; only its SHA-256 is stored.
+        let token: String
+    }
+
+    /// Step 2 of the guest flow: the visitor's details open a chat room for a customer of their own. Their email
+    /// and phone are unverified claims on this ticket: they never merge into, rename or redirect another customer.
+    func openGuestChat(sessionID: String, claims: VisitorClaims) async throws -> OpenedChat {
+        let token = AgentStore.newToken()
+        let opened = try await committer.write { db -> OpenedChat in
+            let session = try GuestSessions.claimable(sessionID, db: db)
+            let language = IntakeBot.language(of: session.initialMessage)
+            let customerID = try Customers.visitor(name: claims.name, language: language, db: db)
+            let ticket = try Tickets.create(
+                Tickets.Draft(
+                    customerID: customerID, channel: .web, language: language,
+                    description: session.initialMessage, subject: "Chat de \(claims.name)",
+                    initialMessage: session.initialMessage, claimedEmail: claims.email.lowercased(),
+                    claimedPhone: claims.phone, guestTokenHash: AgentStore.digest(token)),
+                db: db)
+            try GuestSessions.complete(session.id, ticketID: ticket.id, db: db)
+            try Outbox.add(
+                TicketCreated(
+                    ticketID: ticket.id, ticketUUID: UUID(uuidString: ticket.uuid)!, channel: .web,
+                    customerID: customerID, customerName: claims.name, description: session.initialMessage,
+                    language: language, createdAt: Date()),
+                in: db)
+            _ = try Messages.insert(NewMessage(role: .user, content: session.initialMessage), on: ticket, db: db)
+            return OpenedChat(roomUUID: ticket.uuid, ticketID: ticket.id, token: token)
+        }
+        outboxWakeup.signal()
+        live.changed(opened.ticketID)
+        return opened
+    }
+
+    func startGuestSession(initialMessage: String, ip: String?, settings: APISettings) async throws -> GuestSession {
+        try await committer.write { db in
+            try GuestSessions.start(
+                initialMessage: initialMessage, ip: ip, limit: settings.guestChatsPerIP,
+                window: settings.guestChatWindow, lifetime: settings.guestSessionLifetime, db: db)
+        }
+    }
+
+    // MARK: Results from other services
+
+    /// A relay report, applied once (by AMQP message id); wakes the technician waiting on it.
+    func applyDelivery(_ update: DeliveryUpdated, amqpMessageID: String, consumer: String) async throws {
+        try await committer.write { db in
+            guard try ProcessedMessages.claim(amqpMessageID, consumer: consumer, db: db) else { return }
+            try Messages.applyDelivery(update, db: db)
+        }
+        deliveries.notify(messageID: update.messageID)
+        live.deliveryChanged(update.ticketID, messageID: update.messageID)
+    }
+
+    /// The classifier's label on the ticket (once per AMQP message id), noted in the conversation when it changed.
+    /// `unknown` flags the ticket for a human.
+    func applyClassification(_ result: TicketClassified, amqpMessageID: String, consumer: String) async throws {
+        let noted = try await committer.write { db -> Bool in
+            guard try ProcessedMessages.claim(amqpMessageID, consumer: consumer, db: db),
+                let ticket = try TicketFacts.fetch(id: result.ticketID, db: db),
+                let previous = try Row.fetchOne(
+                    db, sql: "SELECT category, category_model FROM tickets WHERE id = ?", arguments: [result.ticketID])
+            else { return false }
+            try db.execute(
+                sql: """
+                    UPDATE tickets SET category = ?, category_confidence = ?, category_model = ?, needs_review = ?,
+                        updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    result.label, result.confidence, result.modelVersion, result.label == .unknown, Date(),
+                    result.ticketID,
+                ])
+            guard
+                previous["category"] as String != result.label.rawValue
+                    || previous["category_model"] as String? != result.modelVersion
+            else { return true }
+            _ = try Messages.insert(.note(Self.classificationNote(result)), on: ticket, db: db)
+            return true
+        }
+        if noted {
+            outboxWakeup.signal()
+            live.changed(result.ticketID)
+        }
+    }
+
+    static func classificationNote(_ result: TicketClassified) -> String {
+        let percent = Int((result.confidence * 100).rounded())
+        let terms = result.topTerms.isEmpty ? "" : " — términos: " + result.topTerms.prefix(5).joined(separator: ", ")
+        switch result.label {
+        case .unknown:
+            return "🏷️ Sin clasificar (confianza \(percent)%): requiere revisión de un técnico\(terms)"
+        case .hardware, .software:
+            return "🏷️ Clasificado como \(result.label.rawValue) (confianza \(percent)%)\(terms)"
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import GRDB
+import MostradorContracts
+import MostradorServiceKit
+import MostradorStorage
+
+/// The api's application layer: the one place that owns who may do what with a ticket (through `TicketAccess`),
+/// the write rules (taking unassigned chats, closed tickets), the outbound path (message + `relay.send` in one
+/// transaction, then the relay's verdict), assignment and status changes, and live signalling. Controllers parse,
+/// call it and present; the repositories only persist.
+struct Conversations: Sendable {
+    let committer: GroupCommitter
+    let tickets: Tickets
+    let messages: Messages
+    let live: any LivePublisher
+    let outboxWakeup: Wakeup
+    let deliveries: DeliveryOutcomeWaiter
+    /// How long a technician's send waits for the relay's verdict.
+    let sendWait: Duration
+
+    init(
+        committer: GroupCommitter, live: any LivePublisher, deliveries: DeliveryOutcomeWaiter,
+        sendWait: Duration, outboxWakeup: Wakeup
+    ) {
+        self.committer = committer
+        tickets = Tickets(reader: committer.writer)
+        messages = Messages(reader: committer.writer)
+        self.live = live
+        self.outboxWakeup = outboxWakeup
+        self.deliveries = deliveries
+        self.sendWait = sendWait
+    }
+
+    // MARK: Access
+
+    /// The ticket (number or room UUID) if `caller` may do `action` with it.
+    func ticket(_ key: String, for caller: Caller?, to action: TicketAction) async throws -> TicketFacts {
+        guard caller != nil else { throw ConversationProblem.unauthorized }
+        guard let ticket = try await tickets.facts(key: key) else { throw ConversationProblem.notFound }
+        try TicketAccess.check(action, caller: caller, ticket: ticket)
+        return ticket
+    }
+
+    func ticket(id: Int64, for caller: Caller?, to action: TicketAction) async throws -> TicketFacts {
+        try await ticket(String(id), for: caller, to: action)
+    }
+
+    // MARK: Writing
+
+    /// A message as the conversation stored it.
+    struct Posted: Sendable, Equatable {
+        let ticketID: Int64
+        let messageID: Int64
+        let channel: Channel
+        /// The WhatsApp number it goes to, for display.
+        let phone: String?
+        /// The same `client_id` was posted before: this is that message, not a new one.
+        let repeated: Bool
+    }
+
+    /// `caller` writes `text` in the ticket. Agents: an unassigned chat becomes theirs when `take` (admins write
+    /// anywhere without taking); WhatsApp tickets get a `relay.send` to their pinned address. Visitors: a message
+    /// of the customer. A `clientID` already used in the ticket returns the earlier message.
+    func post(_ text: String, clientID: String?, by caller: Caller, in ticketID: Int64, take: Bool = true)
+        async throws -> Posted
+    {
+        let (posted, assigned) = try await committer.write { db -> (Posted, Bool) in
+            guard let ticket = try TicketFacts.fetch(id: ticketID, db: db) else { throw ConversationProblem.notFound }
+            if let clientID, let existing = try Messages.id(clientID: clientID, ticketID: ticketID, db: db) {
+                try TicketAccess.check(.read, caller: caller, ticket: ticket)
+                return (Self.posted(ticket, existing, repeated: true), false)
+            }
+            try TicketAccess.check(.write, caller: caller, ticket: ticket)
+            switch caller {
+            case .guest:
+                let id = try Messages.insert(
+                    NewMessage(role: .user, content: text, clientID: clientID), on: ticket, db: db)
+                if ticket.status == .resolved { try Self.reopen(ticket, db: db) }
+                return (Self.posted(ticket, id, repeated: false), false)
+            case .agent(let agent):
+                var ticket = ticket
+                var assigned = false
+                if take, ticket.assignedAgentID == nil {
+                    ticket = try Self.assign(ticket, to: agent, by: agent, as: .take, db: db)
+                    assigned = true
+                }
+                let id = try Self.queueOutbound(
+                    NewMessage(role: .tecnico, content: text, agentID: agent.id, clientID: clientID), on: ticket,
+                    db: db)
+                return (Self.posted(ticket, id, repeated: false), assigned)
+            }
+        }
+        if !posted.repeated {
+            outboxWakeup.signal()
+            live.changed(ticketID)
+        }
+        if assigned, let agent = caller.agent { live.send(.joined(agent, ticketID: ticketID)) }
+        return posted
+    }
+
+    /// What the relay said about a technician's message within `sendWait`.
+    struct DeliveryOutcome: Sendable {
+        let status: DeliveryStatus?
+        let reason: String?
+    }
+
+    func outcome(of posted: Posted) async throws -> DeliveryOutcome {
+        var reason: String?
+        let status = try await deliveries.outcome(messageID: posted.messageID, timeout: sendWait) {
+            let row = try await messages.delivery(messageID: posted.messageID)
+            reason = row?.error
+            return row?.status
+        }
+        return DeliveryOutcome(status: status, reason: reason)
+    }
+
+    /// A file `caller` uploaded becomes their message, with its events like any other: a technician's file on a
+    /// WhatsApp ticket goes to the customer through the relay.
+    func attach(_ file: StoredAttachment, by caller: Caller, in ticketID: Int64) async throws -> Int64 {
+        let content = file.filename.map { "📎 \($0)" } ?? (file.mime.hasPrefix("image/") ? "📷 Foto" : "📎 Archivo")
+        let id = try await committer.write { db -> Int64 in
+            guard let ticket = try TicketFacts.fetch(id: ticketID, db: db) else { throw ConversationProblem.notFound }
+            try TicketAccess.check(.upload, caller: caller, ticket: ticket)
+            var message = NewMessage(role: .user, content: content, type: MessageType(mime: file.mime))
+            message.attachment = file
+            guard let agent = caller.agent else { return try Messages.insert(message, on: ticket, db: db) }
+            message.role = .tecnico
+            message.agentID = agent.id
+            return try Self.queueOutbound(message, on: ticket, db: db)
+        }
+        outboxWakeup.signal()
+        live.send(LiveEvent(ticketID: ticketID, kind: .fileUploaded, messageID: id))
+        return id
+    }
+
+    /// Stores an outbound message (technician, assistant or system notice to the customer) and, for WhatsApp
+    /// tickets, the `relay.send` that delivers it to the ticket's pinned address — inside the caller's transaction.
+    static func queueOutbound(_ message: NewMessage, on ticket: TicketFacts, db: Database) throws -> Int64 {
+        guard ticket.status != .closed else { throw ConversationProblem.closed }
+        var message = message
+        let viaWhatsApp = ticket.channel == .whatsapp
+        if viaWhatsApp {
+            guard ticket.replyAddress != nil else { throw ConversationProblem.noWhatsAppAddress }
+            message.deliveryStatus = .queued
+        }
+        let id = try Messages.insert(message, on: ticket, db: db)
+        if message.role == .tecnico { try Tickets.recordHumanReply(ticketID: ticket.id, db: db) }
+        if viaWhatsApp, let address = ticket.replyAddress {
+            try Outbox.add(
+                RelaySend(ticketID: ticket.id, messageID: id, recipient: address, text: message.content), in: db)
+        }
+        return id
+    }
+
+    private static func posted(_ ticket: TicketFacts, _ id: Int64, repeated: Bool) -> Posted {
+        Posted(
+            ticketID: ticket.id, messageID: id, channel: ticket.channel,
+            phone: ticket.replyAddress.flatMap { try? SenderAddress($0).display }, repeated: repeated)
+    }
+
+    // MARK: Read marks
+
+    /// Reading a conversation marks the other side's messages read.
+    func markRead(_ ticket: TicketFacts, by caller: Caller) async throws {
+        try await committer.write { db in try Messages.markRead(ticketID: ticket.id, by: ReaderSide(caller), db: db) }
+    }
+
+    /// Marks messages read, all of which must be in tickets `caller` may read; only the other side's count.
+    func markRead(messages ids: [Int64], by caller: Caller, within ticket: TicketFacts? = nil) async throws -> Int {
+        let owners = try await messages.tickets(ofMessages: ids)
+        if let ticket {
+            guard owners.isSubset(of: [ticket.id]) else {
+                throw ConversationProblem.invalid("Hay mensajes de otro ticket")
+            }
+        } else {
+            guard !owners.isEmpty else { throw APIError.notFound("Mensaje no encontrado") }
+            for owner in owners { _ = try await self.ticket(id: owner, for: caller, to: .read) }
+        }
+        return try await committer.write { db in try Messages.markRead(ids: ids, by: ReaderSide(caller), db: db) }
+    }
+}

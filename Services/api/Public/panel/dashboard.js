@@ -1,0 +1,93 @@
+/* Mostrador (panel) — pestaña Indicadores: GET /api/dashboard/?days=14, refresco cada minuto. */
+import { api, errorText } from '../lib/api.js';
+import { $, h } from '../lib/dom.js';
+import { formatDay, formatDuration } from '../lib/format.js';
+import { icon } from '../lib/icons.js';
+import { chartJsBar, chartJsDoughnut, chartLibrary, destroyCharts, hBars, svgBarChart } from './charts.js';
+
+const DAYS = 14;
+let timer = null;
+let showing = false;
+
+export function showDashboard() {
+  showing = true;
+  loadDashboard();
+  clearInterval(timer);
+  timer = setInterval(() => { if (!document.hidden) loadDashboard(true); }, 60000);
+}
+
+export function hideDashboard() {
+  showing = false;
+  clearInterval(timer);
+  timer = null;
+}
+
+/**
+ * {tickets_per_day: [{date, count}], categories: {Hardware, Software, unknown},
+ *  first_response: {average_seconds, median_seconds, per_day: [{date, average_seconds}]}}; un día por fecha.
+ */
+export async function loadDashboard(silent) {
+  const box = $('#dashboard-content');
+  if (!silent) box.replaceChildren(h('div', { class: 'card no-data', text: 'Cargando indicadores…' }));
+  const res = await api('/api/dashboard/?days=' + DAYS);
+  if (!showing) return;
+  destroyCharts();
+  box.replaceChildren();
+  if (!res.ok) {
+    if (res.status === 401) return;
+    box.appendChild(h('div', { class: 'card no-data' },
+      h('div', null, h('div', { class: 'no-data-icon' }, icon('chart')),
+        h('strong', { text: 'Sin datos' }),
+        h('div', { class: 'small', text: errorText(res) }))));
+    return;
+  }
+  const d = res.data;
+  const perDay = d.tickets_per_day;
+  const cats = d.categories;
+  const fr = d.first_response;
+  const total = perDay.reduce((sum, x) => sum + x.count, 0);
+
+  const kpi = (label, value) => h('div', { class: 'card kpi' }, h('div', { class: 'kpi-label', text: label }), h('div', { class: 'kpi-value', text: value }));
+  box.appendChild(h('div', { class: 'kpis' },
+    kpi('Tickets (' + DAYS + ' días)', String(total)),
+    kpi('Hardware', String(cats.Hardware)),
+    kpi('Software', String(cats.Software)),
+    kpi('Sin clasificar', String(cats.unknown)),
+    kpi('1ª respuesta · promedio', formatDuration(fr.average_seconds)),
+    kpi('1ª respuesta · mediana', formatDuration(fr.median_seconds))));
+
+  const c1 = h('div', { class: 'chart-box', id: 'chart-tickets' });
+  const c2 = h('div', { class: 'chart-box', id: 'chart-categories' });
+  const c3 = h('div', { class: 'chart-box', id: 'chart-first-response' });
+  const card = (id, title, chart) => h('section', { class: 'card chart-card', 'aria-labelledby': id }, h('h2', { id, text: title }), chart);
+  box.appendChild(h('div', { class: 'charts' },
+    card('ch1', 'Tickets por día', c1),
+    card('ch2', 'Hardware vs Software', c2),
+    card('ch3', 'Tiempo de primera respuesta (promedio por día)', c3)));
+
+  const labels = perDay.map((x) => formatDay(x.date));
+  const catData = [
+    { label: 'Hardware', value: cats.Hardware, color: '#ea580c' },
+    { label: 'Software', value: cats.Software, color: '#7c3aed' },
+    { label: 'Sin clasificar', value: cats.unknown, color: '#94a3b8' },
+  ];
+  // Segundos si todo fue rápido; si no, minutos (un decimal).
+  const frValues = fr.per_day.map((x) => x.average_seconds);
+  const inSeconds = Math.max(0, ...frValues.filter((v) => v !== null)) < 120;
+  const frScaled = frValues.map((v) => (v === null ? null : inSeconds ? Math.round(v * 10) / 10 : Math.round(v / 6) / 10));
+  const Chart = await chartLibrary();
+  if (!showing) return;
+  if (Chart) {
+    chartJsBar(Chart, c1, labels, perDay.map((x) => x.count), '#2563eb', 'Tickets');
+    chartJsDoughnut(Chart, c2, catData);
+    chartJsBar(Chart, c3, labels, frScaled, '#059669', inSeconds ? 'Segundos' : 'Minutos');
+  } else {
+    svgBarChart(c1, labels, perDay.map((x) => x.count), { color: '#2563eb', integer: true, unit: (v) => v + ' ticket' + (v === 1 ? '' : 's') });
+    hBars(c2, catData);
+    svgBarChart(c3, labels, frScaled, {
+      color: '#059669',
+      unit: (v) => formatDuration(inSeconds ? v : v * 60),
+      axis: (v) => v + (inSeconds ? ' s' : ' min'),
+    });
+  }
+}

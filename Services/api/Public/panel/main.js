@@ -1,0 +1,139 @@
+/* Mostrador — panel de técnicos (/): inicio de sesión, pestañas y arranque de cada parte.
+ * Contratos: seeds 000/001 (chat en vivo), 002 (auth, notificaciones, asignación), 003 (WebSocket) y
+ * Resources/openapi.yaml. Regla: los datos se muestran con textContent/createElement, nunca innerHTML. */
+import { api, errorText, onUnauthorized } from '../lib/api.js';
+import { $, showText } from '../lib/dom.js';
+import { placeIcons } from '../lib/icons.js';
+import { forgetAgents, setupAssignment } from './assignment.js';
+import { forgetAttachments } from './attachments.js';
+import { forgetChats, openChat, setupChatPanel } from './chat-panel.js';
+import { hideDashboard, loadDashboard, showDashboard } from './dashboard.js';
+import { closeAllDialogs, setupDialogs } from './dialogs.js';
+import { openHistory } from './history.js';
+import { openNotify, setupNotify } from './notify.js';
+import { setupNotifications, startNotifications, stopNotifications } from './notifications.js';
+import * as session from './session.js';
+import { loadTickets, setupTickets, startTickets, stopTickets } from './tickets.js';
+
+const TABS = ['tickets', 'dashboard'];
+
+/* ----- sesión ----- */
+
+function showLogin(message) {
+  $('#app').hidden = true;
+  $('#login-view').hidden = false;
+  showText($('#login-error'), message);
+  const pw = $('#password');
+  pw.value = '';
+  ($('#username').value ? pw : $('#username')).focus();
+}
+
+function showApp() {
+  $('#login-view').hidden = true;
+  $('#app').hidden = false;
+  $('#current-user').textContent = session.displayName();
+  selectTab('tickets', false, false);
+  startTickets();
+  startNotifications();
+}
+
+/** Fin de la sesión (cerrada, expirada o rechazada): nada de ella queda en pantalla ni en memoria. */
+function logoutLocal(message) {
+  session.end();
+  hideDashboard();
+  stopTickets();
+  stopNotifications();
+  forgetChats();
+  closeAllDialogs();
+  forgetAgents();
+  forgetAttachments();
+  showLogin(message);
+}
+
+async function onLoginSubmit(ev) {
+  ev.preventDefault();
+  const username = $('#username').value.trim();
+  const password = $('#password').value;
+  const err = $('#login-error');
+  showText(err, null);
+  if (!username || !password) {
+    showText(err, 'Escribe tu usuario y contraseña.');
+    (username ? $('#password') : $('#username')).focus();
+    return;
+  }
+  const btn = $('#login-submit');
+  btn.disabled = true;
+  btn.textContent = 'Entrando…';
+  const res = await api('/api/auth/login/', { method: 'POST', body: { username, password }, auth: false, handle401: false });
+  btn.disabled = false;
+  btn.textContent = 'Entrar';
+  if (res.ok) {
+    session.begin(res.data);
+    $('#password').value = '';
+    showApp();
+    return;
+  }
+  showText(err, res.status === 401 ? 'Usuario o contraseña incorrectos.' : errorText(res, 'No se pudo iniciar sesión.'));
+  $('#password').focus();
+  $('#password').select();
+}
+
+async function onLogout() {
+  const btn = $('#logout-btn');
+  btn.disabled = true;
+  await api('/api/auth/logout/', { method: 'POST', handle401: false, timeout: 5000 });
+  btn.disabled = false;
+  logoutLocal('Sesión cerrada.');
+}
+
+/* ----- pestañas ----- */
+
+function currentTab() { return TABS.find((t) => !$('#tab-' + t).hidden); }
+
+/** reload: al volver a Tickets, actualizar la lista ya (no al entrar: startTickets la carga). */
+function selectTab(name, focus, reload = true) {
+  for (const t of TABS) {
+    const btn = $('#tab-btn-' + t);
+    const on = t === name;
+    btn.setAttribute('aria-selected', on ? 'true' : 'false');
+    btn.tabIndex = on ? 0 : -1;
+    $('#tab-' + t).hidden = !on;
+    if (on && focus) btn.focus();
+  }
+  if (name === 'dashboard') showDashboard();
+  else {
+    hideDashboard();
+    if (reload) loadTickets({ silent: true });
+  }
+}
+
+/* ----- arranque ----- */
+
+function init() {
+  placeIcons();
+  setupDialogs();
+  setupTickets({ chat: openChat, history: openHistory, notify: openNotify });
+  setupChatPanel();
+  setupAssignment();
+  setupNotify();
+  setupNotifications();
+  onUnauthorized(() => {
+    if (session.isLoggedIn()) logoutLocal('Tu sesión expiró o no es válida. Vuelve a iniciar sesión.');
+  });
+
+  $('#login-form').addEventListener('submit', onLoginSubmit);
+  $('#logout-btn').addEventListener('click', onLogout);
+  $('#tab-btn-tickets').addEventListener('click', () => selectTab('tickets'));
+  $('#tab-btn-dashboard').addEventListener('click', () => selectTab('dashboard'));
+  $('.tabs').addEventListener('keydown', (ev) => {
+    if (ev.key !== 'ArrowRight' && ev.key !== 'ArrowLeft') return;
+    ev.preventDefault();
+    selectTab(currentTab() === 'tickets' ? 'dashboard' : 'tickets', true);
+  });
+  $('#dashboard-refresh').addEventListener('click', () => loadDashboard());
+
+  if (session.restore()) showApp();
+  else showLogin();
+}
+
+init();

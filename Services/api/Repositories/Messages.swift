@@ -1,0 +1,280 @@
+import Foundation
+import GRDB
+import MostradorContracts
+
+/// A message to store: the one shape every writer (webhook, intake, technicians, visitors, uploads, system notes)
+/// hands to `Messages.insert`.
+struct NewMessage: Sendable {
+    var role: MessageRole
+    var content: String
+    var type: MessageType = .text
+    var agentID: Int64?
+    var clientID: String?
+    var externalID: String?
+    var externalTimestamp: Date?
+    /// `queued` for what goes out through WhatsApp; nil for what never leaves Mostrador.
+    var deliveryStatus: DeliveryStatus?
+    /// A file already on disk, linked to the message in the same transaction.
+    var attachment: StoredAttachment?
+    var caption: String?
+
+    static func note(_ text: String) -> NewMessage { NewMessage(role: .system, content: text) }
+}
+
+/// A stored message with everything any reader shows (seed 001 `historial`, seed 002 messages, seed 003 frames).
+struct MessageRow: Sendable, Equatable {
+    let id: Int64
+    let ticketID: Int64
+    let role: MessageRole
+    let content: String
+    let type: MessageType
+    let createdAt: Date
+    let readAt: Date?
+    let clientID: String?
+    let agentID: Int64?
+    let agentFirstName: String?
+    let agentLastName: String?
+    let agentName: String?
+    let customerName: String?
+    let deliveryStatus: DeliveryStatus?
+    let deliveryError: String?
+    let deliveryAttempt: Int
+    let attachmentID: Int64?
+    let attachmentMime: String?
+
+    init(row: Row) {
+        id = row["id"]
+        ticketID = row["ticket_id"]
+        role = row["role"]
+        content = row["content"]
+        type = row["type"]
+        createdAt = row["created_at"]
+        readAt = row["read_at"]
+        clientID = row["client_id"]
+        agentID = row["agent_id"]
+        agentFirstName = row["first_name"]
+        agentLastName = row["last_name"]
+        let full = "\(agentFirstName ?? "") \(agentLastName ?? "")".trimmingCharacters(in: .whitespaces)
+        agentName = full.isEmpty ? row["username"] as String? : full
+        customerName = row["customer_name"]
+        deliveryStatus = row["delivery_status"]
+        deliveryError = row["delivery_error"]
+        deliveryAttempt = row["delivery_attempt"]
+        attachmentID = row["attachment_id"]
+        attachmentMime = row["attachment_mime"]
+    }
+}
+
+/// Which side of a conversation is reading: each marks the other side's messages read.
+enum ReaderSide: Sendable {
+    case agents
+    case customer
+
+    init(_ caller: Caller) { self = caller.agent == nil ? .customer : .agents }
+
+    /// The roles whose messages this side reads.
+    var counterpartRoles: String { self == .agents ? "('user')" : "('tecnico', 'assistant')" }
+}
+
+/// Messages: the one insert path (which also records `MessageCreated`), the one row model and its one SELECT.
+struct Messages: Sendable {
+    let reader: DatabasePool
+
+    static let select = """
+        SELECT m.*, a.first_name, a.last_name, a.username, c.name AS customer_name, att.id AS attachment_id,
+               att.mime AS attachment_mime
+        FROM messages m JOIN tickets t ON t.id = m.ticket_id JOIN customers c ON c.id = t.customer_id
+        LEFT JOIN agents a ON a.id = m.agent_id LEFT JOIN attachments att ON att.message_id = m.id
+        """
+
+    // MARK: Writing (inside a caller's transaction)
+
+    /// Stores `message` on `ticket`, links its attachment, moves the ticket's activity times and records
+    /// `MessageCreated` in the outbox. Returns the new id.
+    static func insert(_ message: NewMessage, on ticket: TicketFacts, db: Database) throws -> Int64 {
+        let now = Date()
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO messages (ticket_id, role, content, type, agent_id, client_id, external_id,
+                                      external_timestamp, delivery_status, delivery_updated_at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            ticket.id, message.role, message.content, message.type, message.agentID, message.clientID,
+            message.externalID, message.externalTimestamp, message.deliveryStatus,
+            message.deliveryStatus == nil ? nil : now, now,
+        ])
+        let id = db.lastInsertedRowID
+        if let attachment = message.attachment {
+            try AttachmentStore.link(attachment, ticketID: ticket.id, messageID: id, caption: message.caption, db: db)
+        }
+        if message.role != .system {
+            try db.cachedStatement(sql: "UPDATE tickets SET last_message_at = ?, updated_at = ? WHERE id = ?")
+                .execute(arguments: [now, now, ticket.id])
+        }
+        try Outbox.add(
+            MessageCreated(
+                ticketID: ticket.id, messageID: id, role: message.role, channel: ticket.channel,
+                preview: String(message.content.prefix(120)), createdAt: now, assignedAgentID: ticket.assignedAgentID,
+                customerName: ticket.customerName),
+            in: db)
+        return id
+    }
+
+    /// The message a writer already stored under `clientID` on this ticket (a resent `client_id` is not stored twice).
+    static func id(clientID: String, ticketID: Int64, db: Database) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM messages WHERE ticket_id = ? AND client_id = ?"),
+            arguments: [ticketID, clientID])
+    }
+
+    /// The message the bridge already delivered under this `id_mensaje`.
+    static func inbound(externalID: String, db: Database) throws -> (messageID: Int64, ticketID: Int64)? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, ticket_id FROM messages WHERE external_id = ?"),
+            arguments: [externalID]
+        ).map { ($0["id"], $0["ticket_id"]) }
+    }
+
+    /// Applies a relay report, never moving a message backwards (a late `retrying` does not undo `sent`).
+    static func applyDelivery(_ update: DeliveryUpdated, db: Database) throws {
+        guard
+            let current = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT delivery_status FROM messages WHERE id = ? AND ticket_id = ?"),
+                arguments: [update.messageID, update.ticketID])
+        else { return }
+        let status = (current["delivery_status"] as DeliveryStatus?) ?? .queued
+        guard update.status.mayFollow(status) else { return }
+        try db.cachedStatement(
+            sql: """
+                UPDATE messages SET delivery_status = ?, delivery_attempt = ?, delivery_error = ?,
+                    provider_message_id = COALESCE(?, provider_message_id), delivery_updated_at = ?
+                WHERE id = ?
+                """
+        ).execute(arguments: [
+            update.status, update.attempt, update.status == .sent ? nil : update.reason, update.providerMessageID,
+            update.at, update.messageID,
+        ])
+    }
+
+    static func markRead(ticketID: Int64, by side: ReaderSide, db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE messages SET read_at = ? WHERE ticket_id = ? AND read_at IS NULL
+                AND role IN \(side.counterpartRoles)
+                """,
+            arguments: [Date(), ticketID])
+    }
+
+    /// Marks the given messages read when they are the other side's; returns how many changed.
+    static func markRead(ids: [Int64], by side: ReaderSide, db: Database) throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        try db.execute(
+            sql: """
+                UPDATE messages SET read_at = ? WHERE read_at IS NULL AND role IN \(side.counterpartRoles)
+                AND id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
+                """,
+            arguments: [Date()] + StatementArguments(ids))
+        return db.changesCount
+    }
+
+    // MARK: Reading
+
+    func after(_ messageID: Int64, ticketID: Int64, limit: Int = 500) async throws -> [MessageRow] {
+        try await reader.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "\(Self.select) WHERE m.ticket_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"),
+                arguments: [ticketID, messageID, limit]
+            ).map(MessageRow.init(row:))
+        }
+    }
+
+    /// The newest `count` messages, oldest first.
+    func recent(ticketID: Int64, count: Int) async throws -> [MessageRow] {
+        try await page(ticketID: ticketID, page: 1, size: count).messages
+    }
+
+    /// A page of the history, oldest first within the page; page 1 is the newest.
+    func page(ticketID: Int64, page: Int, size: Int) async throws -> (messages: [MessageRow], total: Int) {
+        try await reader.read { db in
+            let total =
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE ticket_id = ?", arguments: [ticketID])
+                ?? 0
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: "\(Self.select) WHERE m.ticket_id = ? ORDER BY m.id DESC LIMIT ? OFFSET ?"),
+                arguments: [ticketID, size, (page - 1) * size]
+            ).map(MessageRow.init(row:))
+            return (rows.reversed(), total)
+        }
+    }
+
+    func find(_ id: Int64, ticketID: Int64) async throws -> MessageRow? {
+        try await reader.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "\(Self.select) WHERE m.id = ? AND m.ticket_id = ?"), arguments: [id, ticketID]
+            ).map(MessageRow.init(row:))
+        }
+    }
+
+    func delivery(messageID: Int64) async throws -> (status: DeliveryStatus?, error: String?)? {
+        try await reader.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT delivery_status, delivery_error FROM messages WHERE id = ?"),
+                arguments: [messageID]
+            ).map { ($0["delivery_status"], $0["delivery_error"]) }
+        }
+    }
+
+    /// The tickets the given messages belong to.
+    func tickets(ofMessages ids: [Int64]) async throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        return try await reader.read { db in
+            Set(
+                try Int64.fetchAll(
+                    db,
+                    sql: """
+                        SELECT DISTINCT ticket_id FROM messages
+                        WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
+                        """,
+                    arguments: StatementArguments(ids)))
+        }
+    }
+
+    func unreadCount(ticketID: Int64, for side: ReaderSide) async throws -> Int {
+        try await reader.read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM messages WHERE ticket_id = ? AND read_at IS NULL
+                    AND role IN \(side.counterpartRoles)
+                    """,
+                arguments: [ticketID]) ?? 0
+        }
+    }
+}
+
+extension DeliveryStatus {
+    /// Progress order: a report only applies when it does not go back.
+    var rank: Int {
+        switch self {
+        case .queued: 0
+        case .retrying, .waitingBridge: 1
+        case .failed: 2
+        case .sent: 3
+        case .delivered: 4
+        case .read: 5
+        }
+    }
+
+    func mayFollow(_ current: DeliveryStatus) -> Bool {
+        rank >= current.rank
+    }
+
+    /// Whether a technician waiting on `enviar-mensaje` has an answer.
+    var isDecisive: Bool {
+        switch self {
+        case .sent, .delivered, .read, .waitingBridge, .failed: true
+        case .queued, .retrying: false
+        }
+    }
+}
