@@ -21,17 +21,19 @@ struct APIComponents {
     let guestSessions: GuestSessions
     let readModels: ReadModels
     let conversations: Conversations
-    let uploads = UploadGrants()
+    let uploads: UploadGrants
 
     /// `live` hears about every change (the broker's fan-out in production, a recorder in tests).
-    init(settings: APISettings, pool: DatabasePool, dataDirectory: String, live: any LivePublisher, logger: Logger)
-        throws
-    {
+    init(
+        settings: APISettings, pool: DatabasePool, dataDirectory: String, live: any LivePublisher, logger: Logger,
+        clock: WallClock = .system
+    ) throws {
         self.settings = settings
         self.pool = pool
         committer = GroupCommitter(writer: pool, logger: logger)
         outboxWakeup = Wakeup()
-        agents = AgentStore(committer: committer, sessionLifetime: settings.sessionLifetime)
+        agents = AgentStore(committer: committer, sessionLifetime: settings.sessionLifetime, clock: clock)
+        uploads = UploadGrants(clock: clock)
         attachments = AttachmentStore(root: "\(dataDirectory)/attachments", reader: pool)
         templates = try Templates.load(path: settings.templatesFile)
         notifications = NotificationStore(committer: committer)
@@ -39,7 +41,7 @@ struct APIComponents {
         readModels = ReadModels(reader: pool)
         conversations = Conversations(
             committer: committer, live: live, deliveries: DeliveryOutcomeWaiter(), sendWait: settings.sendWait,
-            outboxWakeup: outboxWakeup)
+            outboxWakeup: outboxWakeup, clock: clock)
     }
 
     var callers: CallerMiddleware { CallerMiddleware(agents: agents, tickets: conversations.tickets) }

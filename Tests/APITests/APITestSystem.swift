@@ -18,6 +18,13 @@ final class RecordingLive: LivePublisher {
     var recorded: [LiveEvent] { events.withLock { $0 } }
 }
 
+/// A clock the test moves by hand (expiry without sleeping).
+final class TestClock: Sendable {
+    private let current = Mutex(Date())
+    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    var wallClock: WallClock { WallClock { self.current.withLock { $0 } } }
+}
+
 /// The api's router in process, on a real SQLite file in a temporary folder, with a recording live publisher.
 /// Requests go through `app.test(.router)`: no sockets, no broker, no child process.
 struct APITestSystem {
@@ -28,6 +35,7 @@ struct APITestSystem {
     let client: any TestClientProtocol
     let components: APIComponents
     let live: RecordingLive
+    let clock: TestClock
     let directory: String
 
     var pool: DatabasePool { components.pool }
@@ -45,11 +53,12 @@ struct APITestSystem {
         settings.sendWait = .milliseconds(50)
         configure(&settings)
         let live = RecordingLive()
+        let clock = TestClock()
         var logger = Logger(label: "api-test")
         logger.logLevel = .critical
         let components = try APIComponents(
             settings: settings, pool: try APIDatabase.open(dataDirectory: directory, durability: .normal),
-            dataDirectory: directory, live: live, logger: logger)
+            dataDirectory: directory, live: live, logger: logger, clock: clock.wallClock)
         try await components.agents.bootstrapAdmin(username: adminUser, password: adminPassword)
         let app = Application(router: buildRouter(components), logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -58,7 +67,8 @@ struct APITestSystem {
             defer { group.cancelAll() }
             return try await app.test(.router) { client in
                 try await body(
-                    APITestSystem(client: client, components: components, live: live, directory: directory))
+                    APITestSystem(
+                        client: client, components: components, live: live, clock: clock, directory: directory))
             }
         }
     }

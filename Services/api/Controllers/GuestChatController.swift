@@ -109,7 +109,7 @@ struct GuestChatController {
             return try JSONValue.object(["valid": false, "has_message": false, "created_at": .null]).response()
         }
         return try JSONValue.object([
-            "valid": .bool(session.expiresAt > Date() && !session.completed), "has_message": .bool(session.hasMessage),
+            "valid": .bool(session.isValid(at: conversations.clock.now())), "has_message": .bool(session.hasMessage),
             "created_at": .date(session.createdAt), "completed": .bool(session.completed),
         ]).response()
     }

@@ -112,7 +112,7 @@ extension Conversations {
     func openGuestChat(sessionID: String, claims: VisitorClaims) async throws -> OpenedChat {
         let token = AgentStore.newToken()
         let opened = try await committer.write { db -> OpenedChat in
-            let session = try GuestSessions.claimable(sessionID, db: db)
+            let session = try GuestSessions.claimable(sessionID, now: clock.now(), db: db)
             let language = IntakeBot.language(of: session.initialMessage)
             let customerID = try Customers.visitor(name: claims.name, language: language, db: db)
             let ticket = try Tickets.create(
@@ -141,7 +141,8 @@ extension Conversations {
         try await committer.write { db in
             try GuestSessions.start(
                 initialMessage: initialMessage, ip: ip, limit: settings.guestChatsPerIP,
-                window: settings.guestChatWindow, lifetime: settings.guestSessionLifetime, db: db)
+                window: settings.guestChatWindow, lifetime: settings.guestSessionLifetime, now: clock.now(),
+                db: db)
         }
     }
 

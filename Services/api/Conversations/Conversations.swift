@@ -17,10 +17,12 @@ struct Conversations: Sendable {
     let deliveries: DeliveryOutcomeWaiter
     /// How long a technician's send waits for the relay's verdict.
     let sendWait: Duration
+    /// The time for expiry decisions.
+    let clock: WallClock
 
     init(
         committer: GroupCommitter, live: any LivePublisher, deliveries: DeliveryOutcomeWaiter,
-        sendWait: Duration, outboxWakeup: Wakeup
+        sendWait: Duration, outboxWakeup: Wakeup, clock: WallClock = .system
     ) {
         self.committer = committer
         tickets = Tickets(reader: committer.writer)
@@ -29,6 +31,7 @@ struct Conversations: Sendable {
         self.outboxWakeup = outboxWakeup
         self.deliveries = deliveries
         self.sendWait = sendWait
+        self.clock = clock
     }
 
     // MARK: Access

@@ -8,12 +8,15 @@ final class UploadGrants: Sendable {
         "image/jpeg", "image/png", "application/pdf", "application/msword",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ]
+    private let clock: WallClock
     private let grants = Mutex([String: (ticketID: Int64, caller: Caller, expires: Date)]())
+
+    init(clock: WallClock = .system) { self.clock = clock }
 
     func grant(ticketID: Int64, caller: Caller) -> String {
         let token = AgentStore.newToken()
         grants.withLock { grants in
-            let now = Date()
+            let now = clock.now()
             grants = grants.filter { $0.value.expires > now }
             grants[token] = (ticketID, caller, now.addingTimeInterval(300))
         }
@@ -23,7 +26,7 @@ final class UploadGrants: Sendable {
     /// Takes a grant (once) if it is for `ticketID` and still valid.
     func take(_ token: String, ticketID: Int64) -> Caller? {
         grants.withLock { grants in
-            guard let grant = grants.removeValue(forKey: token), grant.ticketID == ticketID, grant.expires > Date()
+            guard let grant = grants.removeValue(forKey: token), grant.ticketID == ticketID, grant.expires > clock.now()
             else {
                 return nil
             }

@@ -46,6 +46,7 @@ struct Agent: Sendable, Equatable {
 struct AgentStore: Sendable {
     let committer: GroupCommitter
     let sessionLifetime: Duration
+    var clock = WallClock.system
     var reader: DatabasePool { committer.writer }
 
     /// Creates the first admin from configuration when there is no admin yet. Returns whether it did. Runs before
@@ -77,7 +78,7 @@ struct AgentStore: Sendable {
         let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
         guard let agent = found?.agent, matches else { return nil }
         let token = Self.newToken()
-        let now = Date()
+        let now = clock.now()
         let expires = now.addingTimeInterval(TimeInterval(sessionLifetime.components.seconds))
         try await committer.write { db in
             try db.execute(
@@ -96,7 +97,7 @@ struct AgentStore: Sendable {
                         SELECT a.* FROM sessions s JOIN agents a ON a.id = s.agent_id
                         WHERE s.token_hash = ? AND s.expires_at > ? AND a.is_active
                         """),
-                arguments: [Self.digest(token), Date()]
+                arguments: [Self.digest(token), clock.now()]
             ).map(Agent.init(row:))
         }
     }
@@ -104,7 +105,7 @@ struct AgentStore: Sendable {
     func logout(token: String) async throws {
         try await committer.write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [Self.digest(token)])
-            try db.execute(sql: "DELETE FROM sessions WHERE expires_at <= ?", arguments: [Date()])
+            try db.execute(sql: "DELETE FROM sessions WHERE expires_at <= ?", arguments: [clock.now()])
         }
     }
 

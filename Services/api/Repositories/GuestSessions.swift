@@ -19,6 +19,9 @@ struct GuestSession: Sendable {
 
     var completed: Bool { ticketID != nil }
     var hasMessage: Bool { !initialMessage.isEmpty }
+
+    /// Whether it may still open a chat at `now`.
+    func isValid(at now: Date) -> Bool { expiresAt > now && !completed }
 }
 
 /// Guest sessions: persistence only.
@@ -33,9 +36,9 @@ struct GuestSessions: Sendable {
 
     /// A session that lives `lifetime`; at most `limit` per IP within `window`.
     static func start(
-        initialMessage: String, ip: String?, limit: Int, window: TimeInterval, lifetime: TimeInterval, db: Database
+        initialMessage: String, ip: String?, limit: Int, window: TimeInterval, lifetime: TimeInterval, now: Date,
+        db: Database
     ) throws -> GuestSession {
-        let now = Date()
         if let ip {
             let recent =
                 try Int.fetchOne(
@@ -56,8 +59,8 @@ struct GuestSessions: Sendable {
     }
 
     /// The session, if it may still open a chat.
-    static func claimable(_ id: String, db: Database) throws -> GuestSession {
-        guard let session = try fetch(id, db: db), session.expiresAt > Date() else { throw Problem.expired }
+    static func claimable(_ id: String, now: Date, db: Database) throws -> GuestSession {
+        guard let session = try fetch(id, db: db), session.expiresAt > now else { throw Problem.expired }
         guard !session.completed else { throw Problem.alreadyCompleted }
         return session
     }
