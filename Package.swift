@@ -190,7 +190,8 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "MostradorAPI", "MostradorContracts", .hummingbird, .hummingbirdTesting, .grdb, .httpTypes, .nioCore,
+                "MostradorAPI", "MostradorContracts", "TestSupport", .hummingbird, .hummingbirdTesting, .grdb,
+                .httpTypes, .nioCore, .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             path: "Tests/APITests",
             swiftSettings: swiftSettings

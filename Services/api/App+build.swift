@@ -68,7 +68,7 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     chatRooms.addSharedRoutes(to: router)
     GuestChatController(
         conversations: conversations, sessions: components.guestSessions, notifications: components.notifications,
-        rooms: chatRooms, settings: settings,
+        agents: components.agents, settings: settings,
         recaptcha: settings.recaptchaSecret.map {
             RecaptchaVerifier(
                 secret: $0, url: settings.recaptchaVerifyURL, minimumScore: settings.recaptchaMinimumScore)

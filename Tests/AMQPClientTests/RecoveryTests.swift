@@ -43,40 +43,40 @@ struct RecoveryTests {
     }
 
     @Test func brokerStopAndStartMidStreamLosesNothingConfirmed() async throws {
-        let broker = try await TestBroker.dedicated()
-        defer { Task { try? await broker.stop() } }
-        let configuration = try await broker.configuration
-        let work = WorkTopology()
-        let total = 4_000
-        let confirmed = Collector()
-        try await withConnection(configuration, topology: work.topology) { connection in
-            let publishing = Task {
-                for index in 0..<total {
-                    let body = "m\(index)"
-                    // One at a time, so messages are in flight at every moment of the outage.
-                    do {
-                        try await connection.publish(work.message(body))
-                        await confirmed.add(body)
-                    } catch {
-                        Issue.record("publish \(index) failed: \(error)")
+        try await TestBroker.withDedicated { broker in
+            let configuration = try await broker.configuration
+            let work = WorkTopology()
+            let total = 4_000
+            let confirmed = Collector()
+            try await withConnection(configuration, topology: work.topology) { connection in
+                let publishing = Task {
+                    for index in 0..<total {
+                        let body = "m\(index)"
+                        // One at a time, so messages are in flight at every moment of the outage.
+                        do {
+                            try await connection.publish(work.message(body))
+                            await confirmed.add(body)
+                        } catch {
+                            Issue.record("publish \(index) failed: \(error)")
+                        }
                     }
                 }
-            }
-            #expect(await eventually(timeout: .seconds(30)) { await confirmed.count > 500 })
-            try await broker.stop()
-            #expect(await eventually { !connection.isReady })
-            try await broker.start()
-            #expect(await eventually(timeout: .seconds(30)) { connection.isReady })
-            await publishing.value
-            #expect(await confirmed.count == total)
+                #expect(await eventually(timeout: .seconds(30)) { await confirmed.count > 500 })
+                try await broker.stop()
+                #expect(await eventually { !connection.isReady })
+                try await broker.start()
+                #expect(await eventually(timeout: .seconds(30)) { connection.isReady })
+                await publishing.value
+                #expect(await confirmed.count == total)
 
-            let collector = Collector()
-            let consumer = connection.consume(queue: work.queue, prefetch: 200)
-            let collecting = consumer.collect(into: collector)
-            #expect(await eventually(timeout: .seconds(60)) { await collector.unique.count == total })
-            consumer.cancel()
-            await collecting.value
-            #expect(await collector.unique == confirmed.unique)
+                let collector = Collector()
+                let consumer = connection.consume(queue: work.queue, prefetch: 200)
+                let collecting = consumer.collect(into: collector)
+                #expect(await eventually(timeout: .seconds(60)) { await collector.unique.count == total })
+                consumer.cancel()
+                await collecting.value
+                #expect(await collector.unique == confirmed.unique)
+            }
         }
     }
 }

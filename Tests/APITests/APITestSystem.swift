@@ -3,6 +3,7 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import HummingbirdWebSocket
 import Logging
 import MostradorContracts
 import NIOCore
@@ -11,11 +12,21 @@ import Testing
 
 @testable import MostradorAPI
 
-/// Live announcements, recorded instead of published on the broker.
+/// Live announcements, recorded instead of published on the broker, and handed in order to this instance's hub
+/// (`announced`), as the broker's fan-out does for every instance.
 final class RecordingLive: LivePublisher {
     private let events = Mutex<[LiveEvent]>([])
-    func send(_ event: LiveEvent) { events.withLock { $0.append(event) } }
+    let announced: AsyncStream<LiveEvent>
+    private let announce: AsyncStream<LiveEvent>.Continuation
+
+    init() { (announced, announce) = AsyncStream.makeStream() }
+
+    func send(_ event: LiveEvent) {
+        events.withLock { $0.append(event) }
+        announce.yield(event)
+    }
     var recorded: [LiveEvent] { events.withLock { $0 } }
+    func finish() { announce.finish() }
 }
 
 /// A clock the test moves by hand (expiry without sleeping).
@@ -26,7 +37,8 @@ final class TestClock: Sendable {
 }
 
 /// The api's router in process, on a real SQLite file in a temporary folder, with a recording live publisher.
-/// Requests go through `app.test(.router)`: no sockets, no broker, no child process.
+/// Requests go through `app.test(.router)`: no sockets, no broker, no child process. With `.live` the same
+/// application listens on a local port, WebSocket upgrades included (`webSocketURL`).
 struct APITestSystem {
     static let webhookToken = "test-webhook-token"
     static let adminUser = "admin"
@@ -37,12 +49,15 @@ struct APITestSystem {
     let live: RecordingLive
     let clock: TestClock
     let directory: String
+    let hub: LiveHub
 
     var pool: DatabasePool { components.pool }
 
     /// Runs `body` against a fresh api; everything it created is removed afterwards, whatever happened.
+    /// `transport` is `.router` (no sockets) unless a test needs a real connection, e.g. a client IP (`.live`).
     static func with<T: Sendable>(
-        configure: (inout APISettings) -> Void = { _ in }, _ body: @Sendable (APITestSystem) async throws -> T
+        transport: TestingSetup = .router, configure: (inout APISettings) -> Void = { _ in },
+        _ body: @Sendable (APITestSystem) async throws -> T
     ) async throws -> T {
         let directory = NSTemporaryDirectory() + "mostrador-api-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -60,15 +75,24 @@ struct APITestSystem {
             settings: settings, pool: try APIDatabase.open(dataDirectory: directory, durability: .normal),
             dataDirectory: directory, live: live, logger: logger, clock: clock.wallClock)
         try await components.agents.bootstrapAdmin(username: adminUser, password: adminPassword)
-        let app = Application(router: buildRouter(components), logger: logger)
+        let hub = LiveHub(messages: components.conversations.messages, logger: logger)
+        let app = Application(
+            router: buildRouter(components),
+            server: .http1WebSocketUpgrade(webSocketRouter: buildWebSocketRouter(components, hub: hub)),
+            logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             // The group committer is the api's single writer: it runs beside the router, as in the service.
             group.addTask { try await components.committer.run() }
-            defer { group.cancelAll() }
-            return try await app.test(.router) { client in
+            group.addTask { for await event in live.announced { await hub.handle(event) } }
+            defer {
+                live.finish()
+                group.cancelAll()
+            }
+            return try await app.test(transport) { client in
                 try await body(
                     APITestSystem(
-                        client: client, components: components, live: live, clock: clock, directory: directory))
+                        client: client, components: components, live: live, clock: clock, directory: directory,
+                        hub: hub))
             }
         }
     }
@@ -87,7 +111,17 @@ struct APITestSystem {
         func list() throws -> [[String: Any]] {
             try #require(try JSONSerialization.jsonObject(with: body) as? [[String: Any]], Comment(rawValue: text))
         }
-        func decode<T: Decodable>(_: T.Type) throws -> T { try JSONDecoder().decode(T.self, from: body) }
+        func decode<T: Decodable>(_: T.Type) throws -> T {
+            do {
+                return try JSONDecoder().decode(T.self, from: body)
+            } catch {
+                throw Undecodable(description: "\(T.self) from \(status) \(text): \(error)")
+            }
+        }
+        /// The JSON error body (`detail`/`error`) of a refused request.
+        var failure: Answer.Failure? { try? decode(Answer.Failure.self) }
+
+        struct Undecodable: Error, CustomStringConvertible { let description: String }
     }
 
     func call(
@@ -108,12 +142,17 @@ struct APITestSystem {
         return Reply(status: Int(response.status.code), body: Data(buffer: response.body), headers: response.headers)
     }
 
+    /// `ws://…/ws/soporte/ticket/{ticket}/?token=…` (only with `transport: .live`).
+    func webSocketURL(ticket: String, token: String) throws -> String {
+        let port = try #require(client.port, "WebSocket tests need APITestSystem.with(transport: .live)")
+        return "ws://localhost:\(port)/ws/soporte/ticket/\(ticket)/?token=\(token)"
+    }
+
     // MARK: People
 
     func login(_ username: String, _ password: String) async throws -> String {
         let reply = try await call(.post, "/api/auth/login/", json: ["username": username, "password": password])
-        let token = try #require(try reply.json()["token"] as? String, Comment(rawValue: reply.text))
-        return "Token \(token)"
+        return "Token \(try reply.decode(Answer.Login.self).token)"
     }
 
     func admin() async throws -> String { try await login(Self.adminUser, Self.adminPassword) }
@@ -124,7 +163,7 @@ struct APITestSystem {
             .post, "/api/agents/", authorization: try await admin(),
             json: ["username": username, "password": "password123", "first_name": username])
         try #require(created.status == 201, Comment(rawValue: created.text))
-        return (try await login(username, "password123"), try #require(try created.json()["id"] as? String))
+        return (try await login(username, "password123"), try created.decode(Answer.Agent.self).id)
     }
 
     /// A web visitor's chat through seed 002's two steps.
@@ -133,15 +172,13 @@ struct APITestSystem {
         email: String = "visitante@ejemplo.com", phone: String = "+5215550009999"
     ) async throws -> (room: String, authorization: String, ticket: Int64) {
         let started = try await call(.post, "/api/chat/start_chat/", json: ["initial_message": initial])
-        let session = try #require(try started.json()["session_id"] as? String, Comment(rawValue: started.text))
+        let session = try started.decode(Answer.StartedChat.self).sessionID
         let completed = try await call(
             .post, "/api/chat/complete_chat/",
             json: ["session_id": session, "email": email, "full_name": name, "phone_number": phone])
-        let body = try completed.json()
-        let room = try #require(body["chat_room_id"] as? String, Comment(rawValue: completed.text))
-        let token = try #require(body["room_token"] as? String)
-        let ticket = try #require(try await components.conversations.tickets.facts(key: room)?.id)
-        return (room, "Room \(token)", ticket)
+        let chat = try completed.decode(Answer.CompletedChat.self)
+        let ticket = try #require(try await components.conversations.tickets.facts(key: chat.chatRoomID)?.id)
+        return (chat.chatRoomID, "Room \(chat.roomToken)", ticket)
     }
 
     /// A WhatsApp message through the seed bridge's webhook; returns the ticket it landed on.
@@ -151,7 +188,7 @@ struct APITestSystem {
         if let name { payload["nombre"] = name }
         let reply = try await call(.post, "/webhook", authorization: "Bearer \(Self.webhookToken)", json: payload)
         try #require(reply.status == 200, Comment(rawValue: reply.text))
-        return try #require(try reply.json()["ticket_id"] as? Int).int64
+        return try reply.decode(Answer.Received.self).ticketID
     }
 
     // MARK: What left through the outbox
@@ -167,8 +204,4 @@ struct APITestSystem {
         }
         return try bodies.map { try ContractCoding.sharedDecoder.decode(T.self, from: $0) }
     }
-}
-
-extension Int {
-    var int64: Int64 { Int64(self) }
 }

@@ -5,47 +5,47 @@ import Testing
 @Suite("The relay killed mid-flight", .serialized)
 struct RelayCrashTests {
     @Test func everyMessageReachesWhatsAppOnceAfterTheRelayIsKilledAndRestarted() async throws {
-        let system = try await MostradorSystem(environment: ["MOSTRADOR_SEND_WAIT_SECONDS": "0.2"])
-        defer { Task { await system.stop() } }
-        let total = 200
-        var ticketIDs: [Int] = []
-        for index in 0..<10 {
-            let response = try await system.webhook([
-                "remitente": "52155500100\(String(format: "%02d", index))", "contenido": "hola",
-            ])
-            ticketIDs.append(try #require(try response.json()["ticket_id"] as? Int))
-        }
-        // Slow the bridge a little so that messages are in flight when the relay dies.
-        system.bridge.mode = .slow(.milliseconds(20))
-        let ids = ticketIDs
-        let sending = Task {
-            try await withThrowingTaskGroup(of: Int.self) { group in
-                for index in 0..<total {
-                    group.addTask {
-                        try await system.post(
-                            "/ticket/\(ids[index % ids.count])/enviar-mensaje", json: ["mensaje": "m\(index)"]
-                        ).status
-                    }
-                }
-                return try await group.reduce(into: [Int]()) { $0.append($1) }
+        try await MostradorSystem.with(environment: ["MOSTRADOR_SEND_WAIT_SECONDS": "0.2"]) { system in
+            let total = 200
+            var ticketIDs: [Int] = []
+            for index in 0..<10 {
+                ticketIDs.append(
+                    try await system.receive([
+                        "remitente": "52155500100\(String(format: "%02d", index))", "contenido": "hola",
+                    ]))
             }
-        }
-        #expect(await eventually(timeout: .seconds(30)) { system.bridge.delivered.count >= 40 })
-        system.relay?.signal(SIGKILL)
-        _ = await system.relay?.waitForExit()
-        let deliveredAtKill = system.bridge.delivered.count
-        try await system.startRelayProcess()
-        let statuses = try await sending.value
-        #expect(statuses.allSatisfy { [200, 504].contains($0) })
+            // Slow the bridge a little so that messages are in flight when the relay dies.
+            system.bridge.mode = .slow(.milliseconds(20))
+            let ids = ticketIDs
+            let sending = Task {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for index in 0..<total {
+                        group.addTask {
+                            try await system.post(
+                                "/ticket/\(ids[index % ids.count])/enviar-mensaje", json: ["mensaje": "m\(index)"]
+                            ).status
+                        }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+            }
+            #expect(await eventually(timeout: .seconds(30)) { system.bridge.delivered.count >= 40 })
+            system.relay?.signal(SIGKILL)
+            _ = await system.relay?.waitForExit()
+            let deliveredAtKill = system.bridge.delivered.count
+            try await system.startRelayProcess()
+            let statuses = try await sending.value
+            #expect(statuses.allSatisfy { [200, 504].contains($0) })
 
-        #expect(await eventually(timeout: .seconds(60)) { system.bridge.delivered.count >= total })
-        try await Task.sleep(for: .seconds(1))
-        let texts = system.bridge.deliveredTexts
-        #expect(texts.count == total, "delivered \(texts.count), \(deliveredAtKill) before the kill")
-        #expect(Set(texts) == Set((0..<total).map { "m\($0)" }))
-        let repeats = system.bridge.requests.count - total
-        print(
-            "relay crash: \(deliveredAtKill) delivered before SIGKILL, \(repeats) repeated requests absorbed by Idempotency-Key"
-        )
+            #expect(await eventually(timeout: .seconds(60)) { system.bridge.delivered.count >= total })
+            try await Task.sleep(for: .seconds(1))
+            let texts = system.bridge.deliveredTexts
+            #expect(texts.count == total, "delivered \(texts.count), \(deliveredAtKill) before the kill")
+            #expect(Set(texts) == Set((0..<total).map { "m\($0)" }))
+            let repeats = system.bridge.requests.count - total
+            print(
+                "relay crash: \(deliveredAtKill) delivered before SIGKILL, \(repeats) repeated requests absorbed by Idempotency-Key"
+            )
+        }
     }
 }

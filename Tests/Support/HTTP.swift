@@ -19,6 +19,19 @@ public struct HTTPResult: Sendable {
         return object
     }
 
+    /// The JSON body as `T`; the error names the type and shows the body.
+    public func decode<T: Decodable>(_: T.Type) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: body)
+        } catch {
+            throw Undecodable(description: "\(T.self) from \(status) \(text): \(error)")
+        }
+    }
+
+    public struct Undecodable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
     }

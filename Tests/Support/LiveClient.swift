@@ -9,6 +9,17 @@ public final class LiveClient: Sendable {
         public let tipo: String
         public let data: [String: Any]
         public let at: ContinuousClock.Instant
+        /// The frame as it arrived: `{"tipo": …, "data": …}`.
+        public let text: String
+
+        /// `data` as `T`.
+        public func decode<T: Decodable>(_: T.Type) throws -> T {
+            try JSONDecoder().decode(Envelope<T>.self, from: Data(text.utf8)).data
+        }
+    }
+
+    private struct Envelope<T: Decodable>: Decodable {
+        let data: T
     }
 
     private final class State: Sendable {
@@ -42,7 +53,8 @@ public final class LiveClient: Sendable {
                         let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
                     else { continue }
                     let frame = Frame(
-                        tipo: object["tipo"] as? String ?? "", data: object["data"] as? [String: Any] ?? [:], at: .now)
+                        tipo: object["tipo"] as? String ?? "", data: object["data"] as? [String: Any] ?? [:], at: .now,
+                        text: text)
                     state.frames.withLock { $0.append(frame) }
                 }
             }
@@ -73,6 +85,19 @@ public final class LiveClient: Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return nil
+    }
+
+    /// Waits for a frame of `tipo` whose `data`, decoded as `T`, matches `predicate`; returns that `data`.
+    public func wait<T: Decodable>(
+        for tipo: String, as _: T.Type, timeout: Duration = .seconds(10), where predicate: (T) -> Bool = { _ in true }
+    ) async -> T? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let decoded = received.filter { $0.tipo == tipo }.compactMap { try? $0.decode(T.self) }
+            if let match = decoded.last(where: predicate) { return match }
+            guard ContinuousClock.now < deadline else { return nil }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     public func close() {

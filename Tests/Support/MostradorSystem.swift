@@ -16,16 +16,36 @@ public final class MostradorSystem: @unchecked Sendable {
     public private(set) var relay: ServiceProcess?
     public private(set) var classifier: ServiceProcess?
     public private(set) var notifier: ServiceProcess?
-    private var token: String?
+    /// The admin's login, shared by every caller (tests send from many tasks at once; bcrypt costs ~0.1 s a login).
+    private let adminLogin = Mutex<Task<String, any Error>?>(nil)
 
     public var amqpURL: String {
         "amqp://\(amqp.user):\(amqp.password)@\(amqp.host):\(amqp.port)/\(amqp.virtualHost)"
     }
 
-    /// Starts the api and (unless `relay` is false) the relay, and waits until both are ready.
-    public init(
-        relay startRelay: Bool = true, classifier startClassifier: Bool = false, notifier startNotifier: Bool = false,
-        environment: [String: String] = [:]
+    /// Runs `body` against a fresh system: the api and (unless `relay` is false) the relay, ready, plus the
+    /// classifier and notifier when asked. Everything is stopped and awaited afterwards, also when `body` throws.
+    public static func with<T>(
+        relay: Bool = true, classifier: Bool = false, notifier: Bool = false, environment: [String: String] = [:],
+        _ body: (MostradorSystem) async throws -> T
+    ) async throws -> T {
+        let system = try await MostradorSystem(
+            relay: relay, classifier: classifier, notifier: notifier, environment: environment)
+        do {
+            let result = try await body(system)
+            await system.stop()
+            return result
+        } catch {
+            await system.stop()
+            throw error
+        }
+    }
+
+    /// Starts the api and (unless `relay` is false) the relay, and waits until both are ready; on failure stops
+    /// what it started.
+    private init(
+        relay startRelay: Bool, classifier startClassifier: Bool, notifier startNotifier: Bool,
+        environment: [String: String]
     ) async throws {
         bridge = try await FakeBridge()
         amqp = try await TestBroker.shared().freshVirtualHost("system")
@@ -33,14 +53,24 @@ public final class MostradorSystem: @unchecked Sendable {
         environmentValues = Self.environment(
             amqpURL: "amqp://\(amqp.user):\(amqp.password)@\(amqp.host):\(amqp.port)/\(amqp.virtualHost)",
             dataDirectory: dataDirectory, bridge: bridge, extra: environment)
-        api = try ServiceProcess("mostrador-api", environment: environmentValues)
-        try await Self.waitUntilReady(api)
-        if startRelay { try await startRelayProcess() }
-        if startNotifier { try await startNotifierProcess() }
-        if startClassifier {
-            let process = try ServiceProcess("mostrador-classifier", environment: environmentValues)
-            classifier = process
-            try await Self.waitUntilReady(process)
+        do {
+            api = try ServiceProcess("mostrador-api", environment: environmentValues)
+        } catch {
+            bridge.stop()
+            throw error
+        }
+        do {
+            try await Self.waitUntilReady(api)
+            if startRelay { try await startRelayProcess() }
+            if startNotifier { try await startNotifierProcess() }
+            if startClassifier {
+                let process = try ServiceProcess("mostrador-classifier", environment: environmentValues)
+                classifier = process
+                try await Self.waitUntilReady(process)
+            }
+        } catch {
+            await stop()
+            throw error
         }
     }
 
@@ -71,7 +101,7 @@ public final class MostradorSystem: @unchecked Sendable {
         _ = await api.terminate()
         api = try ServiceProcess("mostrador-api", environment: environmentValues)
         try await Self.waitUntilReady(api)
-        token = nil
+        adminLogin.withLock { $0 = nil }
     }
 
     private let environmentValues: [String: String]
@@ -130,17 +160,23 @@ public final class MostradorSystem: @unchecked Sendable {
         try await HTTP.post("\(baseURL)/webhook", json: body, headers: ["Authorization": "Bearer \(token)"])
     }
 
-    /// An admin session token (logging in once).
+    /// An admin session token: one login, whoever asks first; later and concurrent callers share it.
     public func adminToken() async throws -> String {
-        if let token { return token }
-        let response = try await HTTP.post(
-            "\(baseURL)/api/auth/login/", json: ["username": Self.adminUser, "password": Self.adminPassword])
-        guard let token = try response.json()["token"] as? String else {
-            struct LoginFailed: Error {}
-            throw LoginFailed()
+        let login = adminLogin.withLock { login in
+            if let login { return login }
+            let started = Task {
+                let header = try await self.login(Self.adminUser, Self.adminPassword)
+                return String(header.dropFirst("Token ".count))
+            }
+            login = started
+            return started
         }
-        self.token = token
-        return token
+        do {
+            return try await login.value
+        } catch {
+            adminLogin.withLock { if $0 == login { $0 = nil } }
+            throw error
+        }
     }
 
     public func get(_ path: String) async throws -> HTTPResult {
@@ -167,13 +203,10 @@ public final class MostradorSystem: @unchecked Sendable {
 
     /// Logs in as `username` and returns the `Token …` header value.
     public func login(_ username: String, _ password: String) async throws -> String {
+        struct Login: Decodable { let token: String }
         let response = try await HTTP.post(
             "\(baseURL)/api/auth/login/", json: ["username": username, "password": password])
-        guard let token = try response.json()["token"] as? String else {
-            struct LoginFailed: Error, CustomStringConvertible { let description: String }
-            throw LoginFailed(description: response.text)
-        }
-        return "Token \(token)"
+        return "Token \(try response.decode(Login.self).token)"
     }
 
     /// A web visitor's chat through the seed's two steps; returns the room id and the `Room …` header value.
@@ -183,25 +216,36 @@ public final class MostradorSystem: @unchecked Sendable {
     ) async throws
         -> (room: String, authorization: String)
     {
+        struct Started: Decodable {
+            let sessionID: String
+            enum CodingKeys: String, CodingKey { case sessionID = "session_id" }
+        }
+        struct Completed: Decodable {
+            let room: String
+            let token: String
+            enum CodingKeys: String, CodingKey {
+                case room = "chat_room_id"
+                case token = "room_token"
+            }
+        }
         let started = try await HTTP.post("\(baseURL)/api/chat/start_chat/", json: ["initial_message": initial])
-        let session = try started.json()["session_id"] as? String ?? ""
         let completed = try await HTTP.post(
             "\(baseURL)/api/chat/complete_chat/",
             json: [
-                "session_id": session, "email": email, "full_name": name, "phone_number": phone,
-                "recaptcha_token": "abc123def456",
-            ])
-        let body = try completed.json()
-        guard let room = body["chat_room_id"] as? String, let token = body["room_token"] as? String else {
-            struct ChatFailed: Error, CustomStringConvertible { let description: String }
-            throw ChatFailed(description: "\(started.text) / \(completed.text)")
-        }
-        return (room, "Room \(token)")
+                "session_id": try started.decode(Started.self).sessionID, "email": email, "full_name": name,
+                "phone_number": phone, "recaptcha_token": "abc123def456",
+            ]
+        ).decode(Completed.self)
+        return (completed.room, "Room \(completed.token)")
     }
 
     /// The seed's `historial` of a ticket.
-    public func history(_ ticketID: Int) async throws -> [[String: Any]] {
-        let response = try await get("/ticket/\(ticketID)/conversacion")
-        return try response.json()["historial"] as? [[String: Any]] ?? []
+    public func history(_ ticketID: Int) async throws -> [HistoryEntry] {
+        try await get("/ticket/\(ticketID)/conversacion").decode(Conversation.self).historial
+    }
+
+    /// `POST /webhook` as the bridge sends it; returns the ticket the message landed on.
+    public func receive(_ body: [String: Any]) async throws -> Int {
+        try await webhook(body).decode(WebhookReceipt.self).ticketID
     }
 }

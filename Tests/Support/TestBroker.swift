@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// `TestBroker.shared` is the broker `.ci/run` started (`MOSTRADOR_TEST_BROKER_DIR`); when a developer runs
 /// `swift test` alone it starts one of its own on a free port. Tests that stop or kill the broker use
-/// `TestBroker.dedicated()` so they do not disturb the others running in parallel.
+/// `TestBroker.withDedicated { broker in … }` so they do not disturb the others running in parallel.
 public actor TestBroker {
     public let directory: String
     public private(set) var url: String
@@ -24,8 +24,22 @@ public actor TestBroker {
         try await sharedBroker.get()
     }
 
-    /// A broker of its own (about 5 s to start), for tests that stop, kill or restart it.
-    public static func dedicated() async throws -> TestBroker {
+    /// Runs `body` with a broker of its own (about 5 s to start), for tests that stop, kill or restart it; the
+    /// broker is stopped and awaited afterwards, also when `body` throws.
+    public static func withDedicated<T>(_ body: (TestBroker) async throws -> T) async throws -> T {
+        let broker = try await dedicated()
+        do {
+            let result = try await body(broker)
+            try? await broker.stop()
+            return result
+        } catch {
+            try? await broker.stop()
+            throw error
+        }
+    }
+
+    /// A broker of its own; whoever starts it stops it.
+    static func dedicated() async throws -> TestBroker {
         let directory = NSTemporaryDirectory() + "mostrador-broker-\(UUID().uuidString.prefix(8))"
         let url = try await Shell.run([script, "start", "--dir", directory, "--port", "auto"])
         return TestBroker(directory: directory, url: url.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -35,8 +49,7 @@ public actor TestBroker {
     /// touching other tests. Returns its AMQP URL.
     public func freshVirtualHost(_ prefix: String = "test") async throws -> AMQPConfiguration {
         let name = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
-        try await ctl(["add_vhost", name])
-        try await ctl(["set_permissions", "-p", name, "guest", ".*", ".*", ".*"])
+        try await createVirtualHost(name)
         var configuration = try AMQPConfiguration(url: url)
         configuration.virtualHost = name
         configuration.connectionName = name
@@ -45,6 +58,52 @@ public actor TestBroker {
 
     public var configuration: AMQPConfiguration {
         get throws { try AMQPConfiguration(url: url) }
+    }
+
+    // MARK: Creating virtual hosts
+
+    /// Virtual hosts asked for while an import runs; they go in the next one.
+    private var waiting: [(name: String, created: CheckedContinuation<Void, any Error>)] = []
+    private var importing = false
+
+    /// Creates `name` with all permissions for `guest`. Every `rabbitmqctl` call boots an Erlang VM (about a
+    /// second of CPU), so the virtual hosts that tests running in parallel ask for at the same time are created
+    /// together, in one `import_definitions`, which returns once they exist.
+    private func createVirtualHost(_ name: String) async throws {
+        try await withCheckedThrowingContinuation { (created: CheckedContinuation<Void, any Error>) in
+            waiting.append((name, created))
+            if !importing {
+                importing = true
+                Task { await self.importWaiting() }
+            }
+        }
+    }
+
+    private func importWaiting() async {
+        while !waiting.isEmpty {
+            let batch = waiting
+            waiting = []
+            do {
+                try await importVirtualHosts(batch.map(\.name))
+                for item in batch { item.created.resume() }
+            } catch {
+                for item in batch { item.created.resume(throwing: error) }
+            }
+        }
+        importing = false
+    }
+
+    private func importVirtualHosts(_ names: [String]) async throws {
+        let definitions: [String: Any] = [
+            "vhosts": names.map { ["name": $0] },
+            "permissions": names.map {
+                ["user": "guest", "vhost": $0, "configure": ".*", "write": ".*", "read": ".*"]
+            },
+        ]
+        let file = NSTemporaryDirectory() + "mostrador-vhosts-\(UUID().uuidString.prefix(8)).json"
+        try JSONSerialization.data(withJSONObject: definitions).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try await ctl(["import_definitions", file])
     }
 
     @discardableResult

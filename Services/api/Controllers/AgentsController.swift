@@ -15,11 +15,11 @@ struct AgentsController {
         group.delete("api/agents/:agent", use: deactivate)
     }
 
-    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> [AgentJSON] {
         let caller = try context.requireAgent
         let all = try await agents.all()
         let visible = caller.role == .admin ? all : all.filter(\.isActive)
-        return try JSONValue.array(visible.map(WireFormat.agent)).response()
+        return visible.map(AgentJSON.init)
     }
 
     struct CreateBody: Decodable {
@@ -39,7 +39,7 @@ struct AgentsController {
         }
     }
 
-    @Sendable func create(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func create(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<AgentJSON> {
         try Self.requireAdmin(context)
         let body = try await request.decodeJSON(CreateBody.self)
         guard let username = body.username?.trimmingCharacters(in: .whitespaces), (3...64).contains(username.count),
@@ -56,15 +56,15 @@ struct AgentsController {
         draft.specialty = body.specialty ?? draft.specialty
         draft.isAvailable = body.isAvailable ?? true
         do {
-            return try WireFormat.agent(try await agents.create(draft)).response(status: .created)
+            return EditedResponse(status: .created, response: AgentJSON(try await agents.create(draft)))
         } catch AgentStore.AdminProblem.usernameTaken {
             throw APIError(status: .conflict, detail: "Ya existe un agente con ese usuario")
         }
     }
 
-    @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> AgentJSON {
         _ = try context.requireAgent
-        return try WireFormat.agent(try await find(context)).response()
+        return AgentJSON(try await find(context))
     }
 
     struct UpdateBody: Decodable {
@@ -85,7 +85,7 @@ struct AgentsController {
         }
     }
 
-    @Sendable func update(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func update(_ request: Request, context: APIRequestContext) async throws -> AgentJSON {
         let caller = try context.requireAgent
         let target = try await find(context)
         let body = try await request.decodeJSON(UpdateBody.self)
@@ -105,16 +105,16 @@ struct AgentsController {
         return try await apply(changes, to: target)
     }
 
-    @Sendable func deactivate(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func deactivate(_ request: Request, context: APIRequestContext) async throws -> AgentJSON {
         try Self.requireAdmin(context)
         var changes = AgentStore.Changes()
         changes.isActive = false
         return try await apply(changes, to: try await find(context))
     }
 
-    func apply(_ changes: AgentStore.Changes, to target: Agent) async throws -> Response {
+    func apply(_ changes: AgentStore.Changes, to target: Agent) async throws -> AgentJSON {
         do {
-            return try WireFormat.agent(try await agents.update(target.id, changes)).response()
+            return AgentJSON(try await agents.update(target.id, changes))
         } catch AgentStore.AdminProblem.lastAdmin {
             throw APIError(status: .conflict, detail: "No se puede quitar al último administrador activo")
         } catch AgentStore.AdminProblem.notFound {

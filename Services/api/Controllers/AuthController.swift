@@ -15,7 +15,7 @@ struct AuthController {
         let password: String
     }
 
-    @Sendable func login(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func login(_ request: Request, context: APIRequestContext) async throws -> LoginJSON {
         let credentials = try JSONDecoder().decode(
             Credentials.self, from: try await request.collectBody(upTo: 16 << 10))
         guard !credentials.username.isEmpty, !credentials.password.isEmpty, credentials.password.count <= 200 else {
@@ -27,19 +27,15 @@ struct AuthController {
             context.logger.notice("failed login", metadata: ["username": "\(credentials.username.prefix(64))"])
             throw APIError(status: .unauthorized, detail: "Usuario o contraseña incorrectos")
         }
-        return try JSONValue.object([
-            "token": .string(token),
-            "user": WireFormat.user(agent),
-            "agent": WireFormat.loginAgent(agent),
-        ]).response()
+        return LoginJSON(token: token, agent: agent)
     }
 
-    @Sendable func logout(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func logout(_ request: Request, context: APIRequestContext) async throws -> ConfirmationJSON {
         guard let token = request.authorizationToken, try await agents.agent(forToken: token) != nil else {
             throw APIError.unauthorized
         }
         try await agents.logout(token: token)
-        return try JSONValue.object(["message": "Successfully logged out"]).response()
+        return ConfirmationJSON(message: "Successfully logged out")
     }
 
 }

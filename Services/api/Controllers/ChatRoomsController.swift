@@ -31,7 +31,7 @@ struct ChatRoomsController {
 
     // MARK: Rooms
 
-    @Sendable func filtered(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func filtered(_ request: Request, context: APIRequestContext) async throws -> RoomListJSON {
         let agent = try context.requireAgent
         let text = request.uri.queryParameters["status"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let status = try text.map { text in
@@ -43,60 +43,49 @@ struct ChatRoomsController {
         let page = try Parameters.Page(request)
         let filter = Tickets.Filter(room: status, page: page.number, pageSize: page.size, byActivity: true)
         let (tickets, total) = try await conversations.tickets.list(filter, visibleTo: agent)
-        var rooms: [JSONValue] = []
+        var rooms: [RoomJSON] = []
         for ticket in tickets { rooms.append(try await room(ticket)) }
-        let pages = page.pages(total: total)
-        return try JSONValue.object([
-            "chats": .array(rooms),
-            "pagination": [
-                "current_page": .int(Int64(page.number)), "total_pages": .int(Int64(pages)),
-                "total_chats": .int(Int64(total)), "has_next": .bool(page.number < pages),
-                "has_previous": .bool(page.number > 1),
-            ],
-            "filters": [
-                "status": .optional(text), "page": .int(Int64(page.number)), "page_size": .int(Int64(page.size)),
-            ],
-        ]).response()
+        return RoomListJSON(chats: rooms, page: page, total: total, status: text)
     }
 
-    @Sendable func detail(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func detail(_ request: Request, context: APIRequestContext) async throws -> RoomJSON {
         let ticket = try await conversations.ticket(try Self.room(context), for: context.caller, to: .read)
-        return try await room(ticket.id).response()
+        return try await room(ticket.id)
     }
 
     /// A room as seed 002 shows it.
-    func room(_ ticketID: Int64) async throws -> JSONValue {
+    func room(_ ticketID: Int64) async throws -> RoomJSON {
         guard let summary = try await conversations.tickets.summary(id: ticketID) else {
             throw ConversationProblem.notFound
         }
         return try await room(summary)
     }
 
-    func room(_ summary: TicketSummary) async throws -> JSONValue {
+    func room(_ summary: TicketSummary) async throws -> RoomJSON {
         let agent = try await summary.assignedAgentID.asyncMap { try await agents.find(String($0)) } ?? nil
-        return WireFormat.room(summary, agent: agent)
+        return RoomJSON(summary, agent: agent)
     }
 
     // MARK: Messages
 
-    @Sendable func messages(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func messages(_ request: Request, context: APIRequestContext) async throws -> [MessageJSON] {
         try await listMessages(room: try Self.room(context), request: request, context: context)
     }
 
-    @Sendable func messagesByChat(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func messagesByChat(_ request: Request, context: APIRequestContext) async throws -> [MessageJSON] {
         let room = try request.uri.queryParameters["chat_room_id"].map(String.init).required(parameter: "chat_room_id")
         return try await listMessages(room: room, request: request, context: context)
     }
 
     /// Messages in order; reading them marks the other side's messages read.
-    func listMessages(room: String, request: Request, context: APIRequestContext) async throws -> Response {
+    func listMessages(room: String, request: Request, context: APIRequestContext) async throws -> [MessageJSON] {
         let ticket = try await conversations.ticket(room, for: context.caller, to: .read)
         let after = try Parameters.integer(
             request.uri.queryParameters["desde"] ?? request.uri.queryParameters["after"], name: "desde", default: 0,
             range: 0...Int.max)
         if let caller = context.caller { try await conversations.markRead(ticket, by: caller) }
         let messages = try await conversations.messages.after(Int64(after), ticketID: ticket.id, limit: 100_000)
-        return try JSONValue.array(messages.map(WireFormat.message)).response()
+        return messages.map(MessageJSON.init)
     }
 
     struct SendBody: Decodable {
@@ -112,18 +101,22 @@ struct ChatRoomsController {
         }
     }
 
-    @Sendable func sendInRoom(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func sendInRoom(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<
+        MessageJSON
+    > {
         let body = try await request.decodeJSON(SendBody.self)
         return try await send(room: try Self.room(context), body: body, context: context)
     }
 
-    @Sendable func sendMessage(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func sendMessage(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<
+        MessageJSON
+    > {
         let body = try await request.decodeJSON(SendBody.self)
         return try await send(room: try body.chatRoomID.required(field: "chat_room_id"), body: body, context: context)
     }
 
     /// An agent's message: unassigned chats become theirs; WhatsApp chats go out through the relay.
-    func send(room: String, body: SendBody, context: APIRequestContext) async throws -> Response {
+    func send(room: String, body: SendBody, context: APIRequestContext) async throws -> EditedResponse<MessageJSON> {
         let agent = try context.requireAgent
         let text = try Parameters.messageText(body.content)
         if let type = body.messageType, type != "text" {
@@ -135,12 +128,12 @@ struct ChatRoomsController {
         guard let message = try await conversations.messages.find(posted.messageID, ticketID: ticket.id) else {
             throw ConversationProblem.notFound
         }
-        return try WireFormat.message(message).response(status: .created)
+        return EditedResponse(status: .created, response: MessageJSON(message))
     }
 
     // MARK: Read marks
 
-    @Sendable func markRead(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func markRead(_ request: Request, context: APIRequestContext) async throws -> MarkedJSON {
         guard let text = context.parameters.get("message"), let id = Int64(text) else {
             throw APIError.notFound("Mensaje no encontrado")
         }
@@ -152,17 +145,16 @@ struct ChatRoomsController {
         enum CodingKeys: String, CodingKey { case messageIDs = "message_ids" }
     }
 
-    @Sendable func markBulkRead(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func markBulkRead(_ request: Request, context: APIRequestContext) async throws -> MarkedJSON {
         let body = try await request.decodeJSON(BulkBody.self)
         guard let ids = body.messageIDs else { throw APIError.badRequest("Falta el campo 'message_ids'") }
         guard ids.count <= 1000 else { throw APIError.badRequest("Como máximo 1000 mensajes por petición") }
         return try await markMessages(ids.compactMap { Int64($0.value) }, context: context)
     }
 
-    func markMessages(_ ids: [Int64], context: APIRequestContext) async throws -> Response {
+    func markMessages(_ ids: [Int64], context: APIRequestContext) async throws -> MarkedJSON {
         let agent = try context.requireAgent
-        let marked = try await conversations.markRead(messages: ids, by: .agent(agent))
-        return try JSONValue.object(["success": true, "marked": .int(Int64(marked))]).response()
+        return MarkedJSON(marked: try await conversations.markRead(messages: ids, by: .agent(agent)))
     }
 
     struct RoomBody: Decodable {
@@ -170,45 +162,45 @@ struct ChatRoomsController {
         enum CodingKeys: String, CodingKey { case chatRoomID = "chat_room_id" }
     }
 
-    @Sendable func markChatRead(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func markChatRead(_ request: Request, context: APIRequestContext) async throws -> SuccessJSON {
         guard let caller = context.caller else { throw APIError.unauthorized }
         let body = try await request.decodeJSON(RoomBody.self)
         let ticket = try await conversations.ticket(
             try body.chatRoomID.required(field: "chat_room_id"), for: caller, to: .read)
         try await conversations.markRead(ticket, by: caller)
-        return try JSONValue.object(["success": true]).response()
+        return SuccessJSON()
     }
 
-    @Sendable func unreadCount(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func unreadCount(_ request: Request, context: APIRequestContext) async throws -> UnreadCountJSON {
         guard let caller = context.caller else { throw APIError.unauthorized }
         let room = try request.uri.queryParameters["chat_room_id"].map(String.init).required(parameter: "chat_room_id")
         let ticket = try await conversations.ticket(room, for: caller, to: .read)
         let count = try await conversations.messages.unreadCount(ticketID: ticket.id, for: ReaderSide(caller))
-        return try JSONValue.object(["unread_count": .int(Int64(count))]).response()
+        return UnreadCountJSON(unreadCount: count)
     }
 
     // MARK: Status and assignment
 
-    @Sendable func resolve(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func resolve(_ request: Request, context: APIRequestContext) async throws -> RoomJSON {
         try await changeStatus(.resolved, context: context)
     }
 
-    @Sendable func close(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func close(_ request: Request, context: APIRequestContext) async throws -> RoomJSON {
         try await changeStatus(.closed, context: context)
     }
 
-    func changeStatus(_ status: TicketStatus, context: APIRequestContext) async throws -> Response {
+    func changeStatus(_ status: TicketStatus, context: APIRequestContext) async throws -> RoomJSON {
         let agent = try context.requireAgent
         let ticket = try await conversations.ticket(try Self.room(context), for: context.caller, to: .act)
         let changed = try await conversations.setStatus(status, of: ticket.id, by: agent)
-        return try await room(changed.id).response()
+        return try await room(changed.id)
     }
 
-    @Sendable func take(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func take(_ request: Request, context: APIRequestContext) async throws -> RoomJSON {
         let agent = try context.requireAgent
         let ticket = try await conversations.ticket(try Self.room(context), for: context.caller, to: .read)
         let taken = try await conversations.assign(ticket.id, to: agent, by: agent, as: .take)
-        return try await room(taken.id).response()
+        return try await room(taken.id)
     }
 
     struct AgentBody: Decodable {
@@ -216,17 +208,17 @@ struct ChatRoomsController {
         enum CodingKeys: String, CodingKey { case agentID = "agent_id" }
     }
 
-    @Sendable func assign(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func assign(_ request: Request, context: APIRequestContext) async throws -> RoomJSON {
         try await giveTo(request: request, context: context, as: .assign)
     }
 
-    @Sendable func transfer(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func transfer(_ request: Request, context: APIRequestContext) async throws -> RoomJSON {
         try await giveTo(request: request, context: context, as: .transfer)
     }
 
     /// `assign` (admins) and `transfer` (the assignee or an admin): the assignment rule decides.
     func giveTo(request: Request, context: APIRequestContext, as assignment: Conversations.Assignment) async throws
-        -> Response
+        -> RoomJSON
     {
         let actor = try context.requireAgent
         let room = try Self.room(context)
@@ -235,7 +227,7 @@ struct ChatRoomsController {
         guard let target = try await agents.find(key) else { throw APIError.badRequest("Agente desconocido: \(key)") }
         guard let ticket = try await conversations.tickets.facts(key: room) else { throw ConversationProblem.notFound }
         let given = try await conversations.assign(ticket.id, to: target, by: actor, as: assignment)
-        return try await self.room(given.id).response()
+        return try await self.room(given.id)
     }
 
     static func room(_ context: APIRequestContext) throws -> String {
@@ -243,12 +235,5 @@ struct ChatRoomsController {
             throw APIError.notFound("Chat no encontrado")
         }
         return room
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

@@ -18,17 +18,12 @@ struct ChatSyncController {
         router.post("api/soporte/tickets/:id/chat/upload", use: upload)
     }
 
-    @Sendable func history(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func history(_ request: Request, context: APIRequestContext) async throws -> HistoryPageJSON {
         let ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: context.caller, to: .read)
         let page = try Parameters.Page(request, sizeName: "size", defaultSize: 50, maximumSize: 200)
         let (messages, total) = try await conversations.messages.page(
             ticketID: ticket.id, page: page.number, size: page.size)
-        let pages = page.pages(total: total)
-        return try JSONValue.object([
-            "ticket_id": .int(ticket.id), "mensajes": .array(messages.map(LiveFrames.message)),
-            "page": .int(Int64(page.number)), "size": .int(Int64(page.size)), "total": .int(Int64(total)),
-            "total_pages": .int(Int64(pages)), "has_next": .bool(page.number < pages),
-        ]).response()
+        return HistoryPageJSON(ticketID: ticket.id, messages: messages, page: page, total: total)
     }
 
     struct SyncBody: Decodable {
@@ -45,36 +40,32 @@ struct ChatSyncController {
 
     /// Messages written while offline; each `client_id` is stored once, however often it is synced. Syncing never
     /// takes a chat: an agent syncs only where they may already write.
-    @Sendable func sync(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func sync(_ request: Request, context: APIRequestContext) async throws -> SyncResultJSON {
         let ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: context.caller, to: .read)
         guard let caller = context.caller else { throw APIError.unauthorized }
         let body = try await request.decodeJSON(SyncBody.self, limit: 1 << 20)
         guard let items = body.messages else { throw APIError.badRequest("Falta el campo 'messages'") }
         guard items.count <= 200 else { throw APIError.badRequest("Como máximo 200 mensajes por sincronización") }
-        var synced: [JSONValue] = []
-        var errors: [JSONValue] = []
+        var result = SyncResultJSON()
         for item in items {
             guard let clientID = item.clientID, !clientID.isEmpty, clientID.count <= 100 else {
-                errors.append(["client_id": .optional(item.clientID), "error": "Falta 'client_id'"])
+                result.errors.append(.init(clientID: item.clientID, error: "Falta 'client_id'"))
                 continue
             }
             let text = (item.contenido ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty, text.count <= Parameters.maximumMessageLength else {
-                errors.append(["client_id": .string(clientID), "error": "Mensaje vacío o demasiado largo"])
+                result.errors.append(.init(clientID: clientID, error: "Mensaje vacío o demasiado largo"))
                 continue
             }
             do {
                 let posted = try await conversations.post(
                     text, clientID: clientID, by: caller, in: ticket.id, take: false)
-                synced.append([
-                    "client_id": .string(clientID), "mensaje_id": .int(posted.messageID),
-                    "duplicado": .bool(posted.repeated),
-                ])
+                result.synced.append(.init(clientID: clientID, messageID: posted.messageID, repeated: posted.repeated))
             } catch let problem as ConversationProblem {
-                errors.append(["client_id": .string(clientID), "error": .string(problem.liveError.message)])
+                result.errors.append(.init(clientID: clientID, error: problem.liveError.message))
             }
         }
-        return try JSONValue.object(["sincronizados": .array(synced), "errores": .array(errors)]).response()
+        return result
     }
 
     struct MarkBody: Decodable {
@@ -82,7 +73,7 @@ struct ChatSyncController {
         enum CodingKeys: String, CodingKey { case messageIDs = "message_ids" }
     }
 
-    @Sendable func markRead(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func markRead(_ request: Request, context: APIRequestContext) async throws -> MarkedReadJSON {
         let ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: context.caller, to: .read)
         guard let caller = context.caller else { throw APIError.unauthorized }
         let body = try await request.decodeJSON(MarkBody.self)
@@ -90,25 +81,17 @@ struct ChatSyncController {
         guard ids.count <= 1000 else { throw APIError.badRequest("Como máximo 1000 mensajes por petición") }
         let marked = try await conversations.markRead(
             messages: ids.compactMap { Int64($0.value) }, by: caller, within: ticket)
-        return try JSONValue.object(["marcados": .int(Int64(marked))]).response()
+        return MarkedReadJSON(marked: marked)
     }
 
-    @Sendable func stats(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func stats(_ request: Request, context: APIRequestContext) async throws -> ConversationStatsJSON {
         let ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: context.caller, to: .read)
-        let stats = try await readModels.stats(ticketID: ticket.id)
-        return try JSONValue.object([
-            "ticket_id": .int(ticket.id),
-            "total_mensajes": .int(Int64(stats.total)),
-            "por_rol": .object(stats.byRole.mapValues { .int(Int64($0)) }),
-            "primera_respuesta_segundos": .optional(stats.firstResponseSeconds),
-            "tiempo_respuesta_promedio_segundos": .optional(stats.averageResponseSeconds),
-            "respuestas": .int(Int64(stats.responses)),
-        ]).response()
+        return ConversationStatsJSON(ticketID: ticket.id, try await readModels.stats(ticketID: ticket.id))
     }
 
     /// The upload a `file_upload_authorized` frame allowed (one use, 10 MB, jpg/png/pdf/doc/docx by their bytes).
     /// The grant's holder must still be allowed to upload to the ticket when the file arrives.
-    @Sendable func upload(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func upload(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<UploadJSON> {
         guard let ticket = try await conversations.tickets.facts(key: try Parameters.ticketKey(context)) else {
             throw ConversationProblem.notFound
         }
@@ -134,9 +117,8 @@ struct ChatSyncController {
         }
         let stored = try attachments.store(file.bytes, filename: file.filename, mime: mime)
         let messageID = try await conversations.attach(stored, by: caller, in: ticket.id)
-        return try JSONValue.object([
-            "mensaje_id": .int(messageID), "tipo_mime": .string(mime),
-            "tamano": .int(Int64(stored.size)), "nombre": .optional(stored.filename),
-        ]).response(status: .created)
+        return EditedResponse(
+            status: .created,
+            response: UploadJSON(messageID: messageID, mime: mime, size: stored.size, name: stored.filename))
     }
 }

@@ -15,23 +15,11 @@ struct EvidenceController {
         router.get("attachments/:id", use: download)
     }
 
-    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> EvidenceListJSON {
         let ticket = try await conversations.ticket(
-            try TicketController.number(context), for: context.caller, to: .read)
-        let id = ticket.id
-        let rows = try await attachments.list(ticketID: id)
-        return try JSONValue.object([
-            "ticket_id": .int(id),
-            "evidencias": .array(
-                rows.map { row in
-                    [
-                        "id": .int(row.id), "mensaje_id": .optional(row.messageID), "tipo": .string(row.mime),
-                        "tamano": .int(Int64(row.size)), "nombre": .optional(row.filename),
-                        "caption": .optional(row.caption), "sha256": .string(row.sha256),
-                        "url": .string("/attachments/\(row.id)"), "created_at": .date(row.createdAt),
-                    ]
-                }),
-        ]).response()
+            try Parameters.ticketNumber(context), for: context.caller, to: .read)
+        let rows = try await attachments.list(ticketID: ticket.id)
+        return EvidenceListJSON(ticketID: ticket.id, evidence: rows.map(EvidenceJSON.init))
     }
 
     @Sendable func download(_ request: Request, context: APIRequestContext) async throws -> Response {

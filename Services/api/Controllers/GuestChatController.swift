@@ -7,7 +7,7 @@ struct GuestChatController {
     let conversations: Conversations
     let sessions: GuestSessions
     let notifications: NotificationStore
-    let rooms: ChatRoomsController
+    let agents: AgentStore
     let settings: APISettings
     let recaptcha: RecaptchaVerifier?
 
@@ -27,7 +27,7 @@ struct GuestChatController {
         enum CodingKeys: String, CodingKey { case initialMessage = "initial_message" }
     }
 
-    @Sendable func start(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func start(_ request: Request, context: APIRequestContext) async throws -> StartChatJSON {
         let body = try await request.decodeJSON(StartBody.self, limit: 16 << 10)
         let message = body.initialMessage?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         guard !message.isEmpty else { throw APIError.badRequest("El mensaje inicial no puede estar vacío") }
@@ -37,11 +37,7 @@ struct GuestChatController {
         do {
             let session = try await conversations.startGuestSession(
                 initialMessage: message, ip: context.remoteAddress, settings: settings)
-            return try JSONValue.object([
-                "success": true, "session_id": .string(session.id), "next_step": "complete_profile",
-                "message": "Por favor completa tus datos de contacto",
-                "expires_in": .int(Int64(settings.guestSessionLifetime)),
-            ]).response()
+            return StartChatJSON(sessionID: session.id, expiresIn: Int(settings.guestSessionLifetime))
         } catch GuestSessions.Problem.tooManyChats {
             throw APIError(
                 status: .tooManyRequests,
@@ -65,7 +61,7 @@ struct GuestChatController {
         }
     }
 
-    @Sendable func complete(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func complete(_ request: Request, context: APIRequestContext) async throws -> CompleteChatJSON {
         let body = try await request.decodeJSON(CompleteBody.self, limit: 16 << 10)
         let sessionID = try body.sessionID.required(field: "session_id")
         var problems: [String: JSONValue] = [:]
@@ -90,11 +86,7 @@ struct GuestChatController {
         }
         let opened = try await conversations.openGuestChat(
             sessionID: sessionID, claims: .init(name: name, email: email, phone: phone))
-        return try JSONValue.object([
-            "success": true, "chat_room_id": .string(opened.roomUUID), "user_name": .string(name),
-            "message": "Chat iniciado correctamente. Un agente te contactará pronto.",
-            "room_token": .string(opened.token),
-        ]).response()
+        return CompleteChatJSON(roomID: opened.roomUUID, userName: name, roomToken: opened.token)
     }
 
     struct SessionBody: Decodable {
@@ -102,16 +94,13 @@ struct GuestChatController {
         enum CodingKeys: String, CodingKey { case sessionID = "session_id" }
     }
 
-    @Sendable func validate(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func validate(_ request: Request, context: APIRequestContext) async throws -> SessionStateJSON {
         let body = try await request.decodeJSON(SessionBody.self, limit: 4 << 10)
         let id = try body.sessionID.required(field: "session_id")
-        guard let session = try await sessions.find(id) else {
-            return try JSONValue.object(["valid": false, "has_message": false, "created_at": .null]).response()
-        }
-        return try JSONValue.object([
-            "valid": .bool(session.isValid(at: conversations.clock.now())), "has_message": .bool(session.hasMessage),
-            "created_at": .date(session.createdAt), "completed": .bool(session.completed),
-        ]).response()
+        guard let session = try await sessions.find(id) else { return .unknown }
+        return SessionStateJSON(
+            valid: session.isValid(at: conversations.clock.now()), hasMessage: session.hasMessage,
+            createdAt: session.createdAt, completed: session.completed)
     }
 
     struct SendBody: Decodable {
@@ -124,7 +113,7 @@ struct GuestChatController {
     }
 
     /// A visitor writes in their room (with their room token).
-    @Sendable func send(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func send(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<MessageJSON> {
         let body = try await request.decodeJSON(SendBody.self)
         let room = try body.chatRoomID.required(field: "chat_room_id")
         guard case .guest = context.caller else {
@@ -137,29 +126,29 @@ struct GuestChatController {
         guard let message = try await conversations.messages.find(posted.messageID, ticketID: ticket.id) else {
             throw ConversationProblem.notFound
         }
-        return try WireFormat.message(message).response(status: .created)
+        return EditedResponse(status: .created, response: MessageJSON(message))
     }
 
-    @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> ChatStatusJSON {
         guard let caller = context.caller else { throw APIError.unauthorized }
         let uuid = try request.uri.queryParameters["chat_room_id"].map(String.init).required(parameter: "chat_room_id")
         let ticket = try await conversations.ticket(uuid, for: caller, to: .read)
         guard let summary = try await conversations.tickets.summary(id: ticket.id) else {
             throw ConversationProblem.notFound
         }
-        let agent = try await summary.assignedAgentID.asyncMap { try await rooms.agents.find(String($0)) } ?? nil
+        let agent = try await summary.assignedAgentID.asyncMap { try await agents.find(String($0)) } ?? nil
         let unread = try await conversations.messages.unreadCount(ticketID: ticket.id, for: ReaderSide(caller))
-        return try JSONValue.object([
-            "chat_room_id": .string(summary.uuid), "status": .string(summary.roomStatus.rawValue),
-            "agent_assigned": .bool(agent != nil), "agent_name": .optional(agent?.displayName),
-            "created_at": .date(summary.createdAt), "unread_messages": .int(Int64(unread)),
-        ]).response()
+        return ChatStatusJSON(
+            roomID: summary.uuid, status: summary.roomStatus, agentAssigned: agent != nil,
+            agentName: agent?.displayName, createdAt: summary.createdAt, unreadMessages: unread)
     }
 
-    @Sendable func userNotifications(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func userNotifications(_ request: Request, context: APIRequestContext) async throws
+        -> NotificationListJSON
+    {
         let uuid = try request.uri.queryParameters["chat_room_id"].map(String.init).required(parameter: "chat_room_id")
         let ticket = try await conversations.ticket(uuid, for: context.caller, to: .read)
-        return try WireFormat.notifications(try await notifications.forCustomer(ticketID: ticket.id)).response()
+        return NotificationListJSON(try await notifications.forCustomer(ticketID: ticket.id))
     }
 
     struct MarkBody: Decodable {
@@ -171,14 +160,15 @@ struct GuestChatController {
         }
     }
 
-    @Sendable func markUserNotificationsRead(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func markUserNotificationsRead(_ request: Request, context: APIRequestContext) async throws -> MarkedJSON
+    {
         guard context.caller != nil else { throw APIError.unauthorized }
         let body = try await request.decodeJSON(MarkBody.self)
         let ticket = try await conversations.ticket(
             try body.chatRoomID.required(field: "chat_room_id"), for: context.caller, to: .read)
         let marked = try await notifications.markReadForCustomer(
             ticketID: ticket.id, ids: body.notificationIDs?.map(\.value))
-        return try JSONValue.object(["success": true, "marked": .int(Int64(marked))]).response()
+        return MarkedJSON(marked: marked)
     }
 
     /// Control and formatting characters (bidi overrides, zero-width) have no place in a name.

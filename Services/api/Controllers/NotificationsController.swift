@@ -12,15 +12,15 @@ struct NotificationsController {
         group.post("api/notifications/mark_all_read", use: markAllRead)
     }
 
-    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> NotificationListJSON {
         let agent = try context.requireAgent
-        return try WireFormat.notifications(try await notifications.forAgent(agent.id)).response()
+        return NotificationListJSON(try await notifications.forAgent(agent.id))
     }
 
-    @Sendable func unreadCount(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func unreadCount(_ request: Request, context: APIRequestContext) async throws -> UnreadCountJSON {
         let agent = try context.requireAgent
         let list = try await notifications.forAgent(agent.id, limit: 0)
-        return try JSONValue.object(["unread_count": .int(Int64(list.unread))]).response()
+        return UnreadCountJSON(unreadCount: list.unread)
     }
 
     struct MarkBody: Decodable {
@@ -28,17 +28,15 @@ struct NotificationsController {
         enum CodingKeys: String, CodingKey { case notificationIDs = "notification_ids" }
     }
 
-    @Sendable func markRead(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func markRead(_ request: Request, context: APIRequestContext) async throws -> MarkedJSON {
         let agent = try context.requireAgent
         let body = try await request.decodeJSON(MarkBody.self)
         guard let ids = body.notificationIDs else { throw APIError.badRequest("Falta el campo 'notification_ids'") }
-        let marked = try await notifications.markReadForAgent(agent.id, ids: ids.map(\.value))
-        return try JSONValue.object(["success": true, "marked": .int(Int64(marked))]).response()
+        return MarkedJSON(marked: try await notifications.markReadForAgent(agent.id, ids: ids.map(\.value)))
     }
 
-    @Sendable func markAllRead(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func markAllRead(_ request: Request, context: APIRequestContext) async throws -> MarkedJSON {
         let agent = try context.requireAgent
-        let marked = try await notifications.markReadForAgent(agent.id, ids: nil)
-        return try JSONValue.object(["success": true, "marked": .int(Int64(marked))]).response()
+        return MarkedJSON(marked: try await notifications.markReadForAgent(agent.id, ids: nil))
     }
 }

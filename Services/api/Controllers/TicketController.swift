@@ -20,7 +20,7 @@ struct TicketController {
 
     // MARK: Reading
 
-    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<[TicketJSON]> {
         let agent = try context.requireAgent
         let query = request.uri.queryParameters
         let page = try Parameters.Page(request)
@@ -40,45 +40,26 @@ struct TicketController {
         }
         filter.search = query["q"].map(String.init)?.trimmingCharacters(in: .whitespaces)
         let (rows, total) = try await conversations.tickets.list(filter, visibleTo: agent)
-        return try JSONValue.array(rows.map(WireFormat.ticket)).response(
-            headers: WireFormat.pageHeaders(page, total: total))
+        return EditedResponse(headers: page.headers(total: total), response: rows.map(TicketJSON.init))
     }
 
-    @Sendable func conversation(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func conversation(_ request: Request, context: APIRequestContext) async throws -> ConversationJSON {
         let ticket = try await conversations.ticket(
-            try Self.number(context), for: context.caller, to: .read)
+            try Parameters.ticketNumber(context), for: context.caller, to: .read)
         let after = try Parameters.integer(
             request.uri.queryParameters["desde"], name: "desde", default: 0, range: 0...Int.max)
         let messages = try await conversations.messages.after(Int64(after), ticketID: ticket.id, limit: 100_000)
         guard let summary = try await conversations.tickets.summary(id: ticket.id) else {
             throw ConversationProblem.notFound
         }
-        return try JSONValue.object([
-            "historial": .array(messages.map(WireFormat.historyItem)), "ticket": WireFormat.ticket(summary),
-        ]).response()
+        return ConversationJSON(history: messages.map(HistoryItemJSON.init), ticket: TicketJSON(summary))
     }
 
-    @Sendable func dashboard(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func dashboard(_ request: Request, context: APIRequestContext) async throws -> DashboardJSON {
         _ = try context.requireAgent
         let days = try Parameters.integer(
             request.uri.queryParameters["days"], name: "days", default: 14, range: 1...365)
-        let dashboard = try await readModels.dashboard(days: days)
-        return try JSONValue.object([
-            "days": .int(Int64(dashboard.days)),
-            "tickets_per_day": .array(
-                dashboard.perDay.map { ["date": .string($0.date), "count": .int(Int64($0.count))] }),
-            "categories": .object(dashboard.categories.mapValues { .int(Int64($0)) }),
-            "first_response": [
-                "average_seconds": .optional(dashboard.averageResponseSeconds),
-                "median_seconds": .optional(dashboard.medianResponseSeconds),
-                "answered": .int(Int64(dashboard.answered)),
-                "per_day": .array(
-                    dashboard.perDay.map {
-                        ["date": .string($0.date), "average_seconds": .optional($0.averageResponseSeconds)]
-                    }),
-            ],
-            "open_tickets": .int(Int64(dashboard.openTickets)),
-        ]).response()
+        return DashboardJSON(try await readModels.dashboard(days: days))
     }
 
     // MARK: Sending
@@ -92,11 +73,11 @@ struct TicketController {
         }
     }
 
-    @Sendable func send(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func send(_ request: Request, context: APIRequestContext) async throws -> SendResultJSON {
         let payload = try await request.decodeJSON(SendPayload.self)
         let text = try Parameters.messageText(payload.mensaje, field: "mensaje")
         let clientID = try Parameters.clientID(payload.clientID)
-        return try await deliver(text, clientID: clientID, context: context, extra: [:])
+        return try await deliver(text, clientID: clientID, context: context, template: nil)
     }
 
     struct NotifyPayload: Decodable {
@@ -109,9 +90,10 @@ struct TicketController {
         }
     }
 
-    @Sendable func notify(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func notify(_ request: Request, context: APIRequestContext) async throws -> SendResultJSON {
         let payload = try await request.decodeJSON(NotifyPayload.self, limit: 16 << 10)
-        let ticket = try await conversations.ticket(try Self.number(context), for: context.caller, to: .write)
+        let ticket = try await conversations.ticket(
+            try Parameters.ticketNumber(context), for: context.caller, to: .write)
         let name = payload.plantilla ?? payload.template ?? Templates.defaultName
         guard
             let text = templates.render(
@@ -122,30 +104,38 @@ struct TicketController {
                 extra: ["plantillas": .array(templates.names.map(JSONValue.string))])
         }
         return try await deliver(
-            text, clientID: try Parameters.clientID(payload.clientID), context: context,
-            extra: ["plantilla": .string(name)])
+            text, clientID: try Parameters.clientID(payload.clientID), context: context, template: name)
     }
 
     /// Posts the technician's message, then waits (up to the send wait) for the relay's verdict: 200 sent,
     /// 503 WhatsApp disconnected (saved, resent automatically), 502 refused, 504 no verdict in time (still queued).
-    private func deliver(_ text: String, clientID: String?, context: APIRequestContext, extra: [String: JSONValue])
-        async throws -> Response
+    /// The message is saved in every case; the error bodies say so (`guardado`) and carry the same ids as the
+    /// answer.
+    private func deliver(_ text: String, clientID: String?, context: APIRequestContext, template: String?)
+        async throws -> SendResultJSON
     {
         let agent = try context.requireAgent
-        let ticket = try await conversations.ticket(try Self.number(context), for: context.caller, to: .write)
+        let ticket = try await conversations.ticket(
+            try Parameters.ticketNumber(context), for: context.caller, to: .write)
         context.logger.info("technician message", metadata: ["ticket": "\(ticket.id)", "agent": "\(agent.username)"])
         let posted = try await conversations.post(text, clientID: clientID, by: .agent(agent), in: ticket.id)
-        var answer = extra
-        answer["ticket_id"] = .int(posted.ticketID)
-        answer["mensaje_id"] = .int(posted.messageID)
-        answer["telefono"] = .optional(posted.phone)
-        let sent = answer.merging(["status": "enviado", "mensaje": "Mensaje enviado correctamente"]) { $1 }
-        guard posted.channel == .whatsapp else { return try JSONValue.object(sent).response() }
+        guard posted.channel == .whatsapp else {
+            return SendResultJSON(
+                ticketID: posted.ticketID, messageID: posted.messageID, phone: posted.phone, template: template,
+                deliveryStatus: nil)
+        }
         let outcome = try await conversations.outcome(of: posted)
-        answer["estado_entrega"] = .string((outcome.status ?? .queued).rawValue)
+        let status = outcome.status ?? .queued
+        var answer: [String: JSONValue] = [
+            "ticket_id": .int(posted.ticketID), "mensaje_id": .int(posted.messageID),
+            "telefono": .optional(posted.phone), "estado_entrega": .string(status.rawValue),
+        ]
+        if let template { answer["plantilla"] = .string(template) }
         switch outcome.status {
         case .sent, .delivered, .read:
-            return try JSONValue.object(sent.merging(answer) { $1 }).response()
+            return SendResultJSON(
+                ticketID: posted.ticketID, messageID: posted.messageID, phone: posted.phone, template: template,
+                deliveryStatus: status)
         case .waitingBridge:
             throw APIError(
                 status: .serviceUnavailable, detail: "WhatsApp desconectado",
@@ -162,14 +152,6 @@ struct TicketController {
     }
 
     // MARK: Parameters
-
-    /// The ticket number in the path (these seed routes take numbers only).
-    static func number(_ context: APIRequestContext) throws -> String {
-        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
-            throw APIError.notFound("Ticket no encontrado")
-        }
-        return String(id)
-    }
 
     static func category(_ text: String) throws -> String {
         switch text.lowercased() {

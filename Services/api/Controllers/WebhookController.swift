@@ -42,7 +42,7 @@ struct WebhookController {
         }
     }
 
-    @Sendable func receive(_ request: Request, context: APIRequestContext) async throws -> Response {
+    @Sendable func receive(_ request: Request, context: APIRequestContext) async throws -> WebhookReceiptJSON {
         guard let token, let presented = request.authorizationToken, constantTimeEquals(presented, token) else {
             throw APIError(
                 status: .unauthorized, detail: "Token del puente no válido", headers: [.wwwAuthenticate: "Bearer"])
@@ -81,9 +81,7 @@ struct WebhookController {
                 externalTimestamp: payload.timestamp?.date,
                 attachment: attachment
             ), intake: intake)
-        var answer: [String: JSONValue] = ["status": "recibido", "ticket_id": .int(result.ticketID)]
-        if result.duplicate { answer["duplicado"] = true }
-        return try JSONValue.object(answer).response()
+        return WebhookReceiptJSON(ticketID: result.ticketID, duplicate: result.duplicate)
     }
 }
 

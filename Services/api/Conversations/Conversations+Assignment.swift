@@ -65,7 +65,7 @@ extension Conversations {
         try Tickets.assign(ticketID: ticket.id, to: target.id, db: db)
         let previous = try ticket.assignedAgentID.flatMap { try Agent.fetch(id: $0, db: db) }
         if let previous {
-            _ = try Messages.insert(.note("👋 \(previous.displayName) dejó el chat"), on: ticket, db: db)
+            _ = try Messages.insert(.note("\(previous.displayName) dejó el chat"), on: ticket, db: db)
             _ = try Messages.insert(.note(transferNote(from: previous, to: target)), on: ticket, db: db)
             try Outbox.add(
                 ChatTransferred(
@@ -73,7 +73,7 @@ extension Conversations {
                     toAgentName: target.displayName, byAgentID: actor.id, customerName: ticket.customerName),
                 in: db)
         }
-        _ = try Messages.insert(.note("👨‍💻 \(target.displayName) se unió al chat"), on: ticket, db: db)
+        _ = try Messages.insert(.note("\(target.displayName) se unió al chat"), on: ticket, db: db)
         try Outbox.add(
             TicketAssigned(
                 ticketID: ticket.id, agentID: target.id, agentName: target.displayName, previousAgentID: previous?.id,
@@ -84,7 +84,7 @@ extension Conversations {
     }
 
     static func transferNote(from previous: Agent, to target: Agent) -> String {
-        "↪️ Chat transferido de \(previous.displayName) a \(target.displayName)"
+        "Chat transferido de \(previous.displayName) a \(target.displayName)"
     }
 
     /// Resolves or closes a chat. Closing is final: resolving a closed chat is refused, closing it again is not.
@@ -98,7 +98,7 @@ extension Conversations {
             try Tickets.setStatus(status, ticketID: ticketID, db: db)
             let note =
                 status == .resolved
-                ? "✅ Chat resuelto por \(actor.displayName)" : "🔒 Chat cerrado por \(actor.displayName)"
+                ? "Chat resuelto por \(actor.displayName)" : "Chat cerrado por \(actor.displayName)"
             _ = try Messages.insert(.note(note), on: ticket, db: db)
             try Outbox.add(
                 TicketStatusChanged(

@@ -195,9 +195,9 @@ extension Conversations {
         let terms = result.topTerms.isEmpty ? "" : " — términos: " + result.topTerms.prefix(5).joined(separator: ", ")
         switch result.label {
         case .unknown:
-            return "🏷️ Sin clasificar (confianza \(percent)%): requiere revisión de un técnico\(terms)"
+            return "Sin clasificar (confianza \(percent)%): requiere revisión de un técnico\(terms)"
         case .hardware, .software:
-            return "🏷️ Clasificado como \(result.label.rawValue) (confianza \(percent)%)\(terms)"
+            return "Clasificado como \(result.label.rawValue) (confianza \(percent)%)\(terms)"
         }
     }
 }

@@ -15,6 +15,9 @@ struct APIRequestContext: RequestContext {
         remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
+    /// Response bodies in the api's JSON (`WireJSON`).
+    var responseEncoder: JSONEncoder { WireJSON.encoder }
+
     /// The authenticated agent; routes behind `AgentOnlyMiddleware` always have one.
     var requireAgent: Agent {
         get throws {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// Parsing shared by every controller: message text, integers in a range, ids in the path, pagination.
@@ -45,6 +46,14 @@ enum Parameters {
         return key
     }
 
+    /// The ticket number in the path (the seed's `/ticket/{id}/…` routes take numbers only).
+    static func ticketNumber(_ context: some RequestContext) throws -> String {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw APIError.notFound("Ticket no encontrado")
+        }
+        return String(id)
+    }
+
     /// A page request: `page` (from 1) and its size under `sizeName`.
     struct Page: Sendable {
         let number: Int
@@ -58,6 +67,15 @@ enum Parameters {
         }
 
         func pages(total: Int) -> Int { max(1, (total + size - 1) / size) }
+
+        /// The pagination headers of `GET /tickets`.
+        func headers(total: Int) -> HTTPFields {
+            [
+                HTTPField.Name("X-Total-Count")!: String(total),
+                HTTPField.Name("X-Page")!: String(number),
+                HTTPField.Name("X-Total-Pages")!: String(pages(total: total)),
+            ]
+        }
     }
 }
 

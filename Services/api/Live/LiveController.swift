@@ -47,27 +47,16 @@ struct LiveController: Sendable {
         // sockets share the room.
         let participants = await hub.participants(ticketID: ticketID)
         var seen: Set<String> = [me.id]
-        var everyone: [JSONValue] = [
-            ["id": .string(me.id), "nombre": .string(me.name), "tipo": .string(me.kind), "online": true]
-        ]
+        var everyone = [LiveFrames.Participant(id: me.id, name: me.name, kind: me.kind)]
         for participant in participants where everyone.count < 50 && seen.insert(participant.userID).inserted {
             everyone.append(
-                [
-                    "id": .string(participant.userID), "nombre": .string(participant.name),
-                    "tipo": .string(participant.kind), "online": true,
-                ])
+                LiveFrames.Participant(id: participant.userID, name: participant.name, kind: participant.kind))
         }
-        continuation.yield(
-            LiveFrames.frame(
-                "connection_established",
-                [
-                    "ticket_id": .int(ticketID), "chat_id": .string(context.roomUUID),
-                    "conexion_id": .string(connection),
-                    "usuario": ["id": .string(me.id), "nombre": .string(me.name), "tipo": .string(me.kind)],
-                    "participants": .array(everyone), "participantes": .array(everyone),
-                    "conexiones": .int(Int64(participants.count + 1)),
-                    "historial_reciente": .array(recent.map(LiveFrames.message)),
-                ]))
+        let established = LiveFrames.ConnectionEstablished(
+            ticketID: ticketID, roomID: context.roomUUID, connectionID: connection,
+            user: LiveFrames.User(id: me.id, name: me.name, kind: me.kind), participants: everyone,
+            connections: participants.count + 1, recentHistory: recent.map(LiveMessageJSON.init))
+        continuation.yield(LiveFrame(.connectionEstablished, established).text)
         await hub.join(
             ticketID: ticketID,
             client: .init(id: connection, userID: me.id, name: me.name, kind: me.kind, frames: continuation),
@@ -110,7 +99,7 @@ struct LiveController: Sendable {
     }
 
     static func error(_ code: String, _ message: String) -> String {
-        LiveFrames.frame("error", ["codigo": .string(code), "mensaje": .string(message)])
+        LiveFrame(.error, LiveFrames.Problem(code: code, message: message)).text
     }
 
     /// One frame from the client; every problem is answered with an `error` frame, never a dropped connection.
@@ -136,8 +125,8 @@ struct LiveController: Sendable {
                     userName: me.name, userKind: me.kind, origin: connection))
         case "heartbeat":
             reply.yield(
-                LiveFrames.frame(
-                    "heartbeat", ["timestamp": .date(Date()), "recibido": .optional(data["timestamp"] as? String)]))
+                LiveFrame(.heartbeat, LiveFrames.Heartbeat(timestamp: Date(), received: data["timestamp"] as? String))
+                    .text)
         case "file_upload_request":
             reply.yield(await authorizeUpload(data, ticketID: ticketID, caller: context.caller))
         default:
@@ -161,13 +150,9 @@ struct LiveController: Sendable {
         guard let caller = context.caller else { return }
         do {
             let posted = try await conversations.post(text, clientID: clientID, by: caller, in: ticketID)
-            reply.yield(
-                LiveFrames.frame(
-                    "mensaje_confirmado",
-                    [
-                        "client_id": .optional(clientID), "mensaje_id": .int(posted.messageID),
-                        "timestamp": .date(Date()), "duplicado": .bool(posted.repeated),
-                    ]))
+            let confirmation = LiveFrames.Confirmation(
+                clientID: clientID, messageID: posted.messageID, timestamp: Date(), repeated: posted.repeated)
+            reply.yield(LiveFrame(.messageConfirmed, confirmation).text)
         } catch let problem as ConversationProblem {
             reply.yield(Self.error(problem.liveError.code, problem.liveError.message))
         } catch {
@@ -194,13 +179,9 @@ struct LiveController: Sendable {
             return Self.error("error_interno", "No se pudo autorizar la subida; intenta de nuevo")
         }
         let token = uploads.grant(ticketID: ticketID, caller: caller)
-        return LiveFrames.frame(
-            "file_upload_authorized",
-            [
-                "upload_url": .string("/api/soporte/tickets/\(ticketID)/chat/upload/?upload_token=\(token)"),
-                "headers": [:], "campo": "file", "max_size": .int(Int64(UploadGrants.maximumSize)),
-                "tipos_permitidos": .array(UploadGrants.allowedTypes.map(JSONValue.string)), "expires_in": 300,
-                "nombre_archivo": .optional(data["nombre_archivo"] as? String),
-            ])
+        let authorized = LiveFrames.UploadAuthorized(
+            uploadURL: "/api/soporte/tickets/\(ticketID)/chat/upload/?upload_token=\(token)",
+            filename: data["nombre_archivo"] as? String)
+        return LiveFrame(.uploadAuthorized, authorized).text
     }
 }

@@ -1,99 +1,236 @@
 import Foundation
+import MostradorContracts
 
-/// The frames of seed 003: `{"tipo": …, "data": {…}}`.
+/// The `data` of the frames of seed 003 (the messages themselves are `LiveMessageJSON`).
 enum LiveFrames {
-    static func frame(_ tipo: String, _ data: JSONValue) -> String {
-        let object: JSONValue = ["tipo": .string(tipo), "data": data]
-        return (try? String(decoding: encoder.encode(object), as: UTF8.self)) ?? "{}"
-    }
+    /// Someone in a room: `{id, nombre, tipo}`.
+    struct User: Encodable, Sendable {
+        @Nullable var id: String?
+        @Nullable var name: String?
+        @Nullable var kind: String?
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    static func user(_ event: LiveEvent) -> JSONValue {
-        ["id": .optional(event.userID), "nombre": .optional(event.userName), "tipo": .optional(event.userKind)]
-    }
-
-    /// `agente_joined`, `agente_left` and `chat_transferred` (seed 003: `nuevo_agente`, `timestamp`,
-    /// `mensaje_automatico`; the system note itself arrives as a `mensaje_recibido` too).
-    static func people(_ event: LiveEvent) -> JSONValue {
-        var data: [String: JSONValue] = [
-            "usuario": user(event), "ticket_id": .int(event.ticketID), "timestamp": .date(Date()),
-        ]
-        if event.kind == .chatTransferred {
-            data["nuevo_agente"] = [
-                "id": .optional(event.userID), "nombre": .optional(event.userName), "tipo": "AGENTE", "online": true,
-            ]
-            data["agente_anterior"] = [
-                "id": .optional(event.previousUserID), "nombre": .optional(event.previousUserName), "tipo": "AGENTE",
-            ]
-            data["mensaje_automatico"] = .optional(event.text)
+        enum CodingKeys: String, CodingKey {
+            case id
+            case name = "nombre"
+            case kind = "tipo"
         }
-        return .object(data)
+    }
+
+    /// Someone connected to a room: `{id, nombre, tipo, online: true}`.
+    struct Participant: Encodable, Sendable {
+        @Nullable var id: String?
+        @Nullable var name: String?
+        let kind: String
+        let online = true
+
+        enum CodingKeys: String, CodingKey {
+            case id, online
+            case name = "nombre"
+            case kind = "tipo"
+        }
+    }
+
+    /// `connection_established`: who I am, who else is here (`participants`, and the Spanish `participantes`),
+    /// and the latest messages.
+    struct ConnectionEstablished: Encodable, Sendable {
+        let ticketID: Int64
+        let roomID: String
+        let connectionID: String
+        let user: User
+        let participants: [Participant]
+        let connections: Int
+        let recentHistory: [LiveMessageJSON]
+
+        enum CodingKeys: String, CodingKey {
+            case participants
+            case ticketID = "ticket_id"
+            case roomID = "chat_id"
+            case connectionID = "conexion_id"
+            case user = "usuario"
+            case participantes
+            case connections = "conexiones"
+            case recentHistory = "historial_reciente"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(ticketID, forKey: .ticketID)
+            try container.encode(roomID, forKey: .roomID)
+            try container.encode(connectionID, forKey: .connectionID)
+            try container.encode(user, forKey: .user)
+            try container.encode(participants, forKey: .participants)
+            try container.encode(participants, forKey: .participantes)
+            try container.encode(connections, forKey: .connections)
+            try container.encode(recentHistory, forKey: .recentHistory)
+        }
+    }
+
+    /// `agente_joined` and `agente_left`.
+    struct People: Encodable, Sendable {
+        let user: User
+        let ticketID: Int64
+        let timestamp: Date
+
+        enum CodingKeys: String, CodingKey {
+            case timestamp
+            case user = "usuario"
+            case ticketID = "ticket_id"
+        }
+
+        init(_ event: LiveEvent, at now: Date) {
+            user = User(event)
+            ticketID = event.ticketID
+            timestamp = now
+        }
+    }
+
+    /// `chat_transferred` (seed 003: `nuevo_agente`, `timestamp`, `mensaje_automatico`; the system note itself
+    /// arrives as a `mensaje_recibido` too).
+    struct Transfer: Encodable, Sendable {
+        let user: User
+        let ticketID: Int64
+        let timestamp: Date
+        let newAgent: Participant
+        let previousAgent: User
+        @Nullable var automaticMessage: String?
+
+        enum CodingKeys: String, CodingKey {
+            case timestamp
+            case user = "usuario"
+            case ticketID = "ticket_id"
+            case newAgent = "nuevo_agente"
+            case previousAgent = "agente_anterior"
+            case automaticMessage = "mensaje_automatico"
+        }
+
+        init(_ event: LiveEvent, at now: Date) {
+            user = User(event)
+            ticketID = event.ticketID
+            timestamp = now
+            newAgent = Participant(id: event.userID, name: event.userName, kind: "AGENTE")
+            previousAgent = User(id: event.previousUserID, name: event.previousUserName, kind: "AGENTE")
+            automaticMessage = event.text
+        }
+    }
+
+    /// `usuario_escribiendo` and `usuario_dejo_escribir`.
+    struct Typing: Encodable, Sendable {
+        let user: User
+
+        enum CodingKeys: String, CodingKey { case user = "usuario" }
+    }
+
+    /// `estado_entrega`: a message's WhatsApp delivery changed.
+    struct Delivery: Encodable, Sendable {
+        let messageID: Int64
+        @Nullable var status: DeliveryStatus?
+        @Nullable var error: String?
+        let attempt: Int
+
+        enum CodingKeys: String, CodingKey {
+            case messageID = "mensaje_id"
+            case status = "estado_entrega"
+            case error = "error_entrega"
+            case attempt = "intento"
+        }
+
+        init(_ message: MessageRow) {
+            messageID = message.id
+            status = message.deliveryStatus
+            error = message.deliveryError
+            attempt = message.deliveryAttempt
+        }
     }
 
     /// `file_uploaded` (seed 003: the file's `mensaje_id`, with its URL and type, and the whole message).
-    static func fileUploaded(_ message: MessageRow) -> JSONValue {
-        [
-            "mensaje_id": .int(message.id), "url": .optional(message.attachmentID.map { "/attachments/\($0)" }),
-            "tipo_mime": .optional(message.attachmentMime), "nombre": .string(message.content),
-            "timestamp": .date(message.createdAt), "mensaje": LiveFrames.message(message),
-        ]
+    struct FileUploaded: Encodable, Sendable {
+        let messageID: Int64
+        @Nullable var url: String?
+        @Nullable var mime: String?
+        let name: String
+        let timestamp: Date
+        let message: LiveMessageJSON
+
+        enum CodingKeys: String, CodingKey {
+            case url, timestamp
+            case messageID = "mensaje_id"
+            case mime = "tipo_mime"
+            case name = "nombre"
+            case message = "mensaje"
+        }
+
+        init(_ message: MessageRow) {
+            messageID = message.id
+            url = message.attachmentURL
+            mime = message.attachmentMime
+            name = message.content
+            timestamp = message.createdAt
+            self.message = LiveMessageJSON(message)
+        }
     }
 
-    /// A message as seed 003 shows it (`autor`, `contenido`, `tipo`, `estado`) plus the seed 001 fields the panel
-    /// already renders (`role`, `content`, `timestamp`, `estado_entrega`). System notes are `tipo: "SISTEMA"`.
-    static func message(_ message: MessageRow) -> JSONValue {
-        let author: (String, String) =
-            switch message.role {
-            case .user: ("CLIENTE", message.customerName ?? "Cliente")
-            case .tecnico: ("AGENTE", message.agentName ?? "Técnico")
-            case .assistant: ("ASISTENTE", "Asistente")
-            case .system: ("SISTEMA", "Sistema")
-            }
-        let estado: String =
-            switch message.deliveryStatus {
-            case nil: message.readAt == nil ? "ENTREGADO" : "LEIDO"
-            case .failed: "ERROR"
-            case .queued, .retrying, .waitingBridge: "ENVIANDO"
-            case .read: "LEIDO"
-            case .sent, .delivered: "ENTREGADO"
-            }
-        let tipo: String =
-            switch (message.role, message.type) {
-            case (.system, _): "SISTEMA"
-            case (_, .image): "IMAGEN"
-            case (_, .file): "ARCHIVO"
-            case (_, .text): "TEXTO"
-            }
-        var object: [String: JSONValue] = [
-            "id": .int(message.id),
-            "timestamp": .date(message.createdAt),
-            "autor": [
-                "id": .optional(message.agentID.map { "agente-\($0)" } ?? (message.role == .user ? "cliente" : nil)),
-                "nombre": .string(author.1), "tipo": .string(author.0),
-            ],
-            "contenido": .string(message.content),
-            "tipo": .string(tipo),
-            "estado": .string(estado),
-            "role": .string(message.role.rawValue),
-            "content": .string(message.content),
-            "client_id": .optional(message.clientID),
-            "estado_entrega": .optional(message.deliveryStatus?.rawValue),
-            "error_entrega": .optional(message.deliveryError),
-            "intento": .int(Int64(message.deliveryAttempt)),
-        ]
-        if let attachment = message.attachmentID {
-            object["adjunto_url"] = .string("/attachments/\(attachment)")
-            object["archivos"] = [
-                ["url": .string("/attachments/\(attachment)"), "tipo_mime": .optional(message.attachmentMime)]
-            ]
-        } else {
-            object["archivos"] = []
+    /// `heartbeat`: the server's time and the client's, echoed.
+    struct Heartbeat: Encodable, Sendable {
+        let timestamp: Date
+        @Nullable var received: String?
+
+        enum CodingKeys: String, CodingKey {
+            case timestamp
+            case received = "recibido"
         }
-        return .object(object)
+    }
+
+    /// `mensaje_confirmado`: the client's message is stored (`duplicado` when its `client_id` was already).
+    struct Confirmation: Encodable, Sendable {
+        @Nullable var clientID: String?
+        let messageID: Int64
+        let timestamp: Date
+        let repeated: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case timestamp
+            case clientID = "client_id"
+            case messageID = "mensaje_id"
+            case repeated = "duplicado"
+        }
+    }
+
+    /// `error`: what went wrong with the client's frame; the connection stays open.
+    struct Problem: Encodable, Sendable {
+        let code: String
+        let message: String
+
+        enum CodingKeys: String, CodingKey {
+            case code = "codigo"
+            case message = "mensaje"
+        }
+    }
+
+    /// `file_upload_authorized`: where to upload, once, within five minutes.
+    struct UploadAuthorized: Encodable, Sendable {
+        let uploadURL: String
+        let headers: [String: String] = [:]
+        let field = "file"
+        let maximumSize = UploadGrants.maximumSize
+        let allowedTypes = UploadGrants.allowedTypes
+        let expiresIn = UploadGrants.lifetime
+        @Nullable var filename: String?
+
+        enum CodingKeys: String, CodingKey {
+            case headers
+            case uploadURL = "upload_url"
+            case field = "campo"
+            case maximumSize = "max_size"
+            case allowedTypes = "tipos_permitidos"
+            case expiresIn = "expires_in"
+            case filename = "nombre_archivo"
+        }
+    }
+}
+
+extension LiveFrames.User {
+    /// Who typed, joined or left.
+    init(_ event: LiveEvent) {
+        self.init(id: event.userID, name: event.userName, kind: event.userKind)
     }
 }

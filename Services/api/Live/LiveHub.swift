@@ -61,13 +61,21 @@ actor LiveHub {
                     let missing = messages.filter { $0.id > last }
                     guard let newest = missing.last?.id else { continue }
                     for message in missing {
-                        client.frames.yield(LiveFrames.frame("mensaje_recibido", LiveFrames.message(message)))
+                        client.frames.yield(LiveFrame(.messageReceived, LiveMessageJSON(message)).text)
                     }
                     rooms[event.ticketID]?.lastMessageID[clientID] = newest
                 }
             }
-            if event.kind != .messages, event.kind != .status {
-                broadcast(ticketID: event.ticketID, LiveFrames.frame(event.kind.rawValue, LiveFrames.people(event)))
+            switch event.kind {
+            case .agentJoined:
+                broadcast(ticketID: event.ticketID, LiveFrame(.agentJoined, LiveFrames.People(event, at: Date())).text)
+            case .agentLeft:
+                broadcast(ticketID: event.ticketID, LiveFrame(.agentLeft, LiveFrames.People(event, at: Date())).text)
+            case .chatTransferred:
+                broadcast(
+                    ticketID: event.ticketID, LiveFrame(.chatTransferred, LiveFrames.Transfer(event, at: Date())).text)
+            default:
+                break
             }
         case .fileUploaded:
             await handle(LiveEvent(ticketID: event.ticketID, kind: .messages))
@@ -75,24 +83,16 @@ actor LiveHub {
             else {
                 return
             }
-            broadcast(ticketID: event.ticketID, LiveFrames.frame("file_uploaded", LiveFrames.fileUploaded(message)))
+            broadcast(ticketID: event.ticketID, LiveFrame(.fileUploaded, LiveFrames.FileUploaded(message)).text)
         case .delivery:
             guard let id = event.messageID,
                 let message = try? await messages.find(id, ticketID: event.ticketID)
             else { return }
-            broadcast(
-                ticketID: event.ticketID,
-                LiveFrames.frame(
-                    "estado_entrega",
-                    [
-                        "mensaje_id": .int(message.id), "estado_entrega": .optional(message.deliveryStatus?.rawValue),
-                        "error_entrega": .optional(message.deliveryError),
-                        "intento": .int(Int64(message.deliveryAttempt)),
-                    ]))
+            broadcast(ticketID: event.ticketID, LiveFrame(.deliveryStatus, LiveFrames.Delivery(message)).text)
         case .typingStart, .typingStop:
-            let tipo = event.kind == .typingStart ? "usuario_escribiendo" : "usuario_dejo_escribir"
+            let type: LiveFrameType = event.kind == .typingStart ? .typingStarted : .typingStopped
             broadcast(
-                ticketID: event.ticketID, LiveFrames.frame(tipo, ["usuario": LiveFrames.user(event)]),
+                ticketID: event.ticketID, LiveFrame(type, LiveFrames.Typing(user: LiveFrames.User(event))).text,
                 except: event.origin)
         }
     }

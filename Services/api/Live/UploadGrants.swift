@@ -8,6 +8,8 @@ final class UploadGrants: Sendable {
         "image/jpeg", "image/png", "application/pdf", "application/msword",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ]
+    /// How long a grant stays valid, in seconds.
+    static let lifetime = 300
     private let clock: WallClock
     private let grants = Mutex([String: (ticketID: Int64, caller: Caller, expires: Date)]())
 
@@ -18,7 +20,7 @@ final class UploadGrants: Sendable {
         grants.withLock { grants in
             let now = clock.now()
             grants = grants.filter { $0.value.expires > now }
-            grants[token] = (ticketID, caller, now.addingTimeInterval(300))
+            grants[token] = (ticketID, caller, now.addingTimeInterval(TimeInterval(Self.lifetime)))
         }
         return token
     }

@@ -1,0 +1,50 @@
+import Foundation
+import MostradorContracts
+
+/// One entry of `historial` (seed 001). The attachment fields are there only for a file, the delivery fields only
+/// for a message that goes out through WhatsApp.
+struct HistoryItemJSON: Encodable, Sendable {
+    let id: Int64
+    let role: MessageRole
+    let content: String
+    let timestamp: Date
+    let type: MessageType
+    let attachmentID: Int64?
+    let attachmentURL: String?
+    /// Present (possibly `null`) only with an attachment.
+    let attachmentMime: Nullable<String>?
+    let deliveryStatus: DeliveryStatus?
+    let attempt: Int?
+    /// Present (possibly `null`) only with a delivery status.
+    let deliveryError: Nullable<String>?
+
+    enum CodingKeys: String, CodingKey {
+        case id, role, content, timestamp
+        case type = "tipo"
+        case attachmentID = "adjunto_id"
+        case attachmentURL = "adjunto_url"
+        case attachmentMime = "adjunto_tipo"
+        case deliveryStatus = "estado_entrega"
+        case attempt = "intento"
+        case deliveryError = "error_entrega"
+    }
+
+    init(_ message: MessageRow) {
+        id = message.id
+        role = message.role
+        content = message.content
+        timestamp = message.createdAt
+        type = message.type
+        attachmentID = message.attachmentID
+        attachmentURL = message.attachmentURL
+        attachmentMime = message.attachmentID == nil ? nil : Nullable(message.attachmentMime)
+        deliveryStatus = message.deliveryStatus
+        attempt = message.deliveryStatus == nil ? nil : message.deliveryAttempt
+        deliveryError = message.deliveryStatus == nil ? nil : Nullable(message.deliveryError)
+    }
+}
+
+extension MessageRow {
+    /// Where the message's file is downloaded (`GET /attachments/{id}`).
+    var attachmentURL: String? { attachmentID.map { "/attachments/\($0)" } }
+}

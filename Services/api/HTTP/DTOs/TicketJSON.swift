@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+import MostradorContracts
+
+/// A ticket of `GET /tickets` and `GET /ticket/{id}/conversacion` (seeds 000/001).
+struct TicketJSON: Encodable, Sendable {
+    let id: Int64
+    let uuid: String
+    let status: TicketStatus
+    let channel: Channel
+    let category: String
+    @Nullable var confidence: Double?
+    let needsReview: Bool
+    @Nullable var name: String?
+    @Nullable var phone: String?
+    let phoneVerified: Bool
+    @Nullable var description: String?
+    @Nullable var equipment: String?
+    @Nullable var assignedAgentID: Int64?
+    @Nullable var lastMessage: String?
+    let createdAt: Date
+    let updatedAt: Date
+    @Nullable var lastMessageAt: Date?
+    @Nullable var firstResponseAt: Date?
+    @Nullable var resolvedAt: Date?
+    @Nullable var closedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, uuid, channel
+        case status = "estado"
+        case category = "categoria"
+        case confidence = "confianza"
+        case needsReview = "requiere_revision"
+        case name = "nombre"
+        case phone = "telefono"
+        case phoneVerified = "telefono_verificado"
+        case description = "descripcion"
+        case equipment = "equipo"
+        case assignedAgentID = "agente_asignado"
+        case lastMessage = "ultimo_mensaje"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case lastMessageAt = "last_message_at"
+        case firstResponseAt = "first_response_at"
+        case resolvedAt = "resolved_at"
+        case closedAt = "closed_at"
+    }
+
+    init(_ ticket: TicketSummary) {
+        id = ticket.id
+        uuid = ticket.uuid
+        status = ticket.status
+        channel = ticket.channel
+        category = ticket.category
+        confidence = ticket.confidence
+        needsReview = ticket.needsReview
+        name = ticket.customerName
+        phone = ticket.phone
+        phoneVerified = ticket.phoneVerified
+        description = ticket.description
+        equipment = ticket.equipment
+        assignedAgentID = ticket.assignedAgentID
+        lastMessage = ticket.lastMessage
+        createdAt = ticket.createdAt
+        updatedAt = ticket.updatedAt
+        lastMessageAt = ticket.lastMessageAt
+        firstResponseAt = ticket.firstResponseAt
+        resolvedAt = ticket.resolvedAt
+        closedAt = ticket.closedAt
+    }
+}
+
+/// `GET /ticket/{id}/conversacion` (seed 001): the messages and the ticket.
+struct ConversationJSON: ResponseEncodable, Sendable {
+    let history: [HistoryItemJSON]
+    let ticket: TicketJSON
+
+    enum CodingKeys: String, CodingKey {
+        case ticket
+        case history = "historial"
+    }
+}
+
+/// The answer of `enviar-mensaje` and `notificar` when the message went out (seeds 001/004).
+struct SendResultJSON: ResponseEncodable, Sendable {
+    let status = "enviado"
+    let message = "Mensaje enviado correctamente"
+    let ticketID: Int64
+    let messageID: Int64
+    @Nullable var phone: String?
+    /// Only for `notificar`.
+    let template: String?
+    /// Only for WhatsApp tickets (what the relay answered).
+    let deliveryStatus: DeliveryStatus?
+
+    enum CodingKeys: String, CodingKey {
+        case status
+        case message = "mensaje"
+        case ticketID = "ticket_id"
+        case messageID = "mensaje_id"
+        case phone = "telefono"
+        case template = "plantilla"
+        case deliveryStatus = "estado_entrega"
+    }
+}
