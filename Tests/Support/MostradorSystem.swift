@@ -121,6 +121,10 @@ public final class MostradorSystem: @unchecked Sendable {
             "MOSTRADOR_RELAY_RATE": "0",
             "MOSTRADOR_INTAKE": "off",
             "MOSTRADOR_LOG_LEVEL": "info",
+            // The seed's 5 s is a promise to a technician on a quiet machine. Under a parallel test run on two cores
+            // the relay process can be starved for longer than that (a fresh-clone CI run answered 504 once), so
+            // tests wait up to 20 s for a verdict; tests about the timeout itself set their own, shorter wait.
+            "MOSTRADOR_SEND_WAIT_SECONDS": "20",
         ].merging(extra) { _, new in new }
     }
 
