@@ -20,7 +20,7 @@ extension Conversations {
         let (ticket, previous) = try await committer.write { db -> (TicketFacts, Agent?) in
             guard let ticket = try TicketFacts.fetch(id: ticketID, db: db) else { throw ConversationProblem.notFound }
             let previous = try ticket.assignedAgentID.flatMap { try Agent.fetch(id: $0, db: db) }
-            return (try Self.assign(ticket, to: target, by: actor, as: assignment, db: db), previous)
+            return (try Self.assign(ticket, from: previous, to: target, by: actor, as: assignment, db: db), previous)
         }
         outboxWakeup.signal()
         live.changed(ticketID)
@@ -40,9 +40,11 @@ extension Conversations {
     }
 
     /// The assignment rule, inside a transaction: closed chats stay as they are; `take` only what nobody else has;
-    /// `assign` is for admins; `transfer` for the assignee or an admin.
+    /// `assign` is for admins; `transfer` for the assignee or an admin. `previous` is the agent the ticket is
+    /// assigned to now (nil when unassigned), which the caller has already read.
     static func assign(
-        _ ticket: TicketFacts, to target: Agent, by actor: Agent, as assignment: Assignment, db: Database
+        _ ticket: TicketFacts, from previous: Agent?, to target: Agent, by actor: Agent, as assignment: Assignment,
+        db: Database
     ) throws -> TicketFacts {
         guard ticket.status != .closed else { throw ConversationProblem.closed }
         guard target.isActive else { throw ConversationProblem.invalid("El agente está desactivado") }
@@ -63,7 +65,6 @@ extension Conversations {
         }
         if ticket.assignedAgentID == target.id { return ticket }
         try Tickets.assign(ticketID: ticket.id, to: target.id, db: db)
-        let previous = try ticket.assignedAgentID.flatMap { try Agent.fetch(id: $0, db: db) }
         if let previous {
             _ = try Messages.insert(.note("\(previous.displayName) dejó el chat"), on: ticket, db: db)
             _ = try Messages.insert(.note(transferNote(from: previous, to: target)), on: ticket, db: db)

@@ -57,7 +57,7 @@ extension Conversations {
             let language = IntakeBot.language(of: inbound.content)
             var draft = Tickets.Draft(
                 customerID: customerID, channel: .whatsapp, language: language, replyAddress: inbound.sender.address)
-            var fresh = try Tickets.create(draft, db: db)
+            let fresh = try Tickets.create(draft, db: db)
             let context = IntakeBot.Context(
                 ticketID: fresh.id, customerName: fresh.customerName, description: nil, equipment: nil,
                 language: language)
@@ -76,7 +76,6 @@ extension Conversations {
                     language: language, createdAt: Date(), recipient: inbound.sender.address,
                     intakeRunning: reaction.map { $0.state.step != .done && $0.state.step != .handedOff } ?? false),
                 in: db)
-            fresh = try TicketFacts.fetch(id: fresh.id, db: db)!
             ticket = fresh
             created = true
         }

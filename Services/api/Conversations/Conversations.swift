@@ -84,7 +84,7 @@ struct Conversations: Sendable {
                 var ticket = ticket
                 var assigned = false
                 if take, ticket.assignedAgentID == nil {
-                    ticket = try Self.assign(ticket, to: agent, by: agent, as: .take, db: db)
+                    ticket = try Self.assign(ticket, from: nil, to: agent, by: agent, as: .take, db: db)
                     assigned = true
                 }
                 let id = try Self.queueOutbound(
