@@ -94,7 +94,11 @@ outbound() {
 websocket() {
     echo "== WebSocket: $BENCH_WS_CLIENTS clients in one room; memory with $BENCH_WS_IDLE idle sockets"
     ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-    MOSTRADOR_INTAKE=off start api 18080
+    # More sockets than the default MOSTRADOR_MAX_CONNECTIONS (4096), all from one address and one token: raise
+    # the connection cap and the per-address/per-token WebSocket caps for this measurement.
+    sockets=$((BENCH_WS_CLIENTS + BENCH_WS_IDLE + 256))
+    MOSTRADOR_INTAKE=off MOSTRADOR_MAX_CONNECTIONS=$sockets MOSTRADOR_WS_PER_IP=$sockets MOSTRADOR_WS_PER_TOKEN=$sockets \
+        start api 18080
     python3 -c "import websockets" 2>/dev/null || pip install -q websockets
     python3 deploy/bench/ws_fanout.py --api http://127.0.0.1:18080 --webhook-token "$MOSTRADOR_WEBHOOK_TOKEN" \
         --password "$MOSTRADOR_ADMIN_PASSWORD" --clients "$BENCH_WS_CLIENTS" --idle "$BENCH_WS_IDLE" --api-pid "${pids[-1]}"

@@ -28,6 +28,50 @@ struct APISettings: Sendable {
     var publicDirectory: String?
     /// `full` (default): every commit survives power loss. `normal`: survives a crash of the process only.
     var durability = DatabaseFactory.Durability.full
+    /// Origins allowed to call the api from their pages (`MOSTRADOR_CORS_ORIGINS`); none by default.
+    var corsOrigins: Set<String> = []
+    /// When to send `Strict-Transport-Security` (`MOSTRADOR_HSTS`: on, off, auto).
+    var hsts = HSTSPolicy.auto
+    /// Web visitors' messages: per guest a minute (and at most `guestMessageBurst` in any 10 s), per client address
+    /// a minute.
+    var guestMessagesPerMinute = 20
+    var guestMessageBurst = 8
+    var addressMessagesPerMinute = 60
+    /// Uploads: outstanding grants per WebSocket connection and in all, uploads at once, files and bytes per ticket.
+    var uploadGrantsPerConnection = 5
+    var uploadGrantsTotal = 10_000
+    var concurrentUploads = 8
+    var filesPerTicket = 50
+    var bytesPerTicket = 100 << 20
+    /// Uploads and webhook media are refused with 507 below this much free space in the data directory.
+    var minimumFreeDiskBytes: Int64 = 512 << 20
+    /// Free bytes at a path (`statvfs` unless a test replaces it).
+    var freeDiskProbe: @Sendable (String) -> Int64? = FreeDiskGuard.statvfsProbe
+    /// HMAC key of `X-Mostrador-Signature` on `/webhook` (off when nil) and how far its `t=` may be from now.
+    var webhookHMACKey: String?
+    var webhookMaximumSkew: TimeInterval = 300
+    /// New WhatsApp tickets one sender may open per hour (0: no cap).
+    var webhookNewTicketsPerSenderHour = 5
+    /// Days after which processed ids, read notifications and orphaned files are removed (0: keep forever).
+    var retentionDays = 90
+    /// Proxies whose `X-Forwarded-For` (or `Forwarded`) names the client (`MOSTRADOR_TRUSTED_PROXIES`; none).
+    var trustedProxies = TrustedProxies()
+    /// Login: attempts that may fail per username and per client within the window, then 429 until it passes.
+    var loginFailuresPerUser = 5
+    var loginFailuresPerClient = 20
+    var loginWindow: TimeInterval = 15 * 60
+    /// bcrypt's own threads (default: one per core) and how many hashes may wait for them (default: twice that).
+    var bcryptThreads = ProcessInfo.processInfo.activeProcessorCount
+    var bcryptQueue: Int?
+
+    /// WebSockets open at once per token (agent session or room) and per client address, on each instance.
+    var webSocketsPerToken = 10
+    var webSocketsPerAddress = 50
+    /// A closed chat's room token stops working this long after closing.
+    var roomTokenLifetimeAfterClose: TimeInterval = 7 * 86400
+    /// How often expired sessions are deleted, and how often open agent sockets are checked against their session.
+    var sessionPurgeInterval: Duration = .seconds(600)
+    var sessionSweepInterval: Duration = .seconds(30)
 
     init() {}
 
@@ -54,6 +98,30 @@ struct APISettings: Sendable {
         recaptchaSecret = configuration.setting("MOSTRADOR_RECAPTCHA_SECRET")
         recaptchaVerifyURL = configuration.setting("MOSTRADOR_RECAPTCHA_VERIFY_URL") ?? recaptchaVerifyURL
         recaptchaMinimumScore = try configuration.setting("MOSTRADOR_RECAPTCHA_MIN_SCORE", default: 0.5)
+        do {
+            corsOrigins = try CrossOriginMiddleware<APIRequestContext>.parse(
+                configuration.setting("MOSTRADOR_CORS_ORIGINS") ?? "")
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let hstsText = configuration.setting("MOSTRADOR_HSTS")?.lowercased() ?? "auto"
+        guard let hstsPolicy = HSTSPolicy(rawValue: hstsText) else {
+            throw ValidationError("MOSTRADOR_HSTS must be on, off or auto, not '\(hstsText)'")
+        }
+        hsts = hstsPolicy
+        try readAbuseLimits(configuration)
+        try readSessionSettings(configuration)
+        try readLoginSettings(configuration)
+        webhookHMACKey = configuration.setting("MOSTRADOR_WEBHOOK_HMAC_KEY")
+        webhookMaximumSkew = try configuration.setting("MOSTRADOR_WEBHOOK_MAX_SKEW_SECONDS", default: 300.0)
+        guard webhookMaximumSkew > 0 else { throw ValidationError("MOSTRADOR_WEBHOOK_MAX_SKEW_SECONDS must be > 0") }
+        webhookNewTicketsPerSenderHour = try configuration.setting(
+            "MOSTRADOR_WEBHOOK_NEW_TICKETS_PER_SENDER_HOUR", default: 5)
+        guard webhookNewTicketsPerSenderHour >= 0 else {
+            throw ValidationError("MOSTRADOR_WEBHOOK_NEW_TICKETS_PER_SENDER_HOUR must be >= 0")
+        }
+        retentionDays = try configuration.setting("MOSTRADOR_RETENTION_DAYS", default: 90)
+        guard retentionDays >= 0 else { throw ValidationError("MOSTRADOR_RETENTION_DAYS must be >= 0") }
         switch configuration.setting("MOSTRADOR_DB_DURABILITY")?.lowercased() ?? "full" {
         case "full": durability = .full
         case "normal": durability = .normal

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import MostradorMessaging
@@ -22,6 +23,9 @@ struct APIComponents {
     let readModels: ReadModels
     let conversations: Conversations
     let uploads: UploadGrants
+    /// bcrypt on its own bounded pool (a service: stopped with the application).
+    let passwords: PasswordHasher
+    let loginThrottle: LoginThrottle
 
     /// `live` hears about every change (the broker's fan-out in production, a recorder in tests).
     init(
@@ -32,16 +36,25 @@ struct APIComponents {
         self.pool = pool
         committer = GroupCommitter(writer: pool, logger: logger)
         outboxWakeup = Wakeup()
-        agents = AgentStore(committer: committer, sessionLifetime: settings.sessionLifetime, clock: clock)
-        uploads = UploadGrants(clock: clock)
-        attachments = AttachmentStore(root: "\(dataDirectory)/attachments", reader: pool)
+        passwords = PasswordHasher(threads: settings.bcryptThreads, queueLimit: settings.bcryptQueueLimit)
+        loginThrottle = LoginThrottle(
+            failuresPerUser: settings.loginFailuresPerUser, failuresPerClient: settings.loginFailuresPerClient,
+            window: settings.loginWindow, clock: clock)
+        agents = AgentStore(
+            committer: committer, sessionLifetime: settings.sessionLifetime, clock: clock, passwords: passwords)
+        uploads = UploadGrants(clock: clock, limits: UploadGrants.Limits(settings))
+        attachments = AttachmentStore(
+            root: "\(dataDirectory)/attachments", reader: pool,
+            disk: FreeDiskGuard(
+                paths: [dataDirectory, "\(dataDirectory)/attachments"], minimumFreeBytes: settings.minimumFreeDiskBytes,
+                probe: settings.freeDiskProbe, clock: clock))
         templates = try Templates.load(path: settings.templatesFile)
         notifications = NotificationStore(committer: committer)
         guestSessions = GuestSessions(reader: pool)
         readModels = ReadModels(reader: pool)
         conversations = Conversations(
             committer: committer, live: live, deliveries: DeliveryOutcomeWaiter(), sendWait: settings.sendWait,
-            outboxWakeup: outboxWakeup, clock: clock)
+            outboxWakeup: outboxWakeup, clock: clock, rates: MessageRateLimits(settings, clock: clock))
     }
 
     var callers: CallerMiddleware { CallerMiddleware(agents: agents, tickets: conversations.tickets) }
@@ -50,7 +63,13 @@ struct APIComponents {
 /// Every HTTP route of the api.
 func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
+    // First, so that pages, static files, errors and 404s all carry the browser security headers.
+    router.add(middleware: SecurityHeadersMiddleware(settings: components.settings))
+    if !components.settings.corsOrigins.isEmpty {
+        router.add(middleware: CrossOriginMiddleware(allowedOrigins: components.settings.corsOrigins))
+    }
     router.add(middleware: JSONErrorMiddleware())
+    router.add(middleware: ClientAddressMiddleware(proxies: components.settings.trustedProxies))
     // The panel at `/`, the guest chat at `/chat` (chat/index.html).
     let publicDirectory =
         components.settings.publicDirectory ?? Bundle.module.url(forResource: "Public", withExtension: nil)!.path
@@ -59,11 +78,16 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     let conversations = components.conversations
     WebhookController(
         conversations: conversations, attachments: components.attachments, token: settings.webhookToken,
-        intake: settings.intake
+        intake: settings.intake,
+        signature: settings.webhookHMACKey.map { WebhookSignature(key: $0, maximumSkew: settings.webhookMaximumSkew) },
+        newTicketsPerSenderHour: settings.webhookNewTicketsPerSenderHour, clock: conversations.clock
     ).addRoutes(to: router)
-    AuthController(agents: components.agents).addRoutes(to: router)
+    AuthController(agents: components.agents, throttle: components.loginThrottle, live: conversations.live)
+        .addRoutes(to: router)
     DocsController().addRoutes(to: router)
     router.add(middleware: components.callers)
+    WebSocketTicketController(tickets: WebSocketTickets(conversations), conversations: conversations)
+        .addRoutes(to: router)
     let chatRooms = ChatRoomsController(conversations: conversations, agents: components.agents)
     chatRooms.addSharedRoutes(to: router)
     GuestChatController(
@@ -82,7 +106,7 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     let panel = router.group().add(middleware: AgentOnlyMiddleware())
     chatRooms.addAgentRoutes(to: panel)
     NotificationsController(notifications: components.notifications).addRoutes(to: panel)
-    AgentsController(agents: components.agents).addRoutes(to: panel)
+    AgentsController(agents: components.agents, live: conversations.live).addRoutes(to: panel)
     TicketController(conversations: conversations, readModels: components.readModels, templates: components.templates)
         .addRoutes(to: panel)
     return router
@@ -91,9 +115,12 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
 /// The WebSocket routes: `/ws/soporte/ticket/{id}/`, authorised through the same access policy.
 func buildWebSocketRouter(_ components: APIComponents, hub: LiveHub) -> Router<LiveRequestContext> {
     let webSockets = Router(context: LiveRequestContext.self)
+    let conversations = components.conversations
+    let limits = LiveHub.Limits(
+        perCredential: components.settings.webSocketsPerToken, perAddress: components.settings.webSocketsPerAddress)
     webSockets.add(
-        middleware: LiveAuthMiddleware(identify: components.callers, conversations: components.conversations))
-    LiveController(conversations: components.conversations, hub: hub, uploads: components.uploads)
+        middleware: LiveAuthMiddleware(conversations: conversations, hub: hub, limits: limits))
+    LiveController(conversations: conversations, hub: hub, uploads: components.uploads, limits: limits)
         .addRoutes(to: webSockets)
     return webSockets
 }
@@ -118,6 +145,7 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
         logger.notice("created the first admin", metadata: ["username": "\(user)"])
     }
     let workers: [any Service] = [
+        components.passwords,
         components.committer,
         OutboxPublisher(
             committer: components.committer, connection: connection, wakeup: components.outboxWakeup, logger: logger),
@@ -127,6 +155,15 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
                 conversations: components.conversations, notifications: components.notifications),
             logger: logger),
         feed,
+        SessionJanitor(
+            hub: hub, purge: SessionPurge(committer: components.committer, settings: settings), clock: .system,
+            sweepInterval: settings.sessionSweepInterval, purgeInterval: settings.sessionPurgeInterval,
+            logger: logger),
+        RetentionWorker(
+            retention: Retention(
+                committer: components.committer, attachmentsRoot: components.attachments.root,
+                days: settings.retentionDays),
+            clock: .system, logger: logger),
     ]
     return ServiceApplication.make(
         configuration: configuration, connection: connection, workers: workers, router: buildRouter(components),
@@ -140,5 +177,14 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
                 }
             }
         ],
-        server: .http1WebSocketUpgrade(webSocketRouter: buildWebSocketRouter(components, hub: hub)))
+        server: webSocketServer(buildWebSocketRouter(components, hub: hub), limits: configuration.limits))
+}
+
+/// HTTP/1.1 with WebSocket upgrades on `webSockets`, under the service's connection limits.
+func webSocketServer(_ webSockets: Router<LiveRequestContext>, limits: ConnectionLimits) -> HTTPServerBuilder {
+    let webSocketResponder = webSockets.buildResponder()
+    return .guarded(limits) { responder, http1 in
+        HTTP1WebSocketUpgradeChannel(
+            responder: responder, webSocketResponder: webSocketResponder, configuration: .init(http1: http1))
+    }
 }

@@ -29,6 +29,7 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
             connection: connection, queue: MostradorTopology.relaySend.name,
             prefetch: UInt16(min(1000, settings.lanes * 4)), lanes: settings.lanes, router: relay.router,
             logger: logger),
+        LedgerRetentionWorker(ledger: ledger, days: settings.retentionDays, logger: logger),
     ]
     let router = Router()
     return ServiceApplication.make(

@@ -17,6 +17,8 @@ struct RelaySettings: Sendable {
     var probeInterval: Duration = .seconds(3)
     /// Concurrent sends (messages of one ticket are always sent one after another, in order).
     var lanes = 16
+    /// Days after which finished ledger entries lose their text and recipient (deleted after twice that; 0: never).
+    var retentionDays = 90
 
     init() {}
 
@@ -38,5 +40,7 @@ struct RelaySettings: Sendable {
         probeInterval = .milliseconds(Int64(max(0.1, probe) * 1000))
         lanes = try configuration.setting("MOSTRADOR_RELAY_LANES", default: 16)
         guard (1...1024).contains(lanes) else { throw ValidationError("MOSTRADOR_RELAY_LANES must be within 1…1024") }
+        retentionDays = try configuration.setting("MOSTRADOR_RETENTION_DAYS", default: 90)
+        guard retentionDays >= 0 else { throw ValidationError("MOSTRADOR_RETENTION_DAYS must be >= 0") }
     }
 }

@@ -19,9 +19,21 @@ public struct ReadinessCheck: Sendable {
     }
 }
 
+/// Who reaches a listener's operational routes, and so how much they are told.
+public enum OperationalAudience: Sendable {
+    /// The operations port (`MOSTRADOR_OPS_PORT`): readiness with each failing check and its reason, `/metrics`.
+    case operators
+    /// The public port: a bare readiness status; `/metrics` only to `Authorization: Bearer <metricsToken>`, and not
+    /// at all without a token.
+    case everyone(metricsToken: String?)
+}
+
 extension Router {
-    /// `GET /health/live`, `GET /health/ready` (503 until every check passes) and `GET /metrics` (Prometheus text).
-    public func addOperationalRoutes(checks: [ReadinessCheck], registry: PrometheusCollectorRegistry) {
+    /// `GET /health/live`, `GET /health/ready` (503 until every check passes) and, as `audience` allows,
+    /// `GET /metrics` (Prometheus text).
+    public func addOperationalRoutes(
+        checks: [ReadinessCheck], registry: PrometheusCollectorRegistry, audience: OperationalAudience
+    ) {
         get("health/live") { _, _ in
             jsonResponse(.ok, ["status": "ok"])
         }
@@ -33,9 +45,10 @@ extension Router {
             if problems.isEmpty {
                 return jsonResponse(.ok, ["status": "ready"])
             }
+            guard case .operators = audience else { return jsonResponse(.serviceUnavailable, ["status": "not_ready"]) }
             return jsonResponse(.serviceUnavailable, ["status": "not_ready", "problems": problems])
         }
-        get("metrics") { _, _ in
+        let metrics = { @Sendable () -> Response in
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
             return Response(
@@ -44,6 +57,31 @@ extension Router {
                 body: .init(byteBuffer: ByteBuffer(bytes: buffer))
             )
         }
+        switch audience {
+        case .operators:
+            get("metrics") { _, _ in metrics() }
+        case .everyone(let token?):
+            get("metrics") { request, _ in
+                guard let presented = request.headers[.authorization], Self.sameSecret(presented, "Bearer \(token)")
+                else {
+                    var refusal = jsonResponse(.unauthorized, ["detail": "Se requiere el token de métricas"])
+                    refusal.headers[.wwwAuthenticate] = "Bearer"
+                    return refusal
+                }
+                return metrics()
+            }
+        case .everyone(nil):
+            break
+        }
+    }
+
+    /// Compares two secrets in time that does not depend on where they differ (only on the expected length).
+    static func sameSecret(_ presented: String, _ expected: String) -> Bool {
+        let lhs = Array(presented.utf8)
+        let rhs = Array(expected.utf8)
+        var difference = UInt8(lhs.count == rhs.count ? 0 : 1)
+        for index in rhs.indices { difference |= rhs[index] ^ (index < lhs.count ? lhs[index] : 0) }
+        return difference == 0
     }
 }
 

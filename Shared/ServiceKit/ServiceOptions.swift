@@ -14,6 +14,16 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("http-port"), help: "Port for HTTP: health, metrics, API (MOSTRADOR_HTTP_PORT).")
     public var httpPort: Int?
 
+    @Option(
+        name: .customLong("ops-host"), help: "Address of the operations port (MOSTRADOR_OPS_HOST, default 127.0.0.1).")
+    public var opsHost: String?
+
+    @Option(
+        name: .customLong("ops-port"),
+        help: "Port for /health/* with details and /metrics (MOSTRADOR_OPS_PORT; unset: no operations port)."
+    )
+    public var opsPort: Int?
+
     @Option(name: .customLong("data-dir"), help: "Folder for databases and files (MOSTRADOR_DATA_DIR, default ./data).")
     public var dataDirectory: String?
 
@@ -45,14 +55,28 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         }
         amqp.connectionName = "mostrador-\(service)"
 
-        let portText = httpPort.map(String.init) ?? setting(nil, "MOSTRADOR_HTTP_PORT")
-        let port =
-            try portText.map { text in
+        func port(_ flag: Int?, _ variable: String) throws -> Int? {
+            try (flag.map(String.init) ?? setting(nil, variable)).map { text in
                 guard let port = Int(text), (0...65535).contains(port) else {
-                    throw ValidationError("MOSTRADOR_HTTP_PORT must be a port number (0–65535), not '\(text)'")
+                    throw ValidationError("\(variable) must be a port number (0–65535), not '\(text)'")
                 }
                 return port
-            } ?? defaultPort
+            }
+        }
+        func number(_ variable: String, default value: Double, within range: ClosedRange<Double>) throws -> Double {
+            guard let text = setting(nil, variable) else { return value }
+            guard let number = Double(text), range.contains(number) else {
+                throw ValidationError("\(variable) must be a number within \(range), not '\(text)'")
+            }
+            return number
+        }
+        let idleSeconds = try number("MOSTRADOR_HTTP_IDLE_TIMEOUT_SECONDS", default: 30, within: 0.1...3600)
+        let maximumConnections = try number("MOSTRADOR_MAX_CONNECTIONS", default: 4096, within: 1...1_000_000)
+        guard maximumConnections == maximumConnections.rounded() else {
+            throw ValidationError("MOSTRADOR_MAX_CONNECTIONS must be a whole number")
+        }
+        let limits = ConnectionLimits(
+            idleTimeout: .milliseconds(Int64(idleSeconds * 1000)), maximumConnections: Int(maximumConnections))
 
         let levelText = setting(logLevel, "MOSTRADOR_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
@@ -68,12 +92,28 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             service: service,
             amqp: amqp,
             httpHost: setting(httpHost, "MOSTRADOR_HTTP_HOST") ?? "127.0.0.1",
-            httpPort: port,
+            httpPort: try port(httpPort, "MOSTRADOR_HTTP_PORT") ?? defaultPort,
+            operations: try port(opsPort, "MOSTRADOR_OPS_PORT").map { port in
+                OperationsListener(host: setting(opsHost, "MOSTRADOR_OPS_HOST") ?? "127.0.0.1", port: port)
+            },
+            metricsToken: setting(nil, "MOSTRADOR_METRICS_TOKEN"),
+            limits: limits,
             dataDirectory: setting(dataDirectory, "MOSTRADOR_DATA_DIR") ?? "data",
             logLevel: level,
             logFormat: format,
             environment: environment
         )
+    }
+}
+
+/// The operations listener: `MOSTRADOR_OPS_HOST` (default 127.0.0.1) and `MOSTRADOR_OPS_PORT`.
+public struct OperationsListener: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String = "127.0.0.1", port: Int) {
+        self.host = host
+        self.port = port
     }
 }
 
@@ -89,6 +129,12 @@ public struct ServiceConfiguration: Sendable {
     public var amqp: AMQPConfiguration
     public var httpHost: String
     public var httpPort: Int
+    /// Where `/health/*` (with details) and `/metrics` are served; `nil`: no operations port.
+    public var operations: OperationsListener?
+    /// With a token, the public port also serves `/metrics` to `Authorization: Bearer <token>`.
+    public var metricsToken: String?
+    /// Idle timeout and connection cap of the public HTTP port.
+    public var limits: ConnectionLimits
     public var dataDirectory: String
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
@@ -97,6 +143,7 @@ public struct ServiceConfiguration: Sendable {
 
     public init(
         service: String, amqp: AMQPConfiguration, httpHost: String = "127.0.0.1", httpPort: Int = 0,
+        operations: OperationsListener? = nil, metricsToken: String? = nil, limits: ConnectionLimits = .init(),
         dataDirectory: String = "data", logLevel: Logger.Level = .info, logFormat: LogFormat = .text,
         environment: [String: String] = [:]
     ) {
@@ -104,6 +151,9 @@ public struct ServiceConfiguration: Sendable {
         self.amqp = amqp
         self.httpHost = httpHost
         self.httpPort = httpPort
+        self.operations = operations
+        self.metricsToken = metricsToken
+        self.limits = limits
         self.dataDirectory = dataDirectory
         self.logLevel = logLevel
         self.logFormat = logFormat

@@ -268,8 +268,7 @@ import Testing
             _ = try await api.call(.post, "/api/chatrooms/\(chat.room)/take/", authorization: assigned.authorization)
             let router = Router(context: LiveRequestContext.self)
             router.add(
-                middleware: LiveAuthMiddleware(
-                    identify: api.components.callers, conversations: api.components.conversations))
+                middleware: LiveAuthMiddleware(conversations: api.components.conversations, hub: api.hub))
             router.get("ws/soporte/ticket/:id") { _, context in "ticket \(context.ticketID)" }
             let expectations: [(String?, Int)] = [
                 (nil, 401), (stranger.authorization, 404), (chat.authorization, 200), (other.authorization, 403),

@@ -15,6 +15,7 @@ Usage: Tests/Browser/panel_test.py [-k SUBSTRING ...]   (run only the tests whos
 """
 
 import argparse
+import base64
 import importlib
 import json
 import os
@@ -41,6 +42,8 @@ CUSTOMER_PHONE = "5215550001234"
 CUSTOMER_NAME = "Juan"
 CUSTOMER_FIRST = "mi laptop no prende"
 XSS_PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+XSS_IMG = '<img src=x onerror="window.__xss=4">'
+XSS_SVG = '"><svg onload="window.__xss=5">'
 
 READY_TIMEOUT = 90      # s for a service to answer /health/ready 200
 UI_TIMEOUT = 15         # s for ordinary UI changes
@@ -336,6 +339,22 @@ class Ctx:
         self.ticket_id = None
         self.admin_token = None
         self.room_id = None
+        self.console = {"panel": [], "guest": []}  # every browser console entry of the run
+
+    def drain_console(self):
+        """Moves the browsers' console entries (get_log empties them) into self.console."""
+        for label, driver in (("panel", self.panel), ("guest", self.guest)):
+            if driver is None:
+                continue
+            try:
+                self.console[label].extend(driver.get_log("browser"))
+            except WebDriverException:
+                pass
+
+    def csp_violations(self):
+        self.drain_console()
+        return ["%s: %s" % (label, e.get("message")) for label, entries in self.console.items() for e in entries
+                if "Content Security Policy" in (e.get("message") or "")]
 
     # -- HTTP helpers
     def webhook(self, remitente, contenido, nombre=None):
@@ -701,8 +720,128 @@ def test_08_bridge_down(ctx):
     ctx.shot("07-bridge-back.png")
 
 
+# JS: how many elements carry an event-handler attribute (a payload that became markup would).
+HANDLERS_JS = "return document.querySelectorAll('[onerror], [onload], [onclick], script:not([src])').length"
+
+
+def assert_no_script_ran(driver, where):
+    ran = driver.execute_script("return typeof window.__xss === 'undefined' ? null : String(window.__xss)")
+    assert ran is None, "%s: a payload ran (window.__xss = %s)" % (where, ran)
+    assert driver.execute_script(HANDLERS_JS) == 0, "%s: a payload became markup" % where
+
+
+def test_09_xss_everywhere(ctx):
+    """Payloads in guest and WhatsApp messages, names, an agent's name and specialty and a file name stay text."""
+    d = ctx.panel
+    panel_logged_in(ctx)
+    # An agent whose name and specialty are markup.
+    user = "xss-" + uuid.uuid4().hex[:6]
+    status, agent = http("POST", ctx.api + "/api/agents/", {
+        "username": user, "password": "password-xss", "first_name": XSS_IMG, "last_name": XSS_SVG,
+        "specialty": XSS_SVG}, ctx.admin())
+    assert status == 201, "create agent: %s %r" % (status, agent)
+    agent_name = XSS_IMG + " " + XSS_SVG
+    status, login = http("POST", ctx.api + "/api/auth/login/", {"username": user, "password": "password-xss"})
+    assert status == 200, "agent login: %s %r" % (status, login)
+    agent_auth = {"Authorization": "Token " + login["token"]}
+
+    # A WhatsApp customer with a markup name sends a PDF whose name and caption are markup.
+    pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"
+    status, sent = http("POST", ctx.api + "/webhook", {
+        "remitente": "5215550007777", "nombre": XSS_SVG, "tipo": "documento",
+        "imagen_base64": base64.b64encode(pdf).decode(), "mimetype": "application/pdf",
+        "filename": XSS_SVG + ".pdf", "caption": XSS_IMG}, {"Authorization": "Bearer " + ctx.webhook_token})
+    assert status == 200, "webhook with a file: %s %r" % (status, sent)
+    whatsapp_ticket = int(sent["ticket_id"])
+
+    # A web visitor types markup as their first message and name.
+    if ctx.guest is None:
+        ctx.guest = new_driver(ctx.out / "logs" / "chromedriver-guest.log")
+    g = ctx.guest
+    g.get(ctx.api + "/chat/")
+    g.execute_script("localStorage.clear(); sessionStorage.clear()")  # a new visitor, not test_07's chat
+    g.get(ctx.api + "/chat/")
+    wait_for(g, lambda x: x.find_element(By.ID, "start-form").is_displayed(), "guest start form not shown")
+    g.find_element(By.ID, "initial-message").send_keys(XSS_SVG)
+    g.find_element(By.ID, "start-submit").click()
+    wait_for(g, lambda x: x.find_element(By.ID, "profile-form").is_displayed(), "profile form not shown")
+    g.find_element(By.ID, "full-name").send_keys(XSS_IMG)
+    g.find_element(By.ID, "email").send_keys("xss@example.com")
+    g.find_element(By.ID, "phone").send_keys("+52 477 765 4321")
+    g.find_element(By.ID, "profile-submit").click()
+    wait_for(g, lambda x: bubble(x, "user", XSS_SVG, "#guest-messages"), "the guest's markup message is not shown")
+    room = g.execute_script("return localStorage.getItem('mostrador.guest.chat_room_id')")
+    assert room, "no chat_room_id in the guest's localStorage"
+
+    # The admin gives the chat to that agent (a note with the agent's name), who answers in markup.
+    status, given = http("POST", ctx.api + "/api/chatrooms/%s/assign/" % room, {"agent_id": agent["id"]},
+                         ctx.admin())
+    assert status == 200, "assign: %s %r" % (status, given)
+    status, answer = http("POST", ctx.api + "/api/chatrooms/%s/send_message/" % room, {"content": XSS_IMG},
+                          agent_auth)
+    assert status in (200, 201), "agent message: %s %r" % (status, answer)
+    wait_for(g, lambda x: bubble(x, "tecnico", XSS_IMG, "#guest-messages") or bubble(x, "agent", XSS_IMG,
+                                                                                       "#guest-messages"),
+             "the agent's markup answer is not shown to the guest")
+    page_text = g.find_element(By.ID, "guest-messages").text
+    assert XSS_IMG in page_text, "the guest page does not show the markup literally"
+    assert_no_script_ran(g, "guest page")
+
+    # The panel: the web chat (message, note, answer, the agent list), the WhatsApp chat and its evidence.
+    status, page = http("GET", ctx.api + "/api/chatrooms/filtered_chats/?page_size=100", headers=ctx.admin())
+    web_ticket = int(next(c for c in page["chats"] if c["id"] == room)["ticket_id"])
+    d.get(ctx.api + "/")  # the panel loads the agent list once per page
+    panel_logged_in(ctx)
+    open_chat(ctx, web_ticket)
+    wait_for(d, lambda x: bubble(x, "user", XSS_SVG), "the guest's markup message is not in the panel")
+    wait_for(d, lambda x: XSS_IMG in x.find_element(By.ID, "chat-messages").text,
+             "the agent's markup answer is not in the panel")
+    assert agent_name in d.find_element(By.ID, "chat-messages").text, "the note does not name the agent literally"
+    wait_for(d, lambda x: any(o.text.startswith(agent_name) for o in x.find_elements(By.CSS_SELECTOR,
+                                                                                     "#assign-agent option")),
+             "the agent list does not show the markup name literally")
+    assert_no_script_ran(d, "panel, web chat")
+    close_chat(ctx)
+    row = wait_row(ctx, whatsapp_ticket, timeout=20)
+    assert row.find_element(By.CSS_SELECTOR, "td.cell-name").text == XSS_SVG
+    open_chat(ctx, whatsapp_ticket)
+    d.find_element(By.ID, "chat-evidence-btn").click()
+    wait_for(d, lambda x: x.find_elements(By.CSS_SELECTOR, "#evidence-grid .evidence-item"), "no evidence shown")
+    info = d.find_element(By.CSS_SELECTOR, "#evidence-grid .evidence-info").text
+    assert XSS_IMG in info and XSS_SVG + ".pdf" in info, "evidence shown as %r" % info
+    assert_no_script_ran(d, "panel, evidence")
+    ctx.shot("08-xss-everywhere.png")
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+
+
+def test_10_content_security_policy(ctx):
+    """Every page is served with the CSP, and nothing the panel or the guest page did broke it."""
+    for path in ("/", "/chat/", "/panel/main.js"):
+        request = urllib.request.Request(ctx.api + path, method="GET")
+        with _opener.open(request, timeout=15) as response:
+            policy = response.headers.get("Content-Security-Policy") or ""
+            assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy, "%s: %r" % (path, policy)
+            assert response.headers.get("X-Content-Type-Options") == "nosniff", path
+    # Both pages loaded once more, so that this test means something when run alone.
+    ctx.panel.get(ctx.api + "/")
+    wait_for(ctx.panel, lambda x: x.find_element(By.ID, "app").is_displayed() or x.find_element(
+        By.ID, "login-form").is_displayed(), "the panel did not load")
+    if ctx.guest is None:
+        ctx.guest = new_driver(ctx.out / "logs" / "chromedriver-guest.log")
+    ctx.guest.get(ctx.api + "/chat/")
+    wait_for(ctx.guest, lambda x: x.find_element(By.ID, "start-form").is_displayed() or x.find_element(
+        By.ID, "guest-messages").is_displayed(), "the guest page did not load")
+    violations = ctx.csp_violations()
+    assert not violations, "CSP violations:\n" + "\n".join(violations[:10])
+    # The detector works and the policy is enforced: an injected inline script is refused and reported.
+    ctx.panel.execute_script("const s = document.createElement('script'); s.textContent = 'window.__cspProbe = 1';"
+                             "document.head.appendChild(s)")
+    assert ctx.panel.execute_script("return typeof window.__cspProbe") == "undefined", "inline script ran"
+    wait_until(lambda: ctx.csp_violations(), "the refused inline script was not reported in the console", 5)
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
-         test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down]
+         test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
+         test_09_xss_everywhere, test_10_content_security_policy]
 
 
 # ---------------------------------------------------------------------------------------------------- runner
@@ -715,14 +854,12 @@ def on_failure(ctx, procs, name):
             ctx.shot("FAILED-%s%s.png" % (name, label), driver)
         except WebDriverException as error:
             log("no screenshot: %s" % error)
-        try:
-            entries = driver.get_log("browser")[-20:]
-            if entries:
-                print("----- browser console%s -----" % label)
-                for e in entries:
-                    print("%s %s" % (e.get("level"), e.get("message")))
-        except WebDriverException:
-            pass
+        ctx.drain_console()
+        entries = ctx.console["guest" if label else "panel"][-20:]
+        if entries:
+            print("----- browser console%s -----" % label)
+            for e in entries:
+                print("%s %s" % (e.get("level"), e.get("message")))
     procs.dump_logs(40)
 
 
@@ -776,7 +913,9 @@ def main():
 
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("MOSTRADOR_")}
         base_env.update({"MOSTRADOR_AMQP_URL": amqp_url, "MOSTRADOR_DATA_DIR": str(data_dir),
-                         "MOSTRADOR_LOG_LEVEL": "info"})
+                         "MOSTRADOR_LOG_LEVEL": "info",
+                         # a CI machine may have little disk; the watermark has its own Swift tests
+                         "MOSTRADOR_MIN_FREE_DISK_MB": "0"})
         procs.start("bridge-simulator", [sys.executable, str(REPO / "deploy" / "bridge-simulator.py"),
                                          "--port", str(sim_port), "--api-url", ctx.api,
                                          "--bridge-token", ctx.bridge_token, "--webhook-token", ctx.webhook_token],
@@ -801,6 +940,7 @@ def main():
             t0 = time.monotonic()
             try:
                 test(ctx)
+                ctx.drain_console()
                 results.append((name, "PASS", time.monotonic() - t0, ""))
                 log("PASS %s (%.1f s)" % (name, time.monotonic() - t0))
             except Exception as error:  # noqa: BLE001 - every failure is reported, the run goes on

@@ -20,14 +20,19 @@ struct ExecutableLifecycleTests {
             ]
         )
         let ready = await eventually(timeout: .seconds(30), poll: .milliseconds(100)) {
-            (try? await HTTP.get("\(service.baseURL)/health/ready").status) == 200
+            (try? await HTTP.get("\(service.opsURL)/health/ready").status) == 200
         }
         #expect(ready, "\(name) never became ready:\n\(service.output)")
         #expect(try await HTTP.get("\(service.baseURL)/health/live").status == 200)
+        let publicReady = try await HTTP.get("\(service.baseURL)/health/ready")
+        #expect(publicReady.status == 200 && publicReady.text == #"{"status":"ready"}"#)
 
-        let metrics = try await HTTP.get("\(service.baseURL)/metrics")
+        // Metrics on the operations port only.
+        let metrics = try await HTTP.get("\(service.opsURL)/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.header("content-type")?.hasPrefix("text/plain") == true)
+        #expect(metrics.text.contains("mostrador_amqp"))
+        #expect(try await HTTP.get("\(service.baseURL)/metrics").status == 404)
 
         #expect(await service.terminate() == 0, "\(name) did not exit 0:\n\(service.output)")
         // JSON log lines, each a complete object.
@@ -45,10 +50,33 @@ struct ExecutableLifecycleTests {
             (try? await HTTP.get("\(service.baseURL)/health/live").status) == 200
         }
         #expect(live, "never came up:\n\(service.output)")
-        let ready = try await HTTP.get("\(service.baseURL)/health/ready")
+        let ready = try await HTTP.get("\(service.opsURL)/health/ready")
         #expect(ready.status == 503)
         let problems = try ready.json()["problems"] as? [String: String]
         #expect(problems?["broker"]?.contains("reconnecting") == true)
+        // The public port says no more than "not ready": no broker state, no error text.
+        let bare = try await HTTP.get("\(service.baseURL)/health/ready")
+        #expect(bare.status == 503 && bare.text == #"{"status":"not_ready"}"#, "\(bare.text)")
+        #expect(await service.terminate() == 0, "\(service.output)")
+    }
+
+    @Test func publicMetricsNeedTheMetricsToken() async throws {
+        let service = try ServiceProcess(
+            "mostrador-notifier",
+            environment: [
+                "MOSTRADOR_AMQP_URL": "amqp://guest:guest@127.0.0.1:\(try freePort())/%2F",
+                "MOSTRADOR_METRICS_TOKEN": "token-de-metricas",
+            ]
+        )
+        let live = await eventually(timeout: .seconds(30), poll: .milliseconds(100)) {
+            (try? await HTTP.get("\(service.baseURL)/health/live").status) == 200
+        }
+        #expect(live, "never came up:\n\(service.output)")
+        let url = "\(service.baseURL)/metrics"
+        #expect(try await HTTP.get(url).status == 401)
+        #expect(try await HTTP.get(url, headers: ["Authorization": "Bearer otro-token"]).status == 401)
+        let metrics = try await HTTP.get(url, headers: ["Authorization": "Bearer token-de-metricas"])
+        #expect(metrics.status == 200 && metrics.text.contains("mostrador_amqp"))
         #expect(await service.terminate() == 0, "\(service.output)")
     }
 

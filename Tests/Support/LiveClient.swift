@@ -25,6 +25,13 @@ public final class LiveClient: Sendable {
     private final class State: Sendable {
         let frames = Mutex([Frame]())
         let connected = Mutex(false)
+        let closed = Mutex<Closed?>(nil)
+    }
+
+    /// How the connection ended: the server's close code (`policyViolation` is 1008) and reason, if it sent one.
+    public struct Closed: Sendable {
+        public let code: String?
+        public let reason: String?
     }
 
     private let state = State()
@@ -33,6 +40,8 @@ public final class LiveClient: Sendable {
 
     /// Whether the server accepted the upgrade.
     public var isConnected: Bool { state.connected.withLock { $0 } }
+    /// Set once the connection has ended (or could not be made).
+    public var closed: Closed? { state.closed.withLock { $0 } }
 
     /// Connects to `url` (ws://…) and keeps reading until `close()`.
     public init(url: String) {
@@ -42,7 +51,8 @@ public final class LiveClient: Sendable {
         task = Task {
             var logger = Logger(label: "live-client")
             logger.logLevel = .critical
-            try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
+            defer { state.closed.withLock { $0 = $0 ?? Closed(code: nil, reason: nil) } }
+            let closeFrame = try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
                 state.connected.withLock { $0 = true }
                 let writer = Task {
                     for await text in stream { try await outbound.write(.text(text)) }
@@ -57,6 +67,9 @@ public final class LiveClient: Sendable {
                         text: text)
                     state.frames.withLock { $0.append(frame) }
                 }
+            }
+            state.closed.withLock {
+                $0 = Closed(code: closeFrame.map { "\($0.closeCode)" }, reason: closeFrame?.reason)
             }
         }
     }
@@ -98,6 +111,16 @@ public final class LiveClient: Sendable {
             guard ContinuousClock.now < deadline else { return nil }
             try? await Task.sleep(for: .milliseconds(10))
         }
+    }
+
+    /// Waits until the connection has ended; nil if it is still open after `timeout`.
+    public func waitUntilClosed(timeout: Duration = .seconds(10)) async -> Closed? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let closed { return closed }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return closed
     }
 
     public func close() {

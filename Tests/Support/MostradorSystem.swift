@@ -125,6 +125,8 @@ public final class MostradorSystem: @unchecked Sendable {
             // the relay process can be starved for longer than that (a fresh-clone CI run answered 504 once), so
             // tests wait up to 20 s for a verdict; tests about the timeout itself set their own, shorter wait.
             "MOSTRADOR_SEND_WAIT_SECONDS": "20",
+            // A CI machine may have little disk: the free-space watermark has its own tests.
+            "MOSTRADOR_MIN_FREE_DISK_MB": "0",
         ].merging(extra) { _, new in new }
     }
 
@@ -136,7 +138,7 @@ public final class MostradorSystem: @unchecked Sendable {
 
     static func waitUntilReady(_ process: ServiceProcess) async throws {
         let ready = await eventually(timeout: .seconds(30), poll: .milliseconds(50)) {
-            (try? await HTTP.get("\(process.baseURL)/health/ready").status) == 200
+            (try? await HTTP.get("\(process.opsURL)/health/ready").status) == 200
         }
         guard ready else {
             struct NotReady: Error, CustomStringConvertible { let description: String }

@@ -5,19 +5,25 @@ import Synchronization
 public final class ServiceProcess: @unchecked Sendable {
     public let name: String
     public let port: Int
+    /// The operations port (`MOSTRADOR_OPS_PORT`): readiness with its reasons, `/metrics`.
+    public let opsPort: Int
     private let process = Process()
     private let logFile: URL
 
-    /// Starts `.build/<config>/<name>` with `environment` added to this process's, listening on a free port.
+    /// Starts `.build/<config>/<name>` with `environment` added to this process's, listening on a free port, with
+    /// its operations port on another.
     public init(_ name: String, environment: [String: String], arguments: [String] = []) throws {
         self.name = name
         port = try freePort()
+        var ops = try freePort()
+        while ops == port { ops = try freePort() }
+        opsPort = ops
         logFile = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("\(name)-\(port).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = Self.binaryDirectory.appendingPathComponent(name)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-            .merging(["MOSTRADOR_HTTP_PORT": String(port)]) { _, new in new }
+            .merging(["MOSTRADOR_HTTP_PORT": String(port), "MOSTRADOR_OPS_PORT": String(opsPort)]) { _, new in new }
         let log = try FileHandle(forWritingTo: logFile)
         process.standardOutput = log
         process.standardError = log
@@ -34,6 +40,8 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// `http://127.0.0.1:<ops port>`: `/health/live`, `/health/ready` with `problems`, `/metrics`.
+    public var opsURL: String { "http://127.0.0.1:\(opsPort)" }
     public var isRunning: Bool { process.isRunning }
     public var output: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 

@@ -5,6 +5,8 @@ import Hummingbird
 /// transfer a chat) and switch their own availability.
 struct AgentsController {
     let agents: AgentStore
+    /// Told when an agent's sessions or rights change, so that their WebSockets are checked on every instance.
+    let live: any LivePublisher
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("api/agents", use: list)
@@ -50,10 +52,10 @@ struct AgentsController {
         }
         var draft = AgentStore.Draft(username: username, password: password)
         draft.email = body.email ?? ""
-        draft.firstName = body.firstName ?? ""
-        draft.lastName = body.lastName ?? ""
+        draft.firstName = try Self.name(body.firstName, field: "first_name") ?? ""
+        draft.lastName = try Self.name(body.lastName, field: "last_name") ?? ""
         draft.role = try Self.role(body.role) ?? .agent
-        draft.specialty = body.specialty ?? draft.specialty
+        draft.specialty = try Self.name(body.specialty, field: "specialty") ?? draft.specialty
         draft.isAvailable = body.isAvailable ?? true
         do {
             return EditedResponse(status: .created, response: AgentJSON(try await agents.create(draft)))
@@ -99,10 +101,21 @@ struct AgentsController {
             throw APIError.badRequest("'password' debe tener al menos 8 caracteres")
         }
         let changes = AgentStore.Changes(
-            password: body.password, email: body.email, firstName: body.firstName, lastName: body.lastName,
-            role: try Self.role(body.role), specialty: body.specialty, isAvailable: body.isAvailable,
+            password: body.password, email: body.email, firstName: try Self.name(body.firstName, field: "first_name"),
+            lastName: try Self.name(body.lastName, field: "last_name"), role: try Self.role(body.role),
+            specialty: try Self.name(body.specialty, field: "specialty"), isAvailable: body.isAvailable,
             isActive: body.isActive)
         return try await apply(changes, to: target)
+    }
+
+    /// A name field under `TextRules` (empty allowed): 400 naming the field otherwise.
+    static func name(_ value: String?, field: String) throws -> String? {
+        guard let value else { return nil }
+        do {
+            return try TextRules.name(value, minimumLength: 0)
+        } catch {
+            throw APIError.badRequest("'\(field)': \(error.nameReason)")
+        }
     }
 
     @Sendable func deactivate(_ request: Request, context: APIRequestContext) async throws -> AgentJSON {
@@ -114,7 +127,11 @@ struct AgentsController {
 
     func apply(_ changes: AgentStore.Changes, to target: Agent) async throws -> AgentJSON {
         do {
-            return AgentJSON(try await agents.update(target.id, changes))
+            let updated = try await agents.update(target.id, changes)
+            if changes.password != nil || changes.role != nil || changes.isActive != nil {
+                live.sessionsRevoked(updated)
+            }
+            return AgentJSON(updated)
         } catch AgentStore.AdminProblem.lastAdmin {
             throw APIError(status: .conflict, detail: "No se puede quitar al último administrador activo")
         } catch AgentStore.AdminProblem.notFound {

@@ -1,9 +1,13 @@
 import Foundation
 import Hummingbird
 
-/// `POST /api/auth/login/` and `POST /api/auth/logout/` as seed 002 shows them.
+/// `POST /api/auth/login/` and `POST /api/auth/logout/` as seed 002 shows them. Logins are throttled per username
+/// and per client (`LoginThrottle`), and bcrypt runs on its own bounded pool (`PasswordHasher`): both answer 429.
 struct AuthController {
     let agents: AgentStore
+    let throttle: LoginThrottle
+    /// Told when a session ends, so that its WebSockets close on every instance.
+    let live: any LivePublisher
 
     func addRoutes(to router: Router<APIRequestContext>) {
         router.post("api/auth/login", use: login)
@@ -21,21 +25,46 @@ struct AuthController {
         guard !credentials.username.isEmpty, !credentials.password.isEmpty, credentials.password.count <= 200 else {
             throw APIError.badRequest("Usuario y contraseña son obligatorios")
         }
-        guard
-            let (token, agent) = try await agents.login(username: credentials.username, password: credentials.password)
-        else {
-            context.logger.notice("failed login", metadata: ["username": "\(credentials.username.prefix(64))"])
+        let client = context.clientAddress.rateLimitKey
+        if let wait = throttle.admit(username: credentials.username, client: client) {
+            context.logger.notice(
+                "login refused: too many failures",
+                metadata: ["username": "\(credentials.username.prefix(64))", "client": "\(context.clientAddress)"])
+            throw APIError(
+                status: .tooManyRequests,
+                detail: "Demasiados intentos fallidos de inicio de sesión. Intenta de nuevo en \(Self.minutes(wait)).",
+                headers: [.retryAfter: String(wait)])
+        }
+        let session: (token: String, agent: Agent)?
+        do {
+            session = try await agents.login(username: credentials.username, password: credentials.password)
+        } catch {
+            throttle.undecided(username: credentials.username, client: client)
+            throw error
+        }
+        guard let (token, agent) = session else {
+            context.logger.notice(
+                "failed login",
+                metadata: ["username": "\(credentials.username.prefix(64))", "client": "\(context.clientAddress)"])
             throw APIError(status: .unauthorized, detail: "Usuario o contraseña incorrectos")
         }
+        throttle.succeeded(username: credentials.username, client: client)
         return LoginJSON(token: token, agent: agent)
     }
 
     @Sendable func logout(_ request: Request, context: APIRequestContext) async throws -> ConfirmationJSON {
-        guard let token = request.authorizationToken, try await agents.agent(forToken: token) != nil else {
+        guard let token = request.authorizationToken, let agent = try await agents.agent(forToken: token) else {
             throw APIError.unauthorized
         }
         try await agents.logout(token: token)
+        live.sessionsRevoked(agent)
         return ConfirmationJSON(message: "Successfully logged out")
+    }
+
+    /// `1 minuto`, `15 minutos` (a wait in seconds, rounded up).
+    static func minutes(_ seconds: Int) -> String {
+        let minutes = max(1, (seconds + 59) / 60)
+        return minutes == 1 ? "1 minuto" : "\(minutes) minutos"
     }
 
 }

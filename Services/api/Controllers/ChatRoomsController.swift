@@ -147,9 +147,7 @@ struct ChatRoomsController {
 
     @Sendable func markBulkRead(_ request: Request, context: APIRequestContext) async throws -> MarkedJSON {
         let body = try await request.decodeJSON(BulkBody.self)
-        guard let ids = body.messageIDs else { throw APIError.badRequest("Falta el campo 'message_ids'") }
-        guard ids.count <= 1000 else { throw APIError.badRequest("Como máximo 1000 mensajes por petición") }
-        return try await markMessages(ids.compactMap { Int64($0.value) }, context: context)
+        return try await markMessages(try Parameters.numericIDs(body.messageIDs, field: "message_ids"), context: context)
     }
 
     func markMessages(_ ids: [Int64], context: APIRequestContext) async throws -> MarkedJSON {

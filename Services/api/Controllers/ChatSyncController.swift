@@ -52,20 +52,40 @@ struct ChatSyncController {
                 result.errors.append(.init(clientID: item.clientID, error: "Falta 'client_id'"))
                 continue
             }
-            let text = (item.contenido ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !text.isEmpty, text.count <= Parameters.maximumMessageLength else {
+            guard let text = try? TextRules.message(item.contenido ?? "") else {
                 result.errors.append(.init(clientID: clientID, error: "Mensaje vacío o demasiado largo"))
                 continue
             }
             do {
                 let posted = try await conversations.post(
-                    text, clientID: clientID, by: caller, in: ticket.id, take: false)
+                    text, clientID: clientID, by: caller, in: ticket.id, take: false,
+                    address: context.clientAddress.rateLimitKey)
                 result.synced.append(.init(clientID: clientID, messageID: posted.messageID, repeated: posted.repeated))
+            } catch ConversationProblem.tooManyMessages(let seconds) {
+                // Every message counts: the rest waits, and the answer says what was stored (resending is safe).
+                throw Self.limited(result, retryAfter: seconds)
             } catch let problem as ConversationProblem {
                 result.errors.append(.init(clientID: clientID, error: problem.liveError.message))
             }
         }
         return result
+    }
+
+    /// The 429 of a sync cut short by the visitor's message rate, with what was stored before it.
+    static func limited(_ result: SyncResultJSON, retryAfter seconds: Int) -> APIError {
+        var error = ConversationProblem.tooManyMessages(retryAfter: seconds).apiError
+        error.extra["sincronizados"] = .array(
+            result.synced.map {
+                .object([
+                    "client_id": .string($0.clientID), "mensaje_id": .int($0.messageID),
+                    "duplicado": .bool($0.repeated),
+                ])
+            })
+        error.extra["errores"] = .array(
+            result.errors.map {
+                .object(["client_id": $0.clientID.map(JSONValue.string) ?? .null, "error": .string($0.error)])
+            })
+        return error
     }
 
     struct MarkBody: Decodable {
@@ -77,10 +97,8 @@ struct ChatSyncController {
         let ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: context.caller, to: .read)
         guard let caller = context.caller else { throw APIError.unauthorized }
         let body = try await request.decodeJSON(MarkBody.self)
-        guard let ids = body.messageIDs else { throw APIError.badRequest("Falta el campo 'message_ids'") }
-        guard ids.count <= 1000 else { throw APIError.badRequest("Como máximo 1000 mensajes por petición") }
-        let marked = try await conversations.markRead(
-            messages: ids.compactMap { Int64($0.value) }, by: caller, within: ticket)
+        let ids = try Parameters.numericIDs(body.messageIDs, field: "message_ids")
+        let marked = try await conversations.markRead(messages: ids, by: caller, within: ticket)
         return MarkedReadJSON(marked: marked)
     }
 
@@ -90,19 +108,32 @@ struct ChatSyncController {
     }
 
     /// The upload a `file_upload_authorized` frame allowed (one use, 10 MB, jpg/png/pdf/doc/docx by their bytes).
-    /// The grant's holder must still be allowed to upload to the ticket when the file arrives.
+    /// The grant's holder must still be allowed to upload to the ticket when the file arrives. Refusals that are
+    /// worth retrying (too many uploads at once 429, the ticket's quota 429/413, a disk below its watermark 507)
+    /// come before the grant is spent; nothing is written for a refused file.
     @Sendable func upload(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<UploadJSON> {
         guard let ticket = try await conversations.tickets.facts(key: try Parameters.ticketKey(context)) else {
             throw ConversationProblem.notFound
         }
+        let invalidGrant = APIError(status: .unauthorized, detail: "Permiso de subida no válido o vencido")
         guard let token = request.uri.queryParameters["upload_token"].map(String.init),
-            let caller = uploads.take(token, ticketID: ticket.id)
-        else { throw APIError(status: .unauthorized, detail: "Permiso de subida no válido o vencido") }
-        try TicketAccess.check(.upload, caller: caller, ticket: ticket)
+            let holder = uploads.holder(token, ticketID: ticket.id)
+        else { throw invalidGrant }
+        try TicketAccess.check(.upload, caller: holder, ticket: ticket)
         let contentType = request.headers[.contentType] ?? ""
         guard contentType.lowercased().hasPrefix("multipart/form-data") else {
             throw APIError(status: .unsupportedMediaType, detail: "Se espera multipart/form-data con el campo 'file'")
         }
+        if let seconds = uploads.beginUpload() {
+            throw APIError(
+                status: .tooManyRequests, detail: "Hay demasiadas subidas en curso; intenta en unos segundos",
+                headers: [.retryAfter: String(seconds)])
+        }
+        defer { uploads.endUpload() }
+        try Self.storageProblem { try attachments.checkFreeSpace() }
+        let limits = uploads.limits
+        try Conversations.checkQuota(try await attachments.usage(ticketID: ticket.id), adding: 1, limits: limits)
+        guard let caller = uploads.take(token, ticketID: ticket.id) else { throw invalidGrant }
         let body = try await request.collectBody(upTo: UploadGrants.maximumSize + (64 << 10))
         guard let file = try MultipartForm(body: body, contentType: contentType).file else {
             throw APIError.badRequest("Falta el archivo (campo 'file')")
@@ -115,10 +146,31 @@ struct ChatSyncController {
                 status: .unsupportedMediaType, detail: "Tipo de archivo no admitido: jpg, png, pdf, doc o docx",
                 extra: ["tipos": .array(UploadGrants.allowedTypes.map(JSONValue.string))])
         }
-        let stored = try attachments.store(file.bytes, filename: file.filename, mime: mime)
-        let messageID = try await conversations.attach(stored, by: caller, in: ticket.id)
+        try Conversations.checkQuota(
+            try await attachments.usage(ticketID: ticket.id), adding: file.bytes.count, limits: limits)
+        let stored = try Self.storageProblem {
+            try attachments.store(file.bytes, filename: file.filename, mime: mime)
+        }
+        let messageID: Int64
+        do {
+            messageID = try await conversations.attach(stored, by: caller, in: ticket.id, limits: limits)
+        } catch {
+            // Refused after the bytes were written (a concurrent upload took the last of the quota, the chat
+            // closed): the file goes unless another attachment shares its content.
+            try? await attachments.discard(stored)
+            throw error
+        }
         return EditedResponse(
             status: .created,
             response: UploadJSON(messageID: messageID, mime: mime, size: stored.size, name: stored.filename))
+    }
+
+    /// Runs `body`, answering 507 when the attachment store is short of space.
+    static func storageProblem<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch AttachmentStore.Problem.insufficientStorage(let free) {
+            throw FreeDiskGuard.Insufficient(freeBytes: free).apiError
+        }
     }
 }

@@ -37,12 +37,34 @@ struct EvidenceController {
             status: .ok,
             headers: [
                 .contentType: row.mime,
-                .contentDisposition:
-                    "\(row.mime.hasPrefix("image/") ? "inline" : "attachment"); filename=\"\(row.filename?.replacingOccurrences(of: "\"", with: "") ?? "evidencia-\(row.id)")\"",
+                .contentDisposition: Self.disposition(mime: row.mime, filename: row.filename, id: row.id),
                 .cacheControl: "private, max-age=86400, immutable",
-                HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+                .xContentTypeOptions: "nosniff",
+                // Opened on its own, the file is an inert document of the api's origin: no script, no plugin.
+                .contentSecurityPolicy: "default-src 'none'; sandbox",
                 .eTag: "\"\(row.sha256)\"",
             ],
             body: .init(byteBuffer: ByteBuffer(data: data)))
     }
+
+    /// Pictures a browser shows by itself are `inline`; anything else (PDF, Word) is `attachment`, so opening the
+    /// link downloads it instead of rendering it on the api's origin. The name goes as `filename*` (RFC 6266/8187)
+    /// and as a plain-ASCII `filename` for old clients; neither can break out of the header.
+    static func disposition(mime: String, filename: String?, id: Int64) -> String {
+        let inline = ["image/jpeg", "image/png", "image/webp"].contains(mime.lowercased())
+        let name = (filename?.split(whereSeparator: { "/\\".contains($0) }).last.map(String.init) ?? "")
+            .filter { !$0.isNewline && !($0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false) }
+        let chosen = name.trimmingCharacters(in: .whitespaces).isEmpty ? "evidencia-\(id)" : name
+        let ascii = String(
+            chosen.unicodeScalars.map { scalar -> Character in
+                scalar.isASCII && scalar.value >= 0x20 && !"\"\\;%".unicodeScalars.contains(scalar)
+                    ? Character(scalar) : "_"
+            })
+        let encoded = chosen.addingPercentEncoding(withAllowedCharacters: attrChar) ?? "evidencia-\(id)"
+        return "\(inline ? "inline" : "attachment"); filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
+    }
+
+    /// RFC 8187 `attr-char`: what may stand unencoded in `filename*`.
+    static let attrChar = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&+-.^_`|~")
 }

@@ -29,14 +29,17 @@ struct GuestChatController {
 
     @Sendable func start(_ request: Request, context: APIRequestContext) async throws -> StartChatJSON {
         let body = try await request.decodeJSON(StartBody.self, limit: 16 << 10)
-        let message = body.initialMessage?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        guard !message.isEmpty else { throw APIError.badRequest("El mensaje inicial no puede estar vacío") }
-        guard message.count <= Parameters.maximumMessageLength else {
-            throw APIError.badRequest("El mensaje inicial excede \(Parameters.maximumMessageLength) caracteres")
+        let message: String
+        do {
+            message = try TextRules.message(body.initialMessage ?? "")
+        } catch .empty {
+            throw APIError.badRequest("El mensaje inicial no puede estar vacío")
+        } catch {
+            throw APIError.badRequest("El mensaje inicial excede \(TextRules.maximumMessageLength) caracteres")
         }
         do {
             let session = try await conversations.startGuestSession(
-                initialMessage: message, ip: context.remoteAddress, settings: settings)
+                initialMessage: message, ip: context.clientAddress.rateLimitKey, settings: settings)
             return StartChatJSON(sessionID: session.id, expiresIn: Int(settings.guestSessionLifetime))
         } catch GuestSessions.Problem.tooManyChats {
             throw APIError(
@@ -65,9 +68,13 @@ struct GuestChatController {
         let body = try await request.decodeJSON(CompleteBody.self, limit: 16 << 10)
         let sessionID = try body.sessionID.required(field: "session_id")
         var problems: [String: JSONValue] = [:]
-        let name = body.fullName?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if name.count < 2 || name.count > 120 || name.unicodeScalars.contains(where: Self.isInvisible) {
-            problems["full_name"] = "Escribe tu nombre (de 2 a 120 caracteres, sin caracteres de control)"
+        var name = ""
+        do {
+            name = try TextRules.name(body.fullName ?? "", minimumLength: 2)
+        } catch {
+            problems["full_name"] = .string(
+                error == .forbiddenCharacters
+                    ? error.nameReason : "Escribe tu nombre (de 2 a 120 caracteres, sin caracteres de control)")
         }
         let email = body.email?.trimmingCharacters(in: .whitespaces) ?? ""
         if !Self.isEmail(email) { problems["email"] = "Correo electrónico no válido" }
@@ -122,7 +129,9 @@ struct GuestChatController {
         }
         let text = try Parameters.messageText(body.content)
         let ticket = try await conversations.ticket(room, for: context.caller, to: .write)
-        let posted = try await conversations.post(text, clientID: nil, by: .guest(ticketID: ticket.id), in: ticket.id)
+        let posted = try await conversations.post(
+            text, clientID: nil, by: .guest(ticketID: ticket.id), in: ticket.id,
+            address: context.clientAddress.rateLimitKey)
         guard let message = try await conversations.messages.find(posted.messageID, ticketID: ticket.id) else {
             throw ConversationProblem.notFound
         }
@@ -167,13 +176,8 @@ struct GuestChatController {
         let ticket = try await conversations.ticket(
             try body.chatRoomID.required(field: "chat_room_id"), for: context.caller, to: .read)
         let marked = try await notifications.markReadForCustomer(
-            ticketID: ticket.id, ids: body.notificationIDs?.map(\.value))
+            ticketID: ticket.id, ids: try body.notificationIDs.map { try Parameters.ids($0, field: "notification_ids") })
         return MarkedJSON(marked: marked)
-    }
-
-    /// Control and formatting characters (bidi overrides, zero-width) have no place in a name.
-    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
-        [.control, .format, .lineSeparator, .paragraphSeparator].contains(scalar.properties.generalCategory)
     }
 
     static func isEmail(_ text: String) -> Bool {

@@ -31,8 +31,8 @@ struct NotificationsController {
     @Sendable func markRead(_ request: Request, context: APIRequestContext) async throws -> MarkedJSON {
         let agent = try context.requireAgent
         let body = try await request.decodeJSON(MarkBody.self)
-        guard let ids = body.notificationIDs else { throw APIError.badRequest("Falta el campo 'notification_ids'") }
-        return MarkedJSON(marked: try await notifications.markReadForAgent(agent.id, ids: ids.map(\.value)))
+        let ids = try Parameters.ids(body.notificationIDs, field: "notification_ids")
+        return MarkedJSON(marked: try await notifications.markReadForAgent(agent.id, ids: ids))
     }
 
     @Sendable func markAllRead(_ request: Request, context: APIRequestContext) async throws -> MarkedJSON {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -11,6 +12,11 @@ struct WebhookController {
     let token: String?
     /// Whether the intake assistant runs on new WhatsApp tickets.
     let intake: Bool
+    /// When set, every webhook also carries a valid `X-Mostrador-Signature` (see `WebhookSignature`).
+    var signature: WebhookSignature? = nil
+    /// New tickets one sender may open per hour (0: no cap); see `NewTicketCap`.
+    var newTicketsPerSenderHour = 0
+    var clock: WallClock = .system
     /// Text messages: 1 MB. A photo may be 16 MB, which is about 22 MB as base64 JSON.
     static let bodyLimit = 1 << 20
     static let imageBodyLimit = 23 << 20
@@ -47,7 +53,21 @@ struct WebhookController {
             throw APIError(
                 status: .unauthorized, detail: "Token del puente no válido", headers: [.wwwAuthenticate: "Bearer"])
         }
-        let (payload, imageBytes) = try await read(request)
+        // The body is read (bounded) before anything else, so the signature covers exactly these bytes.
+        let contentType = request.headers[.contentType] ?? ""
+        let isMultipart = contentType.lowercased().hasPrefix("multipart/form-data")
+        let body = try await request.collectBody(
+            upTo: isMultipart ? AttachmentStore.maximumSize + (1 << 20) : Self.imageBodyLimit)
+        if let signature {
+            do {
+                try signature.verify(
+                    request.headers[HTTPField.Name(WebhookSignature.header)!], body: body.readableBytesView,
+                    now: clock.now())
+            } catch {
+                throw APIError(status: .unauthorized, detail: "\(error)", headers: [.wwwAuthenticate: "Bearer"])
+            }
+        }
+        let (payload, imageBytes) = try read(body, contentType: contentType, isMultipart: isMultipart)
         let sender: SenderAddress
         do {
             sender = try SenderAddress(payload.remitente)
@@ -60,49 +80,68 @@ struct WebhookController {
         var content: String
         var attachment: StoredAttachment?
         if let imageBytes {
+            // The caption is checked before the file is written, so a refused one leaves nothing behind.
+            let caption = try (payload.caption ?? payload.contenido).map {
+                try Self.text($0, field: "caption", optional: true)
+            }
             attachment = try store(imageBytes, filename: payload.filename)
-            content = (payload.caption ?? payload.contenido)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            content = caption ?? ""
             if content.isEmpty { content = attachment?.messageType == "file" ? "📎 Archivo" : "📷 Foto" }
         } else {
             guard let text = payload.contenido else { throw APIError.badRequest("Falta el campo 'contenido'") }
-            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw APIError.badRequest("El campo 'contenido' está vacío")
-            }
-            guard text.count <= Parameters.maximumMessageLength else {
-                throw APIError.badRequest("El campo 'contenido' excede \(Parameters.maximumMessageLength) caracteres")
-            }
-            content = text
+            content = try Self.text(text, field: "contenido")
         }
-        let name = payload.nombre?.trimmingCharacters(in: .whitespacesAndNewlines).prefix(120)
-        let result = try await conversations.receive(
-            Conversations.Inbound(
-                sender: sender, content: content, name: name.map(String.init),
-                externalID: payload.idMensaje?.value.prefix(200).description,
-                externalTimestamp: payload.timestamp?.date,
-                attachment: attachment
-            ), intake: intake)
+        // The push name is the customer's own say: stripped of control and direction characters, never refused.
+        let name = payload.nombre.flatMap(TextRules.cleanedName)
+        let inbound = Conversations.Inbound(
+            sender: sender, content: content, name: name,
+            externalID: payload.idMensaje?.value.prefix(200).description,
+            externalTimestamp: payload.timestamp?.date,
+            attachment: attachment,
+            newTicketCap: newTicketsPerSenderHour > 0
+                ? NewTicketCap(limit: newTicketsPerSenderHour, since: clock.now().addingTimeInterval(-3600)) : nil)
+        let result: Conversations.Received
+        do {
+            result = try await conversations.receive(inbound, intake: intake)
+        } catch let exceeded as NewTicketCap.Exceeded {
+            // The photo written for it goes too (unless another message shares its content).
+            if let attachment { try? await attachments.discard(attachment) }
+            // A 200, not a 429: a bridge that retries every non-2xx would retry this forever.
+            context.logger.warning(
+                "webhook sender over its new-ticket cap; message not stored",
+                metadata: ["sender": "\(sender.display)", "limit": "\(exceeded.limit)"])
+            return WebhookReceiptJSON(
+                ignored: "rate_limited",
+                detail: "El remitente abrió \(exceeded.limit) tickets en la última hora; mensaje no guardado")
+        } catch {
+            if let attachment { try? await attachments.discard(attachment) }
+            throw error
+        }
         return WebhookReceiptJSON(ticketID: result.ticketID, duplicate: result.duplicate)
     }
 }
 
 extension WebhookController {
     /// The payload from JSON (text, or a photo as base64) or from `multipart/form-data` (a photo as a file part).
-    func read(_ request: Request) async throws -> (Payload, [UInt8]?) {
-        let contentType = request.headers[.contentType] ?? ""
-        if contentType.lowercased().hasPrefix("multipart/form-data") {
-            let body = try await request.collectBody(upTo: AttachmentStore.maximumSize + (1 << 20))
+    func read(_ body: ByteBuffer, contentType: String, isMultipart: Bool) throws -> (Payload, [UInt8]?) {
+        if isMultipart {
             let form = try MultipartForm(body: body, contentType: contentType)
             guard let sender = form.fields["remitente"] else { throw APIError.badRequest("Falta el campo 'remitente'") }
             let file = form.file
             let payload = Payload(
                 remitente: sender, contenido: form.fields["contenido"], nombre: form.fields["nombre"],
                 idMensaje: form.fields["id_mensaje"].map(FlexibleString.init(value:)),
-                timestamp: form.fields["timestamp"].flatMap(FlexibleTimestamp.init(text:)),
+                timestamp: form.fields["timestamp"].map(FlexibleTimestamp.init(text:)),
                 tipo: file == nil ? nil : "imagen", imagenBase64: nil, mimetype: file?.contentType,
                 caption: form.fields["caption"], filename: file?.filename)
             return (payload, file?.bytes)
         }
-        let body = try await request.collectBody(upTo: Self.imageBodyLimit)
+        // Only a photo may exceed the text limit: a large body without its field is refused before decoding it.
+        if body.readableBytes > Self.bodyLimit,
+            !body.contains(Array("\"imagen_base64\"".utf8))
+        {
+            throw APIError.tooLarge(Self.bodyLimit)
+        }
         let payload = try JSONDecoder().decode(Payload.self, from: body)
         guard payload.isImage else {
             guard body.readableBytes <= Self.bodyLimit else { throw APIError.tooLarge(Self.bodyLimit) }
@@ -123,9 +162,28 @@ extension WebhookController {
         return (payload, [UInt8](bytes))
     }
 
+    /// A message text under `TextRules`: 400 when empty (unless `optional`), 413 when over the limit — never cut.
+    static func text(_ text: String, field: String, optional: Bool = false) throws -> String {
+        do {
+            return try TextRules.message(text)
+        } catch .empty {
+            if optional { return "" }
+            throw APIError.badRequest("El campo '\(field)' está vacío")
+        } catch .forbiddenCharacters {
+            throw TextRules.Problem.forbiddenCharacters.messageError(field: field)
+        } catch {
+            throw APIError(
+                status: .contentTooLarge,
+                detail: "El campo '\(field)' excede \(TextRules.maximumMessageLength) caracteres",
+                extra: ["limite": .int(Int64(TextRules.maximumMessageLength))])
+        }
+    }
+
     func store(_ bytes: [UInt8], filename: String?) throws -> StoredAttachment {
         do {
             return try attachments.store(bytes, filename: filename)
+        } catch AttachmentStore.Problem.insufficientStorage(let free) {
+            throw FreeDiskGuard.Insufficient(freeBytes: free).apiError
         } catch AttachmentStore.Problem.tooLarge {
             throw APIError(status: .contentTooLarge, detail: "La imagen excede el límite de 16 MB")
         } catch AttachmentStore.Problem.unsupportedType {

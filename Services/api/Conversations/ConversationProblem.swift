@@ -27,6 +27,11 @@ enum ConversationProblem: Error, Equatable {
     case conflict(String)
     case invalid(String)
     case noWhatsAppAddress
+    /// A visitor writes faster than their rate allows: wait `retryAfter` seconds.
+    case tooManyMessages(retryAfter: Int)
+    /// The ticket already holds the most files or bytes of attachments it may.
+    case fileQuota(limit: Int)
+    case byteQuota(limit: Int)
 
     var apiError: APIError {
         switch self {
@@ -38,6 +43,15 @@ enum ConversationProblem: Error, Equatable {
         case .invalid(let message): APIError.badRequest(message)
         case .noWhatsAppAddress:
             APIError(status: .unprocessableContent, detail: "El cliente no tiene un número de WhatsApp")
+        case .tooManyMessages(let seconds):
+            APIError(
+                status: .tooManyRequests, detail: liveError.message, extra: ["reintentar_en": .int(Int64(seconds))],
+                headers: [.retryAfter: String(seconds)])
+        case .fileQuota(let limit):
+            APIError(
+                status: .tooManyRequests, detail: liveError.message, extra: ["limite_archivos": .int(Int64(limit))])
+        case .byteQuota(let limit):
+            APIError(status: .contentTooLarge, detail: liveError.message, extra: ["limite_bytes": .int(Int64(limit))])
         }
     }
 
@@ -50,6 +64,11 @@ enum ConversationProblem: Error, Equatable {
         case .closed: ("chat_cerrado", "No se pueden enviar mensajes en un chat cerrado")
         case .conflict(let message), .invalid(let message): ("mensaje_invalido", message)
         case .noWhatsAppAddress: ("sin_whatsapp", "El cliente no tiene un número de WhatsApp")
+        case .tooManyMessages(let seconds):
+            ("demasiados_mensajes", "Estás enviando mensajes demasiado rápido; espera \(seconds) s e intenta de nuevo")
+        case .fileQuota(let limit): ("cuota_archivos", "Este chat ya tiene el máximo de \(limit) archivos")
+        case .byteQuota(let limit):
+            ("cuota_archivos", "Los archivos de este chat no pueden sumar más de \(limit.byteDescription)")
         }
     }
 }

@@ -13,6 +13,8 @@ extension Conversations {
         var externalTimestamp: Date?
         /// Photo evidence already written to the attachment store; `content` is then its caption.
         var attachment: StoredAttachment?
+        /// How many new tickets this sender may still open (nil: no cap).
+        var newTicketCap: NewTicketCap?
 
         var intakeInput: IntakeBot.Input {
             attachment == nil ? .text(content) : .image(caption: content.isEmpty ? nil : content)
@@ -54,6 +56,7 @@ extension Conversations {
             created = false
             if intake { reaction = try IntakeStep.next(inbound.intakeInput, ticketID: ticket.id, db: db) }
         } else {
+            try inbound.newTicketCap?.check(customerID: customerID, db: db)
             let language = IntakeBot.language(of: inbound.content)
             var draft = Tickets.Draft(
                 customerID: customerID, channel: .whatsapp, language: language, replyAddress: inbound.sender.address)

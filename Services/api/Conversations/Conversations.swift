@@ -19,11 +19,14 @@ struct Conversations: Sendable {
     let sendWait: Duration
     /// The time for expiry decisions.
     let clock: WallClock
+    /// How fast visitors may write.
+    let rates: MessageRateLimits
 
     init(
         committer: GroupCommitter, live: any LivePublisher, deliveries: DeliveryOutcomeWaiter,
-        sendWait: Duration, outboxWakeup: Wakeup, clock: WallClock = .system
+        sendWait: Duration, outboxWakeup: Wakeup, clock: WallClock = .system, rates: MessageRateLimits? = nil
     ) {
+        self.rates = rates ?? MessageRateLimits(clock: clock)
         self.committer = committer
         tickets = Tickets(reader: committer.writer)
         messages = Messages(reader: committer.writer)
@@ -63,10 +66,30 @@ struct Conversations: Sendable {
 
     /// `caller` writes `text` in the ticket. Agents: an unassigned chat becomes theirs when `take` (admins write
     /// anywhere without taking); WhatsApp tickets get a `relay.send` to their pinned address. Visitors: a message
-    /// of the customer. A `clientID` already used in the ticket returns the earlier message.
-    func post(_ text: String, clientID: String?, by caller: Caller, in ticketID: Int64, take: Bool = true)
-        async throws -> Posted
-    {
+    /// of the customer, within their rate (per ticket and per client `address`, the rate-limit key of the
+    /// request); a refused message stores nothing, so it produces no event and no notification. A `clientID`
+    /// already used in the ticket returns the earlier message (and costs no rate).
+    func post(
+        _ text: String, clientID: String?, by caller: Caller, in ticketID: Int64, take: Bool = true,
+        address: String? = nil
+    ) async throws -> Posted {
+        let content: String
+        do {
+            content = try TextRules.message(text)
+        } catch {
+            throw ConversationProblem.invalid(error.messageError().detail)
+        }
+        let rates = rates
+        // A visitor over their rate is refused here, off the single writer, unless this is a resend (free).
+        if let seconds = rates.wait(for: caller, address: address) {
+            let resend: Int64? =
+                try await clientID.asyncMap { clientID in
+                    try await messages.reader.read { db in
+                        try Messages.id(clientID: clientID, ticketID: ticketID, db: db)
+                    }
+                } ?? nil
+            if resend == nil { throw ConversationProblem.tooManyMessages(retryAfter: seconds) }
+        }
         let (posted, assigned) = try await committer.write { db -> (Posted, Bool) in
             guard let ticket = try TicketFacts.fetch(id: ticketID, db: db) else { throw ConversationProblem.notFound }
             if let clientID, let existing = try Messages.id(clientID: clientID, ticketID: ticketID, db: db) {
@@ -76,8 +99,9 @@ struct Conversations: Sendable {
             try TicketAccess.check(.write, caller: caller, ticket: ticket)
             switch caller {
             case .guest:
+                try rates.admit(caller, address: address)
                 let id = try Messages.insert(
-                    NewMessage(role: .user, content: text, clientID: clientID), on: ticket, db: db)
+                    NewMessage(role: .user, content: content, clientID: clientID), on: ticket, db: db)
                 if ticket.status == .resolved { try Self.reopen(ticket, db: db) }
                 return (Self.posted(ticket, id, repeated: false), false)
             case .agent(let agent):
@@ -88,7 +112,7 @@ struct Conversations: Sendable {
                     assigned = true
                 }
                 let id = try Self.queueOutbound(
-                    NewMessage(role: .tecnico, content: text, agentID: agent.id, clientID: clientID), on: ticket,
+                    NewMessage(role: .tecnico, content: content, agentID: agent.id, clientID: clientID), on: ticket,
                     db: db)
                 return (Self.posted(ticket, id, repeated: false), assigned)
             }
@@ -118,12 +142,19 @@ struct Conversations: Sendable {
     }
 
     /// A file `caller` uploaded becomes their message, with its events like any other: a technician's file on a
-    /// WhatsApp ticket goes to the customer through the relay.
-    func attach(_ file: StoredAttachment, by caller: Caller, in ticketID: Int64) async throws -> Int64 {
+    /// WhatsApp ticket goes to the customer through the relay. With `limits`, a ticket that already holds
+    /// `filesPerTicket` files, or would pass `bytesPerTicket`, is refused in the same transaction.
+    func attach(_ file: StoredAttachment, by caller: Caller, in ticketID: Int64, limits: UploadGrants.Limits? = nil)
+        async throws -> Int64
+    {
         let content = file.filename.map { "📎 \($0)" } ?? (file.mime.hasPrefix("image/") ? "📷 Foto" : "📎 Archivo")
         let id = try await committer.write { db -> Int64 in
             guard let ticket = try TicketFacts.fetch(id: ticketID, db: db) else { throw ConversationProblem.notFound }
             try TicketAccess.check(.upload, caller: caller, ticket: ticket)
+            if let limits {
+                try Self.checkQuota(
+                    AttachmentStore.usage(ticketID: ticketID, db: db), adding: file.size, limits: limits)
+            }
             var message = NewMessage(role: .user, content: content, type: MessageType(mime: file.mime))
             message.attachment = file
             guard let agent = caller.agent else { return try Messages.insert(message, on: ticket, db: db) }
@@ -134,6 +165,16 @@ struct Conversations: Sendable {
         outboxWakeup.signal()
         live.send(LiveEvent(ticketID: ticketID, kind: .fileUploaded, messageID: id))
         return id
+    }
+
+    /// Refuses a file that would take a ticket past its attachment quota (`size` 0: is there room for any file).
+    static func checkQuota(_ usage: (files: Int, bytes: Int), adding size: Int, limits: UploadGrants.Limits) throws {
+        guard usage.files < limits.filesPerTicket else {
+            throw ConversationProblem.fileQuota(limit: limits.filesPerTicket)
+        }
+        guard usage.bytes + size <= limits.bytesPerTicket else {
+            throw ConversationProblem.byteQuota(limit: limits.bytesPerTicket)
+        }
     }
 
     /// Stores an outbound message (technician, assistant or system notice to the customer) and, for WhatsApp

@@ -208,6 +208,25 @@ enum APIDatabase {
                     ALTER TABLE tickets ADD COLUMN claimed_phone TEXT;
                     """)
         }
+        migrator.registerMigration("v5: WebSocket tickets, session purge") { db in
+            try db.execute(
+                sql: """
+                    -- Short-lived single-use keys to open a WebSocket without a long-lived token in the URL; shared by
+                    -- every api instance. Stored as SHA-256, bound to the agent session or room token that asked.
+                    CREATE TABLE ws_tickets (
+                        ticket_hash TEXT PRIMARY KEY,
+                        credential TEXT NOT NULL CHECK (credential IN ('session', 'room')),
+                        credential_hash TEXT NOT NULL,
+                        ticket_id INTEGER REFERENCES tickets(id) ON DELETE CASCADE,
+                        expires_at DATETIME NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX ws_tickets_expiry ON ws_tickets(expires_at);
+                    CREATE INDEX sessions_agent ON sessions(agent_id);
+                    CREATE INDEX sessions_expiry ON sessions(expires_at);
+                    CREATE INDEX guest_sessions_expiry ON guest_sessions(expires_at);
+                    CREATE INDEX tickets_closed ON tickets(closed_at) WHERE guest_token_hash IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

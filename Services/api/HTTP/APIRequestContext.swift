@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import NIOCore
@@ -8,11 +9,16 @@ struct APIRequestContext: RequestContext {
     /// Set by `CallerMiddleware`.
     var caller: Caller?
     var agent: Agent? { caller?.agent }
+    /// The TCP peer's address.
     let remoteAddress: String?
+    /// The client: the peer, or the client a trusted proxy names (set by `ClientAddressMiddleware`). Rate limits
+    /// count under its `rateLimitKey`.
+    var clientAddress: ClientAddress
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress
+        clientAddress = ClientAddress(ip: remoteAddress.flatMap { IPAddress($0) })
     }
 
     /// Response bodies in the api's JSON (`WireJSON`).
@@ -57,13 +63,12 @@ extension Request {
     }
 }
 
-/// Compares secrets in time that does not depend on where they differ.
+/// Compares secrets in time that does not depend on where they differ nor on their lengths: both sides are hashed
+/// first (SHA-256), and the two fixed-size digests are compared without an early exit.
 func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
-    let a = Array(lhs.utf8)
-    let b = Array(rhs.utf8)
-    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
-    for index in 0..<max(a.count, b.count) {
-        difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
-    }
+    let a = SHA256.hash(data: Data(lhs.utf8))
+    let b = SHA256.hash(data: Data(rhs.utf8))
+    var difference: UInt8 = 0
+    for (x, y) in zip(a, b) { difference |= x ^ y }
     return difference == 0
 }

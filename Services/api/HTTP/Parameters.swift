@@ -5,17 +5,17 @@ import Hummingbird
 /// Parsing shared by every controller: message text, integers in a range, ids in the path, pagination.
 enum Parameters {
     /// The longest message anyone may write (technician, visitor, channel).
-    static let maximumMessageLength = 4096
+    static let maximumMessageLength = TextRules.maximumMessageLength
 
-    /// A message's text, trimmed: present, not empty, not longer than `maximumMessageLength`.
+    /// A message's text under `TextRules`: present, not empty, not longer than the limit (in characters and in
+    /// Unicode scalars), control characters removed.
     static func messageText(_ content: String?, field: String = "content") throws -> String {
         guard let content else { throw APIError.badRequest("Falta el campo '\(field)'") }
-        let text = content.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { throw APIError.badRequest("El mensaje no puede estar vacío") }
-        guard text.count <= maximumMessageLength else {
-            throw APIError.badRequest("El mensaje excede \(maximumMessageLength) caracteres")
+        do {
+            return try TextRules.message(content)
+        } catch {
+            throw error.messageError()
         }
-        return text
     }
 
     /// An optional `client_id`: 1 to 100 characters.
@@ -36,6 +36,37 @@ enum Parameters {
                 "El parámetro '\(name)' debe ser un entero entre \(range.lowerBound) y \(range.upperBound)")
         }
         return number
+    }
+
+    /// The most ids one mark-read request may name (`message_ids`, `notification_ids`).
+    static let maximumIDs = 1000
+
+    /// A list of ids (numbers or strings) from a body: present, at most `maximumIDs`, each 1 to 64 characters;
+    /// duplicates removed, order kept.
+    static func ids(_ values: [FlexibleString]?, field: String) throws -> [String] {
+        guard let values else { throw APIError.badRequest("Falta el campo '\(field)'") }
+        guard values.count <= maximumIDs else {
+            throw APIError.badRequest("El campo '\(field)' admite como máximo \(maximumIDs) elementos")
+        }
+        var seen = Set<String>()
+        var ids: [String] = []
+        for value in values.map(\.value) {
+            guard !value.isEmpty, value.utf8.count <= 64 else {
+                throw APIError.badRequest("El campo '\(field)' contiene un id no válido")
+            }
+            if seen.insert(value).inserted { ids.append(value) }
+        }
+        return ids
+    }
+
+    /// Like `ids`, for numeric ids only (message ids): a value that is not a positive integer is a 400.
+    static func numericIDs(_ values: [FlexibleString]?, field: String) throws -> [Int64] {
+        try ids(values, field: field).map { text in
+            guard let id = Int64(text), id > 0 else {
+                throw APIError.badRequest("El campo '\(field)' debe contener ids numéricos, no '\(text.prefix(20))'")
+            }
+            return id
+        }
     }
 
     /// The ticket key in the path (`:id` number or room UUID, or `:room`).
@@ -75,54 +106,6 @@ enum Parameters {
                 HTTPField.Name("X-Page")!: String(number),
                 HTTPField.Name("X-Total-Pages")!: String(pages(total: total)),
             ]
-        }
-    }
-}
-
-/// A string field some clients send as a number.
-struct FlexibleString: Decodable {
-    let value: String
-
-    init(value: String) { self.value = value }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let string = try? container.decode(String.self) {
-            value = string
-        } else if let number = try? container.decode(Int64.self) {
-            value = String(number)
-        } else {
-            throw DecodingError.typeMismatch(
-                String.self, .init(codingPath: decoder.codingPath, debugDescription: "string"))
-        }
-    }
-}
-
-/// Unix seconds, milliseconds, or an ISO 8601 string.
-struct FlexibleTimestamp: Decodable {
-    let date: Date
-
-    init?(text: String) {
-        if let number = Double(text) {
-            date = Date(timeIntervalSince1970: number > 1e11 ? number / 1000 : number)
-        } else if let parsed = try? Date(text, strategy: .iso8601) {
-            date = parsed
-        } else {
-            return nil
-        }
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let number = try? container.decode(Double.self) {
-            date = Date(timeIntervalSince1970: number > 1e11 ? number / 1000 : number)
-        } else if let string = try? container.decode(String.self),
-            let parsed = (try? Date(string, strategy: .iso8601))
-                ?? (try? Date("\(string)Z", strategy: .iso8601))
-        {
-            date = parsed
-        } else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "timestamp"))
         }
     }
 }

@@ -4,11 +4,17 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 
-/// `/ws/soporte/ticket/{id}/?token=…` (seed 003) for agents and web visitors.
+/// `/ws/soporte/ticket/{id}/?ticket=…` (or seed 003's `?token=…`) for agents and web visitors. Every write frame
+/// asks again who the socket speaks for (`LiveSessions`): a session that ended or an access the policy no longer
+/// gives closes the socket with 1008.
 struct LiveController: Sendable {
     let conversations: Conversations
     let hub: LiveHub
     let uploads: UploadGrants
+    /// Sockets per token and per address.
+    var limits = LiveHub.Limits.unlimited
+
+    var sessions: LiveSessions { LiveSessions(conversations) }
 
     static let maxFrame = 64 << 10
 
@@ -39,7 +45,7 @@ struct LiveController: Sendable {
         async throws
     {
         let ticketID = context.ticketID
-        let connection = UUID().uuidString.lowercased()
+        let connection = LiveConnection()
         let me = try await person(context.caller, ticketID: ticketID)
         let (frames, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(5000))
         let recent = try await conversations.messages.recent(ticketID: ticketID, count: 50)
@@ -53,14 +59,24 @@ struct LiveController: Sendable {
                 LiveFrames.Participant(id: participant.userID, name: participant.name, kind: participant.kind))
         }
         let established = LiveFrames.ConnectionEstablished(
-            ticketID: ticketID, roomID: context.roomUUID, connectionID: connection,
+            ticketID: ticketID, roomID: context.roomUUID, connectionID: connection.id,
             user: LiveFrames.User(id: me.id, name: me.name, kind: me.kind), participants: everyone,
             connections: participants.count + 1, recentHistory: recent.map(LiveMessageJSON.init))
         continuation.yield(LiveFrame(.connectionEstablished, established).text)
-        await hub.join(
-            ticketID: ticketID,
-            client: .init(id: connection, userID: me.id, name: me.name, kind: me.kind, frames: continuation),
-            lastMessageID: recent.last?.id ?? 0)
+        var client = LiveHub.Client(
+            id: connection.id, userID: me.id, name: me.name, kind: me.kind, frames: continuation,
+            credential: context.credential, address: context.remoteAddress, close: connection.close)
+        if let credential = context.credential {
+            let sessions = self.sessions
+            client.verify = { await sessions.refusal(credential, ticketID: ticketID) }
+        }
+        if let refusal = await hub.join(
+            ticketID: ticketID, client: client, lastMessageID: recent.last?.id ?? 0, limits: limits)
+        {
+            continuation.finish()
+            try await Self.close(outbound, refusal)
+            return
+        }
         // Anything written between reading the history and joining goes out now.
         await hub.handle(LiveEvent(ticketID: ticketID, kind: .messages))
         do {
@@ -68,24 +84,37 @@ struct LiveController: Sendable {
                 inbound: inbound, outbound: outbound, frames: frames, continuation: continuation, me: me,
                 connection: connection, context: context)
         } catch {
-            await hub.leave(ticketID: ticketID, clientID: connection)
+            await hub.leave(ticketID: ticketID, clientID: connection.id)
             throw error
         }
-        await hub.leave(ticketID: ticketID, clientID: connection)
+        await hub.leave(ticketID: ticketID, clientID: connection.id)
+    }
+
+    /// Sends `refusal` as an `error` frame and closes with 1008 (policy violation) and its message as the reason.
+    static func close(_ outbound: WebSocketOutboundWriter, _ refusal: LiveRefusal) async throws {
+        try await outbound.write(.text(error(refusal.code, refusal.message)))
+        // A close reason holds at most 123 bytes.
+        var reason = refusal.message
+        while reason.utf8.count > 123 { reason.removeLast() }
+        try await outbound.close(.policyViolation, reason: reason)
     }
 
     /// Writes queued frames out while reading the client's frames in, until either side ends.
     private func exchange(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, frames: AsyncStream<String>,
-        continuation: AsyncStream<String>.Continuation, me: Person, connection: String, context: LiveRequestContext
+        continuation: AsyncStream<String>.Continuation, me: Person, connection: LiveConnection,
+        context: LiveRequestContext
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await frame in frames { try await outbound.write(.text(frame)) }
+                // The frames end with the connection, or early when it must close.
+                if let refusal = connection.refusal { try await Self.close(outbound, refusal) }
             }
             group.addTask {
                 defer { continuation.finish() }
                 for try await message in inbound.messages(maxSize: Self.maxFrame) {
+                    guard connection.refusal == nil else { continue }
                     guard case .text(let text) = message else {
                         continuation.yield(Self.error("formato_no_soportado", "Solo se aceptan mensajes de texto JSON"))
                         continue
@@ -102,9 +131,10 @@ struct LiveController: Sendable {
         LiveFrame(.error, LiveFrames.Problem(code: code, message: message)).text
     }
 
-    /// One frame from the client; every problem is answered with an `error` frame, never a dropped connection.
+    /// One frame from the client; every problem is answered with an `error` frame. The connection is closed only
+    /// when a write frame finds the session ended or the access gone (`current`).
     func handle(
-        _ text: String, from me: Person, connection: String, context: LiveRequestContext,
+        _ text: String, from me: Person, connection: LiveConnection, context: LiveRequestContext,
         reply: AsyncStream<String>.Continuation
     ) async {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
@@ -117,25 +147,52 @@ struct LiveController: Sendable {
         let ticketID = context.ticketID
         switch tipo {
         case "mensaje":
-            await sendMessage(data, ticketID: ticketID, context: context, reply: reply)
+            await sendMessage(data, ticketID: ticketID, context: context, connection: connection, reply: reply)
         case "typing_start", "typing_stop":
+            let start = tipo == "typing_start"
+            guard connection.admitsTyping(start: start, at: conversations.clock.now()),
+                await current(context, connection, reply: reply) != nil
+            else { return }
             conversations.live.send(
                 LiveEvent(
-                    ticketID: ticketID, kind: tipo == "typing_start" ? .typingStart : .typingStop, userID: me.id,
-                    userName: me.name, userKind: me.kind, origin: connection))
+                    ticketID: ticketID, kind: start ? .typingStart : .typingStop, userID: me.id,
+                    userName: me.name, userKind: me.kind, origin: connection.id))
         case "heartbeat":
             reply.yield(
                 LiveFrame(.heartbeat, LiveFrames.Heartbeat(timestamp: Date(), received: data["timestamp"] as? String))
                     .text)
         case "file_upload_request":
-            reply.yield(await authorizeUpload(data, ticketID: ticketID, caller: context.caller))
+            guard let caller = await current(context, connection, reply: reply) else { return }
+            reply.yield(await authorizeUpload(data, ticketID: ticketID, caller: caller, connection: connection.id))
         default:
             reply.yield(Self.error("tipo_desconocido", "Tipo de mensaje desconocido: \(tipo.prefix(40))"))
         }
     }
 
+    /// Before a write frame: the caller as the database sees them now. Nil after closing the socket (the session
+    /// ended, or the access policy no longer lets them read this chat) or answering an error frame (the database
+    /// did not answer).
+    func current(_ context: LiveRequestContext, _ connection: LiveConnection, reply: AsyncStream<String>.Continuation)
+        async -> Caller?
+    {
+        guard let credential = context.credential else { return context.caller }
+        do {
+            switch try await sessions.authorize(credential, ticketID: context.ticketID, to: .read) {
+            case .success(let caller):
+                return caller
+            case .failure(let refusal):
+                connection.close(refusal)
+                reply.finish()
+                return nil
+            }
+        } catch {
+            reply.yield(Self.error("error_interno", "No se pudo comprobar la sesión; intenta de nuevo"))
+            return nil
+        }
+    }
+
     func sendMessage(
-        _ data: [String: Any], ticketID: Int64, context: LiveRequestContext,
+        _ data: [String: Any], ticketID: Int64, context: LiveRequestContext, connection: LiveConnection,
         reply: AsyncStream<String>.Continuation
     ) async {
         let text = (data["mensaje"] as? String ?? data["contenido"] as? String ?? "").trimmingCharacters(
@@ -147,9 +204,11 @@ struct LiveController: Sendable {
                     "mensaje_invalido", "El mensaje debe tener de 1 a \(Parameters.maximumMessageLength) caracteres"))
             return
         }
-        guard let caller = context.caller else { return }
+        guard let caller = await current(context, connection, reply: reply) else { return }
         do {
-            let posted = try await conversations.post(text, clientID: clientID, by: caller, in: ticketID)
+            let posted = try await conversations.post(
+                text, clientID: clientID, by: caller, in: ticketID,
+                address: conversations.rates.addressKey(peer: context.remoteAddress))
             let confirmation = LiveFrames.Confirmation(
                 clientID: clientID, messageID: posted.messageID, timestamp: Date(), repeated: posted.repeated)
             reply.yield(LiveFrame(.messageConfirmed, confirmation).text)
@@ -161,7 +220,10 @@ struct LiveController: Sendable {
     }
 
     /// An upload grant, for a caller the access policy lets upload to this ticket (not when it is closed).
-    func authorizeUpload(_ data: [String: Any], ticketID: Int64, caller: Caller?) async -> String {
+    /// At most `UploadGrants.Limits.perConnection` unused grants per connection.
+    func authorizeUpload(_ data: [String: Any], ticketID: Int64, caller: Caller?, connection: String? = nil) async
+        -> String
+    {
         let size = (data["tamaño"] as? Int) ?? (data["tamano"] as? Int) ?? (data["size"] as? Int) ?? -1
         let mime = data["tipo_mime"] as? String ?? ""
         guard size > 0, size <= UploadGrants.maximumSize else {
@@ -178,7 +240,16 @@ struct LiveController: Sendable {
         } catch {
             return Self.error("error_interno", "No se pudo autorizar la subida; intenta de nuevo")
         }
-        let token = uploads.grant(ticketID: ticketID, caller: caller)
+        let token: String
+        do {
+            token = try uploads.grant(ticketID: ticketID, caller: caller, connection: connection)
+        } catch {
+            return Self.error(
+                "demasiadas_subidas",
+                error == .connectionFull
+                    ? "Ya tienes \(uploads.limits.perConnection) subidas autorizadas sin usar; súbelas o espera 5 minutos"
+                    : "El servidor tiene demasiadas subidas pendientes; intenta más tarde")
+        }
         let authorized = LiveFrames.UploadAuthorized(
             uploadURL: "/api/soporte/tickets/\(ticketID)/chat/upload/?upload_token=\(token)",
             filename: data["nombre_archivo"] as? String)

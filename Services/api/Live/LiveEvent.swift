@@ -18,6 +18,9 @@ struct LiveEvent: Codable, Sendable, Equatable {
         case status
         /// A file arrived through the upload endpoint (`messageID` is its message).
         case fileUploaded = "file_uploaded"
+        /// An agent's sessions changed (logout, deactivation, demotion, new password; `userID` is the agent's live
+        /// id, `ticketID` 0): every instance checks that agent's sockets again and closes those no longer allowed.
+        case sessionsRevoked = "sessions_revoked"
     }
 
     var ticketID: Int64

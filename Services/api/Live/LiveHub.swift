@@ -10,6 +10,21 @@ actor LiveHub {
         /// `AGENTE` or `CLIENTE`.
         let kind: String
         let frames: AsyncStream<String>.Continuation
+        /// What the socket was opened with and from where (counted against `Limits`; nil: not counted).
+        var credential: LiveCredential? = nil
+        var address: String? = nil
+        /// Asks again whether the socket may stay open (its session, the access policy); nil: never asked.
+        var verify: (@Sendable () async -> LiveRefusal?)? = nil
+        /// Tells the socket why it is being closed (it sends an `error` frame and closes with 1008).
+        var close: @Sendable (LiveRefusal) -> Void = { _ in }
+    }
+
+    /// Sockets one token (agent session or room) and one client address may hold open at once on this instance.
+    struct Limits: Sendable {
+        var perCredential = Int.max
+        var perAddress = Int.max
+
+        static let unlimited = Limits()
     }
 
     private struct Room {
@@ -20,6 +35,8 @@ actor LiveHub {
     }
 
     private var rooms: [Int64: Room] = [:]
+    private var perCredential: [LiveCredential: Int] = [:]
+    private var perAddress: [String: Int] = [:]
     private let messages: Messages
     private let logger: Logger
 
@@ -30,17 +47,62 @@ actor LiveHub {
 
     var connectionCount: Int { rooms.values.reduce(0) { $0 + $1.clients.count } }
 
-    /// Adds a client to a room; the room starts from `lastMessageID` (what the client was given on connecting).
-    func join(ticketID: Int64, client: Client, lastMessageID: Int64) {
+    /// Whether one more socket with this credential and address stays within `limits` (a check before the
+    /// upgrade; `join` decides).
+    func admits(credential: LiveCredential?, address: String?, limits: Limits) -> LiveRefusal? {
+        if let credential, perCredential[credential, default: 0] >= limits.perCredential { return .tooManyForToken }
+        if let address, perAddress[address, default: 0] >= limits.perAddress { return .tooManyForAddress }
+        return nil
+    }
+
+    /// Adds a client to a room, unless its credential or address already holds `limits` sockets; the room starts
+    /// from `lastMessageID` (what the client was given on connecting).
+    @discardableResult
+    func join(ticketID: Int64, client: Client, lastMessageID: Int64, limits: Limits = .unlimited) -> LiveRefusal? {
+        if let refusal = admits(credential: client.credential, address: client.address, limits: limits) {
+            return refusal
+        }
+        if let credential = client.credential { perCredential[credential, default: 0] += 1 }
+        if let address = client.address { perAddress[address, default: 0] += 1 }
         rooms[ticketID, default: Room()].clients[client.id] = client
         rooms[ticketID, default: Room()].lastMessageID[client.id] = lastMessageID
+        return nil
     }
 
     func leave(ticketID: Int64, clientID: String) {
-        rooms[ticketID]?.clients[clientID]?.frames.finish()
-        rooms[ticketID]?.clients[clientID] = nil
+        guard let client = rooms[ticketID]?.clients.removeValue(forKey: clientID) else { return }
+        client.frames.finish()
+        if let credential = client.credential { Self.release(credential, in: &perCredential) }
+        if let address = client.address { Self.release(address, in: &perAddress) }
         rooms[ticketID]?.lastMessageID[clientID] = nil
         if rooms[ticketID]?.clients.isEmpty == true { rooms[ticketID] = nil }
+    }
+
+    private static func release<Key: Hashable>(_ key: Key, in counts: inout [Key: Int]) {
+        let remaining = counts[key, default: 1] - 1
+        counts[key] = remaining > 0 ? remaining : nil
+    }
+
+    /// Asks every client `matching` (in `ticketID`'s room, or in all rooms) whether it may stay, and closes those
+    /// refused: after an agent's sessions change, a chat changes hands, or on the periodic sweep.
+    func reverify(ticketID: Int64? = nil, where matching: (Client) -> Bool) async {
+        let candidates = rooms.filter { ticketID == nil || $0.key == ticketID }.flatMap { room in
+            room.value.clients.values.filter { $0.verify != nil && matching($0) }.map { (room.key, $0) }
+        }
+        for (ticketID, client) in candidates {
+            guard let refusal = await client.verify?() else { continue }
+            // The client may have left during the check.
+            guard rooms[ticketID]?.clients[client.id] != nil else { continue }
+            client.close(refusal)
+            leave(ticketID: ticketID, clientID: client.id)
+        }
+    }
+
+    /// The periodic check of every agent's socket: sessions expire, and a revocation poke may have been lost.
+    func sweep() async {
+        await reverify {
+            if case .session = $0.credential { true } else { false }
+        }
     }
 
     /// Who is in a room right now (this instance's view).
@@ -49,6 +111,10 @@ actor LiveHub {
     }
 
     func handle(_ event: LiveEvent) async {
+        if event.kind == .sessionsRevoked {
+            if let agent = event.userID { await reverify { $0.userID == agent } }
+            return
+        }
         guard let room = rooms[event.ticketID], !room.clients.isEmpty else { return }
         switch event.kind {
         case .messages, .agentJoined, .agentLeft, .chatTransferred, .status:
@@ -77,6 +143,10 @@ actor LiveHub {
             default:
                 break
             }
+            // A chat that changed hands may be closed to the agents who had it open.
+            if [.agentJoined, .agentLeft, .chatTransferred].contains(event.kind) {
+                await reverify(ticketID: event.ticketID) { $0.kind == "AGENTE" }
+            }
         case .fileUploaded:
             await handle(LiveEvent(ticketID: event.ticketID, kind: .messages))
             guard let id = event.messageID, let message = try? await messages.find(id, ticketID: event.ticketID)
@@ -94,6 +164,8 @@ actor LiveHub {
             broadcast(
                 ticketID: event.ticketID, LiveFrame(type, LiveFrames.Typing(user: LiveFrames.User(event))).text,
                 except: event.origin)
+        case .sessionsRevoked:
+            break
         }
     }
 

@@ -8,6 +8,11 @@ extension LivePublisher {
     /// New messages in the ticket.
     func changed(_ ticketID: Int64) { send(LiveEvent(ticketID: ticketID, kind: .messages)) }
 
+    /// The agent's sessions or rights changed: their open sockets are checked again on every instance.
+    func sessionsRevoked(_ agent: Agent) {
+        send(LiveEvent(ticketID: 0, kind: .sessionsRevoked, userID: agent.liveID))
+    }
+
     func deliveryChanged(_ ticketID: Int64, messageID: Int64) {
         send(LiveEvent(ticketID: ticketID, kind: .delivery, messageID: messageID))
     }

@@ -3,44 +3,78 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 
-/// The request context of WebSocket upgrades: who connects, to which ticket.
+/// The request context of WebSocket upgrades: who connects, with what, from where, to which ticket.
 struct LiveRequestContext: RequestContext, WebSocketRequestContext {
     var coreContext: CoreRequestContextStorage
     let webSocket: WebSocketHandlerReference<LiveRequestContext>
     var caller: Caller?
+    /// The agent session or room token behind `caller`, asked again before every write frame.
+    var credential: LiveCredential?
     var ticketID: Int64 = 0
     var roomUUID = ""
+    /// The TCP peer's address, for the per-address socket cap.
+    let remoteAddress: String?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         webSocket = .init()
+        remoteAddress = Self.peerAddress(source.channel)
+    }
+
+    /// The IP address of the peer of `channel` (nil for a Unix socket).
+    static func peerAddress(_ channel: any Channel) -> String? {
+        channel.remoteAddress?.ipAddress
     }
 }
 
-/// Resolves `?token=` (an agent session or a room token) and the ticket in the path (number or UUID) before the
-/// upgrade, through the access policy: 401 without a valid token, 403 for another agent's chat, 404 for a ticket
-/// a visitor may not see.
+/// Authenticates the upgrade through the access policy, before it happens: `?ticket=` (a single-use WebSocket
+/// ticket from `POST /api/auth/ws-ticket/`) or `?token=` (an agent session or a room token, as seed clients send
+/// it); 401 without a valid one, 403 for another agent's chat, 404 for a ticket a visitor may not see, 429 when
+/// the token or the address already holds as many sockets as `limits` allow.
 struct LiveAuthMiddleware: RouterMiddleware {
     typealias Context = LiveRequestContext
-    let identify: CallerMiddleware
     let conversations: Conversations
+    let hub: LiveHub
+    var limits = LiveHub.Limits.unlimited
+
+    var sessions: LiveSessions { LiveSessions(conversations) }
+    var tickets: WebSocketTickets { WebSocketTickets(conversations) }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard let token = request.uri.queryParameters["token"].map(String.init),
-            let caller = try await identify.identify(token: token)
-        else { throw HTTPError(.unauthorized, message: "Token no válido") }
+        let (credential, caller, boundTicket) = try await identify(request)
         let ticket: TicketFacts
         do {
             ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: caller, to: .read)
         } catch let problem as ConversationProblem {
             throw HTTPError(problem.apiError.status, message: problem.apiError.detail)
         }
+        if let boundTicket, boundTicket != ticket.id {
+            throw HTTPError(.unauthorized, message: "El ticket de conexión es de otra conversación")
+        }
+        if let refusal = await hub.admits(credential: credential, address: context.remoteAddress, limits: limits) {
+            throw HTTPError(.tooManyRequests, message: refusal.message)
+        }
         var context = context
         context.caller = caller
+        context.credential = credential
         context.ticketID = ticket.id
         context.roomUUID = ticket.uuid
         return try await next(request, context)
+    }
+
+    private func identify(_ request: Request) async throws -> (LiveCredential, Caller, boundTicket: Int64?) {
+        let query = request.uri.queryParameters
+        if let ticket = query["ticket"].map(String.init) {
+            guard let grant = try await tickets.redeem(ticket),
+                let caller = try await sessions.caller(for: grant.credential)
+            else { throw HTTPError(.unauthorized, message: "Ticket de conexión no válido o vencido") }
+            return (grant.credential, caller, grant.ticketID)
+        }
+        guard let token = query["token"].map(String.init),
+            let (credential, caller) = try await sessions.identify(token: token)
+        else { throw HTTPError(.unauthorized, message: "Token no válido") }
+        return (credential, caller, nil)
     }
 }

@@ -47,7 +47,7 @@ extension AgentStore {
     }
 
     func create(_ draft: Draft) async throws -> Agent {
-        let hash = try await Self.hash(draft.password)
+        let hash = try await passwords.hash(draft.password)
         return try await committer.write { db in
             guard
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM agents WHERE username = ?", arguments: [draft.username])
@@ -71,7 +71,7 @@ extension AgentStore {
     /// Applies changes; deactivating ends the agent's sessions. The last active admin cannot be demoted or deactivated.
     func update(_ id: Int64, _ changes: Changes) async throws -> Agent {
         let hash: String? =
-            if let password = changes.password { try await Self.hash(password) } else { nil }
+            if let password = changes.password { try await passwords.hash(password) } else { nil }
         return try await committer.write { db in
             guard
                 let current = try Row.fetchOne(db, sql: "SELECT * FROM agents WHERE id = ?", arguments: [id]).map(

@@ -1,9 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
-import HummingbirdBcrypt
 import MostradorStorage
-import NIOPosix
 
 /// A technician or admin using the panel.
 struct Agent: Sendable, Equatable {
@@ -47,13 +45,15 @@ struct AgentStore: Sendable {
     let committer: GroupCommitter
     let sessionLifetime: Duration
     var clock = WallClock.system
+    /// bcrypt's own bounded pool: hashing and verifying may throw `PasswordHasher.busy` (429).
+    let passwords: PasswordHasher
     var reader: DatabasePool { committer.writer }
 
     /// Creates the first admin from configuration when there is no admin yet. Returns whether it did. Runs before
     /// the services start (so it writes directly, not through the group committer).
     @discardableResult
     func bootstrapAdmin(username: String, password: String) async throws -> Bool {
-        let hash = try await Self.hash(password)
+        let hash = try await passwords.hash(password)
         return try await committer.writer.write { db in
             let admins = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM agents WHERE role = 'admin'") ?? 0
             guard admins == 0 else { return false }
@@ -73,9 +73,8 @@ struct AgentStore: Sendable {
             try Row.fetchOne(db, sql: "SELECT * FROM agents WHERE username = ? AND is_active", arguments: [username])
                 .map { (agent: Agent(row: $0), hash: $0["password_hash"] as String) }
         }
-        // Verify against a fixed hash when the user does not exist, so timing does not reveal valid usernames.
-        let hash = found?.hash ?? Self.decoyHash
-        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        // Verified against the decoy when the user does not exist, so timing does not reveal valid usernames.
+        let matches = try await passwords.verify(password, against: found?.hash)
         guard let agent = found?.agent, matches else { return nil }
         let token = Self.newToken()
         let now = clock.now()
@@ -109,10 +108,6 @@ struct AgentStore: Sendable {
         }
     }
 
-    static func hash(_ password: String) async throws -> String {
-        try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: 10) }
-    }
-
     static func newToken() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
@@ -121,7 +116,4 @@ struct AgentStore: Sendable {
     static func digest(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
-
-    /// bcrypt of a random string nobody knows.
-    static let decoyHash = Bcrypt.hash(UUID().uuidString, cost: 10)
 }

@@ -18,33 +18,108 @@ struct AttachmentStore: Sendable {
     static let maximumSize = 16 << 20
     let root: String
     let reader: DatabasePool
+    /// Refuses new files when the disk runs low (507).
+    let disk: FreeDiskGuard
+
+    init(root: String, reader: DatabasePool, disk: FreeDiskGuard? = nil) {
+        self.root = root
+        self.reader = reader
+        self.disk = disk ?? FreeDiskGuard(paths: [root], minimumFreeBytes: 0)
+    }
 
     enum Problem: Error, Equatable {
         case tooLarge(Int)
         case unsupportedType
         case empty
+        /// Below the free-space watermark, or the disk filled while writing.
+        case insufficientStorage(freeBytes: Int64)
     }
 
-    /// Checks and writes `bytes`; nothing is written when they are refused. `mime`, when given, was already
-    /// decided from the bytes by the caller.
+    /// Checks and writes `bytes`; nothing is written when they are refused, and a write that fails (the disk
+    /// filled up) leaves no temporary file behind. `mime`, when given, was already decided from the bytes.
     func store(_ bytes: [UInt8], filename: String?, mime known: String? = nil) throws -> StoredAttachment {
         guard !bytes.isEmpty else { throw Problem.empty }
         guard bytes.count <= Self.maximumSize else { throw Problem.tooLarge(bytes.count) }
         guard let mime = known ?? MediaType.sniff(bytes) else { throw Problem.unsupportedType }
+        try checkFreeSpace()
         let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         let url = path(for: digest)
         if !FileManager.default.fileExists(atPath: url.path) {
-            try FileManager.default.createDirectory(
-                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             // Write aside, then rename: a reader never sees half a file.
             let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(digest).\(UUID().uuidString)")
-            try Data(bytes).write(to: temporary)
+            do {
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Self.writeFile(bytes, to: temporary.path)
+            } catch {
+                try? FileManager.default.removeItem(at: temporary)
+                disk.invalidate()
+                if Self.isOutOfSpace(error) { throw Problem.insufficientStorage(freeBytes: disk.freeBytes() ?? 0) }
+                throw error
+            }
             if rename(temporary.path, url.path) != 0 {
                 try? FileManager.default.removeItem(at: temporary)
             }
         }
         let cleanName = filename.map { String($0.split(separator: "/").last ?? "").prefix(120) }.map(String.init)
         return StoredAttachment(sha256: digest, mime: mime, size: bytes.count, filename: cleanName)
+    }
+
+    /// Throws `insufficientStorage` below the free-space watermark (a reading at most a second old).
+    func checkFreeSpace() throws {
+        do {
+            try disk.check()
+        } catch let low as FreeDiskGuard.Insufficient {
+            throw Problem.insufficientStorage(freeBytes: low.freeBytes)
+        }
+    }
+
+    /// Writes a new file from the caller's buffer (no copy), reporting the `errno` of a failed write.
+    private static func writeFile(_ bytes: [UInt8], to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        defer { close(descriptor) }
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw POSIXError(.init(rawValue: errno) ?? .EIO)
+                }
+                offset += written
+            }
+        }
+    }
+
+    static func isOutOfSpace(_ error: any Error) -> Bool {
+        if let posix = error as? POSIXError { return posix.code == .ENOSPC || posix.code == .EDQUOT }
+        let error = error as NSError
+        if error.domain == NSPOSIXErrorDomain { return [Int(ENOSPC), Int(EDQUOT)].contains(error.code) }
+        if error.domain == NSCocoaErrorDomain, error.code == NSFileWriteOutOfSpaceError { return true }
+        if let underlying = error.userInfo[NSUnderlyingErrorKey] as? any Error { return isOutOfSpace(underlying) }
+        return false
+    }
+
+    /// Removes the file of `attachment` when no attachment row points to it (a file refused after it was written).
+    func discard(_ attachment: StoredAttachment) async throws {
+        let used = try await reader.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM attachments WHERE sha256 = ?)", arguments: [attachment.sha256])
+        }
+        if used != true { try? FileManager.default.removeItem(at: path(for: attachment.sha256)) }
+    }
+
+    /// How many files and bytes `ticketID` already holds.
+    static func usage(ticketID: Int64, db: Database) throws -> (files: Int, bytes: Int) {
+        let row = try GRDB.Row.fetchOne(
+            db, sql: "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM attachments WHERE ticket_id = ?",
+            arguments: [ticketID])
+        return (row?["files"] ?? 0, row?["bytes"] ?? 0)
+    }
+
+    func usage(ticketID: Int64) async throws -> (files: Int, bytes: Int) {
+        try await reader.read { db in try Self.usage(ticketID: ticketID, db: db) }
     }
 
     func path(for digest: String) -> URL {

@@ -70,6 +70,27 @@ struct GuestSessions: Sendable {
             sql: "UPDATE guest_sessions SET ticket_id = ? WHERE id = ?", arguments: [ticketID, id.lowercased()])
     }
 
+    /// Deletes sessions that have expired and were started before `startedBefore` (kept that long because they
+    /// count towards the per-IP limit); returns how many.
+    static func deleteExpired(now: Date, startedBefore: Date, db: Database) throws -> Int {
+        try db.execute(
+            sql: "DELETE FROM guest_sessions WHERE expires_at <= ? AND created_at <= ?",
+            arguments: [now, startedBefore])
+        return db.changesCount
+    }
+
+    /// A room token expires with its chat: forgets the token of every chat closed before `closedBefore` (the
+    /// visitor may read their history until then, write never). Returns how many tokens it forgot.
+    static func expireRoomTokens(closedBefore: Date, db: Database) throws -> Int {
+        try db.execute(
+            sql: """
+                UPDATE tickets SET guest_token_hash = NULL
+                WHERE guest_token_hash IS NOT NULL AND status = 'closed' AND closed_at <= ?
+                """,
+            arguments: [closedBefore])
+        return db.changesCount
+    }
+
     func find(_ id: String) async throws -> GuestSession? {
         try await reader.read { db in try Self.fetch(id, db: db) }
     }

@@ -132,18 +132,38 @@ struct NotificationStore: Sendable {
         try await markRead(scope: "recipient = 'customer' AND ticket_id = ?", scopeArguments: [ticketID], ids: ids)
     }
 
+    /// Deletes notifications read and created before `cutoff` (retention); unread ones stay. Returns how many.
+    static func deleteRead(olderThan cutoff: Date, db: Database) throws -> Int {
+        try db.execute(sql: "DELETE FROM notifications WHERE is_read AND created_at < ?", arguments: [cutoff])
+        return db.changesCount
+    }
+
+    /// Ids per statement: each is bound twice, far below SQLite's variable limit whatever the caller sends.
+    static let idsPerStatement = 400
+
     private func markRead(scope: String, scopeArguments: StatementArguments, ids: [String]?) async throws -> Int {
-        try await committer.write { db in
-            var sql = "UPDATE notifications SET is_read = 1, read_at = ? WHERE NOT is_read AND \(scope)"
-            var arguments: StatementArguments = [Date()] + scopeArguments
-            if let ids {
-                guard !ids.isEmpty else { return 0 }
-                let marks = ids.map { _ in "?" }.joined(separator: ",")
-                sql += " AND (CAST(id AS TEXT) IN (\(marks)) OR uuid IN (\(marks)))"
-                arguments += StatementArguments(ids) + StatementArguments(ids)
+        let update = "UPDATE notifications SET is_read = 1, read_at = ? WHERE NOT is_read AND \(scope)"
+        guard let ids else {
+            return try await committer.write { db in
+                try db.execute(sql: update, arguments: [Date()] + scopeArguments)
+                return db.changesCount
             }
-            try db.execute(sql: sql, arguments: arguments)
-            return db.changesCount
+        }
+        var seen = Set<String>()
+        let unique = ids.filter { seen.insert($0).inserted }
+        guard !unique.isEmpty else { return 0 }
+        return try await committer.write { db in
+            let now = Date()
+            var changed = 0
+            for start in stride(from: 0, to: unique.count, by: Self.idsPerStatement) {
+                let chunk = Array(unique[start..<min(start + Self.idsPerStatement, unique.count)])
+                let marks = chunk.map { _ in "?" }.joined(separator: ",")
+                try db.execute(
+                    sql: update + " AND (CAST(id AS TEXT) IN (\(marks)) OR uuid IN (\(marks)))",
+                    arguments: [now] + scopeArguments + StatementArguments(chunk) + StatementArguments(chunk))
+                changed += db.changesCount
+            }
+            return changed
         }
     }
 }

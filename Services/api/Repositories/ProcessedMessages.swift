@@ -10,4 +10,10 @@ enum ProcessedMessages {
         ).execute(arguments: [consumer, messageID, Date()])
         return db.changesCount == 1
     }
+
+    /// Forgets ids processed before `cutoff` (retention); returns how many.
+    static func delete(olderThan cutoff: Date, db: Database) throws -> Int {
+        try db.execute(sql: "DELETE FROM processed_messages WHERE processed_at < ?", arguments: [cutoff])
+        return db.changesCount
+    }
 }

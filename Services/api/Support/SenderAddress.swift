@@ -29,7 +29,9 @@ struct SenderAddress: Equatable, Sendable {
                 (lowered, "")
             }
         // `5214771234567:12@s.whatsapp.net` carries a device suffix: the person is the part before it.
-        let account = user.split(separator: ":").first.map(String.init) ?? user
+        // Nothing before the suffix (`:5214771234567`) is no account: it would leave an empty reply address.
+        let account = String(user.prefix { $0 != ":" })
+        guard !account.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid(trimmed) }
         switch server {
         case "lid":
             guard !account.isEmpty, account.allSatisfy(\.isASCIIDigit) else { throw .invalid(trimmed) }
@@ -64,7 +66,7 @@ struct SenderAddress: Equatable, Sendable {
     /// How the panel shows it: `+5214771234567` for phones, the `@lid` id otherwise.
     var display: String {
         switch kind {
-        case .phone: "+" + address.split(separator: "@").first!.filter(\.isASCIIDigit)
+        case .phone: "+" + (address.split(separator: "@").first ?? "").filter(\.isASCIIDigit)
         case .lid: "\(value)@lid"
         }
     }

@@ -61,22 +61,32 @@ struct SeedBridgeAdapter: ChannelAdapter {
             // A wrong token is the operator's to fix, not the message's fault: keep the messages until it is fixed.
             return .channelDown(reason: "el puente rechazó el token (HTTP \(status))")
         case 408, 429, 500..<600:
-            return .transient(reason: reason, retryAfter: headers.first(name: "Retry-After").flatMap(retryAfter))
+            return .transient(reason: reason, retryAfter: headers.first(name: "Retry-After").flatMap { Self.retryAfter($0) })
         default:
             return .rejected(reason: reason)
         }
     }
 
-    /// `Retry-After` as seconds or as an HTTP date.
-    static func retryAfter(_ value: String) -> Duration? {
-        if let seconds = Double(value.trimmingCharacters(in: .whitespaces)) {
-            return .milliseconds(Int64(seconds * 1000))
+    /// The longest wait a `Retry-After` may ask for; the delay queues top out at 5 minutes anyway.
+    static let maximumRetryAfter: Double = 3600
+
+    /// `Retry-After` as seconds or as an HTTP date, clamped to 0…`maximumRetryAfter` (a bridge's `1e300` or `nan`
+    /// must not trap the conversion to an integer).
+    static func retryAfter(_ value: String, now: Date = Date()) -> Duration? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty, text.utf8.count <= 64 else { return nil }
+        let seconds: Double
+        if let number = Double(text) {
+            seconds = number
+        } else {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+            guard let date = formatter.date(from: text) else { return nil }
+            seconds = date.timeIntervalSince(now)
         }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: value) else { return nil }
-        return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+        guard seconds.isFinite else { return nil }
+        return .milliseconds(Int64(min(max(0, seconds), maximumRetryAfter) * 1000))
     }
 
     static func providerID(from body: Data) -> String? {

@@ -1,7 +1,7 @@
 /* Mostrador — chat de invitados (/chat/), flujo de la seed 002:
  * start_chat → complete_chat → chat (send_message, mensajes por WebSocket o consulta cada 5 s,
  * get_chat_status, user-notifications). Los datos se muestran con textContent/createElement. */
-import { api, errorText, isTransient, wsUrl } from '../lib/api.js';
+import { api, errorText, isTransient, liveUrl } from '../lib/api.js';
 import { Conversation, PEOPLE, ROLE_LABEL, applyFrame, bindComposer, fromRoomMessage } from '../lib/conversation.js';
 import { $, showText } from '../lib/dom.js';
 import { debounce } from '../lib/format.js';
@@ -195,7 +195,7 @@ function enterChat(welcome) {
 
 function startChannel(c, initialOk) {
   c.channel = new LiveChannel({
-    url: () => wsUrl('/ws/soporte/ticket/' + encodeURIComponent(room.id) + '/?token=' + encodeURIComponent(room.token)),
+    url: () => liveUrl(room.id, { auth: 'Room ' + room.token, handle401: false }),
     poll: () => pollMessages(c),
     onFrame: (tipo, data) => onFrame(c, tipo, data),
     onMode: setConn,

@@ -55,3 +55,14 @@ export function isTransient(res) { return res.networkError || res.status >= 500;
 export function wsUrl(path) {
   return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + path;
 }
+
+/**
+ * URL del WebSocket de un ticket con un ticket de conexión de un solo uso (POST /api/auth/ws-ticket/, vale 30 s):
+ * el token de la sesión nunca va en la URL, que los proxies registran. opts: las de api() (p. ej. `auth`).
+ * null si no se pudo pedir (se reintentará).
+ */
+export async function liveUrl(ticketId, opts = {}) {
+  const res = await api('/api/auth/ws-ticket/', { method: 'POST', body: { ticket_id: ticketId }, ...opts });
+  if (!res.ok || !res.data || typeof res.data.ticket !== 'string') return null;
+  return wsUrl('/ws/soporte/ticket/' + encodeURIComponent(ticketId) + '/?ticket=' + encodeURIComponent(res.data.ticket));
+}

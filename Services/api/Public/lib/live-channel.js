@@ -3,7 +3,8 @@
 import { h } from './dom.js';
 
 /**
- * o.url(): URL del WebSocket; o.poll(): Promise<boolean> (true si el servidor respondió);
+ * o.url(): URL del WebSocket (o Promise de ella; null: no se pudo, se reintenta); o.poll(): Promise<boolean>
+ * (true si el servidor respondió);
  * o.onFrame(tipo, data); o.onMode('websocket'|'polling'|'offline'); o.onOpen();
  * o.pollInterval (5000); o.safetyInterval (30000: consulta de seguridad con el socket abierto).
  */
@@ -37,10 +38,14 @@ export class LiveChannel {
     this.o.onMode?.(m);
   }
 
-  connect() {
+  async connect() {
     if (this.stopped) return;
+    let url = null;
+    try { url = await this.o.url(); } catch (e) { url = null; }
+    if (this.stopped) return;
+    if (!url) { this.scheduleReconnect(); return; }
     let ws;
-    try { ws = new WebSocket(this.o.url()); } catch (e) { this.scheduleReconnect(); return; }
+    try { ws = new WebSocket(url); } catch (e) { this.scheduleReconnect(); return; }
     this.ws = ws;
     let openedAt = 0;
     ws.onopen = () => {

@@ -1,6 +1,6 @@
 /* Mostrador (panel) — el chat en vivo de un ticket: conversación, envío con estado de entrega, WebSocket con
  * respaldo de consulta, «escribiendo…» y avisos de WhatsApp desconectado. */
-import { api, errorText, isTransient, wsUrl } from '../lib/api.js';
+import { api, errorText, isTransient, liveUrl } from '../lib/api.js';
 import { Conversation, PEOPLE, ROLE_LABEL, applyFrame, autoGrow, bindComposer, fromConversation } from '../lib/conversation.js';
 import { $, nearBottom } from '../lib/dom.js';
 import { truncate, uuid } from '../lib/format.js';
@@ -11,7 +11,6 @@ import { hideAssignment, showAssignment, updateAssignment } from './assignment.j
 import { attachmentEl } from './attachments.js';
 import { openDialog } from './dialogs.js';
 import { openEvidence } from './evidence.js';
-import * as session from './session.js';
 import { categoriaBadges, estadoBadge, remember, ticketById, ticketLabel } from './tickets.js';
 
 /** Estados de entrega que aún pueden cambiar: la consulta los vuelve a leer. */
@@ -73,7 +72,7 @@ export async function openChat(ticketId, opener) {
     if (res.status === 404) { setConnMode('offline'); return; }
   }
   c.channel = new LiveChannel({
-    url: () => wsUrl('/ws/soporte/ticket/' + ticketId + '/?token=' + encodeURIComponent(session.token())),
+    url: () => liveUrl(ticketId),
     poll: () => poll(c),
     onFrame: (tipo, data) => onFrame(c, tipo, data),
     onMode: (mode) => { if (chat === c) setConnMode(mode); },
