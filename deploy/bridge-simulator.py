@@ -12,6 +12,8 @@ Sustituye al puente real (Node.js/Baileys). Habla el mismo protocolo:
 
   puente -> Mostrador
     POST <API_URL>/webhook Authorization: Bearer <WEBHOOK_TOKEN>
+                           X-Mostrador-Signature: t=<unix>,v1=<hex HMAC-SHA256(clave, "<t>." + cuerpo)>
+                           (solo con MOSTRADOR_WEBHOOK_HMAC_KEY)
                            {"remitente": "5214771234567@s.whatsapp.net", "contenido": "...", "nombre": "...",
                             "id_mensaje": "SIMIN-<uuid>", "timestamp": 1700000000}
 
@@ -26,12 +28,14 @@ Sustituye al puente real (Node.js/Baileys). Habla el mismo protocolo:
 Uso:
     deploy/bridge-simulator.py [--port 8090] [--host 127.0.0.1] [--api-url http://127.0.0.1:8080]
                                [--bridge-token ...] [--webhook-token ...] [--modo normal] [--retraso 8] [--verbose]
-Variables: SIM_PORT, MOSTRADOR_API_URL, MOSTRADOR_BRIDGE_TOKEN, MOSTRADOR_WEBHOOK_TOKEN (los flags ganan).
+Variables: SIM_PORT, MOSTRADOR_API_URL, MOSTRADOR_BRIDGE_TOKEN, MOSTRADOR_WEBHOOK_TOKEN (los flags ganan),
+MOSTRADOR_WEBHOOK_HMAC_KEY (firma cada webhook, como la api espera cuando la tiene).
 """
 
 import argparse
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import os
@@ -173,14 +177,18 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # ignor
 
 def reenviar_webhook(config, carga):
     datos = json.dumps(carga, ensure_ascii=False).encode("utf-8")
-    peticion = urllib.request.Request(
-        config.webhook_url, data=datos, method="POST",
-        headers={
-            "Authorization": "Bearer " + config.webhook_token,
-            "Content-Type": "application/json; charset=utf-8",
-            "Accept": "application/json",
-            "User-Agent": "mostrador-bridge-simulator",
-        })
+    cabeceras = {
+        "Authorization": "Bearer " + config.webhook_token,
+        "Content-Type": "application/json; charset=utf-8",
+        "Accept": "application/json",
+        "User-Agent": "mostrador-bridge-simulator",
+    }
+    clave = os.environ.get("MOSTRADOR_WEBHOOK_HMAC_KEY", "")
+    if clave:
+        t = str(int(time.time()))
+        firma = hmac.new(clave.encode("utf-8"), t.encode("ascii") + b"." + datos, hashlib.sha256).hexdigest()
+        cabeceras["X-Mostrador-Signature"] = "t=%s,v1=%s" % (t, firma)
+    peticion = urllib.request.Request(config.webhook_url, data=datos, method="POST", headers=cabeceras)
     try:
         with _opener.open(peticion, timeout=TIMEOUT_WEBHOOK) as respuesta:
             return respuesta.status, respuesta.read(), None

@@ -72,7 +72,9 @@ struct IdListTests {
                             """, arguments: ["n-\(index)", agentID, Date()])
                 }
             }
-            let ids = try await api.pool.read { db in try String.fetchAll(db, sql: "SELECT CAST(id AS TEXT) FROM notifications") }
+            let ids = try await api.pool.read { db in
+                try String.fetchAll(db, sql: "SELECT CAST(id AS TEXT) FROM notifications")
+            }
             #expect(ids.count == 1000)
             // 2,000 entries, 1,000 distinct, mixing ids and uuids: more than one statement's worth, each marked once.
             let marked = try await api.components.notifications.markReadForAgent(

@@ -11,7 +11,8 @@ struct MultipartFormTests {
     static let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + Array(repeating: 1, count: 64)
 
     /// A body from raw parts (`headers` lines, then the bytes), closed unless `closed` is false.
-    static func body(boundary: String, parts: [(headers: [String], bytes: [UInt8])], closed: Bool = true) -> ByteBuffer {
+    static func body(boundary: String, parts: [(headers: [String], bytes: [UInt8])], closed: Bool = true) -> ByteBuffer
+    {
         var buffer = ByteBuffer()
         for part in parts {
             buffer.writeString("--\(boundary)\r\n" + part.headers.map { $0 + "\r\n" }.joined() + "\r\n")
@@ -42,11 +43,15 @@ struct MultipartFormTests {
     }
 
     @Test func malformedFormsAreRefusedWithTheirReason() {
-        let good = Self.body(boundary: "B", parts: [Self.field("remitente", "1"), Self.file(#"name="imagen"; filename="a.jpg""#)])
+        let good = Self.body(
+            boundary: "B", parts: [Self.field("remitente", "1"), Self.file(#"name="imagen"; filename="a.jpg""#)])
         let cases: [(String, ByteBuffer, String, String)] = [
             ("no boundary", good, "multipart/form-data", "sin 'boundary'"),
             ("empty boundary", good, "multipart/form-data; boundary=\"\"", "no es válido"),
-            ("long boundary", good, "multipart/form-data; boundary=\(String(repeating: "b", count: 71))", "no es válido"),
+            (
+                "long boundary", good, "multipart/form-data; boundary=\(String(repeating: "b", count: 71))",
+                "no es válido"
+            ),
             (
                 "not closed", Self.body(boundary: "B", parts: [Self.field("remitente", "1")], closed: false),
                 "multipart/form-data; boundary=B", "delimitador final"
@@ -55,14 +60,19 @@ struct MultipartFormTests {
                 "two files",
                 Self.body(
                     boundary: "B",
-                    parts: [Self.file(#"name="imagen"; filename="a.jpg""#), Self.file(#"name="otra"; filename="b.jpg""#)]),
+                    parts: [
+                        Self.file(#"name="imagen"; filename="a.jpg""#), Self.file(#"name="otra"; filename="b.jpg""#),
+                    ]),
                 "multipart/form-data; boundary=B", "un archivo"
             ),
             (
                 "empty file", Self.body(boundary: "B", parts: [Self.file(#"name="imagen"; filename="a.jpg""#, [])]),
                 "multipart/form-data; boundary=B", "vacío"
             ),
-            ("garbage", ByteBuffer(string: "--B\r\n\u{1}\u{2}: x\r\n\r\n--B--"), "multipart/form-data; boundary=B", "no es válido"),
+            (
+                "garbage", ByteBuffer(string: "--B\r\n\u{1}\u{2}: x\r\n\r\n--B--"), "multipart/form-data; boundary=B",
+                "no es válido"
+            ),
         ]
         for (name, body, contentType, reason) in cases {
             let detail = refusal(body, contentType: contentType)
@@ -100,7 +110,8 @@ struct MultipartFormTests {
         ]
         for (disposition, expected) in cases {
             let form = try MultipartForm(
-                body: Self.body(boundary: "B", parts: [Self.file(disposition)]), contentType: "multipart/form-data; boundary=B")
+                body: Self.body(boundary: "B", parts: [Self.file(disposition)]),
+                contentType: "multipart/form-data; boundary=B")
             #expect(form.file?.filename == expected, "\(disposition)")
             #expect(form.file?.bytes == Self.jpeg)
         }

@@ -25,7 +25,8 @@ struct ParserFuzzTests {
     }
 
     /// Characters that matter to the parsers, plus arbitrary bytes.
-    static let alphabet: [UInt8] = Array("\"\\;:=@+-./ \r\n\t%'*0123456789abcdefABCDEF-_boundaryfilename".utf8)
+    static let alphabet: [UInt8] =
+        Array("\"\\;:=@+-./ \r\n\t%'*0123456789abcdefABCDEF-_boundaryfilename".utf8)
         + [0, 0x7F, 0xC3, 0xA9, 0xCD, 0x82, 0xDC, 0x8F, 0xFF]
 
     static func bytes(_ count: Int, _ random: inout Generator) -> [UInt8] {

@@ -24,8 +24,9 @@ struct RetentionTests {
                         sql: "INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('c', ?, ?)",
                         arguments: [id, date])
                 }
-                for (uuid, read, date) in [("old-read", true, old), ("old-unread", false, old), ("new-read", true, recent)]
-                {
+                for (uuid, read, date) in [
+                    ("old-read", true, old), ("old-unread", false, old), ("new-read", true, recent),
+                ] {
                     try db.execute(
                         sql: """
                             INSERT INTO notifications (uuid, recipient, agent_id, kind, title, message, is_read, created_at)
@@ -45,7 +46,8 @@ struct RetentionTests {
             #expect(left.0 == ["recent"])
             #expect(left.1 == ["new-read", "old-unread"])
             // A sweep 0 days long keeps everything.
-            #expect(try await retention(api, days: 0).sweep(now: now.addingTimeInterval(1000 * 86_400)).notifications == 0)
+            #expect(
+                try await retention(api, days: 0).sweep(now: now.addingTimeInterval(1000 * 86_400)).notifications == 0)
             // The consumer forgot the old id: the same message would be applied again (it is 90 days late).
             let claimed = try await api.pool.write { db in try ProcessedMessages.claim("old", consumer: "c", db: db) }
             #expect(claimed)
@@ -58,7 +60,9 @@ struct RetentionTests {
             let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 7, count: 100)
             let reply = try await api.call(
                 .post, "/webhook", authorization: "Bearer \(APITestSystem.webhookToken)",
-                json: ["remitente": "5215550007777", "tipo": "imagen", "imagen_base64": Data(png).base64EncodedString()])
+                json: [
+                    "remitente": "5215550007777", "tipo": "imagen", "imagen_base64": Data(png).base64EncodedString(),
+                ])
             #expect(reply.status == 200, "\(reply.text)")
             let store = api.components.attachments
             let used = try await api.pool.read { db in try String.fetchOne(db, sql: "SELECT sha256 FROM attachments")! }

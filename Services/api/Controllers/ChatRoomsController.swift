@@ -147,7 +147,8 @@ struct ChatRoomsController {
 
     @Sendable func markBulkRead(_ request: Request, context: APIRequestContext) async throws -> MarkedJSON {
         let body = try await request.decodeJSON(BulkBody.self)
-        return try await markMessages(try Parameters.numericIDs(body.messageIDs, field: "message_ids"), context: context)
+        return try await markMessages(
+            try Parameters.numericIDs(body.messageIDs, field: "message_ids"), context: context)
     }
 
     func markMessages(_ ids: [Int64], context: APIRequestContext) async throws -> MarkedJSON {

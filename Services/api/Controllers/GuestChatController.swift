@@ -176,7 +176,8 @@ struct GuestChatController {
         let ticket = try await conversations.ticket(
             try body.chatRoomID.required(field: "chat_room_id"), for: context.caller, to: .read)
         let marked = try await notifications.markReadForCustomer(
-            ticketID: ticket.id, ids: try body.notificationIDs.map { try Parameters.ids($0, field: "notification_ids") })
+            ticketID: ticket.id, ids: try body.notificationIDs.map { try Parameters.ids($0, field: "notification_ids") }
+        )
         return MarkedJSON(marked: marked)
     }
 

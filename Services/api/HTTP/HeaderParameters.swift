@@ -7,7 +7,8 @@ enum HeaderParameters {
     /// `filename`; its last path component, without control characters or quotes, at most 255 characters; nil when
     /// empty. Works on Unicode scalars: a combining or prepended mark must not hide a `/` inside one character.
     static func filename(in disposition: String) -> String? {
-        let raw = parameter("filename*", in: disposition).flatMap(decodeExtended) ?? parameter("filename", in: disposition)
+        let raw =
+            parameter("filename*", in: disposition).flatMap(decodeExtended) ?? parameter("filename", in: disposition)
         guard let raw else { return nil }
         let scalars = raw.unicodeScalars
         let last = scalars.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(Array.init) ?? []

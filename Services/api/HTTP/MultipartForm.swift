@@ -97,7 +97,11 @@ struct MultipartForm {
                     var inName = true
                     while index < bytes.count, bytes[index] != 13 {
                         if inName {
-                            if bytes[index] == UInt8(ascii: ":") { inName = false } else if bytes[index] >= 0x80 { return false }
+                            if bytes[index] == UInt8(ascii: ":") {
+                                inName = false
+                            } else if bytes[index] >= 0x80 {
+                                return false
+                            }
                         }
                         index += 1
                     }

@@ -68,7 +68,8 @@ struct Retention: Sendable {
                 try Set(
                     String.fetchAll(
                         db,
-                        sql: "SELECT sha256 FROM attachments WHERE sha256 IN (\(slice.map { _ in "?" }.joined(separator: ",")))",
+                        sql:
+                            "SELECT sha256 FROM attachments WHERE sha256 IN (\(slice.map { _ in "?" }.joined(separator: ",")))",
                         arguments: StatementArguments(slice.map(\.digest))))
             }
             for candidate in slice where !used.contains(candidate.digest) {

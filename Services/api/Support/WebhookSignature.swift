@@ -41,7 +41,10 @@ struct WebhookSignature: Sendable {
         var signed = Data("\(parsed.timestamp).".utf8)
         signed.append(contentsOf: body)
         // `isValidAuthenticationCode` compares in constant time.
-        guard parsed.signatures.contains(where: { HMAC<SHA256>.isValidAuthenticationCode($0, authenticating: signed, using: key) })
+        guard
+            parsed.signatures.contains(where: {
+                HMAC<SHA256>.isValidAuthenticationCode($0, authenticating: signed, using: key)
+            })
         else { throw .mismatch }
     }
 

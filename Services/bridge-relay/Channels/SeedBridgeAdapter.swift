@@ -61,7 +61,8 @@ struct SeedBridgeAdapter: ChannelAdapter {
             // A wrong token is the operator's to fix, not the message's fault: keep the messages until it is fixed.
             return .channelDown(reason: "el puente rechazó el token (HTTP \(status))")
         case 408, 429, 500..<600:
-            return .transient(reason: reason, retryAfter: headers.first(name: "Retry-After").flatMap { Self.retryAfter($0) })
+            return .transient(
+                reason: reason, retryAfter: headers.first(name: "Retry-After").flatMap { Self.retryAfter($0) })
         default:
             return .rejected(reason: reason)
         }

@@ -54,7 +54,8 @@ struct LedgerRetentionWorker: Service {
                     let report = try await ledger.applyRetention(days: days, now: now())
                     if report != DeliveryLedger.RetentionReport() {
                         logger.info(
-                            "ledger retention", metadata: ["blanked": "\(report.blanked)", "deleted": "\(report.deleted)"])
+                            "ledger retention",
+                            metadata: ["blanked": "\(report.blanked)", "deleted": "\(report.deleted)"])
                     }
                 } catch {
                     logger.error("ledger retention failed", metadata: ["error": "\(error)"])
