@@ -28,20 +28,22 @@ struct APIComponents {
     let loginThrottle: LoginThrottle
 
     /// `live` hears about every change (the broker's fan-out in production, a recorder in tests).
+    /// `passwords` lets many apis in one process (tests) share bcrypt threads; by default the api has its own.
     init(
         settings: APISettings, pool: DatabasePool, dataDirectory: String, live: any LivePublisher, logger: Logger,
-        clock: WallClock = .system
+        clock: WallClock = .system, passwords: PasswordHasher? = nil
     ) throws {
         self.settings = settings
         self.pool = pool
         committer = GroupCommitter(writer: pool, logger: logger)
         outboxWakeup = Wakeup()
-        passwords = PasswordHasher(threads: settings.bcryptThreads, queueLimit: settings.bcryptQueueLimit)
+        self.passwords =
+            passwords ?? PasswordHasher(threads: settings.bcryptThreads, queueLimit: settings.bcryptQueueLimit)
         loginThrottle = LoginThrottle(
             failuresPerUser: settings.loginFailuresPerUser, failuresPerClient: settings.loginFailuresPerClient,
             window: settings.loginWindow, clock: clock)
         agents = AgentStore(
-            committer: committer, sessionLifetime: settings.sessionLifetime, clock: clock, passwords: passwords)
+            committer: committer, sessionLifetime: settings.sessionLifetime, clock: clock, passwords: self.passwords)
         uploads = UploadGrants(clock: clock, limits: UploadGrants.Limits(settings))
         attachments = AttachmentStore(
             root: "\(dataDirectory)/attachments", reader: pool,

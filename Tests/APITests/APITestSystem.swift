@@ -39,6 +39,10 @@ final class TestClock: Sendable {
 /// The api's router in process, on a real SQLite file in a temporary folder, with a recording live publisher.
 /// Requests go through `app.test(.router)`: no sockets, no broker, no child process. With `.live` the same
 /// application listens on a local port, WebSocket upgrades included (`webSocketURL`).
+/// One set of bcrypt threads for every api of the test process: dozens of apis run at once, and a pool each (one
+/// thread per core) would crowd the two cooperative threads out. Tests of the pool itself configure their own.
+let sharedPasswords = PasswordHasher(threads: 2, queueLimit: 100_000)
+
 struct APITestSystem {
     static let webhookToken = "test-webhook-token"
     static let adminUser = "admin"
@@ -68,6 +72,7 @@ struct APITestSystem {
         settings.sendWait = .milliseconds(50)
         // A CI machine may have little disk: the free-space watermark has its own tests (`GuestAbuseTests`).
         settings.minimumFreeDiskBytes = 0
+        let defaults = settings
         configure(&settings)
         let live = RecordingLive()
         let clock = TestClock()
@@ -75,7 +80,9 @@ struct APITestSystem {
         logger.logLevel = .critical
         let components = try APIComponents(
             settings: settings, pool: try APIDatabase.open(dataDirectory: directory, durability: .normal),
-            dataDirectory: directory, live: live, logger: logger, clock: clock.wallClock)
+            dataDirectory: directory, live: live, logger: logger, clock: clock.wallClock,
+            passwords: settings.bcryptThreads == defaults.bcryptThreads && settings.bcryptQueue == defaults.bcryptQueue
+                ? sharedPasswords : nil)
         try await components.agents.bootstrapAdmin(username: adminUser, password: adminPassword)
         let hub = LiveHub(messages: components.conversations.messages, logger: logger)
         let app = Application(

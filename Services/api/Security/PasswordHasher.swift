@@ -19,8 +19,9 @@ final class PasswordHasher: Service {
     let queueLimit: Int
     let cost: UInt8
     /// bcrypt of a random string nobody knows, verified against when a username does not exist so that timing does
-    /// not tell which usernames do. Computed here, at start, not on the first probe.
-    let decoyHash: String
+    /// not tell which usernames do. Started at creation on the bcrypt threads (not on the first probe, and not on the
+    /// caller's thread, which may be one of the few cooperative threads).
+    private let decoy: Task<String, any Error>
     private let pool: NIOThreadPool
     /// Jobs admitted and not finished: running plus waiting.
     private let admitted = Atomic<Int>(0)
@@ -32,8 +33,11 @@ final class PasswordHasher: Service {
         self.cost = cost
         pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
-        decoyHash = Bcrypt.hash(UUID().uuidString, cost: cost)
+        decoy = Task { [pool] in try await pool.runIfActive { Bcrypt.hash(UUID().uuidString, cost: cost) } }
     }
+
+    /// The decoy hash (waits for it only in the moment after start).
+    var decoyHash: String { get async throws { try await decoy.value } }
 
     deinit { pool.shutdownGracefully { _ in } }
 
@@ -45,8 +49,9 @@ final class PasswordHasher: Service {
 
     /// Whether `password` matches `hash`; with no hash (an unknown user), the same work against the decoy, false.
     func verify(_ password: String, against hash: String?) async throws -> Bool {
-        let decoy = decoyHash
-        return try await submit { Bcrypt.verify(password, hash: hash ?? decoy) && hash != nil }
+        let against: String
+        if let hash { against = hash } else { against = try await decoyHash }
+        return try await submit { Bcrypt.verify(password, hash: against) && hash != nil }
     }
 
     /// Jobs running or waiting now.
