@@ -121,7 +121,8 @@ func buildWebSocketRouter(_ components: APIComponents, hub: LiveHub) -> Router<L
     let limits = LiveHub.Limits(
         perCredential: components.settings.webSocketsPerToken, perAddress: components.settings.webSocketsPerAddress)
     webSockets.add(
-        middleware: LiveAuthMiddleware(conversations: conversations, hub: hub, limits: limits))
+        middleware: LiveAuthMiddleware(
+            conversations: conversations, hub: hub, limits: limits, proxies: components.settings.trustedProxies))
     LiveController(conversations: conversations, hub: hub, uploads: components.uploads, limits: limits)
         .addRoutes(to: webSockets)
     return webSockets

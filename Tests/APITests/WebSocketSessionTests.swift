@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import TestSupport
@@ -353,6 +354,38 @@ struct WebSocketSessionTests {
             clients.append(refused)
             #expect(await refused.waitUntilClosed() != nil)
             #expect(refused.frames("connection_established").isEmpty)
+            #expect(await api.hub.connectionCount == 3)
+        }
+    }
+
+    /// Behind a trusted proxy every socket comes from the proxy's address: the cap counts the client the proxy
+    /// names, so two visitors behind it each get their own allowance, and a client's own claim is not believed.
+    @Test func behindATrustedProxySocketsAreCappedPerRealClient() async throws {
+        try await APITestSystem.with(
+            transport: .live,
+            configure: {
+                $0.webSocketsPerAddress = 2
+                $0.trustedProxies = try! TrustedProxies(parsing: "127.0.0.1/32, ::1/128")
+            }
+        ) { api in
+            var clients: [LiveClient] = []
+            defer { for client in clients { client.close() } }
+            func open(from client: String) async throws -> LiveClient {
+                let chat = try await api.guestChat(email: "\(UUID().uuidString.prefix(8))@x.com")
+                let socket = LiveClient(
+                    url: try api.webSocketURL(ticket: chat.room, token: Self.token(chat.authorization)),
+                    headers: [HTTPField.Name("X-Forwarded-For")!: client])
+                clients.append(socket)
+                return socket
+            }
+            for _ in 0..<2 {
+                #expect(try await open(from: "203.0.113.1").wait(for: "connection_established") != nil)
+            }
+            let third = try await open(from: "203.0.113.1")
+            #expect(await third.waitUntilClosed() != nil)
+            #expect(third.frames("connection_established").isEmpty)
+            // Another visitor behind the same proxy is not held back by the first one's sockets.
+            #expect(try await open(from: "203.0.113.2").wait(for: "connection_established") != nil)
             #expect(await api.hub.connectionCount == 3)
         }
     }

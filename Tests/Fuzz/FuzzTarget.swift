@@ -1,24 +1,5 @@
 import Foundation
 
-/// The seed bridge's webhook shape, decoded with the api's own lenient field types.
-struct SeedBridgePayload: Decodable {
-    var remitente: String
-    var contenido: String?
-    var nombre: String?
-    var idMensaje: FlexibleString?
-    var timestamp: FlexibleTimestamp?
-    var tipo: String?
-    var imagenBase64: String?
-    var caption: String?
-    var filename: String?
-
-    enum CodingKeys: String, CodingKey {
-        case remitente, contenido, nombre, timestamp, tipo, caption, filename
-        case idMensaje = "id_mensaje"
-        case imagenBase64 = "imagen_base64"
-    }
-}
-
 /// One libFuzzer input: the first byte picks the parser, the rest is its outside input. Each parser may refuse
 /// the input; none may crash, and what they accept must keep its invariants.
 @_cdecl("LLVMFuzzerTestOneInput")

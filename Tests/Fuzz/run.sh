@@ -14,7 +14,7 @@ mkdir -p "$OUT/corpus" "$OUT/src"
 { echo "import Foundation"; cat Services/api/Support/SenderAddress.swift; } >"$OUT/src/SenderAddress.swift"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -o "$OUT/fuzz-parsers" \
     Tests/Fuzz/FuzzTarget.swift "$OUT/src/SenderAddress.swift" Services/api/HTTP/HeaderParameters.swift \
-    Services/api/HTTP/FlexibleValues.swift 2>&1 | grep -v "Cannot export local symbol" || true
+    Services/api/HTTP/FlexibleValues.swift Services/api/HTTP/SeedBridgePayload.swift 2>&1 | grep -v "Cannot export local symbol" || true
 cp -n Tests/Fuzz/seeds/* "$OUT/corpus/" 2>/dev/null || true
 SWIFT_BACKTRACE=enable=no "$OUT/fuzz-parsers" -max_total_time=$((MINUTES * 60)) -max_len=4096 -timeout=5 -print_final_stats=1 \
     -artifact_prefix="$OUT/" "$OUT/corpus"

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import HummingbirdWSClient
 import Logging
 import Synchronization
@@ -43,8 +44,9 @@ public final class LiveClient: Sendable {
     /// Set once the connection has ended (or could not be made).
     public var closed: Closed? { state.closed.withLock { $0 } }
 
-    /// Connects to `url` (ws://…) and keeps reading until `close()`.
-    public init(url: String) {
+    /// Connects to `url` (ws://…), sending `headers` with the upgrade (e.g. a proxy's `X-Forwarded-For`), and keeps
+    /// reading until `close()`.
+    public init(url: String, headers: HTTPFields = [:]) {
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
         outgoing = continuation
         let state = self.state
@@ -52,7 +54,9 @@ public final class LiveClient: Sendable {
             var logger = Logger(label: "live-client")
             logger.logLevel = .critical
             defer { state.closed.withLock { $0 = $0 ?? Closed(code: nil, reason: nil) } }
-            let closeFrame = try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
+            let closeFrame = try await WebSocketClient.connect(
+                url: url, configuration: .init(additionalHeaders: headers), logger: logger
+            ) { inbound, outbound, _ in
                 state.connected.withLock { $0 = true }
                 let writer = Task {
                     for await text in stream { try await outbound.write(.text(text)) }

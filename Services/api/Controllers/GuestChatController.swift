@@ -87,7 +87,8 @@ struct GuestChatController {
                 status: .badRequest, detail: "Revisa tus datos de contacto", extra: ["fields": .object(problems)])
         }
         if let recaptcha {
-            guard await recaptcha.verify(body.recaptchaToken ?? "", remoteIP: context.remoteAddress) else {
+            guard await recaptcha.verify(body.recaptchaToken ?? "", remoteIP: context.clientAddress.ip?.description)
+            else {
                 throw APIError.badRequest("No pudimos verificar que no eres un robot (reCAPTCHA). Intenta de nuevo.")
             }
         }

@@ -25,29 +25,6 @@ struct WebhookController {
         router.post("webhook", use: receive)
     }
 
-    struct Payload: Decodable {
-        var remitente: String
-        var contenido: String?
-        var nombre: String?
-        var idMensaje: FlexibleString?
-        var timestamp: FlexibleTimestamp?
-        var tipo: String?
-        var imagenBase64: String?
-        var mimetype: String?
-        var caption: String?
-        var filename: String?
-
-        enum CodingKeys: String, CodingKey {
-            case remitente, contenido, nombre, timestamp, tipo, mimetype, caption, filename
-            case idMensaje = "id_mensaje"
-            case imagenBase64 = "imagen_base64"
-        }
-
-        var isImage: Bool {
-            ["imagen", "image", "foto", "documento", "document", "archivo"].contains(tipo?.lowercased() ?? "")
-        }
-    }
-
     @Sendable func receive(_ request: Request, context: APIRequestContext) async throws -> WebhookReceiptJSON {
         guard let token, let presented = request.authorizationToken, constantTimeEquals(presented, token) else {
             throw APIError(
@@ -123,12 +100,12 @@ struct WebhookController {
 
 extension WebhookController {
     /// The payload from JSON (text, or a photo as base64) or from `multipart/form-data` (a photo as a file part).
-    func read(_ body: ByteBuffer, contentType: String, isMultipart: Bool) throws -> (Payload, [UInt8]?) {
+    func read(_ body: ByteBuffer, contentType: String, isMultipart: Bool) throws -> (SeedBridgePayload, [UInt8]?) {
         if isMultipart {
             let form = try MultipartForm(body: body, contentType: contentType)
             guard let sender = form.fields["remitente"] else { throw APIError.badRequest("Falta el campo 'remitente'") }
             let file = form.file
-            let payload = Payload(
+            let payload = SeedBridgePayload(
                 remitente: sender, contenido: form.fields["contenido"], nombre: form.fields["nombre"],
                 idMensaje: form.fields["id_mensaje"].map(FlexibleString.init(value:)),
                 timestamp: form.fields["timestamp"].map(FlexibleTimestamp.init(text:)),
@@ -142,7 +119,7 @@ extension WebhookController {
         {
             throw APIError.tooLarge(Self.bodyLimit)
         }
-        let payload = try JSONDecoder().decode(Payload.self, from: body)
+        let payload = try JSONDecoder().decode(SeedBridgePayload.self, from: body)
         guard payload.isImage else {
             guard body.readableBytes <= Self.bodyLimit else { throw APIError.tooLarge(Self.bodyLimit) }
             return (payload, nil)

@@ -65,7 +65,7 @@ struct LiveController: Sendable {
         continuation.yield(LiveFrame(.connectionEstablished, established).text)
         var client = LiveHub.Client(
             id: connection.id, userID: me.id, name: me.name, kind: me.kind, frames: continuation,
-            credential: context.credential, address: context.remoteAddress, close: connection.close)
+            credential: context.credential, address: context.clientAddress.rateLimitKey, close: connection.close)
         if let credential = context.credential {
             let sessions = self.sessions
             client.verify = { await sessions.refusal(credential, ticketID: ticketID) }
@@ -208,7 +208,7 @@ struct LiveController: Sendable {
         do {
             let posted = try await conversations.post(
                 text, clientID: clientID, by: caller, in: ticketID,
-                address: conversations.rates.addressKey(peer: context.remoteAddress))
+                address: context.clientAddress.rateLimitKey)
             let confirmation = LiveFrames.Confirmation(
                 clientID: clientID, messageID: posted.messageID, timestamp: Date(), repeated: posted.repeated)
             reply.yield(LiveFrame(.messageConfirmed, confirmation).text)

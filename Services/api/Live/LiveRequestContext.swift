@@ -12,18 +12,14 @@ struct LiveRequestContext: RequestContext, WebSocketRequestContext {
     var credential: LiveCredential?
     var ticketID: Int64 = 0
     var roomUUID = ""
-    /// The TCP peer's address, for the per-address socket cap.
-    let remoteAddress: String?
+    /// Who is connecting: the TCP peer, or behind a trusted proxy the client it names (set by `LiveAuthMiddleware`,
+    /// as `ClientAddressMiddleware` does for HTTP), for the per-address socket cap and message rate.
+    var clientAddress: ClientAddress
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         webSocket = .init()
-        remoteAddress = Self.peerAddress(source.channel)
-    }
-
-    /// The IP address of the peer of `channel` (nil for a Unix socket).
-    static func peerAddress(_ channel: any Channel) -> String? {
-        channel.remoteAddress?.ipAddress
+        clientAddress = ClientAddress(ip: source.channel.remoteAddress?.ipAddress.flatMap { IPAddress($0) })
     }
 }
 
@@ -36,6 +32,7 @@ struct LiveAuthMiddleware: RouterMiddleware {
     let conversations: Conversations
     let hub: LiveHub
     var limits = LiveHub.Limits.unlimited
+    var proxies = TrustedProxies()
 
     var sessions: LiveSessions { LiveSessions(conversations) }
     var tickets: WebSocketTickets { WebSocketTickets(conversations) }
@@ -53,10 +50,14 @@ struct LiveAuthMiddleware: RouterMiddleware {
         if let boundTicket, boundTicket != ticket.id {
             throw HTTPError(.unauthorized, message: "El ticket de conexión es de otra conversación")
         }
-        if let refusal = await hub.admits(credential: credential, address: context.remoteAddress, limits: limits) {
+        var context = context
+        if !proxies.networks.isEmpty {
+            context.clientAddress = proxies.client(peer: context.clientAddress.ip, headers: request.headers)
+        }
+        let address = context.clientAddress.rateLimitKey
+        if let refusal = await hub.admits(credential: credential, address: address, limits: limits) {
             throw HTTPError(.tooManyRequests, message: refusal.message)
         }
-        var context = context
         context.caller = caller
         context.credential = credential
         context.ticketID = ticket.id

@@ -7,32 +7,19 @@ struct MessageRateLimits: Sendable {
     let guestPerMinute: RateLimiter<String>
     let guestBurst: RateLimiter<String>
     let perAddress: RateLimiter<String>
-    /// The proxies whose clients are not known from the peer address alone.
-    let proxies: TrustedProxies
 
     init(
-        guestPerMinute: Int = 20, guestBurst: Int = 8, addressPerMinute: Int = 60,
-        proxies: TrustedProxies = TrustedProxies(), clock: WallClock
+        guestPerMinute: Int = 20, guestBurst: Int = 8, addressPerMinute: Int = 60, clock: WallClock
     ) {
         self.guestPerMinute = RateLimiter(limit: guestPerMinute, window: 60, clock: clock)
         self.guestBurst = RateLimiter(limit: guestBurst, window: 10, clock: clock)
         perAddress = RateLimiter(limit: addressPerMinute, window: 60, clock: clock)
-        self.proxies = proxies
     }
 
     init(_ settings: APISettings, clock: WallClock) {
         self.init(
             guestPerMinute: settings.guestMessagesPerMinute, guestBurst: settings.guestMessageBurst,
-            addressPerMinute: settings.addressMessagesPerMinute, proxies: settings.trustedProxies, clock: clock)
-    }
-
-    /// The address key of a connection known only by its TCP peer (a WebSocket): the peer's `rateLimitKey`, or nil
-    /// when the peer is a trusted proxy — every visitor behind it would share one allowance, so only the per-guest
-    /// limits apply there.
-    func addressKey(peer: String?) -> String? {
-        let address = ClientAddress(ip: peer.flatMap { IPAddress($0) })
-        if let ip = address.ip, proxies.trusts(ip) { return nil }
-        return address.rateLimitKey
+            addressPerMinute: settings.addressMessagesPerMinute, clock: clock)
     }
 
     private func limiters(for caller: Caller, address: String?) -> [(RateLimiter<String>, String)] {
