@@ -88,6 +88,7 @@ let package = Package(
         ),
         .target(
             name: "MostradorContracts",
+            dependencies: [.crypto],
             path: "Shared/Contracts",
             swiftSettings: swiftSettings
         ),
@@ -163,7 +164,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LiveChatTests",
-            dependencies: ["MostradorAPI", "MostradorBridgeRelay", "MostradorContracts", "TestSupport", .hummingbird],
+            dependencies: [
+                "MostradorAPI", "MostradorBridgeRelay", "MostradorContracts", "TestSupport", .hummingbird,
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/LiveChatTests",
             swiftSettings: swiftSettings
         ),

@@ -67,6 +67,8 @@ struct APISettings: Sendable {
     /// WebSockets open at once per token (agent session or room) and per client address, on each instance.
     var webSocketsPerToken = 10
     var webSocketsPerAddress = 50
+    /// Frames that may wait for one slow WebSocket client; beyond, it gets a `resync` frame and is closed.
+    var webSocketFrameBuffer = LiveConnection.defaultCapacity
     /// A closed chat's room token stops working this long after closing.
     var roomTokenLifetimeAfterClose: TimeInterval = 7 * 86400
     /// How often expired sessions are deleted, and how often open agent sockets are checked against their session.
@@ -77,9 +79,9 @@ struct APISettings: Sendable {
 
     init(_ configuration: ServiceConfiguration) throws {
         webhookToken = configuration.setting("MOSTRADOR_WEBHOOK_TOKEN")
-        let wait = try configuration.setting("MOSTRADOR_SEND_WAIT_SECONDS", default: 5.0)
-        guard wait > 0, wait <= 60 else { throw ValidationError("MOSTRADOR_SEND_WAIT_SECONDS must be within (0, 60]") }
-        sendWait = .milliseconds(Int64(wait * 1000))
+        // Every number of seconds, minutes or hours is checked finite and within bounds (review R6): `inf`, `nan`,
+        // `1e20` or `-5` is a configuration error, never a trap in a conversion.
+        sendWait = try configuration.seconds("MOSTRADOR_SEND_WAIT_SECONDS", default: 5, within: 0.01...60)
         adminUser = configuration.setting("MOSTRADOR_ADMIN_USER")
         adminPassword = configuration.setting("MOSTRADOR_ADMIN_PASSWORD")
         if (adminUser == nil) != (adminPassword == nil) {
@@ -88,16 +90,18 @@ struct APISettings: Sendable {
         if let password = adminPassword, password.count < 8 {
             throw ValidationError("MOSTRADOR_ADMIN_PASSWORD must have at least 8 characters")
         }
-        let hours = try configuration.setting("MOSTRADOR_SESSION_HOURS", default: 12.0)
-        sessionLifetime = .seconds(Int64(hours * 3600))
+        let hours = try configuration.number("MOSTRADOR_SESSION_HOURS", default: 12, within: 0.01...8784)
+        sessionLifetime = .clampedSeconds(hours * 3600, in: 1...(8784 * 3600))
         templatesFile = configuration.setting("MOSTRADOR_TEMPLATES_FILE")
         publicDirectory = configuration.setting("MOSTRADOR_PUBLIC_DIR")
-        guestSessionLifetime = try configuration.setting("MOSTRADOR_GUEST_SESSION_MINUTES", default: 30.0) * 60
+        guestSessionLifetime =
+            try configuration.number("MOSTRADOR_GUEST_SESSION_MINUTES", default: 30, within: 1...10080) * 60
         guestChatsPerIP = try configuration.setting("MOSTRADOR_GUEST_CHATS_PER_IP", default: 5)
-        guestChatWindow = try configuration.setting("MOSTRADOR_GUEST_CHAT_WINDOW_MINUTES", default: 60.0) * 60
+        guestChatWindow =
+            try configuration.number("MOSTRADOR_GUEST_CHAT_WINDOW_MINUTES", default: 60, within: 1...10080) * 60
         recaptchaSecret = configuration.setting("MOSTRADOR_RECAPTCHA_SECRET")
         recaptchaVerifyURL = configuration.setting("MOSTRADOR_RECAPTCHA_VERIFY_URL") ?? recaptchaVerifyURL
-        recaptchaMinimumScore = try configuration.setting("MOSTRADOR_RECAPTCHA_MIN_SCORE", default: 0.5)
+        recaptchaMinimumScore = try configuration.number("MOSTRADOR_RECAPTCHA_MIN_SCORE", default: 0.5, within: 0...1)
         do {
             corsOrigins = try CrossOriginMiddleware<APIRequestContext>.parse(
                 configuration.setting("MOSTRADOR_CORS_ORIGINS") ?? "")
@@ -113,8 +117,8 @@ struct APISettings: Sendable {
         try readSessionSettings(configuration)
         try readLoginSettings(configuration)
         webhookHMACKey = configuration.setting("MOSTRADOR_WEBHOOK_HMAC_KEY")
-        webhookMaximumSkew = try configuration.setting("MOSTRADOR_WEBHOOK_MAX_SKEW_SECONDS", default: 300.0)
-        guard webhookMaximumSkew > 0 else { throw ValidationError("MOSTRADOR_WEBHOOK_MAX_SKEW_SECONDS must be > 0") }
+        webhookMaximumSkew = try configuration.number(
+            "MOSTRADOR_WEBHOOK_MAX_SKEW_SECONDS", default: 300, within: 1...86400)
         webhookNewTicketsPerSenderHour = try configuration.setting(
             "MOSTRADOR_WEBHOOK_NEW_TICKETS_PER_SENDER_HOUR", default: 5)
         guard webhookNewTicketsPerSenderHour >= 0 else {

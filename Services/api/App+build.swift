@@ -123,8 +123,11 @@ func buildWebSocketRouter(_ components: APIComponents, hub: LiveHub) -> Router<L
     webSockets.add(
         middleware: LiveAuthMiddleware(
             conversations: conversations, hub: hub, limits: limits, proxies: components.settings.trustedProxies))
-    LiveController(conversations: conversations, hub: hub, uploads: components.uploads, limits: limits)
-        .addRoutes(to: webSockets)
+    LiveController(
+        conversations: conversations, hub: hub, uploads: components.uploads, limits: limits,
+        frameCapacity: components.settings.webSocketFrameBuffer
+    )
+    .addRoutes(to: webSockets)
     return webSockets
 }
 
@@ -134,11 +137,17 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     let settings = try APISettings(configuration)
     let pool = try APIDatabase.open(dataDirectory: configuration.dataDirectory, durability: settings.durability)
     let instance = UUID().uuidString.prefix(8).lowercased()
-    let connection = ServiceApplication.connection(configuration, extra: LiveFeed.topology(instance: instance))
+    let live = ServiceApplication.connection(
+        configuration, role: "live", topology: LiveFeed.topology(instance: instance))
+    let connections = ServiceApplication.connections(configuration, auxiliary: [live])
     let hub = LiveHub(messages: Messages(reader: pool), logger: logger)
-    let feed = LiveFeed(connection: connection, instance: instance, hub: hub, logger: logger)
+    let feed = LiveFeed(connection: live, instance: instance, hub: hub, logger: logger)
     let components = try APIComponents(
         settings: settings, pool: pool, dataDirectory: configuration.dataDirectory, live: feed, logger: logger)
+    let abandoned = components.attachments.removeAbandonedTemporaryFiles()
+    if abandoned > 0 {
+        logger.notice("removed temporary attachment files a crash left behind", metadata: ["count": "\(abandoned)"])
+    }
     if components.settings.webhookToken == nil {
         logger.warning("MOSTRADOR_WEBHOOK_TOKEN is not set: every POST /webhook will be refused with 401")
     }
@@ -151,9 +160,11 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
         components.passwords,
         components.committer,
         OutboxPublisher(
-            committer: components.committer, connection: connection, wakeup: components.outboxWakeup, logger: logger),
+            committer: components.committer, connection: connections.publisher, wakeup: components.outboxWakeup,
+            logger: logger),
         MessageConsumer(
-            connection: connection, queue: MostradorTopology.apiResults.name, prefetch: 500, lanes: 32,
+            connection: connections.consumer, publisher: connections.publisher,
+            queue: MostradorTopology.apiResults.name, prefetch: 500, lanes: 32,
             router: ResultsConsumer.router(
                 conversations: components.conversations, notifications: components.notifications),
             logger: logger),
@@ -169,7 +180,7 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
             clock: .system, logger: logger),
     ]
     return ServiceApplication.make(
-        configuration: configuration, connection: connection, workers: workers, router: buildRouter(components),
+        configuration: configuration, connections: connections, workers: workers, router: buildRouter(components),
         checks: [
             ReadinessCheck("database") {
                 do {

@@ -1,11 +1,13 @@
 import ArgumentParser
 import MostradorServiceKit
 
-/// `mostrador-api`: HTTP and WebSocket API, panel, intake bot and the database.
+/// `mostrador-api`: HTTP and WebSocket API, panel, intake bot and the database (without a subcommand); and
+/// `mostrador-api dead-letters …` to inspect and re-drive the dead-letter queue.
 @main
 struct App: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mostrador-api", abstract: "HTTP and WebSocket API, panel, intake bot and the database.")
+        commandName: "mostrador-api", abstract: "HTTP and WebSocket API, panel, intake bot and the database.",
+        subcommands: [DeadLettersCommand.self])
 
     @OptionGroup var options: ServiceOptions
 
@@ -13,6 +15,6 @@ struct App: AsyncParsableCommand {
         let configuration = try options.resolve(service: "api", defaultPort: 8080)
         Observability.bootstrap(configuration)
         let application = try await buildApplication(configuration)
-        try await application.runService()
+        try await ServiceApplication.run(application, configuration: configuration)
     }
 }

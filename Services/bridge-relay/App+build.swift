@@ -11,8 +11,9 @@ import ServiceLifecycle
 func buildApplication(_ configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
     let settings = try RelaySettings(configuration)
     let logger = configuration.logger
-    let connection = ServiceApplication.connection(configuration)
-    let ledger = try DeliveryLedger.open(dataDirectory: configuration.dataDirectory, logger: logger)
+    let connections = ServiceApplication.connections(configuration)
+    let ledger = try DeliveryLedger.open(
+        dataDirectory: configuration.dataDirectory, durability: settings.durability, logger: logger)
     var clientConfiguration = HTTPClient.Configuration()
     clientConfiguration.connectionPool = .init(
         idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.lanes)
@@ -20,20 +21,20 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
     let adapter = SeedBridgeAdapter(
         client: client, baseURL: settings.bridgeURL, token: settings.bridgeToken, timeout: settings.timeout)
-    let relay = Relay(adapter: adapter, ledger: ledger, connection: connection, settings: settings, logger: logger)
+    let relay = Relay(adapter: adapter, ledger: ledger, reports: connections.publisher, settings: settings, logger: logger)
     let workers: [any Service] = [
         ledger.committer,
         HTTPClientService(client: client),
         BridgeMonitor(relay: relay, logger: logger),
         MessageConsumer(
-            connection: connection, queue: MostradorTopology.relaySend.name,
+            connection: connections.consumer, publisher: connections.publisher, queue: MostradorTopology.relaySend.name,
             prefetch: UInt16(min(1000, settings.lanes * 4)), lanes: settings.lanes, router: relay.router,
             logger: logger),
         LedgerRetentionWorker(ledger: ledger, days: settings.retentionDays, logger: logger),
     ]
     let router = Router()
     return ServiceApplication.make(
-        configuration: configuration, connection: connection, workers: workers, router: router)
+        configuration: configuration, connections: connections, workers: workers, router: router)
 }
 
 /// Shuts the HTTP client down after the consumers that use it have stopped.

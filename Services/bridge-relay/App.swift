@@ -14,6 +14,6 @@ struct App: AsyncParsableCommand {
         let configuration = try options.resolve(service: "bridge-relay", defaultPort: 8081)
         Observability.bootstrap(configuration)
         let application = try await buildApplication(configuration)
-        try await application.runService()
+        try await ServiceApplication.run(application, configuration: configuration)
     }
 }

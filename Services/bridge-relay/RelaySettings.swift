@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MostradorServiceKit
+import MostradorStorage
 
 /// The relay's own settings, from `MOSTRADOR_*` variables.
 struct RelaySettings: Sendable {
@@ -19,6 +20,9 @@ struct RelaySettings: Sendable {
     var lanes = 16
     /// Days after which finished ledger entries lose their text and recipient (deleted after twice that; 0: never).
     var retentionDays = 90
+    /// How much a ledger commit must survive (`MOSTRADOR_DB_DURABILITY`): the relay acknowledges the broker right
+    /// after it, so by default a commit survives power loss (one fsync per group commit).
+    var durability = DatabaseFactory.Durability.full
 
     init() {}
 
@@ -30,17 +34,33 @@ struct RelaySettings: Sendable {
         while bridgeURL.hasSuffix("/") { bridgeURL.removeLast() }
         bridgeToken = configuration.setting("MOSTRADOR_BRIDGE_TOKEN") ?? ""
         let seconds = try configuration.setting("MOSTRADOR_BRIDGE_TIMEOUT_SECONDS", default: 5.0)
-        guard seconds > 0 else { throw ValidationError("MOSTRADOR_BRIDGE_TIMEOUT_SECONDS must be positive") }
+        guard seconds.isFinite, (0.001...300).contains(seconds) else {
+            throw ValidationError("MOSTRADOR_BRIDGE_TIMEOUT_SECONDS must be within 0.001…300, not \(seconds)")
+        }
         timeout = .milliseconds(Int64(seconds * 1000))
         maxAttempts = try configuration.setting("MOSTRADOR_RELAY_MAX_ATTEMPTS", default: 8)
-        guard maxAttempts >= 1 else { throw ValidationError("MOSTRADOR_RELAY_MAX_ATTEMPTS must be at least 1") }
+        guard (1...100).contains(maxAttempts) else {
+            throw ValidationError("MOSTRADOR_RELAY_MAX_ATTEMPTS must be within 1…100")
+        }
         rate = try configuration.setting("MOSTRADOR_RELAY_RATE", default: 20.0)
-        guard rate >= 0 else { throw ValidationError("MOSTRADOR_RELAY_RATE must be 0 (no limit) or positive") }
+        guard rate == 0 || (0.001...100_000).contains(rate) else {
+            throw ValidationError("MOSTRADOR_RELAY_RATE must be 0 (no limit) or within 0.001…100000, not \(rate)")
+        }
         let probe = try configuration.setting("MOSTRADOR_BRIDGE_PROBE_SECONDS", default: 3.0)
-        probeInterval = .milliseconds(Int64(max(0.1, probe) * 1000))
+        guard probe.isFinite, (0.1...3600).contains(probe) else {
+            throw ValidationError("MOSTRADOR_BRIDGE_PROBE_SECONDS must be within 0.1…3600, not \(probe)")
+        }
+        probeInterval = .milliseconds(Int64(probe * 1000))
         lanes = try configuration.setting("MOSTRADOR_RELAY_LANES", default: 16)
         guard (1...1024).contains(lanes) else { throw ValidationError("MOSTRADOR_RELAY_LANES must be within 1…1024") }
         retentionDays = try configuration.setting("MOSTRADOR_RETENTION_DAYS", default: 90)
-        guard retentionDays >= 0 else { throw ValidationError("MOSTRADOR_RETENTION_DAYS must be >= 0") }
+        guard (0...36_500).contains(retentionDays) else {
+            throw ValidationError("MOSTRADOR_RETENTION_DAYS must be within 0…36500")
+        }
+        switch configuration.setting("MOSTRADOR_DB_DURABILITY")?.lowercased() ?? "full" {
+        case "full": durability = .full
+        case "normal": durability = .normal
+        case let other: throw ValidationError("MOSTRADOR_DB_DURABILITY must be full or normal, not '\(other)'")
+        }
     }
 }

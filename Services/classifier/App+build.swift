@@ -11,33 +11,35 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     let logger = configuration.logger
     let started = ContinuousClock.now
     var loaded = try ModelLoader.load(path: configuration.setting("MOSTRADOR_CLASSIFIER_MODEL"))
-    loaded.threshold = try configuration.setting("MOSTRADOR_CLASSIFIER_THRESHOLD", default: 0.65)
+    loaded.threshold = try configuration.number("MOSTRADOR_CLASSIFIER_THRESHOLD", default: 0.65, within: 0...1)
     let local = loaded
     logger.info("model ready", metadata: ["version": "\(local.version)", "took": "\(ContinuousClock.now - started)"])
-    let connection = ServiceApplication.connection(configuration)
+    let connections = ServiceApplication.connections(configuration)
     var workers: [any Service] = []
     let classify: @Sendable (String) async -> Classification
     if let url = configuration.setting("MOSTRADOR_LLM_URL") {
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
-        let seconds = try configuration.setting("MOSTRADOR_LLM_TIMEOUT_SECONDS", default: 4.0)
+        // Checked finite and bounded (review R6): `inf`, `nan` or `1e20` is a configuration error, not a trap.
+        let timeout = try configuration.seconds("MOSTRADOR_LLM_TIMEOUT_SECONDS", default: 4, within: 0.1...300)
         let llm = LLMClassifier(
             client: client, endpoint: LLMClassifier.endpoint(from: url),
             model: configuration.setting("MOSTRADOR_LLM_MODEL") ?? "llama3.2",
             apiKey: configuration.setting("MOSTRADOR_LLM_API_KEY"),
-            timeout: .milliseconds(Int64(seconds * 1000)), fallback: local, logger: logger)
+            timeout: timeout, fallback: local, logger: logger)
         workers.append(HTTPClientShutdown(client: client))
         classify = { await llm.classify($0) }
         logger.info("asking the LLM first", metadata: ["endpoint": "\(llm.endpoint)", "model": "\(llm.model)"])
     } else {
         classify = { local.classify($0) }
     }
-    let labeler = TicketLabeler(classify: classify, connection: connection, logger: logger)
+    let labeler = TicketLabeler(classify: classify, connection: connections.publisher, logger: logger)
     workers.append(
         MessageConsumer(
-            connection: connection, queue: MostradorTopology.classifierTickets.name, prefetch: 100,
+            connection: connections.consumer, publisher: connections.publisher,
+            queue: MostradorTopology.classifierTickets.name, prefetch: 100,
             router: labeler.router, logger: logger))
     return ServiceApplication.make(
-        configuration: configuration, connection: connection, workers: workers, router: Router())
+        configuration: configuration, connections: connections, workers: workers, router: Router())
 }
 
 /// Shuts the LLM's HTTP client down after the consumer has stopped.

@@ -24,7 +24,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = try options.resolve(service: "classifier", defaultPort: 8083)
         Observability.bootstrap(configuration)
         let application = try await buildApplication(configuration)
-        try await application.runService()
+        try await ServiceApplication.run(application, configuration: configuration)
     }
 }
 

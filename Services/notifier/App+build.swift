@@ -8,11 +8,12 @@ import ServiceLifecycle
 func buildApplication(_ configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
     let logger = configuration.logger
     let templates = try NoticeTemplates.load(path: configuration.setting("MOSTRADOR_NOTIFIER_TEMPLATES"))
-    let connection = ServiceApplication.connection(configuration)
-    let notifier = Notifier(rules: NotificationRules(templates: templates), connection: connection, logger: logger)
+    let connections = ServiceApplication.connections(configuration)
+    let notifier = Notifier(
+        rules: NotificationRules(templates: templates), connection: connections.publisher, logger: logger)
     let consumer = MessageConsumer(
-        connection: connection, queue: MostradorTopology.notifierEvents.name, prefetch: 200, lanes: 8,
-        router: notifier.router, logger: logger)
+        connection: connections.consumer, publisher: connections.publisher,
+        queue: MostradorTopology.notifierEvents.name, prefetch: 200, lanes: 8, router: notifier.router, logger: logger)
     return ServiceApplication.make(
-        configuration: configuration, connection: connection, workers: [consumer], router: Router())
+        configuration: configuration, connections: connections, workers: [consumer], router: Router())
 }

@@ -13,6 +13,6 @@ struct App: AsyncParsableCommand {
         let configuration = try options.resolve(service: "notifier", defaultPort: 8082)
         Observability.bootstrap(configuration)
         let application = try await buildApplication(configuration)
-        try await application.runService()
+        try await ServiceApplication.run(application, configuration: configuration)
     }
 }

@@ -19,6 +19,8 @@ public struct AMQPConfiguration: Sendable, Equatable {
     public var reconnectBackoff: ClosedRange<Duration> = .milliseconds(100)...(.seconds(10))
     /// How long a graceful shutdown waits for outstanding publisher confirms.
     public var drainTimeout: Duration = .seconds(10)
+    /// How long a broker round trip (a declare, `queueDepth`, `get`) may take, including waiting for a connection.
+    public var operationTimeout: Duration = .seconds(10)
 
     public init(
         host: String = "127.0.0.1", port: Int = 5672, user: String = "guest", password: String = "guest",

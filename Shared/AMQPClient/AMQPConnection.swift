@@ -7,7 +7,8 @@ import Synchronization
 /// All rabbitmq-c work happens on the connection's own thread; this type is the safe async surface. On a socket
 /// error, a heartbeat timeout, `connection.close` or `channel.close` it reconnects with exponential backoff,
 /// declares the topology again, resubscribes every consumer and republishes every message not yet confirmed.
-/// Use one connection per service role (publishing and consuming can share one).
+/// Use one connection per role: a broker alarm blocks connections that publish, so consumers (and their acks)
+/// belong on a connection of their own.
 public final class AMQPConnection: Service, Sendable {
     let engine: AMQPEngine
 
@@ -24,6 +25,12 @@ public final class AMQPConnection: Service, Sendable {
 
     public var isReady: Bool { state == .ready }
 
+    /// Delivery tags held for acknowledgement bookkeeping (bounded per channel; for diagnostics and tests).
+    public var trackedDeliveryTags: Int { engine.trackedTagsBox.withLock { $0 } }
+
+    /// The broker blocked this connection (memory or disk alarm): publishes wait until it unblocks it.
+    public var isBlocked: Bool { engine.blockedBox.withLock { $0 } }
+
     /// Starts connecting in the background (idempotent). `run()` does this for a `ServiceGroup`.
     public func start() {
         engine.start()
@@ -35,6 +42,14 @@ public final class AMQPConnection: Service, Sendable {
         start()
         try? await gracefulShutdown()
         await shutdown()
+    }
+
+    /// Starts the drain clock without closing anything: publishes not confirmed `drainTimeout` from now, and any
+    /// made after that, fail with `.shutdown`; consumers, acks and queries carry on until `shutdown()`. Called when
+    /// the process begins a graceful shutdown, so that whoever waits on a publish (to an unreachable broker) gets
+    /// an answer whatever order the services stop in.
+    public func beginDraining() {
+        engine.beginDraining()
     }
 
     /// Drains and closes; returns when the connection thread has exited.
@@ -71,6 +86,34 @@ public final class AMQPConnection: Service, Sendable {
                     .publish(PublishRequest(message: message) { collector.record($0, at: index) })
                 }
             )
+        }
+    }
+
+    /// How many messages `queue` holds (ready, not those delivered and unacknowledged) and how many consumers it
+    /// has, by a passive `queue.declare`. Throws `.brokerClosed` with code 404 when the queue does not exist, and
+    /// `.timeout` when no connection answers within `operationTimeout`.
+    public func queueDepth(_ queue: String) async throws -> (messages: UInt32, consumers: UInt32) {
+        guard case .depth(let messages, let consumers) = try await query(.depth(queue: queue)) else {
+            throw AMQPError.timeout("queue.declare \(queue)")
+        }
+        return (messages, consumers)
+    }
+
+    /// Takes one message from `queue` (`basic.get`), or nil when it is empty. Settle it like a consumed delivery;
+    /// left unsettled it goes back to the queue when the connection closes. Throws like `queueDepth`.
+    public func get(queue: String) async throws -> AMQPDelivery? {
+        guard case .message(let delivery) = try await query(.get(queue: queue)) else {
+            throw AMQPError.timeout("basic.get \(queue)")
+        }
+        return delivery
+    }
+
+    private func query(_ operation: QueryRequest.Operation) async throws -> QueryRequest.Answer {
+        let deadline = ContinuousClock.now + configuration.operationTimeout
+        return try await withCheckedThrowingContinuation { continuation in
+            engine.enqueue([
+                .query(QueryRequest(operation: operation, deadline: deadline) { continuation.resume(with: $0) })
+            ])
         }
     }
 

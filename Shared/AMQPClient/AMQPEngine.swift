@@ -34,6 +34,26 @@ struct PublishRequest: Sendable {
     let completion: @Sendable (Result<Void, AMQPError>) -> Void
 }
 
+/// A question for the broker answered on the connection's thread (`queueDepth`, `get`); fails with `.timeout` when
+/// no connection answers it before `deadline`.
+struct QueryRequest: Sendable {
+    enum Operation: Sendable {
+        /// Passive `queue.declare`.
+        case depth(queue: String)
+        /// `basic.get` with manual acknowledgement.
+        case get(queue: String)
+    }
+
+    enum Answer: Sendable {
+        case depth(messages: UInt32, consumers: UInt32)
+        case message(AMQPDelivery?)
+    }
+
+    let operation: Operation
+    let deadline: ContinuousClock.Instant
+    let completion: @Sendable (Result<Answer, AMQPError>) -> Void
+}
+
 /// A subscription; lives across reconnects until cancelled.
 final class ConsumerRecord: Sendable {
     let id: Int
@@ -57,11 +77,15 @@ final class AMQPEngine: Sendable {
         case settle(AckToken, Settlement)
         case subscribe(ConsumerRecord)
         case cancel(Int)
+        case query(QueryRequest)
     }
 
     struct Inbox {
         var commands: [Command] = []
         var shutdownRequested = false
+        /// Graceful shutdown began elsewhere in the process: start the drain clock.
+        var drainRequested = false
+        var drainTaken = false
         /// Set once the thread has exited: new work fails at once.
         var finished = false
         var started = false
@@ -77,6 +101,8 @@ final class AMQPEngine: Sendable {
     let metrics: AMQPMetrics
     let inbox = Mutex(Inbox())
     let stateBox = Mutex(AMQPConnectionState.idle)
+    let blockedBox = Mutex(false)
+    let trackedTagsBox = Mutex(0)
     let wakeFD: Int32
 
     init(configuration: AMQPConfiguration, topology: AMQPTopology, logger: Logger) {
@@ -124,20 +150,28 @@ final class AMQPEngine: Sendable {
             defer { inbox.sleeping = false }
             return ([], inbox.sleeping)
         }
-        for command in rejected {
+        Self.reject(rejected)
+        if mustWake { wake() }
+    }
+
+    /// Fails commands that no thread will ever carry out.
+    private static func reject(_ commands: [Command]) {
+        for command in commands {
             switch command {
             case .publish(let request): request.completion(.failure(.shutdown))
             case .subscribe(let record): record.continuation.finish()
+            case .query(let query): query.completion(.failure(.shutdown))
             case .settle, .cancel: break
             }
         }
-        if mustWake { wake() }
     }
 
     /// Called by the thread before it sleeps: false when commands arrived meanwhile (so it must not sleep).
     func prepareToSleep() -> Bool {
         inbox.withLock { inbox in
-            guard inbox.commands.isEmpty, !inbox.shutdownRequested else { return false }
+            guard inbox.commands.isEmpty, !inbox.shutdownRequested, inbox.drainRequested == inbox.drainTaken else {
+                return false
+            }
             inbox.sleeping = true
             return true
         }
@@ -153,11 +187,23 @@ final class AMQPEngine: Sendable {
         _ = read(wakeFD, &value, 8)
     }
 
-    func takeInbox() -> (commands: [Command], shutdown: Bool) {
+    func takeInbox() -> (commands: [Command], drain: Bool, shutdown: Bool) {
         inbox.withLock { inbox in
             defer { inbox.commands.removeAll(keepingCapacity: true) }
-            return (inbox.commands, inbox.shutdownRequested)
+            inbox.drainTaken = inbox.drainRequested
+            return (inbox.commands, inbox.drainRequested, inbox.shutdownRequested)
         }
+    }
+
+    /// Starts the drain clock (idempotent); see `AMQPConnection.beginDraining()`.
+    func beginDraining() {
+        let mustWake = inbox.withLock { inbox in
+            guard !inbox.drainRequested, !inbox.finished else { return false }
+            inbox.drainRequested = true
+            defer { inbox.sleeping = false }
+            return inbox.sleeping
+        }
+        if mustWake { wake() }
     }
 
     func settle(_ token: AckToken, _ settlement: Settlement) {
@@ -181,15 +227,19 @@ final class AMQPEngine: Sendable {
 
     /// Asks the thread to drain and close; returns when it has exited (at once if it never started).
     func shutdown() async {
-        let alreadyDone = inbox.withLock { inbox in
+        let (alreadyDone, orphaned): (Bool, [Command]) = inbox.withLock { inbox in
             inbox.shutdownRequested = true
             inbox.sleeping = false
-            if !inbox.started {
+            guard inbox.started else {
+                // No thread will ever take what was queued: fail it here, or its callers wait forever.
                 inbox.started = true
                 inbox.finished = true
+                defer { inbox.commands = [] }
+                return (true, inbox.commands)
             }
-            return inbox.finished
+            return (inbox.finished, [])
         }
+        Self.reject(orphaned)
         if alreadyDone {
             setState(.closed)
             return

@@ -28,12 +28,26 @@ final class ConnectionLoop {
     private var lastReceive = ContinuousClock.now
     private var lastSend = ContinuousClock.now
     private var shutdownDeadline: ContinuousClock.Instant?
+    /// Set when the process began a graceful shutdown: publishes not confirmed by then fail with `.shutdown`.
+    private var drainDeadline: ContinuousClock.Instant?
+    /// The broker sent `connection.blocked` (memory or disk alarm): publishes wait in `pending` until
+    /// `connection.unblocked`, while reads, heartbeats and acks go on (the broker stops reading a blocked
+    /// connection's socket only once it publishes).
+    private var blocked = false
+
+    /// TCP keepalive: probe after 30 s of silence, every 10 s, give up after 3 unanswered probes.
+    private static let keepalive: (idle: Int32, interval: Int32, count: Int32) = (30, 10, 3)
 
     /// Publishing happens on channel 1 (in confirm mode); each consumer gets a channel of its own from 2 up.
     private static let publishChannel: amqp_channel_t = 1
     private var pending = Deque<PublishRequest>()
     private var unconfirmed = Deque<InFlight>()
     private var nextSequence: UInt64 = 1
+    /// After the broker closed the publish channel over one of several unconfirmed messages, this many messages at
+    /// the front (the unconfirmed ones, republished in order) go out one at a time, each waiting for its confirm,
+    /// until the one the broker refuses again is found; then pipelining resumes. Confirms lag behind publishes
+    /// (quorum queues), so the first unconfirmed message is not necessarily the culprit.
+    private var suspects = 0
     /// Message ids the broker returned as unroutable; the confirm that follows fails them.
     private var returned: [String: (code: UInt16, text: String)] = [:]
 
@@ -47,7 +61,19 @@ final class ConnectionLoop {
     private var outstanding: [amqp_channel_t: Deque<UInt64>] = [:]
     /// Per channel: delivery tags are numbered per channel, so one channel's must never affect another's.
     private var settledAlone: [amqp_channel_t: Set<UInt64>] = [:]
+    /// Channels whose `outstanding` list passed `outstandingLimit` (a delivery held unsettled while thousands after
+    /// it were settled): their bookkeeping is dropped and their acks go out one by one, so memory stays bounded.
+    private var individualAcks: Set<amqp_channel_t> = []
+    private static let outstandingLimit = 4096
     private var cancellations: [Int] = []
+
+    /// Queries wait here while there is no connection, until their deadline.
+    private var queries = Deque<QueryRequest>()
+    /// Queries get a channel of their own (opened on first use), so that a 404 on a passive declare closes neither
+    /// the publish channel nor a consumer's. A closed query channel's number is not reused on this connection: the
+    /// broker requeued the messages taken there, and settling them must not reach another channel.
+    private var queryChannel: amqp_channel_t?
+    private var closedChannels: Set<amqp_channel_t> = []
 
     init(engine: AMQPEngine) {
         self.engine = engine
@@ -55,9 +81,12 @@ final class ConnectionLoop {
 
     func run() {
         while true {
-            let (commands, shutdownRequested) = engine.takeInbox()
+            let (commands, drainRequested, shutdownRequested) = engine.takeInbox()
+            if drainRequested, drainDeadline == nil { drainDeadline = .now + configuration.drainTimeout }
             accept(commands)
             if shutdownRequested, shutdownDeadline == nil { beginShutdown() }
+            expireQueries()
+            abandonPublishesPastTheDrainDeadline()
             if connection == nil { settleOffline() }
             if let deadline = shutdownDeadline, settlements.isEmpty, cancellations.isEmpty,
                 (pending.isEmpty && unconfirmed.isEmpty) || ContinuousClock.now >= deadline
@@ -70,6 +99,7 @@ final class ConnectionLoop {
             }
             do {
                 let didWork = try step(connection)
+                try keepAlive(connection)
                 if !didWork { try idle(connection) }
             } catch {
                 connectionLost(error)
@@ -98,6 +128,12 @@ final class ConnectionLoop {
                 }
             case .cancel(let id):
                 cancellations.append(id)
+            case .query(let query):
+                if shutdownDeadline != nil {
+                    query.completion(.failure(.shutdown))
+                } else {
+                    queries.append(query)
+                }
             }
         }
     }
@@ -113,8 +149,9 @@ final class ConnectionLoop {
     }
 
     private func beginShutdown() {
-        shutdownDeadline = .now + configuration.drainTimeout
+        shutdownDeadline = min(.now + configuration.drainTimeout, drainDeadline ?? .now + configuration.drainTimeout)
         cancellations.append(contentsOf: consumers.keys)
+        failQueries(.shutdown)
         logger.debug(
             "AMQP connection draining",
             metadata: ["pending": "\(pending.count)", "unconfirmed": "\(unconfirmed.count)"]
@@ -144,6 +181,8 @@ final class ConnectionLoop {
             )
             var until = ContinuousClock.now + delay
             if let shutdownDeadline { until = min(until, shutdownDeadline) }
+            if let earliest = queries.map(\.deadline).min() { until = min(until, earliest) }
+            if let drainDeadline, !pending.isEmpty { until = min(until, max(drainDeadline, .now)) }
             waitForWake(until: until)
         }
     }
@@ -164,12 +203,24 @@ final class ConnectionLoop {
         var opened = false
         defer { if !opened { amqp_destroy_connection(state) } }
         guard let socket = amqp_tcp_socket_new(state) else { throw .library(-1, during: "amqp_tcp_socket_new") }
+        // Every synchronous round trip (login, declares, queries, cancels) gives up after `operationTimeout`.
+        var operationTimeout = mostrador_timeval(Int(configuration.operationTimeout.milliseconds * 1000))
+        amqp_set_handshake_timeout(state, &operationTimeout)
+        amqp_set_rpc_timeout(state, &operationTimeout)
         var timeout = mostrador_timeval(Int(configuration.connectTimeout.milliseconds * 1000))
         let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout)
         guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "connect") }
+        let tuned = mostrador_socket_tune(
+            amqp_socket_get_sockfd(socket), Int32(configuration.operationTimeout.milliseconds),
+            Self.keepalive.idle, Self.keepalive.interval, Self.keepalive.count)
+        if tuned != 0 { logger.warning("AMQP socket options refused", metadata: ["errno": "\(tuned)"]) }
 
         let login = CArena.with { arena in
-            var properties = arena.table(["connection_name": .string(configuration.connectionName)])
+            // `connection.blocked` is only sent to clients that announce they understand it.
+            var properties = arena.table([
+                "connection_name": .string(configuration.connectionName),
+                "capabilities": .table(["connection.blocked": true]),
+            ])
             return mostrador_amqp_login_plain(
                 state, configuration.virtualHost, 0, 131_072, Int32(configuration.heartbeat), &properties,
                 configuration.user, configuration.password
@@ -177,6 +228,7 @@ final class ConnectionLoop {
         }
         try check(login, during: "login")
         heartbeat = Int(amqp_get_heartbeat(state))
+        setBlocked(false)
 
         amqp_channel_open(state, Self.publishChannel)
         try check(amqp_get_rpc_reply(state), during: "channel.open")
@@ -186,6 +238,9 @@ final class ConnectionLoop {
         nextSequence = 1
 
         nextChannel = Self.publishChannel + 1
+        queryChannel = nil
+        closedChannels = []
+        individualAcks = []
         subscriptions = [:]
         consumerByTag = [:]
         for record in consumers.values.sorted(by: { $0.id < $1.id }) {
@@ -275,6 +330,7 @@ final class ConnectionLoop {
         var didWork = false
         if !settlements.isEmpty {
             try sendSettlements(state)
+            publishBookkeeping()
             didWork = true
         }
         if !cancellations.isEmpty {
@@ -285,8 +341,13 @@ final class ConnectionLoop {
             try subscribe(record, on: state)
             didWork = true
         }
-        if try sendPublishes(state) { didWork = true }
+        if !queries.isEmpty {
+            try runQueries(state)
+            didWork = true
+        }
+        // Frames first: a `connection.blocked` that arrived during the declares must stop the next burst.
         if try readFrames(state) { didWork = true }
+        if try sendPublishes(state) { didWork = true }
         return didWork
     }
 
@@ -296,10 +357,13 @@ final class ConnectionLoop {
         defer { settlements.removeAll(keepingCapacity: true) }
         var acked: [amqp_channel_t: Set<UInt64>] = [:]
         for (token, settlement) in settlements {
-            // The broker requeued everything unacknowledged when the old connection died.
-            guard token.generation == generation else { continue }
+            // The broker requeued everything unacknowledged when the old connection (or channel) died.
+            guard token.generation == generation, !closedChannels.contains(token.channel) else { continue }
             let status: Int32
             switch settlement {
+            case .ack where individualAcks.contains(token.channel):
+                status = amqp_basic_ack(state, token.channel, token.deliveryTag, 0)
+                metrics.acked.increment()
             case .ack:
                 acked[token.channel, default: []].insert(token.deliveryTag)
                 metrics.acked.increment()
@@ -311,7 +375,9 @@ final class ConnectionLoop {
                 status = amqp_basic_reject(state, token.channel, token.deliveryTag, 0)
                 metrics.deadLettered.increment()
             }
-            settledAlone[token.channel, default: []].insert(token.deliveryTag)
+            if !individualAcks.contains(token.channel) {
+                settledAlone[token.channel, default: []].insert(token.deliveryTag)
+            }
             guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "settling a delivery") }
             lastSend = .now
         }
@@ -340,6 +406,25 @@ final class ConnectionLoop {
         }
     }
 
+    /// Remembers a delivery for `multiple` acks, within `outstandingLimit` per channel.
+    private func track(_ deliveryTag: UInt64, on channel: amqp_channel_t) {
+        guard !individualAcks.contains(channel) else { return }
+        outstanding[channel, default: []].append(deliveryTag)
+        guard outstanding[channel, default: []].count > Self.outstandingLimit else { return }
+        individualAcks.insert(channel)
+        outstanding[channel] = nil
+        settledAlone[channel] = nil
+        logger.warning(
+            "AMQP delivery left unsettled behind \(Self.outstandingLimit) others: acking one by one on its channel",
+            metadata: ["channel": "\(channel)"])
+    }
+
+    /// How many delivery tags the ack bookkeeping holds, for `AMQPConnection.trackedDeliveryTags`.
+    private func publishBookkeeping() {
+        let count = outstanding.values.reduce(0) { $0 + $1.count } + settledAlone.values.reduce(0) { $0 + $1.count }
+        engine.trackedTagsBox.withLock { $0 = count }
+    }
+
     private func sendCancellations(_ state: amqp_connection_state_t) throws(AMQPError) {
         let ids = cancellations
         cancellations.removeAll()
@@ -354,12 +439,132 @@ final class ConnectionLoop {
         }
     }
 
+    // MARK: Queries
+
+    private func runQueries(_ state: amqp_connection_state_t) throws(AMQPError) {
+        while let query = queries.popFirst() {
+            do {
+                let channel = try openQueryChannel(state)
+                let result =
+                    switch query.operation {
+                    case .depth(let queue): try declarePassive(queue, channel: channel, state)
+                    case .get(let queue): try basicGet(queue, channel: channel, state)
+                    }
+                query.completion(result)
+            } catch {
+                query.completion(.failure(error))
+                throw error
+            }
+        }
+    }
+
+    private func openQueryChannel(_ state: amqp_connection_state_t) throws(AMQPError) -> amqp_channel_t {
+        if let queryChannel { return queryChannel }
+        guard nextChannel < amqp_channel_t.max else {
+            throw .library(AMQP_STATUS_NO_MEMORY.rawValue, during: "opening a channel (none left)")
+        }
+        let channel = nextChannel
+        nextChannel += 1
+        amqp_channel_open(state, channel)
+        try check(amqp_get_rpc_reply(state), during: "channel.open for queries")
+        queryChannel = channel
+        return channel
+    }
+
+    /// The broker's refusal when it answered by closing the query channel (e.g. 404 for a missing queue), nil for a
+    /// normal reply; throws for anything that concerns the whole connection.
+    private func refusal(
+        _ reply: amqp_rpc_reply_t, channel: amqp_channel_t, _ state: amqp_connection_state_t, during: String
+    ) throws(AMQPError) -> AMQPError? {
+        var reply = reply
+        guard reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION, reply.reply.id == MOSTRADOR_CHANNEL_CLOSE else {
+            try check(reply, during: during)
+            return nil
+        }
+        let close = mostrador_reply_channel_close(&reply).pointee
+        let error = AMQPError.brokerClosed(
+            code: close.reply_code, text: CDecode.string(close.reply_text), during: during)
+        let status = mostrador_send_channel_close_ok(state, channel)
+        guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "channel.close-ok") }
+        queryChannel = nil
+        closedChannels.insert(channel)
+        outstanding[channel] = nil
+        settledAlone[channel] = nil
+        return error
+    }
+
+    private func declarePassive(_ queue: String, channel: amqp_channel_t, _ state: amqp_connection_state_t)
+        throws(AMQPError) -> Result<QueryRequest.Answer, AMQPError>
+    {
+        let during = "queue.declare \(queue) (passive)"
+        let ok = CArena.with { arena in
+            amqp_queue_declare(state, channel, arena.bytes(queue), 1, 0, 0, 0, amqp_table_t())
+        }
+        if let refused = try refusal(amqp_get_rpc_reply(state), channel: channel, state, during: during) {
+            return .failure(refused)
+        }
+        guard let ok else { throw .library(-1, during: during) }
+        return .success(.depth(messages: ok.pointee.message_count, consumers: ok.pointee.consumer_count))
+    }
+
+    private func basicGet(_ queue: String, channel: amqp_channel_t, _ state: amqp_connection_state_t)
+        throws(AMQPError) -> Result<QueryRequest.Answer, AMQPError>
+    {
+        var reply = CArena.with { arena in amqp_basic_get(state, channel, arena.bytes(queue), 0) }
+        if let refused = try refusal(reply, channel: channel, state, during: "basic.get \(queue)") {
+            return .failure(refused)
+        }
+        guard reply.reply.id == MOSTRADOR_BASIC_GET_OK else { return .success(.message(nil)) }
+        // Copy the method's fields before reading the content: both live in the channel's pool.
+        let ok = mostrador_reply_basic_get_ok(&reply).pointee
+        let deliveryTag = ok.delivery_tag
+        let redelivered = ok.redelivered != 0
+        let exchange = CDecode.string(ok.exchange)
+        let routingKey = CDecode.string(ok.routing_key)
+        var message = amqp_message_t()
+        try check(amqp_read_message(state, channel, &message, 0), during: "reading a message from basic.get")
+        let body = CDecode.array(message.body)
+        let properties = CDecode.properties(message.properties)
+        amqp_destroy_message(&message)
+        lastReceive = .now
+        track(deliveryTag, on: channel)
+        let delivery = AMQPDelivery(
+            body: body, properties: properties, exchange: exchange, routingKey: routingKey,
+            redelivered: redelivered, deliveryTag: deliveryTag, queue: queue,
+            token: AckToken(generation: generation, channel: channel, deliveryTag: deliveryTag), engine: engine
+        )
+        return .success(.message(delivery))
+    }
+
+    private func expireQueries() {
+        let now = ContinuousClock.now
+        guard queries.contains(where: { now >= $0.deadline }) else { return }
+        let reason = "no answer from the broker (\(engine.state))"
+        let waiting = queries
+        queries.removeAll()
+        for query in waiting {
+            if now >= query.deadline {
+                query.completion(.failure(.timeout(reason)))
+            } else {
+                queries.append(query)
+            }
+        }
+    }
+
+    private func failQueries(_ error: AMQPError) {
+        let failed = queries
+        queries.removeAll()
+        for query in failed { query.completion(.failure(error)) }
+    }
+
     private func sendPublishes(_ state: amqp_connection_state_t) throws(AMQPError) -> Bool {
+        guard !blocked else { return false }
         var sent = false
         // One arena for the whole burst: its memory is only read during each call.
         let arena = CArena()
         defer { withExtendedLifetime(arena) {} }
-        while unconfirmed.count < configuration.confirmWindow, let request = pending.popFirst() {
+        let window = suspects > 0 ? 1 : configuration.confirmWindow
+        while unconfirmed.count < window, let request = pending.popFirst() {
             let message = request.message
             let status = {
                 var properties = arena.properties(message.properties)
@@ -426,14 +631,8 @@ final class ConnectionLoop {
             let close = mostrador_method_channel_close(&method).pointee
             let text = CDecode.string(close.reply_text)
             _ = mostrador_send_channel_close_ok(state, frame.channel)
-            // The broker handles publishes in order: the first unconfirmed one is the one it refused
-            // (e.g. 404 for a missing exchange). Fail it so that reconnecting does not refuse it forever.
-            if frame.channel == Self.publishChannel, (400..<500).contains(close.reply_code),
-                let culprit = unconfirmed.popFirst()
-            {
-                culprit.request.completion(
-                    .failure(.brokerClosed(code: close.reply_code, text: text, during: "basic.publish"))
-                )
+            if frame.channel == Self.publishChannel, (400..<500).contains(close.reply_code) {
+                refused(code: close.reply_code, text: text)
             }
             throw .brokerClosed(code: close.reply_code, text: text, during: "channel \(frame.channel)")
         case MOSTRADOR_CONNECTION_CLOSE:
@@ -444,12 +643,36 @@ final class ConnectionLoop {
             // The broker cancelled a consumer (its queue was deleted): reconnecting redeclares and resubscribes.
             throw .brokerClosed(code: 0, text: "consumer cancelled by the broker", during: "basic.cancel")
         case MOSTRADOR_CONNECTION_BLOCKED:
-            logger.warning("AMQP connection blocked by the broker (resource alarm)")
+            logger.warning(
+                "AMQP connection blocked by the broker (resource alarm): publishing paused",
+                metadata: ["pending": "\(pending.count)", "unconfirmed": "\(unconfirmed.count)"])
+            setBlocked(true)
         case MOSTRADOR_CONNECTION_UNBLOCKED:
-            logger.info("AMQP connection unblocked")
+            logger.info("AMQP connection unblocked: publishing resumes", metadata: ["pending": "\(pending.count)"])
+            setBlocked(false)
         default:
             logger.debug("AMQP frame ignored", metadata: ["method": "\(method.id)"])
         }
+    }
+
+    /// The broker closed the publish channel over a message it refuses (e.g. 404 for a missing exchange). Only a
+    /// message alone in flight is surely the culprit: fail it, so that reconnecting does not refuse it forever;
+    /// otherwise every unconfirmed message becomes a suspect, republished one at a time after reconnecting.
+    private func refused(code: UInt16, text: String) {
+        if unconfirmed.count == 1, let culprit = unconfirmed.popFirst() {
+            suspects = 0
+            logger.warning(
+                "AMQP publish refused by the broker",
+                metadata: ["code": "\(code)", "reason": "\(text)", "exchange": "\(culprit.request.message.exchange)"])
+            culprit.request.completion(.failure(.brokerClosed(code: code, text: text, during: "basic.publish")))
+        } else {
+            suspects = unconfirmed.count
+        }
+    }
+
+    private func setBlocked(_ value: Bool) {
+        blocked = value
+        engine.blockedBox.withLock { $0 = value }
     }
 
     private func confirm(_ tag: UInt64, multiple: Bool, acknowledged: Bool) {
@@ -461,6 +684,7 @@ final class ConnectionLoop {
         } else if let index = unconfirmed.firstIndex(where: { $0.sequence == tag }) {
             done.append(unconfirmed.remove(at: index).request)
         }
+        suspects = max(0, suspects - done.count)
         for request in done {
             if let id = request.message.properties.messageID, let reason = returned.removeValue(forKey: id) {
                 metrics.returned.increment()
@@ -493,7 +717,7 @@ final class ConnectionLoop {
         metrics.delivered.increment()
         if redelivered { metrics.redelivered.increment() }
         let token = AckToken(generation: generation, channel: channel, deliveryTag: deliveryTag)
-        outstanding[channel, default: []].append(deliveryTag)
+        track(deliveryTag, on: channel)
         guard let id = consumerByTag[tag], let record = consumers[id] else {
             // Arrived after a cancel: give it back for another consumer.
             settlements.append((token, .requeue))
@@ -510,23 +734,30 @@ final class ConnectionLoop {
 
     // MARK: Waiting
 
-    /// Nothing to do: keep the heartbeat going and sleep until the socket or the inbox has something.
+    /// Every iteration, busy or not: send a heartbeat when due, and give up on a broker that went silent.
+    private func keepAlive(_ state: amqp_connection_state_t) throws(AMQPError) {
+        guard heartbeat > 0 else { return }
+        let now = ContinuousClock.now
+        let interval = Duration.seconds(heartbeat)
+        if now - lastReceive > interval * 2 {
+            throw .library(AMQP_STATUS_HEARTBEAT_TIMEOUT.rawValue, during: "waiting for the broker")
+        }
+        if now - lastSend >= interval / 2 {
+            let status = mostrador_send_heartbeat(state)
+            guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "sending a heartbeat") }
+            lastSend = now
+        }
+    }
+
+    /// Nothing to do: sleep until the socket or the inbox has something, or a heartbeat or deadline is due.
     private func idle(_ state: amqp_connection_state_t) throws(AMQPError) {
         let now = ContinuousClock.now
         var timeout = Duration.seconds(1)
-        if heartbeat > 0 {
-            let interval = Duration.seconds(heartbeat)
-            if now - lastReceive > interval * 2 {
-                throw .library(AMQP_STATUS_HEARTBEAT_TIMEOUT.rawValue, during: "waiting for the broker")
-            }
-            if now - lastSend >= interval / 2 {
-                let status = mostrador_send_heartbeat(state)
-                guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "sending a heartbeat") }
-                lastSend = now
-            }
-            timeout = min(timeout, interval / 2)
-        }
+        if heartbeat > 0 { timeout = min(timeout, .seconds(heartbeat) / 2) }
         if let shutdownDeadline { timeout = min(timeout, max(.zero, shutdownDeadline - now)) }
+        if let drainDeadline, !(pending.isEmpty && unconfirmed.isEmpty) {
+            timeout = min(timeout, max(.zero, drainDeadline - now))
+        }
         // Frames already buffered by rabbitmq-c are not visible to poll.
         if amqp_frames_enqueued(state) != 0 || amqp_data_in_buffer(state) != 0 { return }
         guard engine.prepareToSleep() else { return }
@@ -563,6 +794,20 @@ final class ConnectionLoop {
         engine.setState(.reconnecting(attempt: reconnectAttempt, reason: "\(error)"))
     }
 
+    /// After the drain deadline nobody waits on a publish any more: its caller keeps the message (an outbox row, an
+    /// unacknowledged delivery) for the next start.
+    private func abandonPublishesPastTheDrainDeadline() {
+        guard let drainDeadline, ContinuousClock.now >= drainDeadline, !(pending.isEmpty && unconfirmed.isEmpty)
+        else { return }
+        let abandoned = unconfirmed.map(\.request) + pending
+        unconfirmed.removeAll()
+        pending.removeAll()
+        returned.removeAll()
+        suspects = 0
+        logger.warning("AMQP publishes abandoned at the drain deadline", metadata: ["count": "\(abandoned.count)"])
+        for request in abandoned { request.completion(.failure(.shutdown)) }
+    }
+
     private func finish() {
         if let connection {
             // Consumers were cancelled in beginShutdown; acks they sent since have been flushed by step().
@@ -572,6 +817,7 @@ final class ConnectionLoop {
         }
         for record in consumers.values { record.continuation.finish() }
         consumers.removeAll()
+        failQueries(.shutdown)
         let abandoned = unconfirmed.map(\.request) + pending
         unconfirmed.removeAll()
         pending.removeAll()

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Where a conversation happens.
@@ -81,14 +82,27 @@ public struct TicketClassified: MessageContract, Equatable {
     public var confidence: Double
     public var modelVersion: String
     public var topTerms: [String]
+    /// `descriptionDigest(of:)` of the description the verdict is about: a verdict on a description the ticket no
+    /// longer has (one that arrives after the verdict on a newer description) is ignored. Nil from older
+    /// classifiers: applied as it comes.
+    public var descriptionDigest: String?
     public var correlationID: String? { String(ticketID) }
 
-    public init(ticketID: Int64, label: TicketCategory, confidence: Double, modelVersion: String, topTerms: [String]) {
+    public init(
+        ticketID: Int64, label: TicketCategory, confidence: Double, modelVersion: String, topTerms: [String],
+        descriptionDigest: String? = nil
+    ) {
         self.ticketID = ticketID
         self.label = label
         self.confidence = confidence
         self.modelVersion = modelVersion
         self.topTerms = topTerms
+        self.descriptionDigest = descriptionDigest
+    }
+
+    /// SHA-256 of a description's UTF-8, in lowercase hex.
+    public static func descriptionDigest(of description: String) -> String {
+        SHA256.hash(data: Array(description.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }
 

@@ -1,5 +1,7 @@
 import AMQPClient
+import Foundation
 import Logging
+import Metrics
 import MostradorContracts
 import ServiceLifecycle
 
@@ -9,55 +11,123 @@ public enum ConsumeOutcome: Sendable, Equatable {
     case ack
     /// Try again later, through the delay queue nearest below `after`.
     case retry(after: Duration)
-    /// Will never work: to the dead-letter exchange.
+    /// Will never work: to the dead-letter queue, with `reason`.
     case deadLetter(reason: String)
 }
 
 /// Handlers by message type; a message of a type with no handler, or that does not decode, is dead-lettered.
 public struct MessageRouter: Sendable {
     typealias Handler = @Sendable (AMQPDelivery) async throws -> ConsumeOutcome
+    typealias DeadLetterHook = @Sendable (AMQPDelivery, String) async throws -> Void
     var handlers: [String: Handler] = [:]
+    var deadLetterHooks: [String: DeadLetterHook] = [:]
 
     public init() {}
 
-    /// Handles `Payload` messages; throwing requeues the message (bounded by the queue's delivery limit).
+    /// Handles `Payload` messages. A thrown error counts as transient: the consumer tries the message again later,
+    /// with growing delays, up to its `HandlerRetryPolicy`'s bound. `deadLettered`, when given, hears of every
+    /// `Payload` message that goes to the dead-letter queue and why (the handler's own `.deadLetter` included), just
+    /// before it goes; it is best effort: what it throws is logged and the message goes anyway.
     public mutating func on<Payload: MessageContract>(
         _: Payload.Type,
-        _ handler: @escaping @Sendable (Envelope<Payload>, AMQPDelivery) async throws -> ConsumeOutcome
+        _ handler: @escaping @Sendable (Envelope<Payload>, AMQPDelivery) async throws -> ConsumeOutcome,
+        deadLettered: (@Sendable (Envelope<Payload>, _ reason: String) async throws -> Void)? = nil
     ) {
         handlers[Payload.type] = { delivery in
             let envelope = try delivery.decode(Payload.self)
             return try await handler(envelope, delivery)
         }
+        if let deadLettered {
+            deadLetterHooks[Payload.type] = { delivery, reason in
+                try await deadLettered(delivery.decode(Payload.self), reason)
+            }
+        } else {
+            deadLetterHooks[Payload.type] = nil
+        }
+    }
+}
+
+/// How a consumer retries a message whose handler threw (database busy, broker nack, timeout, I/O): through the
+/// delay queues, `first` doubling up to `cap` with jitter, and to the dead-letter queue after `maxAttempts` handler
+/// attempts that all threw. The default, 16 attempts, keeps trying for 30 to 38 minutes.
+public struct HandlerRetryPolicy: Sendable, Equatable {
+    /// Counts a message's thrown handler failures, across retries (its own header: `x-retry-attempt` also counts
+    /// the retries handlers ask for themselves).
+    public static let failuresHeader = "x-handler-failures"
+    public static let defaultMaxAttempts = 16
+
+    public var maxAttempts: Int
+    public var first: Duration
+    public var cap: Duration
+
+    public init(maxAttempts: Int = defaultMaxAttempts, first: Duration = .seconds(1), cap: Duration = .seconds(300)) {
+        self.maxAttempts = max(1, maxAttempts)
+        self.first = first
+        self.cap = max(first, cap)
+    }
+
+    /// The longest wait after the `failures`-th failure (from 1): `first` · 2^(failures-1), at most `cap`.
+    public func delay(afterFailure failures: Int) -> Duration {
+        var delay = first
+        for _ in 1..<max(1, failures) {
+            delay *= 2
+            if delay >= cap { return cap }
+        }
+        return delay
+    }
+
+    /// The wait with jitter: uniform in [¾, 1] of `delay(afterFailure:)`, so messages that failed together do not
+    /// all come back together, and each wait is still longer than the one before.
+    public func jitteredDelay(afterFailure failures: Int) -> Duration {
+        delay(afterFailure: failures) * Double.random(in: 0.75...1)
     }
 }
 
 /// Consumes one work queue and settles every delivery by what its handler decides. On graceful shutdown it stops
 /// the subscription, finishes the deliveries it already holds, and returns.
+///
+/// - `.ack`: acknowledged;
+/// - `.retry(after:)`: a copy goes to the delay queue for that wait, then the original is acknowledged;
+/// - the handler throws: the same through the delay queues, waiting `retryPolicy`'s growing delays, until
+///   `retryPolicy.maxAttempts` attempts have thrown;
+/// - `.deadLetter`, no handler, a body that does not decode, too many failures: a copy carrying the reason
+///   (`DeadLetter` headers) goes to the dead-letter exchange, then the original is acknowledged;
+/// - when the broker refuses one of those copies (or is gone), the delivery is requeued (a retry) or rejected (a
+///   dead letter, then without the reason) as before.
 public struct MessageConsumer: Service {
     let connection: AMQPConnection
+    let publisher: AMQPConnection
     let queue: String
     let prefetch: UInt16
     let router: MessageRouter
     let retryLevels: AMQPRetryLevels
+    let retryPolicy: HandlerRetryPolicy
+    let deadLetterExchange: String
     let lanes: Int
     let logger: Logger
+    let counters: Counters
 
+    /// Consumes on `connection`; publishes retries and dead letters on `publisher` (by default the same).
     /// With `lanes` above 1, deliveries are handled concurrently in that many lanes; deliveries with the same
     /// `correlation_id` (the same ticket) always share a lane, so they are handled in the order they arrived.
     public init(
-        connection: AMQPConnection, queue: String, prefetch: UInt16 = 50, lanes: Int = 1, router: MessageRouter,
-        retryLevels: AMQPRetryLevels = MostradorTopology.retryLevels, logger: Logger
+        connection: AMQPConnection, publisher: AMQPConnection? = nil, queue: String, prefetch: UInt16 = 50,
+        lanes: Int = 1, router: MessageRouter, retryLevels: AMQPRetryLevels = MostradorTopology.retryLevels,
+        retryPolicy: HandlerRetryPolicy = .init(), deadLetterExchange: String = MostradorTopology.dead, logger: Logger
     ) {
         self.connection = connection
+        self.publisher = publisher ?? connection
         self.queue = queue
         self.prefetch = prefetch
         self.lanes = max(1, lanes)
         self.router = router
         self.retryLevels = retryLevels
+        self.retryPolicy = retryPolicy
+        self.deadLetterExchange = deadLetterExchange
         var logger = logger
         logger[metadataKey: "queue"] = "\(queue)"
         self.logger = logger
+        counters = Counters(queue: queue)
     }
 
     public func run() async throws {
@@ -99,35 +169,110 @@ public struct MessageConsumer: Service {
         logger[metadataKey: "message_id"] = "\(delivery.properties.messageID ?? "-")"
         logger[metadataKey: "type"] = "\(delivery.properties.type ?? "-")"
         guard let type = delivery.properties.type, let handler = router.handlers[type] else {
-            logger.error("no handler for this message type: dead-lettered")
-            delivery.reject()
+            await deadLetter(
+                delivery, reason: "sin manejador para el tipo \(delivery.properties.type ?? "(ninguno)")",
+                hook: nil, logger: logger)
             return
         }
+        let outcome: ConsumeOutcome
         do {
-            switch try await handler(delivery) {
-            case .ack:
-                delivery.ack()
-            case .retry(let delay):
-                do {
-                    try await connection.publish(retryLevels.retry(of: delivery, toQueue: queue, after: delay))
-                    delivery.ack()
-                } catch {
-                    logger.warning("could not schedule a retry: requeued", metadata: ["error": "\(error)"])
-                    delivery.nack(requeue: true)
-                }
-            case .deadLetter(let reason):
-                logger.error("message dead-lettered", metadata: ["reason": "\(reason)"])
-                delivery.reject()
-            }
+            outcome = try await handler(delivery)
         } catch let error as ContractDecodingError {
-            logger.error("message is not a valid contract: dead-lettered", metadata: ["reason": "\(error)"])
-            delivery.reject()
+            await deadLetter(delivery, reason: "no es un contrato válido: \(error)", hook: nil, logger: logger)
+            return
         } catch {
-            logger.warning(
-                "handler failed: requeued",
-                metadata: ["error": "\(error)", "delivery_count": "\(delivery.deliveryCount)"]
-            )
+            await failed(delivery, error: error, hook: router.deadLetterHooks[type], logger: logger)
+            return
+        }
+        switch outcome {
+        case .ack:
+            delivery.ack()
+        case .retry(let delay):
+            await scheduleRetry(retryLevels.retry(of: delivery, toQueue: queue, after: delay), of: delivery, logger)
+        case .deadLetter(let reason):
+            await deadLetter(delivery, reason: reason, hook: router.deadLetterHooks[type], logger: logger)
+        }
+    }
+
+    /// A thrown error: tried again after a growing delay, or dead-lettered once the attempts are used up.
+    func failed(
+        _ delivery: AMQPDelivery, error: any Error, hook: MessageRouter.DeadLetterHook?, logger: Logger
+    ) async {
+        let failures = delivery.handlerFailures + 1
+        guard failures < retryPolicy.maxAttempts else {
+            await deadLetter(
+                delivery, reason: "falló \(failures) veces; último error: \(error)", hook: hook, logger: logger)
+            return
+        }
+        let ceiling = retryPolicy.delay(afterFailure: failures)
+        var retry = retryLevels.retry(of: delivery, toQueue: queue, after: ceiling)
+        retry.properties.headers[HandlerRetryPolicy.failuresHeader] = .int(Int64(failures))
+        // The delay queue holds it at most its level's TTL; a per-message TTL below that brings it back sooner
+        // (the broker drops the expiration when it dead-letters the copy back to the work queue).
+        let level = retryLevels.level(for: ceiling)
+        let wait = min(retryPolicy.jitteredDelay(afterFailure: failures), level)
+        retry.properties.expiration = nil // TEMP wait < level ? String(max(1, wait.milliseconds)) : nil
+        logger.warning(
+            "handler failed: retrying later",
+            metadata: [
+                "error": "\(error)", "failures": "\(failures)", "retry_in": "\(wait)",
+                "max_attempts": "\(retryPolicy.maxAttempts)",
+            ])
+        counters.retried.increment()
+        await scheduleRetry(retry, of: delivery, logger)
+    }
+
+    func scheduleRetry(_ retry: AMQPMessage, of delivery: AMQPDelivery, _ logger: Logger) async {
+        do {
+            try await publisher.publish(retry)
+            delivery.ack()
+        } catch {
+            // The broker redelivers it (counted against the queue's delivery limit).
+            logger.warning("could not schedule a retry: requeued", metadata: ["error": "\(error)"])
             delivery.nack(requeue: true)
         }
+    }
+
+    /// Tells the hook (best effort), then moves the message to the dead-letter exchange with its reason.
+    func deadLetter(
+        _ delivery: AMQPDelivery, reason: String, hook: MessageRouter.DeadLetterHook?, logger: Logger
+    ) async {
+        logger.error("message dead-lettered", metadata: ["reason": "\(reason)"])
+        counters.deadLettered.increment()
+        if let hook {
+            do {
+                try await hook(delivery, reason)
+            } catch {
+                logger.warning("dead-letter hook failed", metadata: ["error": "\(error)"])
+            }
+        }
+        do {
+            let letter = DeadLetter(
+                body: delivery.body, properties: delivery.properties, routingKey: delivery.routingKey, diedIn: queue,
+                reason: reason)
+            try await publisher.publish(letter.message(to: deadLetterExchange))
+            delivery.ack()
+        } catch {
+            logger.warning(
+                "could not publish the dead letter with its reason: rejected", metadata: ["error": "\(error)"])
+            delivery.reject()
+        }
+    }
+
+    struct Counters: Sendable {
+        let retried: Counter
+        let deadLettered: Counter
+
+        init(queue: String) {
+            retried = Counter(label: "mostrador_handler_retries_total", dimensions: [("queue", queue)])
+            deadLettered = Counter(label: "mostrador_handler_dead_letters_total", dimensions: [("queue", queue)])
+        }
+    }
+}
+
+extension AMQPDelivery {
+    /// How many times handlers threw on this message (header `x-handler-failures`), across retries.
+    public var handlerFailures: Int {
+        properties.headers[HandlerRetryPolicy.failuresHeader]?.intValue.map(Int.init) ?? 0
     }
 }

@@ -7,15 +7,32 @@ import Prometheus
 public struct ReadinessCheck: Sendable {
     public let name: String
     public let problem: @Sendable () async -> String?
+    /// A warning's problem leaves the service ready; operators see it under `warnings`.
+    public let isWarning: Bool
 
     public init(_ name: String, problem: @escaping @Sendable () async -> String?) {
         self.name = name
         self.problem = problem
+        isWarning = false
     }
 
-    /// Ready when the connection is up with its topology declared.
-    public static func broker(_ connection: AMQPConnection) -> ReadinessCheck {
-        ReadinessCheck("broker") { connection.isReady ? nil : "\(connection.state)" }
+    /// Something an operator should look at that does not stop the service from working (e.g. dead letters).
+    public static func warning(_ name: String, _ problem: @escaping @Sendable () async -> String?) -> ReadinessCheck {
+        ReadinessCheck(name: name, problem: problem, isWarning: true)
+    }
+
+    private init(name: String, problem: @escaping @Sendable () async -> String?, isWarning: Bool) {
+        self.name = name
+        self.problem = problem
+        self.isWarning = isWarning
+    }
+
+    /// Ready when every connection is up with its topology declared.
+    public static func broker(_ connections: [AMQPConnection]) -> ReadinessCheck {
+        ReadinessCheck("broker") {
+            let problems = connections.filter { !$0.isReady }.map { "\($0.configuration.connectionName): \($0.state)" }
+            return problems.isEmpty ? nil : problems.joined(separator: "; ")
+        }
     }
 }
 
@@ -39,14 +56,18 @@ extension Router {
         }
         get("health/ready") { _, _ in
             var problems: [String: String] = [:]
+            var warnings: [String] = []
             for check in checks {
-                if let problem = await check.problem() { problems[check.name] = problem }
+                guard let problem = await check.problem() else { continue }
+                if check.isWarning { warnings.append(problem) } else { problems[check.name] = problem }
             }
-            if problems.isEmpty {
-                return jsonResponse(.ok, ["status": "ready"])
+            guard case .operators = audience else {
+                return problems.isEmpty
+                    ? jsonResponse(.ok, ["status": "ready"]) : jsonResponse(.serviceUnavailable, ["status": "not_ready"])
             }
-            guard case .operators = audience else { return jsonResponse(.serviceUnavailable, ["status": "not_ready"]) }
-            return jsonResponse(.serviceUnavailable, ["status": "not_ready", "problems": problems])
+            var body: [String: Any] = problems.isEmpty ? ["status": "ready"] : ["status": "not_ready", "problems": problems]
+            if !warnings.isEmpty { body["warnings"] = warnings }
+            return jsonResponse(problems.isEmpty ? .ok : .serviceUnavailable, body)
         }
         let metrics = { @Sendable () -> Response in
             var buffer: [UInt8] = []

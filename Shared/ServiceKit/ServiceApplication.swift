@@ -6,39 +6,68 @@ import MostradorMessaging
 import NIOCore
 import ServiceLifecycle
 
-/// The shape every Mostrador executable shares: a broker connection (declaring the whole topology), the service's
+/// The shape every Mostrador executable shares: broker connections (declaring the whole topology), the service's
 /// own workers, and an HTTP server with the operational routes. Services are listed in dependency order, so a
-/// graceful shutdown stops HTTP first, then the workers (which finish what they hold), then the connection (which
-/// waits for outstanding confirms).
+/// graceful shutdown stops HTTP first, then the workers (which finish what they hold), then the connections (which
+/// wait for outstanding confirms). Whatever that order, publishes still unconfirmed `drainTimeout` after shutdown
+/// began fail with `.shutdown` (see ``DrainDeadline``), so a worker waiting on an unreachable broker cannot hold
+/// the process; their outbox rows and unacknowledged deliveries stay for the next start.
 public enum ServiceApplication {
-    /// The broker connection for `configuration` (the whole topology, plus anything this service adds).
-    public static func connection(_ configuration: ServiceConfiguration, extra: AMQPTopology = AMQPTopology())
-        -> AMQPConnection
-    {
-        AMQPConnection(
-            configuration: configuration.amqp, topology: MostradorTopology.topology.merging(extra),
-            logger: configuration.logger
-        )
+    /// The broker connections for `configuration`, one per role (the whole topology, plus anything this service
+    /// adds, declared on both).
+    public static func connections(
+        _ configuration: ServiceConfiguration, extra: AMQPTopology = AMQPTopology(), auxiliary: [AMQPConnection] = []
+    ) -> BrokerConnections {
+        let topology = MostradorTopology.topology.merging(extra)
+        return BrokerConnections(
+            publisher: connection(configuration, role: "publish", topology: topology),
+            consumer: connection(configuration, role: "consume", topology: topology), auxiliary: auxiliary)
     }
 
-    /// A Hummingbird application running `workers` after `connection`, serving `router` on the public port with
+    /// A connection of its own for one `role`, shown to the broker as `mostrador-<service>-<role>`.
+    public static func connection(_ configuration: ServiceConfiguration, role: String, topology: AMQPTopology)
+        -> AMQPConnection
+    {
+        var amqp = configuration.amqp
+        amqp.connectionName += "-\(role)"
+        return AMQPConnection(configuration: amqp, topology: topology, logger: configuration.logger)
+    }
+
+    /// Runs `application` until SIGTERM or SIGINT. Graceful shutdown gets `shutdownTimeout` (drain timeout plus a
+    /// margin); after that the remaining services are cancelled, so a stuck one cannot keep the process alive.
+    public static func run(_ application: some ApplicationProtocol, configuration: ServiceConfiguration)
+        async throws
+    {
+        var group = ServiceGroupConfiguration(
+            services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: configuration.logger)
+        group.maximumGracefulShutdownDuration = shutdownTimeout(configuration)
+        try await ServiceGroup(configuration: group).run()
+    }
+
+    /// The backstop of a graceful shutdown: the drain deadline, then as long again for the rest.
+    static func shutdownTimeout(_ configuration: ServiceConfiguration) -> Duration {
+        configuration.amqp.drainTimeout * 2 + .seconds(5)
+    }
+
+    /// A Hummingbird application running `workers` after `connections`, serving `router` on the public port with
     /// `configuration.limits`. `server` defaults to HTTP/1.1 with those limits (see `HTTPServerBuilder.guarded`).
     /// The operational routes go on the operations port when `MOSTRADOR_OPS_PORT` is set (a second server, started
     /// first and stopped last); the public port gets only their bare form (see ``OperationalAudience``).
     public static func make<Context: RequestContext>(
         configuration: ServiceConfiguration,
-        connection: AMQPConnection,
+        connections: BrokerConnections,
         workers: [any Service],
         router: Router<Context>,
         checks: [ReadinessCheck] = [],
         server: HTTPServerBuilder? = nil,
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
-        let checks = [.broker(connection)] + checks
+        let checks = [.broker(connections.required)] + checks
         router.addOperationalRoutes(
             checks: checks, registry: Observability.registry,
             audience: .everyone(metricsToken: configuration.metricsToken))
-        var services: [any Service] = [connection] + workers
+        // The deadline goes last: the first to hear of a shutdown, it starts every connection's drain clock.
+        var services: [any Service] = connections.all + workers + [DrainDeadline(connections: connections.all)]
         if let operations = configuration.operations {
             services.insert(operationsServer(operations, checks: checks, configuration: configuration), at: 0)
         }
@@ -76,5 +105,40 @@ public enum ServiceApplication {
             },
             logger: configuration.logger
         )
+    }
+}
+
+/// A service's broker connections. A broker alarm blocks every connection that publishes; consumers (and their acks
+/// and heartbeats) are on a connection of their own so that they keep going meanwhile.
+public struct BrokerConnections: Sendable {
+    /// For `publish`: outbox publishers, consumers' handlers.
+    public let publisher: AMQPConnection
+    /// For `consume`.
+    public let consumer: AMQPConnection
+    /// Connections of parts that must not share the others' fate (the api's live feed); run and drained with the
+    /// others, not part of readiness.
+    public var auxiliary: [AMQPConnection] = []
+
+    public init(publisher: AMQPConnection, consumer: AMQPConnection, auxiliary: [AMQPConnection] = []) {
+        self.publisher = publisher
+        self.consumer = consumer
+        self.auxiliary = auxiliary
+    }
+
+    /// What readiness requires.
+    var required: [AMQPConnection] { [publisher, consumer] }
+
+    var all: [AMQPConnection] { required + auxiliary }
+}
+
+/// Listed last among an application's services, so the first to be told of a graceful shutdown: it starts the
+/// connections' drain deadline (publishes unconfirmed `drainTimeout` later fail with `.shutdown`) while the
+/// services before it are still stopping, and returns at once.
+struct DrainDeadline: Service {
+    let connections: [AMQPConnection]
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        for connection in connections { connection.beginDraining() }
     }
 }

@@ -19,9 +19,12 @@ public enum DatabaseFactory {
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
         configuration.maximumReaderCount = 8
-        configuration.prepareDatabase { db in
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        // After the pool is open: GRDB switches its writer to `synchronous=NORMAL` when it enables WAL, after any
+        // `prepareDatabase` hook has run. Only the writer commits, so only its setting matters.
+        try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
         }
-        return try DatabasePool(path: path, configuration: configuration)
+        return pool
     }
 }

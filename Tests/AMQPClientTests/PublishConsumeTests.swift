@@ -90,6 +90,41 @@ struct PublishConsumeTests {
         }
     }
 
+    @Test func aRefusedMessageInTheMiddleOfABurstFailsAloneWhileEveryOtherIsConfirmed() async throws {
+        let vhost = try await TestBroker.shared().freshVirtualHost()
+        let work = WorkTopology()
+        try await withConnection(vhost, topology: work.topology) { connection in
+            let total = 400
+            let refusedIndex = 250
+            let missing = uniqueName("missing")
+            let messages = (0..<total).map { index in
+                index == refusedIndex
+                    ? AMQPMessage(exchange: missing, routingKey: "x", body: Array("refused".utf8))
+                    : work.message("m\(index)")
+            }
+            let results = await connection.publish(contentsOf: messages)
+            let failed = results.indices.filter { (try? results[$0].get()) == nil }
+            #expect(failed == [refusedIndex])
+            guard case .failure(.brokerClosed(let code, _, _)) = results[refusedIndex] else {
+                Issue.record("expected a 404 for the missing exchange, got \(results[refusedIndex])")
+                return
+            }
+            #expect(code == 404)
+
+            // Back to pipelining: a burst afterwards is confirmed as a whole.
+            let after = await connection.publish(contentsOf: (0..<100).map { work.message("after\($0)") })
+            #expect(after.allSatisfy { (try? $0.get()) != nil })
+
+            let collector = Collector()
+            let consumer = connection.consume(queue: work.queue, prefetch: 200)
+            let collecting = consumer.collect(into: collector)
+            let expected = Set((0..<total).filter { $0 != refusedIndex }.map { "m\($0)" } + (0..<100).map { "after\($0)" })
+            #expect(await eventually(timeout: .seconds(30)) { await collector.unique == expected })
+            consumer.cancel()
+            await collecting.value
+        }
+    }
+
     @Test func consumerStreamEndsWhenTheConnectionShutsDown() async throws {
         let vhost = try await TestBroker.shared().freshVirtualHost()
         let work = WorkTopology()

@@ -94,10 +94,10 @@ import Testing
             let tecnico = try await api.agent("tecnico1")
             let chat = try await api.guestChat("no enciende")
             let hub = LiveHub(messages: api.components.conversations.messages, logger: .init(label: "t"))
-            let (frames, continuation) = AsyncStream.makeStream(of: String.self)
+            let socket = LiveConnection(id: "c1")
             await hub.join(
                 ticketID: chat.ticket,
-                client: .init(id: "c1", userID: "cliente", name: "Visitante", kind: "CLIENTE", frames: continuation),
+                client: .init(id: "c1", userID: "cliente", name: "Visitante", kind: "CLIENTE", socket: socket),
                 lastMessageID: 0)
             _ = try await api.call(.post, "/api/chatrooms/\(chat.room)/take/", authorization: admin)
             let file = try api.components.attachments.store(AuthorizationMatrixTests.png, filename: "foto.png")
@@ -107,9 +107,9 @@ import Testing
                 .post, "/api/chatrooms/\(chat.room)/transfer/", authorization: admin, json: ["agent_id": tecnico.id])
             #expect(transferred.status == 200, Comment(rawValue: transferred.text))
             for event in api.live.recorded where event.ticketID == chat.ticket { await hub.handle(event) }
-            continuation.finish()
+            socket.finish()
             var received: [[String: Any]] = []
-            for await frame in frames { received.append(try Self.object(frame)) }
+            for await frame in socket.frames { received.append(try Self.object(frame)) }
             func data(_ tipo: String) -> [[String: Any]] {
                 received.filter { $0["tipo"] as? String == tipo }.compactMap { $0["data"] as? [String: Any] }
             }

@@ -324,10 +324,9 @@ struct WebSocketSessionTests {
             let limits = LiveHub.Limits(perCredential: 10, perAddress: 11)
             var refusals: [LiveRefusal?] = []
             for index in 0..<13 {
-                let (_, frames) = AsyncStream.makeStream(of: String.self)
                 let credential = LiveCredential.room(digest: index < 11 ? "uno" : "dos")
                 let client = LiveHub.Client(
-                    id: "c\(index)", userID: "cliente", name: "V", kind: "CLIENTE", frames: frames,
+                    id: "c\(index)", userID: "cliente", name: "V", kind: "CLIENTE", socket: LiveConnection(),
                     credential: credential, address: "192.0.2.1")
                 refusals.append(await hub.join(ticketID: 1, client: client, lastMessageID: 0, limits: limits))
             }

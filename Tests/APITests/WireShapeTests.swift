@@ -99,15 +99,15 @@ import Testing
         try await APITestSystem.with { api in
             let chat = try await api.guestChat()
             let hub = LiveHub(messages: api.components.conversations.messages, logger: .init(label: "test"))
-            let (frames, continuation) = AsyncStream.makeStream(of: String.self)
+            let socket = LiveConnection(id: "c")
             await hub.join(
                 ticketID: chat.ticket,
-                client: .init(id: "c", userID: "cliente", name: "Visitante", kind: "CLIENTE", frames: continuation),
+                client: .init(id: "c", userID: "cliente", name: "Visitante", kind: "CLIENTE", socket: socket),
                 lastMessageID: 0)
             await hub.handle(LiveEvent(ticketID: chat.ticket, kind: .messages))
             await hub.leave(ticketID: chat.ticket, clientID: "c")
             var received: [String] = []
-            for await frame in frames { received.append(frame) }
+            for await frame in socket.frames { received.append(frame) }
             let text = try #require(received.first)
             let frame = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
             #expect(Set(frame.keys) == ["tipo", "data"])

@@ -839,9 +839,82 @@ def test_10_content_security_policy(ctx):
     assert ctx.panel.execute_script("return typeof window.__cspProbe") == "undefined", "inline script ran"
     wait_until(lambda: ctx.csp_violations(), "the refused inline script was not reported in the console", 5)
 
+def test_11_late_snapshots_and_resync(ctx):
+    """The test_02 flake: a status snapshot read before the relay's report (the socket's connection_established
+    history, a poll answer that took its time) arrives after the bubble showed ✓ and must not turn it back to
+    `queued`. And a `resync` frame (the server stopped sending frames because the page fell behind) reloads the
+    conversation at once and reconnects soon, without reaching the page's frame handler."""
+    panel_logged_in(ctx)
+    d = ctx.panel
+    result = d.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        (async () => {
+          const c = await import('/lib/conversation.js');
+          const box = document.createElement('div');
+          const conv = new c.Conversation(box, {
+            own: 'tecnico', outgoing: ['tecnico'], status: (m) => m.localStatus || m.estado_entrega || 'stored',
+            tracked: () => true, author: () => 'Técnico',
+          });
+          const msg = (estado, intento) => c.fromConversation({
+            id: 7, role: 'tecnico', content: 'hola', timestamp: new Date().toISOString(), tipo: 'text',
+            estado_entrega: estado, intento: intento,
+          });
+          const shown = () => box.querySelector('.status').dataset.status;
+          const out = {};
+          conv.merge([msg('queued', 0)], true);
+          conv.updateStatus(7, { estado_entrega: 'sent', intento: 1, error_entrega: null });
+          out.afterReport = shown();
+          conv.merge([msg('queued', 0)], true);
+          out.afterStaleSnapshot = shown();
+          conv.updateStatus(7, { estado_entrega: 'delivered', intento: 1, error_entrega: null });
+          out.afterDelivered = shown();
+
+          const live = await import('/lib/live-channel.js');
+          const Real = window.WebSocket;
+          class FakeSocket {
+            constructor() {
+              FakeSocket.made = (FakeSocket.made || 0) + 1;
+              FakeSocket.last = this;
+              this.readyState = 1;
+              setTimeout(() => this.onopen && this.onopen(), 0);
+            }
+            send() {}
+            close() { this.readyState = 3; if (this.onclose) this.onclose(); }
+          }
+          FakeSocket.OPEN = 1;
+          window.WebSocket = FakeSocket;
+          let polls = 0;
+          const frames = [];
+          const channel = new live.LiveChannel({
+            url: () => 'ws://fake', poll: async () => { polls++; return true; },
+            onFrame: (tipo) => frames.push(tipo), pollInterval: 600000, safetyInterval: 600000,
+          });
+          channel.start(true);
+          await new Promise((r) => setTimeout(r, 100));
+          const pollsBefore = polls;
+          FakeSocket.last.onmessage({ data: JSON.stringify({ tipo: 'resync', data: {} }) });
+          FakeSocket.last.close();
+          await new Promise((r) => setTimeout(r, 1500));
+          channel.stop();
+          window.WebSocket = Real;
+          out.resyncPolled = polls > pollsBefore;
+          out.framesSeen = frames;
+          out.sockets = FakeSocket.made;
+          return out;
+        })().then(done, (e) => done({ error: String(e) }));
+    """)
+    assert "error" not in result, result
+    assert result["afterReport"] == "sent", result
+    assert result["afterStaleSnapshot"] == "sent", "a stale snapshot turned ✓ back: %r" % result
+    assert result["afterDelivered"] == "delivered", result
+    assert result["resyncPolled"], "resync did not reload the conversation: %r" % result
+    assert result["framesSeen"] == [], result
+    assert result["sockets"] == 2, "no quick reconnect after resync: %r" % result
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
-         test_09_xss_everywhere, test_10_content_security_policy]
+         test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_10_content_security_policy]
 
 
 # ---------------------------------------------------------------------------------------------------- runner

@@ -24,6 +24,9 @@ struct LedgerRetentionTests {
             try await ledger.record("failed", command: command(2), status: .failed, attempts: 8)
             try await ledger.record("parked", command: command(3), status: .parked, attempts: 1)
             try await ledger.record("recent", command: command(4), status: .sent, attempts: 1)
+            for id in ["sent", "failed", "recent"] { try await ledger.markReported(id) }
+            // A final status the api has not heard of yet is kept until it is reported.
+            try await ledger.record("unreported", command: command(5), status: .sent, attempts: 1)
             // Entries are stamped with the real time: the sweep's clock is moved instead.
             let now = Date()
             try await ledger.reader.write { db in
@@ -32,7 +35,7 @@ struct LedgerRetentionTests {
                     arguments: [now.addingTimeInterval(-91 * 86_400)])
             }
             let first = try await ledger.applyRetention(days: 90, now: now)
-            #expect(first == .init(blanked: 2, deleted: 0))
+            #expect(first == .init(blanked: 3, deleted: 0))
             let sent = try #require(try await ledger.entry("sent"))
             #expect(sent.status == .sent)
             #expect(sent.providerID == "P1")
@@ -41,7 +44,7 @@ struct LedgerRetentionTests {
             #expect(try await ledger.entry("failed")?.command.text.isEmpty == true)
             #expect(try await ledger.entry("parked")?.command.text == "texto privado 3")
             #expect(try await ledger.entry("recent")?.command.text == "texto privado 4")
-            #expect(try await ledger.parked(limit: 10).map(\.messageID) == ["parked"])
+            #expect(try await ledger.ready(limit: 10).map(\.messageID) == ["parked"])
             // A second sweep finds nothing new; 0 days changes nothing.
             #expect(try await ledger.applyRetention(days: 90, now: now) == .init())
             #expect(try await ledger.applyRetention(days: 0, now: now.addingTimeInterval(1e9)) == .init())
@@ -51,6 +54,7 @@ struct LedgerRetentionTests {
             let second = try await ledger.applyRetention(days: 90, now: later)
             #expect(second.deleted == 2)
             #expect(try await ledger.entry("sent") == nil)
+            #expect(try await ledger.entry("unreported")?.status == .sent)
             #expect(try await ledger.entry("parked")?.status == .parked)
             #expect(try await ledger.entry("recent")?.command.text.isEmpty == true)
         }
@@ -59,12 +63,16 @@ struct LedgerRetentionTests {
     @Test func retryAfterIsClampedAndNeverTraps() {
         let now = Date(timeIntervalSince1970: 1_700_000_000)
         #expect(SeedBridgeAdapter.retryAfter("5", now: now) == .seconds(5))
-        #expect(SeedBridgeAdapter.retryAfter("1e300", now: now) == .seconds(3600))
-        #expect(SeedBridgeAdapter.retryAfter("-1e300", now: now) == .zero)
+        #expect(SeedBridgeAdapter.retryAfter("1e300", now: now) == .seconds(300))
+        #expect(SeedBridgeAdapter.retryAfter("1e20", now: now) == .seconds(300))
+        #expect(SeedBridgeAdapter.retryAfter("inf", now: now) == .seconds(300))
+        #expect(SeedBridgeAdapter.retryAfter("-5", now: now) == .seconds(1))
+        #expect(SeedBridgeAdapter.retryAfter("-1e300", now: now) == .seconds(1))
+        #expect(SeedBridgeAdapter.retryAfter("0.2", now: now) == .seconds(1))
         #expect(SeedBridgeAdapter.retryAfter("nan", now: now) == nil)
-        #expect(SeedBridgeAdapter.retryAfter("inf", now: now) == nil)
         #expect(SeedBridgeAdapter.retryAfter("garbage", now: now) == nil)
-        #expect(SeedBridgeAdapter.retryAfter("Tue, 14 Nov 2023 22:13:20 GMT", now: now) == .seconds(0))
+        #expect(SeedBridgeAdapter.retryAfter("Tue, 14 Nov 2023 22:13:20 GMT", now: now) == .seconds(1))
         #expect(SeedBridgeAdapter.retryAfter("Tue, 14 Nov 2023 22:14:20 GMT", now: now) == .seconds(60))
+        #expect(SeedBridgeAdapter.retryAfter("Mon, 01 Jan 1990 00:00:00 GMT", now: now) == .seconds(1))
     }
 }

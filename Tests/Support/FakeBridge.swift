@@ -5,8 +5,9 @@ import NIOCore
 import Synchronization
 
 /// A real HTTP server speaking the seed bridge protocol, for tests: records what it receives and can be switched
-/// to disconnected (503), slow, failing (500) or refusing (400). Like a real bridge it honours `Idempotency-Key`:
-/// a repeated key is answered with the first id and not delivered to WhatsApp again.
+/// to disconnected (503), slow, failing (500) or refusing (400). By default it honours `Idempotency-Key` (a repeated
+/// key is answered with the first id and not delivered to WhatsApp again); `honoursIdempotencyKey = false` makes it
+/// the seed's bridge, which has no such key and delivers every request.
 public final class FakeBridge: Sendable {
     public enum Mode: Sendable, Equatable {
         case normal
@@ -28,6 +29,7 @@ public final class FakeBridge: Sendable {
 
     private struct State {
         var mode = Mode.normal
+        var honoursIdempotencyKey = true
         var requests: [Received] = []
         var deliveredKeys: [String: String] = [:]
         var delivered: [Received] = []
@@ -78,7 +80,8 @@ public final class FakeBridge: Sendable {
             case .normal: break
             }
             let id: String = box.state.withLock { state in
-                let key = received.idempotencyKey ?? UUID().uuidString
+                var key = received.idempotencyKey ?? UUID().uuidString
+                if !state.honoursIdempotencyKey { key = UUID().uuidString }
                 if let id = state.deliveredKeys[key] { return id }
                 let id = "FAKE-\(state.delivered.count + 1)"
                 state.deliveredKeys[key] = id
@@ -108,6 +111,12 @@ public final class FakeBridge: Sendable {
     public var mode: Mode {
         get { box.state.withLock { $0.mode } }
         set { box.state.withLock { $0.mode = newValue } }
+    }
+
+    /// Whether a repeated `Idempotency-Key` is delivered once (true) or every time, as the seed's bridge does.
+    public var honoursIdempotencyKey: Bool {
+        get { box.state.withLock { $0.honoursIdempotencyKey } }
+        set { box.state.withLock { $0.honoursIdempotencyKey = newValue } }
     }
 
     /// Every request, including refused ones and repeats.

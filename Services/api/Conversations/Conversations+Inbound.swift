@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MostradorContracts
+import MostradorServiceKit
 
 extension Conversations {
     /// A message a WhatsApp channel delivered: its sender is verified by the channel.
@@ -161,14 +162,21 @@ extension Conversations {
     }
 
     /// The classifier's label on the ticket (once per AMQP message id), noted in the conversation when it changed.
-    /// `unknown` flags the ticket for a human.
+    /// `unknown` flags the ticket for a human. A verdict on a description the ticket no longer has is stale (the
+    /// verdict on the newer description applies, whichever arrives first) and is ignored.
     func applyClassification(_ result: TicketClassified, amqpMessageID: String, consumer: String) async throws {
         let noted = try await committer.write { db -> Bool in
             guard try ProcessedMessages.claim(amqpMessageID, consumer: consumer, db: db),
                 let ticket = try TicketFacts.fetch(id: result.ticketID, db: db),
                 let previous = try Row.fetchOne(
-                    db, sql: "SELECT category, category_model FROM tickets WHERE id = ?", arguments: [result.ticketID])
+                    db, sql: "SELECT category, category_model, description FROM tickets WHERE id = ?",
+                    arguments: [result.ticketID])
             else { return false }
+            if let digest = result.descriptionDigest,
+                digest != (previous["description"] as String?).map(TicketClassified.descriptionDigest(of:))
+            {
+                return false
+            }
             try db.execute(
                 sql: """
                     UPDATE tickets SET category = ?, category_confidence = ?, category_model = ?, needs_review = ?,
@@ -193,7 +201,8 @@ extension Conversations {
     }
 
     static func classificationNote(_ result: TicketClassified) -> String {
-        let percent = Int((result.confidence * 100).rounded())
+        // The confidence comes from another service: NaN or ±∞ must not trap here (review R6).
+        let percent = Int(saturating: result.confidence.clamped(to: 0...1) * 100)
         let terms = result.topTerms.isEmpty ? "" : " — términos: " + result.topTerms.prefix(5).joined(separator: ", ")
         switch result.label {
         case .unknown:

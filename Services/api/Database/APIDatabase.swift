@@ -227,6 +227,11 @@ enum APIDatabase {
                     CREATE INDEX tickets_closed ON tickets(closed_at) WHERE guest_token_hash IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v6: outbox claims index") { db in
+            // The outbox publisher holds back a ticket's rows while one of them is claimed (in flight or backing
+            // off after a refusal): it looks the claimed rows up by time.
+            try db.execute(sql: "CREATE INDEX outbox_claims ON outbox(claimed_until, correlation_id)")
+        }
         return migrator
     }
 }

@@ -11,7 +11,7 @@ extension APISettings {
         }
         func interval(_ name: String, _ value: Double, unit: Double) throws -> Double {
             let parsed = try configuration.setting(name, default: value)
-            guard parsed > 0, parsed * unit <= 366 * 86400 else {
+            guard parsed.isFinite, parsed > 0, parsed * unit <= 366 * 86400 else {
                 throw ValidationError("\(name) must be above 0 and at most a year")
             }
             return parsed * unit
@@ -20,8 +20,8 @@ extension APISettings {
         webSocketsPerAddress = try count("MOSTRADOR_WS_PER_IP", webSocketsPerAddress)
         roomTokenLifetimeAfterClose = try interval("MOSTRADOR_ROOM_TOKEN_DAYS_AFTER_CLOSE", 7, unit: 86400)
         let purge = try interval("MOSTRADOR_SESSION_PURGE_MINUTES", 10, unit: 60)
-        sessionPurgeInterval = .milliseconds(Int64(purge * 1000))
+        sessionPurgeInterval = .clampedSeconds(purge, in: 0.001...(366 * 86400))
         let sweep = try interval("MOSTRADOR_SESSION_SWEEP_SECONDS", 30, unit: 1)
-        sessionSweepInterval = .milliseconds(Int64(sweep * 1000))
+        sessionSweepInterval = .clampedSeconds(sweep, in: 0.001...(366 * 86400))
     }
 }

@@ -17,6 +17,8 @@ struct LiveController: Sendable {
     var sessions: LiveSessions { LiveSessions(conversations) }
 
     static let maxFrame = 64 << 10
+    /// Frames that may wait for a slow client before it is told to resync.
+    var frameCapacity = LiveConnection.defaultCapacity
 
     func addRoutes(to router: Router<LiveRequestContext>) {
         router.ws("ws/soporte/ticket/:id") { _, _ in
@@ -45,9 +47,8 @@ struct LiveController: Sendable {
         async throws
     {
         let ticketID = context.ticketID
-        let connection = LiveConnection()
+        let connection = LiveConnection(capacity: frameCapacity)
         let me = try await person(context.caller, ticketID: ticketID)
-        let (frames, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(5000))
         let recent = try await conversations.messages.recent(ticketID: ticketID, count: 50)
         // Distinct people (an agent with two tabs is one), at most 50: the frame stays small however many
         // sockets share the room.
@@ -62,9 +63,9 @@ struct LiveController: Sendable {
             ticketID: ticketID, roomID: context.roomUUID, connectionID: connection.id,
             user: LiveFrames.User(id: me.id, name: me.name, kind: me.kind), participants: everyone,
             connections: participants.count + 1, recentHistory: recent.map(LiveMessageJSON.init))
-        continuation.yield(LiveFrame(.connectionEstablished, established).text)
+        connection.send(LiveFrame(.connectionEstablished, established).text)
         var client = LiveHub.Client(
-            id: connection.id, userID: me.id, name: me.name, kind: me.kind, frames: continuation,
+            id: connection.id, userID: me.id, name: me.name, kind: me.kind, socket: connection,
             credential: context.credential, address: context.clientAddress.rateLimitKey, close: connection.close)
         if let credential = context.credential {
             let sessions = self.sessions
@@ -73,16 +74,14 @@ struct LiveController: Sendable {
         if let refusal = await hub.join(
             ticketID: ticketID, client: client, lastMessageID: recent.last?.id ?? 0, limits: limits)
         {
-            continuation.finish()
+            connection.finish()
             try await Self.close(outbound, refusal)
             return
         }
         // Anything written between reading the history and joining goes out now.
-        await hub.handle(LiveEvent(ticketID: ticketID, kind: .messages))
+        await hub.catchUp(ticketID: ticketID, clientID: connection.id, history: recent)
         do {
-            try await exchange(
-                inbound: inbound, outbound: outbound, frames: frames, continuation: continuation, me: me,
-                connection: connection, context: context)
+            try await exchange(inbound: inbound, outbound: outbound, me: me, connection: connection, context: context)
         } catch {
             await hub.leave(ticketID: ticketID, clientID: connection.id)
             throw error
@@ -101,30 +100,44 @@ struct LiveController: Sendable {
 
     /// Writes queued frames out while reading the client's frames in, until either side ends.
     private func exchange(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, frames: AsyncStream<String>,
-        continuation: AsyncStream<String>.Continuation, me: Person, connection: LiveConnection,
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, me: Person, connection: LiveConnection,
         context: LiveRequestContext
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await frame in frames { try await outbound.write(.text(frame)) }
-                // The frames end with the connection, or early when it must close.
-                if let refusal = connection.refusal { try await Self.close(outbound, refusal) }
+                for await frame in connection.frames {
+                    // Frames still waiting when the client fell behind are stale: it reloads instead.
+                    if connection.isBehind { break }
+                    try await outbound.write(.text(frame))
+                }
+                // The frames end with the connection, or early when it must close or resync.
+                if connection.isBehind {
+                    try await Self.resync(outbound)
+                } else if let refusal = connection.refusal {
+                    try await Self.close(outbound, refusal)
+                }
             }
             group.addTask {
-                defer { continuation.finish() }
+                defer { connection.finish() }
                 for try await message in inbound.messages(maxSize: Self.maxFrame) {
-                    guard connection.refusal == nil else { continue }
+                    guard connection.refusal == nil, !connection.isBehind else { continue }
                     guard case .text(let text) = message else {
-                        continuation.yield(Self.error("formato_no_soportado", "Solo se aceptan mensajes de texto JSON"))
+                        connection.send(Self.error("formato_no_soportado", "Solo se aceptan mensajes de texto JSON"))
                         continue
                     }
-                    await handle(text, from: me, connection: connection, context: context, reply: continuation)
+                    await handle(text, from: me, connection: connection, context: context, reply: connection)
                 }
             }
             try await group.next()
             group.cancelAll()
         }
+    }
+
+    /// Tells a client that fell too far behind to reload the conversation (`{"tipo": "resync"}`), and closes with
+    /// 1013 (try again later): it connects again once it has reloaded.
+    static func resync(_ outbound: WebSocketOutboundWriter) async throws {
+        try await outbound.write(.text(LiveFrame(.resync, LiveFrames.Resync()).text))
+        try await outbound.close(.unknown(1013), reason: "Recarga la conversación")
     }
 
     static func error(_ code: String, _ message: String) -> String {
@@ -135,12 +148,12 @@ struct LiveController: Sendable {
     /// when a write frame finds the session ended or the access gone (`current`).
     func handle(
         _ text: String, from me: Person, connection: LiveConnection, context: LiveRequestContext,
-        reply: AsyncStream<String>.Continuation
+        reply: LiveConnection
     ) async {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
             let tipo = object["tipo"] as? String ?? object["type"] as? String
         else {
-            reply.yield(Self.error("json_invalido", "El mensaje no es JSON válido con un campo 'tipo'"))
+            reply.send(Self.error("json_invalido", "El mensaje no es JSON válido con un campo 'tipo'"))
             return
         }
         let data = object["data"] as? [String: Any] ?? [:]
@@ -158,21 +171,21 @@ struct LiveController: Sendable {
                     ticketID: ticketID, kind: start ? .typingStart : .typingStop, userID: me.id,
                     userName: me.name, userKind: me.kind, origin: connection.id))
         case "heartbeat":
-            reply.yield(
+            reply.send(
                 LiveFrame(.heartbeat, LiveFrames.Heartbeat(timestamp: Date(), received: data["timestamp"] as? String))
                     .text)
         case "file_upload_request":
             guard let caller = await current(context, connection, reply: reply) else { return }
-            reply.yield(await authorizeUpload(data, ticketID: ticketID, caller: caller, connection: connection.id))
+            reply.send(await authorizeUpload(data, ticketID: ticketID, caller: caller, connection: connection.id))
         default:
-            reply.yield(Self.error("tipo_desconocido", "Tipo de mensaje desconocido: \(tipo.prefix(40))"))
+            reply.send(Self.error("tipo_desconocido", "Tipo de mensaje desconocido: \(tipo.prefix(40))"))
         }
     }
 
     /// Before a write frame: the caller as the database sees them now. Nil after closing the socket (the session
     /// ended, or the access policy no longer lets them read this chat) or answering an error frame (the database
     /// did not answer).
-    func current(_ context: LiveRequestContext, _ connection: LiveConnection, reply: AsyncStream<String>.Continuation)
+    func current(_ context: LiveRequestContext, _ connection: LiveConnection, reply: LiveConnection)
         async -> Caller?
     {
         guard let credential = context.credential else { return context.caller }
@@ -186,20 +199,20 @@ struct LiveController: Sendable {
                 return nil
             }
         } catch {
-            reply.yield(Self.error("error_interno", "No se pudo comprobar la sesión; intenta de nuevo"))
+            reply.send(Self.error("error_interno", "No se pudo comprobar la sesión; intenta de nuevo"))
             return nil
         }
     }
 
     func sendMessage(
         _ data: [String: Any], ticketID: Int64, context: LiveRequestContext, connection: LiveConnection,
-        reply: AsyncStream<String>.Continuation
+        reply: LiveConnection
     ) async {
         let text = (data["mensaje"] as? String ?? data["contenido"] as? String ?? "").trimmingCharacters(
             in: .whitespacesAndNewlines)
         let clientID = (data["client_id"] as? String).flatMap { $0.isEmpty || $0.count > 100 ? nil : $0 }
         guard !text.isEmpty, text.count <= Parameters.maximumMessageLength else {
-            reply.yield(
+            reply.send(
                 Self.error(
                     "mensaje_invalido", "El mensaje debe tener de 1 a \(Parameters.maximumMessageLength) caracteres"))
             return
@@ -211,11 +224,11 @@ struct LiveController: Sendable {
                 address: context.clientAddress.rateLimitKey)
             let confirmation = LiveFrames.Confirmation(
                 clientID: clientID, messageID: posted.messageID, timestamp: Date(), repeated: posted.repeated)
-            reply.yield(LiveFrame(.messageConfirmed, confirmation).text)
+            reply.send(LiveFrame(.messageConfirmed, confirmation).text)
         } catch let problem as ConversationProblem {
-            reply.yield(Self.error(problem.liveError.code, problem.liveError.message))
+            reply.send(Self.error(problem.liveError.code, problem.liveError.message))
         } catch {
-            reply.yield(Self.error("error_interno", "No se pudo guardar el mensaje; intenta de nuevo"))
+            reply.send(Self.error("error_interno", "No se pudo guardar el mensaje; intenta de nuevo"))
         }
     }
 

@@ -16,10 +16,14 @@ final class LiveFeed: Service, Sendable {
     private let pending = Mutex([LiveEvent]())
     private let wakeup = Wakeup()
 
-    /// This instance's queue on the fan-out (exclusive, gone with the connection).
+    /// The fan-out and this instance's queue on it (exclusive, gone with the connection), declared on a connection
+    /// of the feed's own: redeclaring an exclusive queue can fail for a while after a network blip
+    /// (RESOURCE_LOCKED until the broker reaps the old connection), and that must not stall the outbox or the
+    /// results consumer.
     static func topology(instance: String) -> AMQPTopology {
         let queue = "mostrador.live.\(instance)"
         return AMQPTopology(
+            exchanges: [.init(MostradorTopology.live, kind: .fanout, durable: false)],
             queues: [.transient(queue)],
             bindings: [.init(queue: queue, exchange: MostradorTopology.live)])
     }

@@ -36,4 +36,6 @@ enum LiveFrameType: String, Encodable, Sendable {
     case agentJoined = "agente_joined"
     case agentLeft = "agente_left"
     case chatTransferred = "chat_transferred"
+    /// The client fell too far behind and frames were not sent: reload the conversation, then connect again.
+    case resync
 }

@@ -121,6 +121,17 @@ enum LiveFrames {
     }
 
     /// `estado_entrega`: a message's WhatsApp delivery changed.
+    /// `resync`: the socket closes right after; what was not sent is in the conversation's history.
+    struct Resync: Encodable, Sendable {
+        var reason = "demasiados_mensajes_pendientes"
+        var message = "La conexión se quedó atrás: recarga la conversación"
+
+        enum CodingKeys: String, CodingKey {
+            case reason = "motivo"
+            case message = "mensaje"
+        }
+    }
+
     struct Delivery: Encodable, Sendable {
         let messageID: Int64
         @Nullable var status: DeliveryStatus?

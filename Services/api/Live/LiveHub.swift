@@ -9,7 +9,8 @@ actor LiveHub {
         let name: String
         /// `AGENTE` or `CLIENTE`.
         let kind: String
-        let frames: AsyncStream<String>.Continuation
+        /// The socket its frames go to.
+        let socket: LiveConnection
         /// What the socket was opened with and from where (counted against `Limits`; nil: not counted).
         var credential: LiveCredential? = nil
         var address: String? = nil
@@ -69,9 +70,28 @@ actor LiveHub {
         return nil
     }
 
+    /// After `join`: what changed since `history` (the messages the client was given on connecting) was read.
+    /// New messages are pushed; so are the delivery statuses that changed meanwhile, because a report handled
+    /// before the join was broadcast without this client (the panel's bubble then stayed `queued`).
+    func catchUp(ticketID: Int64, clientID: String, history: [MessageRow]) async {
+        await handle(LiveEvent(ticketID: ticketID, kind: .messages))
+        guard !history.isEmpty,
+            let now = try? await messages.recent(ticketID: ticketID, count: history.count + 50),
+            let client = rooms[ticketID]?.clients[clientID]
+        else { return }
+        let given = Dictionary(history.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for message in now {
+            guard let before = given[message.id],
+                before.deliveryStatus != message.deliveryStatus || before.deliveryAttempt != message.deliveryAttempt
+                    || before.deliveryError != message.deliveryError
+            else { continue }
+            client.socket.send(LiveFrame(.deliveryStatus, LiveFrames.Delivery(message)).text)
+        }
+    }
+
     func leave(ticketID: Int64, clientID: String) {
         guard let client = rooms[ticketID]?.clients.removeValue(forKey: clientID) else { return }
-        client.frames.finish()
+        client.socket.finish()
         if let credential = client.credential { Self.release(credential, in: &perCredential) }
         if let address = client.address { Self.release(address, in: &perAddress) }
         rooms[ticketID]?.lastMessageID[clientID] = nil
@@ -127,7 +147,7 @@ actor LiveHub {
                     let missing = messages.filter { $0.id > last }
                     guard let newest = missing.last?.id else { continue }
                     for message in missing {
-                        client.frames.yield(LiveFrame(.messageReceived, LiveMessageJSON(message)).text)
+                        client.socket.send(LiveFrame(.messageReceived, LiveMessageJSON(message)).text)
                     }
                     rooms[event.ticketID]?.lastMessageID[clientID] = newest
                 }
@@ -171,7 +191,7 @@ actor LiveHub {
 
     func broadcast(ticketID: Int64, _ frame: String, except: String? = nil) {
         for client in rooms[ticketID]?.clients.values ?? [:].values where client.id != except {
-            client.frames.yield(frame)
+            client.socket.send(frame)
         }
     }
 }

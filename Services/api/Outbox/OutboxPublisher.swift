@@ -2,6 +2,7 @@ import AMQPClient
 import Foundation
 import GRDB
 import Logging
+import Metrics
 import MostradorServiceKit
 import MostradorStorage
 import ServiceLifecycle
@@ -9,6 +10,13 @@ import ServiceLifecycle
 /// Drains the outbox to the broker: claims a batch of rows (so several api instances can share one database),
 /// publishes them with confirms, and deletes only the rows the broker confirmed. While the broker is down the
 /// publish waits and rows accumulate; the api keeps accepting requests.
+///
+/// Order: rows with the same `correlation_id` (one ticket) reach the broker in id order, also across failures and
+/// instances. A ticket's rows go out one after the other within a batch (each after the broker confirmed the one
+/// before; other tickets' rows travel alongside), a row the broker refused holds back every later row of its
+/// ticket until it is taken (with backoff; other tickets keep flowing), and a ticket with a row claimed by any
+/// instance is not claimed by another. A row refused `attemptsAlert` times or more is logged as an error and
+/// counted in `mostrador_outbox_stuck_rows`.
 struct OutboxPublisher: Service {
     let committer: GroupCommitter
     let connection: AMQPConnection
@@ -17,9 +25,19 @@ struct OutboxPublisher: Service {
     var batchSize = 500
     /// How long a claim holds before another instance may take the rows over.
     var claimDuration: TimeInterval = 60
+    /// The wait before a refused row is tried again: `firstBackoff`, doubling up to `maximumBackoff`.
+    var firstBackoff: TimeInterval = 1
+    var maximumBackoff: TimeInterval = 30
+    /// Tries after which a refused row raises an alert.
+    var attemptsAlert = 5
 
-    private struct Row: Sendable {
+    private static let stuckRows = Gauge(label: "mostrador_outbox_stuck_rows")
+    private static let refused = Counter(label: "mostrador_outbox_refused_total")
+
+    struct Row: Sendable {
         let id: Int64
+        let correlationID: String?
+        let attempts: Int
         let message: AMQPMessage
     }
 
@@ -38,34 +56,92 @@ struct OutboxPublisher: Service {
         }
     }
 
+    /// The rows of a batch in waves: wave k holds the k-th row of each ticket (rows without a correlation id all
+    /// go in the first), each wave in id order.
+    static func waves(_ rows: [Row]) -> [[Row]] {
+        var waves: [[Row]] = []
+        var seen: [String: Int] = [:]
+        for row in rows.sorted(by: { $0.id < $1.id }) {
+            var wave = 0
+            if let ticket = row.correlationID {
+                wave = seen[ticket, default: 0]
+                seen[ticket] = wave + 1
+            }
+            if wave == waves.count { waves.append([]) }
+            waves[wave].append(row)
+        }
+        return waves
+    }
+
     /// Publishes one batch; returns how many rows it handled.
     func publishBatch() async throws -> Int {
         let rows = try await claim()
         guard !rows.isEmpty else { return 0 }
-        let results = await connection.publish(contentsOf: rows.map(\.message))
         var published: [Int64] = []
-        var failed: [(Int64, String)] = []
-        for (row, result) in zip(rows, results) {
-            switch result {
-            case .success: published.append(row.id)
-            case .failure(let error): failed.append((row.id, "\(error)"))
+        var failed: [(row: Row, error: String)] = []
+        // Later rows of a ticket whose row was refused in this batch: released unsent, held back by that row.
+        var held: [Int64] = []
+        var blocked: Set<String> = []
+        for wave in Self.waves(rows) {
+            let sending = wave.filter { row in row.correlationID.map { !blocked.contains($0) } ?? true }
+            held += wave.filter { row in row.correlationID.map { blocked.contains($0) } ?? false }.map(\.id)
+            let results = await connection.publish(contentsOf: sending.map(\.message))
+            for (row, result) in zip(sending, results) {
+                switch result {
+                case .success:
+                    published.append(row.id)
+                case .failure(let error):
+                    failed.append((row, "\(error)"))
+                    if let ticket = row.correlationID { blocked.insert(ticket) }
+                }
             }
         }
-        for (id, error) in failed {
-            logger.error("outbox message refused by the broker", metadata: ["outbox_id": "\(id)", "error": "\(error)"])
+        for (row, error) in failed {
+            let metadata: Logger.Metadata = [
+                "outbox_id": "\(row.id)", "correlation_id": "\(row.correlationID ?? "-")",
+                "attempts": "\(row.attempts)", "error": "\(error)",
+            ]
+            if row.attempts >= attemptsAlert {
+                logger.error("outbox message keeps being refused: later messages of its ticket are held", metadata: metadata)
+            } else {
+                logger.warning("outbox message refused by the broker: retried with backoff", metadata: metadata)
+            }
         }
-        try await committer.write { [published, failed] db in
+        if !failed.isEmpty { Self.refused.increment(by: failed.count) }
+        let now = Date()
+        let stuck = try await committer.write {
+            [published, failed, held, attemptsAlert, firstBackoff, maximumBackoff] db -> Int? in
             if !published.isEmpty {
                 try db.execute(
                     sql: "DELETE FROM outbox WHERE id IN (\(published.map { _ in "?" }.joined(separator: ",")))",
                     arguments: StatementArguments(published))
             }
-            for (id, error) in failed {
-                // Back off before the next try; the row stays until the broker takes it.
+            if !held.isEmpty {
+                // Not tried: the claim is given back, and so is the attempt it counted.
+                try db.execute(
+                    sql: """
+                        UPDATE outbox SET claimed_until = NULL, attempts = MAX(0, attempts - 1)
+                        WHERE id IN (\(held.map { _ in "?" }.joined(separator: ",")))
+                        """,
+                    arguments: StatementArguments(held))
+            }
+            for (row, error) in failed {
+                // Back off before the next try (1 s, 2 s, 4 s… up to `maximumBackoff`); the row stays until the
+                // broker takes it, and holds its ticket's later rows meanwhile.
+                let backoff = min(maximumBackoff, firstBackoff * Double(1 << min(max(row.attempts - 1, 0), 20)))
                 try db.execute(
                     sql: "UPDATE outbox SET claimed_until = ?, last_error = ? WHERE id = ?",
-                    arguments: [Date().addingTimeInterval(30), error, id])
+                    arguments: [now.addingTimeInterval(backoff), error, row.id])
             }
+            guard !failed.isEmpty else { return nil }
+            return try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM outbox WHERE attempts >= ? AND last_error IS NOT NULL",
+                arguments: [attemptsAlert])
+        }
+        if let stuck {
+            Self.stuckRows.record(stuck)
+        } else if !published.isEmpty {
+            Self.stuckRows.record(0)
         }
         return rows.count
     }
@@ -75,19 +151,26 @@ struct OutboxPublisher: Service {
         let until = now.addingTimeInterval(claimDuration)
         let limit = batchSize
         let rows = try await committer.write { db in
+            // A ticket with a row claimed now (being published by an instance, or refused and backing off) waits:
+            // its later rows must not overtake that row.
             try GRDB.Row.fetchAll(
                 db,
                 sql: """
                     UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
-                    WHERE id IN (SELECT id FROM outbox WHERE claimed_until IS NULL OR claimed_until < ?
-                                 ORDER BY id LIMIT ?)
+                    WHERE id IN (
+                        SELECT id FROM outbox
+                        WHERE (claimed_until IS NULL OR claimed_until < ?)
+                            AND (correlation_id IS NULL OR correlation_id NOT IN (
+                                SELECT correlation_id FROM outbox
+                                WHERE claimed_until >= ? AND correlation_id IS NOT NULL))
+                        ORDER BY id LIMIT ?)
                     RETURNING id, message_id, exchange, routing_key, type, correlation_id, schema_version, body,
-                              created_at
+                              created_at, attempts
                     """,
-                arguments: [until, now, limit]
+                arguments: [until, now, now, limit]
             ).map { row in
                 Row(
-                    id: row["id"],
+                    id: row["id"], correlationID: row["correlation_id"], attempts: row["attempts"],
                     message: AMQPMessage(
                         exchange: row["exchange"], routingKey: row["routing_key"],
                         body: [UInt8](row["body"] as Data),

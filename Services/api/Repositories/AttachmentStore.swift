@@ -37,6 +37,8 @@ struct AttachmentStore: Sendable {
 
     /// Checks and writes `bytes`; nothing is written when they are refused, and a write that fails (the disk
     /// filled up) leaves no temporary file behind. `mime`, when given, was already decided from the bytes.
+    /// When this returns, the file and its folder entry are on disk (fsynced), so the row that points at it can
+    /// commit; a stored file that is damaged (empty, truncated, other bytes) is written again.
     func store(_ bytes: [UInt8], filename: String?, mime known: String? = nil) throws -> StoredAttachment {
         guard !bytes.isEmpty else { throw Problem.empty }
         guard bytes.count <= Self.maximumSize else { throw Problem.tooLarge(bytes.count) }
@@ -44,25 +46,82 @@ struct AttachmentStore: Sendable {
         try checkFreeSpace()
         let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         let url = path(for: digest)
-        if !FileManager.default.fileExists(atPath: url.path) {
-            // Write aside, then rename: a reader never sees half a file.
-            let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(digest).\(UUID().uuidString)")
+        if !Self.holds(bytes, at: url.path) {
             do {
-                try FileManager.default.createDirectory(
-                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Self.writeFile(bytes, to: temporary.path)
+                try writeDurably(bytes, to: url, digest: digest)
             } catch {
-                try? FileManager.default.removeItem(at: temporary)
                 disk.invalidate()
                 if Self.isOutOfSpace(error) { throw Problem.insufficientStorage(freeBytes: disk.freeBytes() ?? 0) }
                 throw error
             }
-            if rename(temporary.path, url.path) != 0 {
-                try? FileManager.default.removeItem(at: temporary)
-            }
         }
         let cleanName = filename.map { String($0.split(separator: "/").last ?? "").prefix(120) }.map(String.init)
         return StoredAttachment(sha256: digest, mime: mime, size: bytes.count, filename: cleanName)
+    }
+
+    /// Whether `path` is a regular file holding exactly `bytes`.
+    private static func holds(_ bytes: [UInt8], at path: String) -> Bool {
+        var status = stat()
+        guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) == bytes.count,
+            let stored = FileManager.default.contents(atPath: path)
+        else { return false }
+        return stored.elementsEqual(bytes)
+    }
+
+    /// Writes aside (`.<digest>.<uuid>`, locked while it is written), fsyncs, renames over `url` (a reader never
+    /// sees half a file) and fsyncs the folder, and the folders above it when they were just created.
+    private func writeDurably(_ bytes: [UInt8], to url: URL, digest: String) throws {
+        let folder = url.deletingLastPathComponent()
+        let created = try Self.createFolders(folder, under: URL(fileURLWithPath: root))
+        let temporary = folder.appendingPathComponent(".\(digest).\(UUID().uuidString)")
+        do {
+            try Self.writeFile(bytes, to: temporary.path, renamingTo: url.path)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+        try Self.syncFolder(folder.path)
+        for parent in created.reversed() { try Self.syncFolder(parent.deletingLastPathComponent().path) }
+    }
+
+    /// Creates `folder` and the missing folders between it and `root`; returns those it created, outermost first.
+    private static func createFolders(_ folder: URL, under root: URL) throws -> [URL] {
+        var missing: [URL] = []
+        var current = folder
+        while !FileManager.default.fileExists(atPath: current.path), current.path.count > root.path.count {
+            missing.append(current)
+            current = current.deletingLastPathComponent()
+        }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return missing.reversed()
+    }
+
+    private static func syncFolder(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw posixError() }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw posixError() }
+    }
+
+    private static func posixError() -> POSIXError { POSIXError(.init(rawValue: errno) ?? .EIO) }
+
+    /// Removes the temporary files a crash left behind (`.<digest>.<uuid>`): those no process holds locked, so a
+    /// write in progress in another instance sharing the folder is left alone. Returns how many it removed.
+    @discardableResult
+    func removeAbandonedTemporaryFiles() -> Int {
+        guard let enumerator = FileManager.default.enumerator(atPath: root) else { return 0 }
+        var removed = 0
+        while let relative = enumerator.nextObject() as? String {
+            let components = relative.split(separator: "/")
+            guard components.count == 3, components[2].hasPrefix(".") else { continue }
+            let path = root + "/" + relative
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard descriptor >= 0 else { continue }
+            defer { close(descriptor) }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { continue }
+            if unlink(path) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     /// Throws `insufficientStorage` below the free-space watermark (a reading at most a second old).
@@ -74,22 +133,26 @@ struct AttachmentStore: Sendable {
         }
     }
 
-    /// Writes a new file from the caller's buffer (no copy), reporting the `errno` of a failed write.
-    private static func writeFile(_ bytes: [UInt8], to path: String) throws {
+    /// Writes a new file at `path` from the caller's buffer (no copy), fsyncs it and renames it to `destination`,
+    /// reporting the `errno` of what failed. The file is locked until renamed: a cleanup at start leaves it alone.
+    private static func writeFile(_ bytes: [UInt8], to path: String, renamingTo destination: String) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        guard descriptor >= 0 else { throw posixError() }
         defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX) == 0 else { throw posixError() }
         try bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw POSIXError(.init(rawValue: errno) ?? .EIO)
+                    throw posixError()
                 }
                 offset += written
             }
         }
+        guard fsync(descriptor) == 0 else { throw posixError() }
+        guard rename(path, destination) == 0 else { throw posixError() }
     }
 
     static func isOutOfSpace(_ error: any Error) -> Bool {

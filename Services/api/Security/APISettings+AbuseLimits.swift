@@ -4,9 +4,12 @@ import MostradorServiceKit
 extension APISettings {
     /// The quotas that keep one visitor from filling the disk, the database or an agent's notifications.
     mutating func readAbuseLimits(_ configuration: ServiceConfiguration) throws {
-        func count(_ name: String, _ value: Int, minimum: Int = 1) throws -> Int {
+        // Megabytes are shifted into bytes: bounded so that the shift cannot overflow.
+        func count(_ name: String, _ value: Int, minimum: Int = 1, maximum: Int = 1 << 40) throws -> Int {
             let parsed = try configuration.setting(name, default: value)
-            guard parsed >= minimum else { throw ValidationError("\(name) must be at least \(minimum)") }
+            guard parsed >= minimum, parsed <= maximum else {
+                throw ValidationError("\(name) must be within \(minimum)…\(maximum)")
+            }
             return parsed
         }
         guestMessagesPerMinute = try count("MOSTRADOR_GUEST_MESSAGES_PER_MINUTE", guestMessagesPerMinute)

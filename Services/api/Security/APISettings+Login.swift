@@ -20,11 +20,9 @@ extension APISettings {
         }
         loginFailuresPerUser = try configuration.setting("MOSTRADOR_LOGIN_FAILURES_PER_USER", default: 5)
         loginFailuresPerClient = try configuration.setting("MOSTRADOR_LOGIN_FAILURES_PER_IP", default: 20)
-        loginWindow = try configuration.setting("MOSTRADOR_LOGIN_WINDOW_MINUTES", default: 15.0) * 60
-        guard loginFailuresPerUser > 0, loginFailuresPerClient > 0, loginWindow > 0 else {
-            throw ValidationError(
-                "MOSTRADOR_LOGIN_FAILURES_PER_USER, MOSTRADOR_LOGIN_FAILURES_PER_IP and MOSTRADOR_LOGIN_WINDOW_MINUTES "
-                    + "must be > 0")
+        loginWindow = try configuration.number("MOSTRADOR_LOGIN_WINDOW_MINUTES", default: 15, within: 0.1...10080) * 60
+        guard loginFailuresPerUser > 0, loginFailuresPerClient > 0 else {
+            throw ValidationError("MOSTRADOR_LOGIN_FAILURES_PER_USER and MOSTRADOR_LOGIN_FAILURES_PER_IP must be > 0")
         }
         bcryptThreads = try configuration.setting("MOSTRADOR_BCRYPT_THREADS", default: bcryptThreads)
         guard (1...256).contains(bcryptThreads) else {

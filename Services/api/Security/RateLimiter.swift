@@ -1,4 +1,5 @@
 import Foundation
+import MostradorServiceKit
 import Synchronization
 
 /// Counts events per key over a sliding window and refuses a key that already had `limit` of them: the api's one
@@ -78,7 +79,7 @@ final class RateLimiter<Key: Hashable & Sendable>: Sendable {
         guard current.count >= limit else { return .allowed }
         // The key may act again when the oldest of its last `limit` events leaves the window.
         let freed = current[current.count - limit].addingTimeInterval(window)
-        return .limited(retryAfter: max(1, Int(freed.timeIntervalSince(now).rounded(.up))))
+        return .limited(retryAfter: max(1, Int(saturating: freed.timeIntervalSince(now).rounded(.up))))
     }
 
     private func record(_ key: Key, at now: Date, in events: inout [Key: [Date]]) {

@@ -68,11 +68,13 @@ struct SeedBridgeAdapter: ChannelAdapter {
         }
     }
 
-    /// The longest wait a `Retry-After` may ask for; the delay queues top out at 5 minutes anyway.
-    static let maximumRetryAfter: Double = 3600
+    /// The range a `Retry-After` is clamped to: the delay queues top out at 5 minutes, and a bridge asking for
+    /// less than a second (or for a moment in the past) gets the shortest level.
+    static let retryAfterRange: ClosedRange<Double> = 1...300
 
-    /// `Retry-After` as seconds or as an HTTP date, clamped to 0…`maximumRetryAfter` (a bridge's `1e300` or `nan`
-    /// must not trap the conversion to an integer).
+    /// `Retry-After` as seconds or as an HTTP date, clamped to `retryAfterRange` (a bridge's `1e300`, `inf`, `-5`
+    /// or a past date must neither trap the conversion to an integer nor stall the message); nil when it says
+    /// nothing usable (`nan`, garbage).
     static func retryAfter(_ value: String, now: Date = Date()) -> Duration? {
         let text = value.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty, text.utf8.count <= 64 else { return nil }
@@ -86,8 +88,9 @@ struct SeedBridgeAdapter: ChannelAdapter {
             guard let date = formatter.date(from: text) else { return nil }
             seconds = date.timeIntervalSince(now)
         }
-        guard seconds.isFinite else { return nil }
-        return .milliseconds(Int64(min(max(0, seconds), maximumRetryAfter) * 1000))
+        guard !seconds.isNaN else { return nil }
+        let clamped = min(max(seconds, retryAfterRange.lowerBound), retryAfterRange.upperBound)
+        return .milliseconds(Int64(clamped * 1000))
     }
 
     static func providerID(from body: Data) -> String? {

@@ -23,7 +23,7 @@ extension DeliveryLedger {
         return try await committer.write { db in
             var report = RetentionReport()
             try db.execute(
-                sql: "DELETE FROM deliveries WHERE status IN ('sent', 'failed') AND updated_at < ?",
+                sql: "DELETE FROM deliveries WHERE status IN ('sent', 'failed') AND reported = 1 AND updated_at < ?",
                 arguments: [deleteBefore])
             report.deleted = db.changesCount
             try db.execute(

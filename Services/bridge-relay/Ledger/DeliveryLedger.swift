@@ -5,15 +5,24 @@ import MostradorContracts
 import MostradorStorage
 
 /// The relay's memory of what it sent, keyed by AMQP message id (stable across retries and redeliveries), in its
-/// own SQLite file. A message redelivered after a crash is not sent again when the ledger says it was sent; parked
-/// messages wait here, in order, while the bridge is down.
+/// own SQLite file. A message redelivered after a crash is not sent again when the ledger says it was sent.
+///
+/// Each customer has a line: a message that cannot go out now (the bridge is down, or it waits for a retry) takes a
+/// place in it (`line_order`), and every later message to that customer queues behind it, so no message overtakes
+/// an earlier one — not even across retries.
 struct DeliveryLedger: Sendable {
-    enum Status: String, Sendable {
-        /// Handed to the bridge, outcome not recorded yet (a crash here means: send again, same idempotency key).
+    enum Status: String, Sendable, CaseIterable {
+        /// Being resent from the line; a crash here means: send again, same idempotency key.
         case sending
         case sent
+        /// Waiting in its customer's line for the bridge (or for the message ahead of it).
         case parked
+        /// Waiting in the delay queues for its next attempt; it holds its customer's line meanwhile.
+        case retrying
         case failed
+
+        /// Whether the message still has to go out.
+        var isPending: Bool { [.sending, .parked, .retrying].contains(self) }
     }
 
     struct Entry: Sendable, Equatable {
@@ -22,13 +31,28 @@ struct DeliveryLedger: Sendable {
         let status: Status
         let attempts: Int
         let providerID: String?
+        var reason: String? = nil
+        /// Its place in its customer's line, once it had to wait.
+        var lineOrder: Int64? = nil
+        /// Whether the api was told of its final status (`sent`, `failed`).
+        var reported = true
+        /// The relay process that wrote this state (see ``Relay/incarnation``).
+        var incarnation: String? = nil
+        var updatedAt = Date()
     }
 
     let committer: GroupCommitter
     var reader: DatabasePool { committer.writer }
 
-    static func open(dataDirectory: String, logger: Logger) throws -> DeliveryLedger {
-        let pool = try DatabaseFactory.open(path: "\(dataDirectory)/relay-ledger.sqlite", durability: .normal)
+    static func open(
+        dataDirectory: String, durability: DatabaseFactory.Durability = .full, logger: Logger
+    ) throws -> DeliveryLedger {
+        let pool = try DatabaseFactory.open(path: "\(dataDirectory)/relay-ledger.sqlite", durability: durability)
+        try migrator.migrate(pool)
+        return DeliveryLedger(committer: GroupCommitter(writer: pool, logger: logger))
+    }
+
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: deliveries") { db in
             try db.execute(
@@ -51,8 +75,43 @@ struct DeliveryLedger: Sendable {
                     CREATE INDEX deliveries_recipient ON deliveries(recipient) WHERE parked_order IS NOT NULL;
                     """)
         }
-        try migrator.migrate(pool)
-        return DeliveryLedger(committer: GroupCommitter(writer: pool, logger: logger))
+        // Retries hold their customer's line; final statuses remember whether the api heard of them; every state
+        // says which process wrote it. SQLite cannot change a CHECK constraint in place: the table is rebuilt.
+        migrator.registerMigration("v2: lines, retries and reports") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE deliveries_v2 (
+                        id INTEGER PRIMARY KEY,
+                        message_id TEXT NOT NULL UNIQUE,
+                        ticket_id INTEGER NOT NULL,
+                        message_ref INTEGER NOT NULL,
+                        recipient TEXT NOT NULL,
+                        text TEXT NOT NULL,
+                        status TEXT NOT NULL
+                            CHECK (status IN ('sending', 'sent', 'parked', 'retrying', 'failed')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        provider_id TEXT,
+                        reason TEXT,
+                        line_order INTEGER,
+                        reported INTEGER NOT NULL DEFAULT 1,
+                        incarnation TEXT,
+                        updated_at DATETIME NOT NULL
+                    );
+                    INSERT INTO deliveries_v2 (id, message_id, ticket_id, message_ref, recipient, text, status,
+                                               attempts, provider_id, reason, line_order, updated_at)
+                        SELECT id, message_id, ticket_id, message_ref, recipient, text, status, attempts,
+                               provider_id, reason, parked_order, updated_at
+                        FROM deliveries;
+                    DROP TABLE deliveries;
+                    ALTER TABLE deliveries_v2 RENAME TO deliveries;
+                    CREATE INDEX deliveries_line ON deliveries(line_order)
+                        WHERE status IN ('sending', 'parked', 'retrying');
+                    CREATE INDEX deliveries_recipient_line ON deliveries(recipient, line_order)
+                        WHERE status IN ('sending', 'parked', 'retrying');
+                    CREATE INDEX deliveries_unreported ON deliveries(updated_at) WHERE reported = 0;
+                    """)
+        }
+        return migrator
     }
 
     func entry(_ messageID: String) async throws -> Entry? {
@@ -63,61 +122,102 @@ struct DeliveryLedger: Sendable {
         }
     }
 
-    /// Whether `recipient` has parked messages, or one being resent from parking (newer ones must queue behind them
-    /// to keep the order).
-    func hasParked(recipient: String) async throws -> Bool {
+    /// The status of the first message waiting in `recipient`'s line ahead of position `order` (anywhere in the
+    /// line when `order` is nil): a newer message must queue behind it. Nil when the line is clear.
+    func waitingAhead(recipient: String, before order: Int64? = nil) async throws -> Status? {
         try await reader.read { db in
-            try Bool.fetchOne(
+            try String.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT EXISTS (SELECT 1 FROM deliveries WHERE recipient = ? AND parked_order IS NOT NULL
-                                       AND status IN ('parked', 'sending'))
+                        SELECT status FROM deliveries
+                        WHERE recipient = ? AND status IN ('sending', 'parked', 'retrying')
+                          AND line_order IS NOT NULL AND line_order < ?
+                        ORDER BY line_order LIMIT 1
                         """),
-                arguments: [recipient]) ?? false
+                arguments: [recipient, order ?? Int64.max]
+            ).flatMap(Status.init(rawValue:))
         }
     }
 
-    /// Parked messages, oldest first.
-    func parked(limit: Int) async throws -> [Entry] {
+    /// Messages the line lets go now, oldest first: parked ones, and ones caught mid-resend by a crash (resent
+    /// with the same idempotency key). A customer whose line starts with a message waiting for its retry is
+    /// skipped: nothing may overtake it.
+    func ready(limit: Int) async throws -> [Entry] {
         try await reader.read { db in
             try Row.fetchAll(
                 db.cachedStatement(
-                    sql: "SELECT * FROM deliveries WHERE status = 'parked' ORDER BY parked_order LIMIT ?"),
+                    sql: """
+                        SELECT * FROM deliveries AS d
+                        WHERE d.status IN ('parked', 'sending')
+                          AND NOT EXISTS (SELECT 1 FROM deliveries AS head
+                                          WHERE head.recipient = d.recipient AND head.status = 'retrying'
+                                            AND head.line_order < d.line_order)
+                        ORDER BY d.line_order LIMIT ?
+                        """),
                 arguments: [limit]
             ).map(Self.entry)
         }
     }
 
-    func parkedCount() async throws -> Int {
+    /// Messages the monitor has to send once their line lets them: parked ones and ones caught mid-resend (those
+    /// waiting for a retry come back through the broker).
+    func waitingCount() async throws -> Int {
         try await reader.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status = 'parked'") ?? 0
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status IN ('sending', 'parked')") ?? 0
         }
     }
 
-    /// Records the state of a message (creating its entry on first sight).
+    /// Final statuses the api has not confirmed hearing of: those of an earlier process, and this process's ones
+    /// older than `before` (a report normally follows the record within milliseconds).
+    func unreported(incarnation: String, before: Date, limit: Int) async throws -> [Entry] {
+        try await reader.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM deliveries
+                        WHERE reported = 0 AND (incarnation IS NOT ? OR updated_at < ?)
+                        ORDER BY id LIMIT ?
+                        """),
+                arguments: [incarnation, before, limit]
+            ).map(Self.entry)
+        }
+    }
+
+    /// Records the state of a message (creating its entry on first sight). A message that starts to wait
+    /// (parked, retrying) takes the last place in its customer's line and keeps it until it leaves; `sent` and
+    /// `failed` start unreported.
     func record(
         _ messageID: String, command: RelaySend, status: Status, attempts: Int, providerID: String? = nil,
-        reason: String? = nil
+        reason: String? = nil, incarnation: String? = nil
     ) async throws {
         try await committer.write { db in
             try db.cachedStatement(
                 sql: """
                     INSERT INTO deliveries (message_id, ticket_id, message_ref, recipient, text, status, attempts,
-                                            provider_id, reason, parked_order, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
-                            CASE WHEN ? = 'parked' THEN (SELECT COALESCE(MAX(parked_order), 0) + 1 FROM deliveries)
-                            END, ?)
+                                            provider_id, reason, line_order, reported, incarnation, updated_at)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+                            CASE WHEN ?6 IN ('parked', 'retrying')
+                                 THEN (SELECT COALESCE(MAX(line_order), 0) + 1 FROM deliveries) END,
+                            ?6 NOT IN ('sent', 'failed'), ?10, ?11)
                     ON CONFLICT (message_id) DO UPDATE SET
                         status = excluded.status, attempts = excluded.attempts,
                         provider_id = COALESCE(excluded.provider_id, provider_id), reason = excluded.reason,
-                        parked_order = CASE WHEN excluded.status = 'parked'
-                            THEN COALESCE(parked_order, excluded.parked_order) ELSE parked_order END,
+                        line_order = COALESCE(line_order, excluded.line_order),
+                        reported = excluded.reported, incarnation = excluded.incarnation,
                         updated_at = excluded.updated_at
                     """
             ).execute(arguments: [
                 messageID, command.ticketID, command.messageID, command.recipient, command.text, status.rawValue,
-                attempts, providerID, reason, status.rawValue, Date(),
+                attempts, providerID, reason, incarnation, Date(),
             ])
+        }
+    }
+
+    /// The api confirmed hearing of the final status of `messageID`.
+    func markReported(_ messageID: String) async throws {
+        try await committer.write { db in
+            try db.cachedStatement(sql: "UPDATE deliveries SET reported = 1 WHERE message_id = ?")
+                .execute(arguments: [messageID])
         }
     }
 
@@ -129,7 +229,12 @@ struct DeliveryLedger: Sendable {
                 text: row["text"]),
             status: Status(rawValue: row["status"]) ?? .failed,
             attempts: row["attempts"],
-            providerID: row["provider_id"]
+            providerID: row["provider_id"],
+            reason: row["reason"],
+            lineOrder: row["line_order"],
+            reported: row["reported"],
+            incarnation: row["incarnation"],
+            updatedAt: row["updated_at"]
         )
     }
 }

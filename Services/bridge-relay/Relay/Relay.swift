@@ -3,32 +3,54 @@ import Foundation
 import Logging
 import MostradorContracts
 import MostradorMessaging
+import MostradorServiceKit
 import Synchronization
+
+/// Where the relay tells the api what became of a message (`delivery.updated` on the broker; a recorder in tests).
+protocol DeliveryReports: Sendable {
+    /// Returns once the report is safely handed over (confirmed by the broker).
+    func publishReport(_ report: DeliveryUpdated) async throws
+}
+
+extension AMQPConnection: DeliveryReports {
+    func publishReport(_ report: DeliveryUpdated) async throws {
+        try await publish(report)
+    }
+}
 
 /// Delivers `relay.send` commands through a channel adapter and reports every transition as `delivery.updated`.
 ///
 /// - sent (2xx): recorded in the ledger, reported `sent`, acknowledged;
 /// - channel down (503, refused, reset): parked in the ledger and reported `waiting_bridge`; the monitor resends
 ///   parked messages, oldest first, once the bridge answers again;
-/// - transient (timeout, 5xx, 429): reported `retrying` and retried through the delay queues with exponential
+/// - transient (timeout, 5xx, 429): recorded `retrying` (it keeps its customer's place in line: later messages to
+///   that customer wait behind it), reported `retrying` and retried through the delay queues with exponential
 ///   backoff and full jitter (honouring `Retry-After`), `failed` and dead-lettered after the last attempt;
 /// - rejected (other 4xx): reported `failed` with the bridge's reason.
+///
+/// Final statuses are marked reported only once the broker confirmed the report; the monitor re-publishes the
+/// others, so a crash between sending and reporting never leaves the technician looking at `queued`.
 struct Relay: Sendable {
     let adapter: any ChannelAdapter
     let ledger: DeliveryLedger
-    let connection: AMQPConnection
+    let reports: any DeliveryReports
     let limiter: RateLimiter
     let settings: RelaySettings
+    /// Who wrote a ledger state: a retry scheduled by this very process is guaranteed to come back (the
+    /// connection republishes what the broker has not confirmed), one scheduled by a dead process is not.
+    let incarnation = UUID().uuidString
+    /// Wakes the monitor when a customer's line may move (a message at its head was sent or failed).
+    let lineMoved = Wakeup()
     private let bridgeDown = BridgeState()
     let logger: Logger
 
     init(
-        adapter: any ChannelAdapter, ledger: DeliveryLedger, connection: AMQPConnection, settings: RelaySettings,
+        adapter: any ChannelAdapter, ledger: DeliveryLedger, reports: any DeliveryReports, settings: RelaySettings,
         logger: Logger
     ) {
         self.adapter = adapter
         self.ledger = ledger
-        self.connection = connection
+        self.reports = reports
         self.limiter = RateLimiter(perSecond: settings.rate)
         self.settings = settings
         self.logger = logger
@@ -60,72 +82,111 @@ struct Relay: Sendable {
     }
 
     func handle(_ command: RelaySend, messageID: String, attempt: Int) async throws -> ConsumeOutcome {
+        var place: Int64?
         if let entry = try await ledger.entry(messageID) {
             switch entry.status {
-            case .sent:
-                // Redelivered after it was sent (a crash before the ack): say so again, do not send twice.
-                try await report(command, .sent, attempt: entry.attempts, providerID: entry.providerID)
+            case .sent, .failed:
+                // Redelivered after it was finished (a crash before the ack): say so again, never send twice.
+                try await reportFinal(entry)
                 return .ack
-            case .failed, .parked:
+            case .parked, .sending:
+                // It waits in its customer's line: the monitor sends it.
                 return .ack
-            case .sending:
-                logger.notice("resending a message whose outcome was lost", metadata: ["message_id": "\(messageID)"])
+            case .retrying:
+                if attempt < entry.attempts, entry.incarnation == incarnation {
+                    // The original of a retry this process scheduled, redelivered because its ack died with the
+                    // connection: the retry copy is on its way, sending this one too would fork the message.
+                    logger.notice("dropped a redelivery of a message already scheduled for retry")
+                    return .ack
+                }
+                place = entry.lineOrder
             }
         }
         if isBridgeDown {
-            return try await park(command, messageID: messageID, attempt: attempt, reason: "WhatsApp desconectado")
-        }
-        if try await ledger.hasParked(recipient: command.recipient) {
             return try await park(
-                command, messageID: messageID, attempt: attempt, reason: "en cola detrás de mensajes pendientes")
+                command, messageID: messageID, attempt: attempt, reason: "WhatsApp desconectado", report: true)
+        }
+        if let ahead = try await ledger.waitingAhead(recipient: command.recipient, before: place) {
+            // Behind a message waiting for the bridge, the customer waits for the bridge too; behind one waiting
+            // for its retry, the message is simply still queued (nothing is wrong with the bridge).
+            return try await park(
+                command, messageID: messageID, attempt: attempt, reason: "en cola detrás de mensajes pendientes",
+                report: ahead != .retrying)
         }
         let number = attempt + 1
         switch try await send(command, messageID: messageID, attempt: number) {
         case .sent:
+            if place != nil { lineMoved.signal() }
             return .ack
         case .channelDown(let reason):
             setBridgeDown(true)
-            return try await park(command, messageID: messageID, attempt: number, reason: reason)
+            return try await park(command, messageID: messageID, attempt: number, reason: reason, report: true)
         case .transient(let reason, let retryAfter):
             guard number < settings.maxAttempts else {
-                try await ledger.record(messageID, command: command, status: .failed, attempts: number, reason: reason)
-                try await report(command, .failed, attempt: number, reason: "\(reason) (tras \(number) intentos)")
+                try await finish(
+                    command, messageID: messageID, status: .failed, attempts: number,
+                    reason: "\(reason) (tras \(number) intentos)")
+                if place != nil { lineMoved.signal() }
                 return .deadLetter(reason: reason)
             }
+            try await ledger.record(
+                messageID, command: command, status: .retrying, attempts: number, reason: reason,
+                incarnation: incarnation)
             try await report(command, .retrying, attempt: number, reason: reason)
             return .retry(after: max(Self.backoff(attempt: number), retryAfter ?? .zero))
         case .rejected(let reason):
-            try await ledger.record(messageID, command: command, status: .failed, attempts: number, reason: reason)
-            try await report(command, .failed, attempt: number, reason: reason)
+            try await finish(command, messageID: messageID, status: .failed, attempts: number, reason: reason)
+            if place != nil { lineMoved.signal() }
             return .ack
         }
     }
 
     /// One attempt through the adapter; a success is recorded and reported before returning. `markSending` records
-    /// the attempt first (resending parked messages needs it to hold their place in line); a fresh message needs no
+    /// the attempt first (resending from a line needs it to hold the message's place); a fresh message needs no
     /// record before the attempt: after a crash it has none and is resent with the same idempotency key.
     func send(_ command: RelaySend, messageID: String, attempt: Int, markSending: Bool = false) async throws
         -> SendOutcome
     {
         await limiter.acquire()
         if markSending {
-            try await ledger.record(messageID, command: command, status: .sending, attempts: attempt)
+            try await ledger.record(
+                messageID, command: command, status: .sending, attempts: attempt, incarnation: incarnation)
         }
         let outcome = await adapter.send(
             OutboundMessage(idempotencyKey: messageID, recipient: command.recipient, text: command.text))
         if case .sent(let providerID) = outcome {
-            try await ledger.record(
-                messageID, command: command, status: .sent, attempts: attempt, providerID: providerID)
-            try await report(command, .sent, attempt: attempt, providerID: providerID)
+            try await finish(command, messageID: messageID, status: .sent, attempts: attempt, providerID: providerID)
         }
         return outcome
     }
 
-    private func park(_ command: RelaySend, messageID: String, attempt: Int, reason: String) async throws
-        -> ConsumeOutcome
+    /// Records a final status, reports it, and marks it reported once the broker confirmed the report.
+    func finish(
+        _ command: RelaySend, messageID: String, status: DeliveryLedger.Status, attempts: Int,
+        providerID: String? = nil, reason: String? = nil
+    ) async throws {
+        try await ledger.record(
+            messageID, command: command, status: status, attempts: attempts, providerID: providerID, reason: reason,
+            incarnation: incarnation)
+        try await report(
+            command, status == .sent ? .sent : .failed, attempt: attempts, reason: reason, providerID: providerID)
+        try await ledger.markReported(messageID)
+    }
+
+    /// Reports a final status again, from the ledger.
+    func reportFinal(_ entry: DeliveryLedger.Entry) async throws {
+        try await report(
+            entry.command, entry.status == .sent ? .sent : .failed, attempt: entry.attempts, reason: entry.reason,
+            providerID: entry.providerID)
+        if !entry.reported { try await ledger.markReported(entry.messageID) }
+    }
+
+    private func park(_ command: RelaySend, messageID: String, attempt: Int, reason: String, report: Bool)
+        async throws -> ConsumeOutcome
     {
-        try await ledger.record(messageID, command: command, status: .parked, attempts: attempt, reason: reason)
-        try await report(command, .waitingBridge, attempt: attempt, reason: reason)
+        try await ledger.record(
+            messageID, command: command, status: .parked, attempts: attempt, reason: reason, incarnation: incarnation)
+        if report { try await self.report(command, .waitingBridge, attempt: attempt, reason: reason) }
         return .ack
     }
 
@@ -133,7 +194,7 @@ struct Relay: Sendable {
         _ command: RelaySend, _ status: DeliveryStatus, attempt: Int, reason: String? = nil,
         providerID: String? = nil
     ) async throws {
-        try await connection.publish(
+        try await reports.publishReport(
             DeliveryUpdated(
                 ticketID: command.ticketID, messageID: command.messageID, status: status, attempt: attempt,
                 reason: reason, providerMessageID: providerID))
@@ -141,7 +202,7 @@ struct Relay: Sendable {
 
     /// Exponential backoff with full jitter: uniform in [0, min(5 min, 1 s · 2^(attempt-1))], at least 1 s.
     static func backoff(attempt: Int) -> Duration {
-        let ceiling = min(300.0, pow(2.0, Double(max(0, attempt - 1))))
+        let ceiling = min(300.0, pow(2.0, Double(min(max(0, attempt - 1), 30))))
         return .milliseconds(Int64(max(1.0, Double.random(in: 0...ceiling)) * 1000))
     }
 }

@@ -66,6 +66,21 @@ const STATUS = {
 };
 /** Orden de los estados: uno más avanzado nunca se sustituye por uno anterior. */
 const RANK = { sending: 0, queued: 1, retrying: 2, waiting_bridge: 2, sent: 3, delivered: 4, read: 5, failed: 5 };
+/**
+ * El orden en que el servidor aplica los informes de entrega (DeliveryStatus.rank): lo que llega por la consulta,
+ * por `connection_established` o por una trama `estado_entrega` puede ser una foto más vieja que lo que ya se
+ * muestra (una respuesta que tardó, un historial leído antes del informe) y no debe hacer retroceder la burbuja.
+ */
+const PROGRESS = { queued: 0, retrying: 1, waiting_bridge: 1, failed: 2, sent: 3, delivered: 4, read: 5 };
+
+/** true si el estado `next` (con su intento) es anterior al que ya se muestra. */
+export function isStale(current, next) {
+  if (!current.estado_entrega || !next.estado_entrega) return false;
+  const before = PROGRESS[current.estado_entrega] ?? 0;
+  const after = PROGRESS[next.estado_entrega] ?? 0;
+  if (after !== before) return after < before;
+  return next.estado_entrega === current.estado_entrega && (next.intento ?? 0) < (current.intento ?? 0);
+}
 
 const ROLE_ICON = { user: 'user', tecnico: 'headset', assistant: 'bot' };
 export const ROLE_LABEL = { user: 'Cliente', tecnico: 'Técnico', assistant: 'Asistente' };
@@ -155,7 +170,7 @@ export class Conversation {
   /** Nuevo estado de entrega (o de lectura) de un mensaje que ya está en pantalla. */
   update(existing, m) {
     const before = this.signature(existing);
-    if (m.estado_entrega) {
+    if (m.estado_entrega && !isStale(existing, m)) {
       existing.estado_entrega = m.estado_entrega;
       existing.intento = m.intento;
       existing.error_entrega = m.error_entrega;

@@ -7,6 +7,8 @@ import { h } from './dom.js';
  * (true si el servidor respondió);
  * o.onFrame(tipo, data); o.onMode('websocket'|'polling'|'offline'); o.onOpen();
  * o.pollInterval (5000); o.safetyInterval (30000: consulta de seguridad con el socket abierto).
+ * La trama `resync` (el servidor dejó de mandar tramas porque esta página se quedó atrás; cierra el socket
+ * enseguida) no llega a onFrame: se vuelve a consultar la conversación ya y se reconecta pronto.
  */
 export class LiveChannel {
   constructor(o) {
@@ -20,6 +22,7 @@ export class LiveChannel {
     this.heartbeatTimer = null;
     this.lastPollOk = true;
     this.polling = false;
+    this.resyncing = false;
   }
 
   start(initialOk) {
@@ -62,6 +65,7 @@ export class LiveChannel {
       let frame;
       try { frame = JSON.parse(ev.data); } catch (e) { return; }
       if (!frame || typeof frame.tipo !== 'string') return;
+      if (frame.tipo === 'resync') { this.resync(); return; }
       try { this.o.onFrame?.(frame.tipo, frame.data || {}); } catch (e) { console.error(e); }
     };
     ws.onclose = () => {
@@ -73,6 +77,13 @@ export class LiveChannel {
       this.setMode(this.lastPollOk ? 'polling' : 'offline');
       // Si estuvo abierto, la consulta iba a 30 s: volver a 5 s ya. Si nunca abrió, la consulta sigue su ritmo.
       if (openedAt) this.schedulePoll(0);
+      if (this.resyncing) {
+        // Cerrado tras `resync`: volver en cuanto la consulta haya recargado lo perdido.
+        this.resyncing = false;
+        clearTimeout(this.reconnectTimer);
+        this.reconnectTimer = setTimeout(() => this.connect(), 500 + Math.floor(Math.random() * 500));
+        return;
+      }
       this.scheduleReconnect();
     };
   }
@@ -119,6 +130,14 @@ export class LiveChannel {
 
   /** Consulta ya (por ejemplo tras un cambio local). */
   pollNow() { if (!this.stopped) this.schedulePoll(0); }
+
+  /** El servidor no mandó tramas que esta página necesitaba: recargar la conversación (lo que hubo desde la
+   * última consulta, y los estados que aún pueden cambiar) y reconectar. */
+  resync() {
+    if (this.stopped) return;
+    this.resyncing = true;
+    this.pollNow();
+  }
 
   stop() {
     this.stopped = true;

@@ -1,0 +1,128 @@
+import AMQPClient
+import Foundation
+import GRDB
+import Logging
+import MostradorServiceKit
+import MostradorStorage
+import TestSupport
+import Testing
+
+@testable import MostradorAPI
+
+/// One ticket's outbox rows reach the broker in id order even when one is refused (review R9): the refused row
+/// holds back the later rows of its ticket until the broker takes it; other tickets keep flowing.
+@Suite struct OutboxOrderTests {
+    static let logger: Logger = {
+        var logger = Logger(label: "outbox-test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    struct Fixture {
+        let exchange = uniqueName("outbox")
+        /// Does not exist until the test declares it: rows sent there are refused.
+        let missing = uniqueName("outbox.missing")
+        let queue = uniqueName("outbox.q")
+    }
+
+    static func insert(_ rows: [(ticket: String, exchange: String, body: String)], db: Database) throws {
+        for row in rows {
+            try db.execute(
+                sql: """
+                    INSERT INTO outbox (message_id, exchange, routing_key, type, correlation_id, schema_version, body,
+                                        created_at)
+                    VALUES (?, ?, 'relay.send', 'relay.send', ?, 1, ?, ?)
+                    """,
+                arguments: [UUID().uuidString.lowercased(), row.exchange, row.ticket, Data(row.body.utf8), Date()])
+        }
+    }
+
+    /// Takes everything `queue` holds now, in order.
+    static func drain(_ connection: AMQPConnection, _ queue: String) async throws -> [String] {
+        var bodies: [String] = []
+        while let delivery = try await connection.get(queue: queue) {
+            bodies.append(String(decoding: delivery.body, as: UTF8.self))
+            delivery.ack()
+        }
+        return bodies
+    }
+
+    @Test func aRefusedRowHoldsBackTheLaterRowsOfItsTicketOnly() async throws {
+        let broker = try await TestBroker.shared()
+        let configuration = try await broker.freshVirtualHost("outbox")
+        let fixture = Fixture()
+        let connection = AMQPConnection(
+            configuration: configuration,
+            topology: AMQPTopology(
+                exchanges: [.init(fixture.exchange, kind: .topic)],
+                queues: [.quorum(fixture.queue, deliveryLimit: 5, deadLetterExchange: nil)],
+                bindings: [.init(queue: fixture.queue, exchange: fixture.exchange, routingKey: "#")]),
+            logger: Self.logger)
+        connection.start()
+        defer { Task { await connection.shutdown() } }
+        try await connection.waitUntilReady()
+
+        let directory = NSTemporaryDirectory() + "mostrador-outbox-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pool = try APIDatabase.open(dataDirectory: directory, durability: .normal)
+        let committer = GroupCommitter(writer: pool, logger: Self.logger)
+        let running = Task { try await committer.run() }
+        defer { running.cancel() }
+
+        try await committer.write { db in
+            try Self.insert(
+                [
+                    ("7", fixture.missing, "7-1"), ("8", fixture.exchange, "8-1"), ("7", fixture.exchange, "7-2"),
+                    ("7", fixture.exchange, "7-3"), ("8", fixture.exchange, "8-2"),
+                ], db: db)
+        }
+        var publisher = OutboxPublisher(
+            committer: committer, connection: connection, wakeup: Wakeup(), logger: Self.logger)
+        publisher.firstBackoff = 4
+
+        // Ticket 8 goes out; ticket 7's first row is refused and holds its two later rows back.
+        #expect(try await publisher.publishBatch() == 5)
+        var received = try await Self.drain(connection, fixture.queue)
+        #expect(received == ["8-1", "8-2"])
+        // While the refused row backs off, nothing of ticket 7 is claimed, however often the publisher looks.
+        #expect(try await publisher.publishBatch() == 0)
+        #expect(try await Self.drain(connection, fixture.queue).isEmpty)
+        let waiting = try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT body, attempts, last_error FROM outbox ORDER BY id")
+        }
+        #expect(waiting.map { String(decoding: $0["body"] as Data, as: UTF8.self) } == ["7-1", "7-2", "7-3"])
+        #expect(waiting.map { $0["attempts"] as Int } == [1, 0, 0])
+        #expect((waiting.first?["last_error"] as String?) != nil)
+
+        // The missing exchange appears: the refused row goes out first, then the rows it held.
+        let repair = AMQPConnection(
+            configuration: configuration,
+            topology: AMQPTopology(
+                exchanges: [.init(fixture.missing, kind: .topic)],
+                bindings: [.init(queue: fixture.queue, exchange: fixture.missing, routingKey: "#")]),
+            logger: Self.logger)
+        repair.start()
+        try await repair.waitUntilReady()
+        await repair.shutdown()
+        let drained = await eventually(timeout: .seconds(60), poll: .milliseconds(200)) {
+            _ = try? await publisher.publishBatch()
+            let left = try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") }
+            return left == 0
+        }
+        #expect(drained)
+        received = try await Self.drain(connection, fixture.queue)
+        #expect(received == ["7-1", "7-2", "7-3"])
+    }
+
+    /// Within one batch a ticket's rows travel in waves (each after the one before was confirmed), others alongside.
+    @Test func aBatchSendsEachTicketsRowsInWaves() {
+        func row(_ id: Int64, _ ticket: String?) -> OutboxPublisher.Row {
+            OutboxPublisher.Row(
+                id: id, correlationID: ticket, attempts: 1,
+                message: AMQPMessage(exchange: "x", routingKey: "k", body: []))
+        }
+        let waves = OutboxPublisher.waves([row(5, "b"), row(1, "a"), row(2, "b"), row(3, "a"), row(4, nil), row(6, "a")])
+        #expect(waves.map { $0.map(\.id) } == [[1, 2, 4], [3, 5], [6]])
+    }
+}

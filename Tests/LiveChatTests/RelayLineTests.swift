@@ -1,0 +1,266 @@
+import AMQPClient
+import Foundation
+import GRDB
+import Logging
+import MostradorContracts
+import MostradorMessaging
+import MostradorServiceKit
+import MostradorStorage
+import ServiceLifecycleTestKit
+import Synchronization
+import Testing
+
+@testable import MostradorAPI
+@testable import MostradorBridgeRelay
+
+/// The relay's lines, retries and reports against a real ledger file, a scripted channel and a recording reporter:
+/// what a killed relay leaves behind is finished by the next one, a retried message is never overtaken, a retry is
+/// never forked, and the api always hears the final word.
+@Suite("Relay lines, retries and reports")
+struct RelayLineTests {
+    @Test func messagesCaughtMidResendByAKillAreResentWithTheSameKeyInOrderAndUnwedgeTheCustomer() async throws {
+        try await RelayRig.with { rig in
+            // What a relay killed while resending its parked messages leaves: the first one marked `sending`, the
+            // second still parked behind it (the broker was acked long ago: nothing will redeliver them).
+            try await rig.ledger.record("m1", command: rig.command(1), status: .parked, attempts: 1)
+            try await rig.ledger.record("m2", command: rig.command(2), status: .parked, attempts: 1)
+            try await rig.ledger.record("m1", command: rig.command(1), status: .sending, attempts: 2)
+            // The customer is wedged for as long as those stay: a new message queues behind them.
+            #expect(try await rig.relay.handle(rig.command(3), messageID: "m3", attempt: 0) == .ack)
+            #expect(rig.channel.sentKeys.isEmpty)
+
+            try await rig.monitor.check()
+            #expect(rig.channel.sentKeys == ["m1", "m2", "m3"])
+            for id in ["m1", "m2", "m3"] {
+                #expect(try await rig.ledger.entry(id)?.status == .sent)
+            }
+            #expect(rig.reports.statuses(of: 1).last == .sent)
+            #expect(try await rig.ledger.waitingCount() == 0)
+            // The line is clear: the next message goes straight out.
+            #expect(try await rig.relay.handle(rig.command(4), messageID: "m4", attempt: 0) == .ack)
+            #expect(rig.channel.sentKeys.last == "m4")
+        }
+    }
+
+    @Test func aRetriedMessageIsNeverOvertakenByALaterOneToTheSameCustomer() async throws {
+        try await RelayRig.with { rig in
+            rig.channel.script(["m1": [.transient(reason: "HTTP 500", retryAfter: nil)]])
+            guard case .retry = try await rig.relay.handle(rig.command(1), messageID: "m1", attempt: 0) else {
+                Issue.record("a 500 must be retried")
+                return
+            }
+            #expect(rig.reports.statuses(of: 1) == [.retrying])
+            // A later message to the same customer waits behind the retry, quietly (the bridge is fine).
+            #expect(try await rig.relay.handle(rig.command(2), messageID: "m2", attempt: 0) == .ack)
+            #expect(try await rig.ledger.entry("m2")?.status == .parked)
+            #expect(rig.reports.statuses(of: 2).isEmpty)
+            // Another customer is not held up.
+            #expect(
+                try await rig.relay.handle(rig.command(3, to: "5215550009999"), messageID: "m3", attempt: 0) == .ack)
+            // The monitor does not let m2 go while m1 waits for its retry.
+            try await rig.monitor.check()
+            #expect(rig.channel.sentKeys == ["m1", "m3"])
+
+            // The retry copy comes back from the delay queue (attempt 1) and goes out; then m2 follows.
+            #expect(try await rig.relay.handle(rig.command(1), messageID: "m1", attempt: 1) == .ack)
+            try await rig.monitor.check()
+            #expect(rig.channel.sentKeys == ["m1", "m3", "m1", "m2"])
+            #expect(rig.reports.statuses(of: 1) == [.retrying, .sent])
+            #expect(rig.reports.statuses(of: 2) == [.sent])
+        }
+    }
+
+    @Test func aRedeliveredOriginalOfAScheduledRetryIsNotForkedButAKilledProcessesOneIsSent() async throws {
+        try await RelayRig.with { rig in
+            rig.channel.script(["m1": [.transient(reason: "timeout", retryAfter: nil)]])
+            _ = try await rig.relay.handle(rig.command(1), messageID: "m1", attempt: 0)
+            // The connection died before the original's ack: the broker hands the original out again while its
+            // retry copy (republished by the connection) waits in the delay queue.
+            #expect(try await rig.relay.handle(rig.command(1), messageID: "m1", attempt: 0) == .ack)
+            #expect(rig.channel.sentKeys == ["m1"])
+
+            // A relay started after a kill cannot know whether the copy reached the broker: it sends the original.
+            let restarted = rig.restartedRelay()
+            #expect(try await restarted.handle(rig.command(1), messageID: "m1", attempt: 0) == .ack)
+            #expect(rig.channel.sentKeys == ["m1", "m1"])
+            // And the copy, arriving later, is not sent again.
+            #expect(try await restarted.handle(rig.command(1), messageID: "m1", attempt: 1) == .ack)
+            #expect(rig.channel.sentKeys == ["m1", "m1"])
+        }
+    }
+
+    @Test func aFinalStatusWhoseReportWasLostIsPublishedAgain() async throws {
+        try await RelayRig.with { rig in
+            rig.reports.failNext(1)
+            await #expect(throws: (any Error).self) {
+                _ = try await rig.relay.handle(rig.command(1), messageID: "m1", attempt: 0)
+            }
+            #expect(rig.channel.sentKeys == ["m1"])
+            #expect(try await rig.ledger.entry("m1")?.reported == false)
+            // Left by a process that died: the next relay's monitor reports it at once.
+            let restarted = rig.restartedRelay()
+            try await BridgeMonitor(relay: restarted, logger: rig.logger).check()
+            #expect(rig.reports.statuses(of: 1) == [.sent])
+            #expect(try await rig.ledger.entry("m1")?.reported == true)
+            // A redelivery of the command says it again without sending twice.
+            #expect(try await restarted.handle(rig.command(1), messageID: "m1", attempt: 0) == .ack)
+            #expect(rig.channel.sentKeys == ["m1"])
+            #expect(rig.reports.statuses(of: 1) == [.sent, .sent])
+        }
+    }
+
+    @Test func shutdownStopsTheResendAfterTheMessageInHand() async throws {
+        try await RelayRig.with { rig in
+            for n in 1...5 {
+                try await rig.ledger.record("m\(n)", command: rig.command(Int64(n)), status: .parked, attempts: 1)
+            }
+            let finished = try await testGracefulShutdown { trigger in
+                rig.channel.onSend = { key in if key == "m2" { trigger.triggerGracefulShutdown() } }
+                return try await rig.monitor.resendWaiting()
+            }
+            #expect(finished == false)
+            #expect(rig.channel.sentKeys == ["m1", "m2"])
+            #expect(try await rig.ledger.entry("m3")?.status == .parked)
+        }
+    }
+}
+
+/// A relay over a real ledger in a temporary folder, with a scripted channel and a recording reporter.
+struct RelayRig {
+    let ledger: DeliveryLedger
+    let channel = ScriptedChannel()
+    let reports = RecordingReports()
+    let relay: Relay
+    let monitor: BridgeMonitor
+    let logger = Logger(label: "relay-test")
+
+    static func with(_ body: (RelayRig) async throws -> Void) async throws {
+        let directory = NSTemporaryDirectory() + "mostrador-relay-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ledger = try DeliveryLedger.open(dataDirectory: directory, logger: Logger(label: "ledger-test"))
+        let rig = RelayRig(ledger: ledger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await ledger.committer.run() }
+            defer { group.cancelAll() }
+            try await body(rig)
+        }
+    }
+
+    init(ledger: DeliveryLedger) {
+        self.ledger = ledger
+        var settings = RelaySettings()
+        settings.rate = 0
+        relay = Relay(adapter: channel, ledger: ledger, reports: reports, settings: settings, logger: logger)
+        monitor = BridgeMonitor(relay: relay, logger: logger)
+    }
+
+    /// Another relay process over the same ledger, channel and reports (as after a kill and a restart).
+    func restartedRelay() -> Relay {
+        Relay(adapter: channel, ledger: ledger, reports: reports, settings: relay.settings, logger: logger)
+    }
+
+    func command(_ message: Int64, to recipient: String = "5215550001111") -> RelaySend {
+        RelaySend(ticketID: 7, messageID: message, recipient: recipient, text: "mensaje \(message)")
+    }
+}
+
+/// A channel that answers from a script per idempotency key (then `sent`), and records every attempt.
+final class ScriptedChannel: ChannelAdapter {
+    private struct State {
+        var script: [String: [SendOutcome]] = [:]
+        var sent: [String] = []
+        var onSend: (@Sendable (String) -> Void)?
+    }
+
+    let name = "scripted"
+    private let state = Mutex(State())
+
+    func script(_ outcomes: [String: [SendOutcome]]) { state.withLock { $0.script = outcomes } }
+
+    var onSend: (@Sendable (String) -> Void)? {
+        get { state.withLock { $0.onSend } }
+        set { state.withLock { $0.onSend = newValue } }
+    }
+
+    /// Every attempt's idempotency key, in order.
+    var sentKeys: [String] { state.withLock { $0.sent } }
+
+    func send(_ message: OutboundMessage) async -> SendOutcome {
+        let (outcome, hook) = state.withLock { state in
+            state.sent.append(message.idempotencyKey)
+            let next = state.script[message.idempotencyKey]?.first
+            if next != nil { state.script[message.idempotencyKey]?.removeFirst() }
+            return (next ?? .sent(providerID: "P-\(message.idempotencyKey)"), state.onSend)
+        }
+        hook?(message.idempotencyKey)
+        return outcome
+    }
+
+    func probe() async -> Bool? { true }
+}
+
+/// Records every report by the api's message id; can be told to fail the next few (a broker nack).
+final class RecordingReports: DeliveryReports {
+    struct Refused: Error {}
+    private struct State {
+        var reports: [DeliveryUpdated] = []
+        var failures = 0
+    }
+
+    private let state = Mutex(State())
+
+    func failNext(_ count: Int) { state.withLock { $0.failures = count } }
+
+    func statuses(of message: Int64) -> [DeliveryStatus] {
+        state.withLock { $0.reports.filter { $0.messageID == message }.map(\.status) }
+    }
+
+    func publishReport(_ report: DeliveryUpdated) async throws {
+        try state.withLock { state in
+            if state.failures > 0 {
+                state.failures -= 1
+                throw Refused()
+            }
+            state.reports.append(report)
+        }
+    }
+}
+
+@Suite("Relay settings and ledger durability")
+struct RelaySettingsTests {
+    func settings(_ environment: [String: String]) throws -> RelaySettings {
+        try RelaySettings(
+            ServiceConfiguration(
+                service: "bridge-relay", amqp: try AMQPConfiguration(url: "amqp://guest:guest@127.0.0.1:5672/%2F"),
+                environment: environment))
+    }
+
+    @Test(arguments: [
+        "MOSTRADOR_BRIDGE_TIMEOUT_SECONDS", "MOSTRADOR_BRIDGE_PROBE_SECONDS", "MOSTRADOR_RELAY_RATE",
+    ])
+    func hostileNumbersAreRefusedWithTheirNameNeverTrapped(_ name: String) {
+        for value in ["inf", "-inf", "nan", "1e20", "-5", "1e-20"] {
+            #expect(throws: (any Error).self, "\(name)=\(value)") { try settings([name: value]) }
+        }
+    }
+
+    @Test func theLedgerSurvivesPowerLossUnlessToldOtherwise() async throws {
+        #expect(try settings([:]).durability == .full)
+        #expect(try settings(["MOSTRADOR_DB_DURABILITY": "normal"]).durability == .normal)
+        #expect(throws: (any Error).self) { try settings(["MOSTRADOR_DB_DURABILITY": "yolo"]) }
+        for (durability, expected) in [(DatabaseFactory.Durability.full, 2), (.normal, 1)] {
+            let directory = NSTemporaryDirectory() + "mostrador-ledger-\(UUID().uuidString.prefix(8))"
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let ledger = try DeliveryLedger.open(
+                dataDirectory: directory, durability: durability, logger: Logger(label: "ledger-test"))
+            let synchronous = try await ledger.reader.write { db in
+                try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            }
+            #expect(synchronous == expected)
+            // The api's database is opened the same way (GRDB turned both to NORMAL behind our back once).
+            let api = try APIDatabase.open(dataDirectory: directory + "/api", durability: durability)
+            #expect(try await api.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == expected)
+        }
+    }
+}
