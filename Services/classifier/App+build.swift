@@ -9,23 +9,20 @@ import ServiceLifecycle
 /// Wires the classifier: model (loaded or trained at start) → broker connection → consumer → HTTP.
 func buildApplication(_ configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
     let logger = configuration.logger
+    let settings = try ClassifierSettings(configuration)
     let started = ContinuousClock.now
     var loaded = try ModelLoader.load(path: configuration.setting("MOSTRADOR_CLASSIFIER_MODEL"))
-    loaded.threshold = try configuration.number("MOSTRADOR_CLASSIFIER_THRESHOLD", default: 0.65, within: 0...1)
+    loaded.threshold = settings.threshold
     let local = loaded
     logger.info("model ready", metadata: ["version": "\(local.version)", "took": "\(ContinuousClock.now - started)"])
     let connections = ServiceApplication.connections(configuration)
     var workers: [any Service] = []
     let classify: @Sendable (String) async -> Classification
-    if let url = configuration.setting("MOSTRADOR_LLM_URL") {
+    if let url = settings.llmURL {
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
-        // Checked finite and bounded (review R6): `inf`, `nan` or `1e20` is a configuration error, not a trap.
-        let timeout = try configuration.seconds("MOSTRADOR_LLM_TIMEOUT_SECONDS", default: 4, within: 0.1...300)
         let llm = LLMClassifier(
-            client: client, endpoint: LLMClassifier.endpoint(from: url),
-            model: configuration.setting("MOSTRADOR_LLM_MODEL") ?? "llama3.2",
-            apiKey: configuration.setting("MOSTRADOR_LLM_API_KEY"),
-            timeout: timeout, fallback: local, logger: logger)
+            client: client, endpoint: LLMClassifier.endpoint(from: url), model: settings.llmModel,
+            apiKey: settings.llmAPIKey, timeout: settings.llmTimeout, fallback: local, logger: logger)
         workers.append(HTTPClientShutdown(client: client))
         classify = { await llm.classify($0) }
         logger.info("asking the LLM first", metadata: ["endpoint": "\(llm.endpoint)", "model": "\(llm.model)"])

@@ -211,7 +211,7 @@ public struct MessageConsumer: Service {
         // (the broker drops the expiration when it dead-letters the copy back to the work queue).
         let level = retryLevels.level(for: ceiling)
         let wait = min(retryPolicy.jitteredDelay(afterFailure: failures), level)
-        retry.properties.expiration = nil // TEMP wait < level ? String(max(1, wait.milliseconds)) : nil
+        retry.properties.expiration = wait < level ? String(max(1, wait.milliseconds)) : nil
         logger.warning(
             "handler failed: retrying later",
             metadata: [

@@ -50,13 +50,15 @@ extension ServiceConfiguration {
     public func number(_ name: String, default fallback: Double, within range: ClosedRange<Double>) throws -> Double {
         guard let text = setting(name) else { return fallback }
         guard let value = Double(text), value.isFinite, range.contains(value) else {
-            throw ValidationError("\(name) must be a number within \(range.lowerBound)…\(range.upperBound), not '\(text)'")
+            throw ValidationError(
+                "\(name) must be a number within \(range.lowerBound)…\(range.upperBound), not '\(text)'")
         }
         return value
     }
 
     /// A duration in seconds from `name` (`fallback` seconds when unset), validated like `number`.
-    public func seconds(_ name: String, default fallback: Double, within range: ClosedRange<Double>) throws -> Duration {
+    public func seconds(_ name: String, default fallback: Double, within range: ClosedRange<Double>) throws -> Duration
+    {
         .clampedSeconds(try number(name, default: fallback, within: range), in: range)
     }
 }

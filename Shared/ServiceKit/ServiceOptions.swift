@@ -70,6 +70,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             }
             return number
         }
+        // How long a graceful shutdown waits for publisher confirms before giving up (messages stay for next start).
+        let drainSeconds = try number("MOSTRADOR_DRAIN_TIMEOUT_SECONDS", default: 10, within: 0.1...600)
+        amqp.drainTimeout = .milliseconds(Int64(drainSeconds * 1000))
         let idleSeconds = try number("MOSTRADOR_HTTP_IDLE_TIMEOUT_SECONDS", default: 30, within: 0.1...3600)
         let maximumConnections = try number("MOSTRADOR_MAX_CONNECTIONS", default: 4096, within: 1...1_000_000)
         guard maximumConnections == maximumConnections.rounded() else {

@@ -5,7 +5,8 @@ import Synchronization
 
 /// Serialises writes and commits concurrent ones together: while one transaction is being written, new jobs queue
 /// up and go into the next one, each in a savepoint of its own (one failing job does not undo the others). With
-/// `synchronous=FULL` that turns one fsync per request into one per batch.
+/// `synchronous=FULL` that turns one fsync per request into one per batch. At most `maximumPending` jobs wait for a
+/// batch; further callers wait for room (backpressure) rather than piling up in memory behind a slow disk.
 public final class GroupCommitter: Service, Sendable {
     public enum Failure: Error, CustomStringConvertible {
         case stopped
@@ -19,27 +20,34 @@ public final class GroupCommitter: Service, Sendable {
 
     private struct State {
         var pending: [Pending] = []
+        /// Room promised to callers that have not appended their job yet.
+        var reserved = 0
+        var waitingForRoom: [CheckedContinuation<Void, Never>] = []
         var stopped = false
     }
 
     public let writer: DatabasePool
     private let maximumBatch: Int
+    private let maximumPending: Int
     private let state = Mutex(State())
     private let signal: AsyncStream<Void>
     private let signalContinuation: AsyncStream<Void>.Continuation
     private let logger: Logger
 
-    public init(writer: DatabasePool, maximumBatch: Int = 512, logger: Logger) {
+    public init(writer: DatabasePool, maximumBatch: Int = 512, maximumPending: Int = 4096, logger: Logger) {
         self.writer = writer
         self.maximumBatch = maximumBatch
+        self.maximumPending = max(1, maximumPending)
         self.logger = logger
         (signal, signalContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Runs `job` in the next batch and returns its result once that batch has committed.
     public func write<Value: Sendable>(_ job: @escaping @Sendable (Database) throws -> Value) async throws -> Value {
+        await reserveRoom()
         let value = try await withCheckedThrowingContinuation { continuation in
             let accepted = state.withLock { state in
+                state.reserved -= 1
                 guard !state.stopped else { return false }
                 state.pending.append(Pending(job: job, continuation: continuation))
                 return true
@@ -53,6 +61,24 @@ public final class GroupCommitter: Service, Sendable {
         return value as! Value
     }
 
+    /// Jobs waiting for the next batch (at most `maximumPending`).
+    public var backlog: Int { state.withLock { $0.pending.count } }
+
+    /// Returns once there is room for one more job (or the writer stopped: the job then fails at once).
+    private func reserveRoom() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let admitted = state.withLock { state in
+                guard state.stopped || state.pending.count + state.reserved < maximumPending else {
+                    state.waitingForRoom.append(continuation)
+                    return false
+                }
+                state.reserved += 1
+                return true
+            }
+            if admitted { continuation.resume() }
+        }
+    }
+
     public func run() async throws {
         await withGracefulShutdownHandler {
             for await _ in signal {
@@ -63,21 +89,33 @@ public final class GroupCommitter: Service, Sendable {
             // HTTP and consumers stop before this service: commit what they handed in, then stop.
             self.signalContinuation.finish()
         }
-        let leftover = state.withLock { state in
+        let (leftover, waiting) = state.withLock { state in
             state.stopped = true
-            defer { state.pending = [] }
-            return state.pending
+            state.reserved += state.waitingForRoom.count
+            defer {
+                state.pending = []
+                state.waitingForRoom = []
+            }
+            return (state.pending, state.waitingForRoom)
         }
         for pending in leftover { pending.continuation.resume(throwing: Failure.stopped) }
+        for waiter in waiting { waiter.resume() }
     }
 
     private func drain() async {
         while true {
-            let batch: [Pending] = state.withLock { state in
+            let (batch, admitted): ([Pending], [CheckedContinuation<Void, Never>]) = state.withLock { state in
                 let count = min(state.pending.count, maximumBatch)
-                defer { state.pending.removeFirst(count) }
-                return Array(state.pending.prefix(count))
+                let batch = Array(state.pending.prefix(count))
+                state.pending.removeFirst(count)
+                var admitted: [CheckedContinuation<Void, Never>] = []
+                while !state.waitingForRoom.isEmpty, state.pending.count + state.reserved < maximumPending {
+                    admitted.append(state.waitingForRoom.removeFirst())
+                    state.reserved += 1
+                }
+                return (batch, admitted)
             }
+            for waiter in admitted { waiter.resume() }
             if batch.isEmpty { return }
             await commit(batch)
         }

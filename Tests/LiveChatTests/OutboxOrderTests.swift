@@ -122,7 +122,9 @@ import Testing
                 id: id, correlationID: ticket, attempts: 1,
                 message: AMQPMessage(exchange: "x", routingKey: "k", body: []))
         }
-        let waves = OutboxPublisher.waves([row(5, "b"), row(1, "a"), row(2, "b"), row(3, "a"), row(4, nil), row(6, "a")])
+        let waves = OutboxPublisher.waves([
+            row(5, "b"), row(1, "a"), row(2, "b"), row(3, "a"), row(4, nil), row(6, "a"),
+        ])
         #expect(waves.map { $0.map(\.id) } == [[1, 2, 4], [3, 5], [6]])
     }
 }

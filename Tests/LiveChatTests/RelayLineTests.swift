@@ -264,3 +264,30 @@ struct RelaySettingsTests {
         }
     }
 }
+
+@Suite("Relay dead letters")
+struct RelayDeadLetterTests {
+    @Test func aDeadLetteredCommandShowsFailedWithItsReasonAndFreesTheLine() async throws {
+        try await RelayRig.with { rig in
+            rig.channel.script(["m1": [.transient(reason: "HTTP 500", retryAfter: nil)]])
+            _ = try await rig.relay.handle(rig.command(1), messageID: "m1", attempt: 0)
+            _ = try await rig.relay.handle(rig.command(2), messageID: "m2", attempt: 0)
+            #expect(try await rig.ledger.entry("m2")?.status == .parked)
+            // Its retries kept failing in the handler (the ledger was locked): the consumer dead-letters it.
+            try await rig.relay.deadLettered(rig.command(1), messageID: "m1", reason: "database is locked")
+            #expect(rig.reports.statuses(of: 1) == [.retrying, .failed])
+            let entry = try #require(try await rig.ledger.entry("m1"))
+            #expect(entry.status == .failed)
+            #expect(entry.reason?.contains("database is locked") == true)
+            #expect(entry.reported)
+            // The message behind it goes out.
+            try await rig.monitor.check()
+            #expect(rig.channel.sentKeys == ["m1", "m2"])
+            // A sent message dead-lettered later (its ack was lost) keeps its `sent`.
+            _ = try await rig.relay.handle(rig.command(3), messageID: "m3", attempt: 0)
+            try await rig.relay.deadLettered(rig.command(3), messageID: "m3", reason: "x")
+            #expect(try await rig.ledger.entry("m3")?.status == .sent)
+            #expect(rig.reports.statuses(of: 3) == [.sent])
+        }
+    }
+}

@@ -102,7 +102,8 @@ struct OutboxPublisher: Service {
                 "attempts": "\(row.attempts)", "error": "\(error)",
             ]
             if row.attempts >= attemptsAlert {
-                logger.error("outbox message keeps being refused: later messages of its ticket are held", metadata: metadata)
+                logger.error(
+                    "outbox message keeps being refused: later messages of its ticket are held", metadata: metadata)
             } else {
                 logger.warning("outbox message refused by the broker: retried with backoff", metadata: metadata)
             }

@@ -74,11 +74,33 @@ struct Relay: Sendable {
 
     var router: MessageRouter {
         var router = MessageRouter()
-        router.on(RelaySend.self) { envelope, delivery in
-            try await handle(
-                envelope.payload, messageID: envelope.messageID.uuidString.lowercased(), attempt: delivery.attempt)
-        }
+        router.on(
+            RelaySend.self,
+            { envelope, delivery in
+                try await handle(
+                    envelope.payload, messageID: envelope.messageID.uuidString.lowercased(),
+                    attempt: delivery.attempt)
+            },
+            deadLettered: { envelope, reason in
+                try await deadLettered(
+                    envelope.payload, messageID: envelope.messageID.uuidString.lowercased(), reason: reason)
+            })
         return router
+    }
+
+    /// A command on its way to the dead-letter queue (its handler kept failing): the technician sees `failed` with
+    /// the reason instead of a message stuck at `queued`/`retrying`, and the customer's line moves on. A message
+    /// that was in fact sent keeps its `sent`.
+    func deadLettered(_ command: RelaySend, messageID: String, reason: String) async throws {
+        let entry = try await ledger.entry(messageID)
+        if let entry, entry.status == .sent || entry.status == .failed {
+            if !entry.reported { try await reportFinal(entry) }
+            return
+        }
+        try await finish(
+            command, messageID: messageID, status: .failed, attempts: entry?.attempts ?? 0,
+            reason: "no se pudo entregar: \(reason)")
+        lineMoved.signal()
     }
 
     func handle(_ command: RelaySend, messageID: String, attempt: Int) async throws -> ConsumeOutcome {
