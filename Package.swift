@@ -202,7 +202,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["MostradorServiceKit", "TestSupport", .asyncHTTPClient],
+            dependencies: [
+                "AMQPClient", "MostradorContracts", "MostradorMessaging", "MostradorServiceKit", "TestSupport",
+                .asyncHTTPClient, .prometheus,
+            ],
             path: "Tests/ServiceTests",
             swiftSettings: swiftSettings
         ),

@@ -156,6 +156,8 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     {
         logger.notice("created the first admin", metadata: ["username": "\(user)"])
     }
+    let deadLetters = DeadLetterWatch(
+        connection: connections.consumer, interval: try configuration.deadLetterCheckInterval(), logger: logger)
     let workers: [any Service] = [
         components.passwords,
         components.committer,
@@ -167,8 +169,9 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
             queue: MostradorTopology.apiResults.name, prefetch: 500, lanes: 32,
             router: ResultsConsumer.router(
                 conversations: components.conversations, notifications: components.notifications),
-            logger: logger),
+            retryPolicy: try configuration.handlerRetryPolicy(), logger: logger),
         feed,
+        deadLetters,
         SessionJanitor(
             hub: hub, purge: SessionPurge(committer: components.committer, settings: settings), clock: .system,
             sweepInterval: settings.sessionSweepInterval, purgeInterval: settings.sessionPurgeInterval,
@@ -189,7 +192,8 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
                 } catch {
                     return "\(error)"
                 }
-            }
+            },
+            deadLetters.readinessCheck,
         ],
         server: webSocketServer(buildWebSocketRouter(components, hub: hub), limits: configuration.limits))
 }

@@ -21,15 +21,17 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
     let adapter = SeedBridgeAdapter(
         client: client, baseURL: settings.bridgeURL, token: settings.bridgeToken, timeout: settings.timeout)
-    let relay = Relay(adapter: adapter, ledger: ledger, reports: connections.publisher, settings: settings, logger: logger)
+    let relay = Relay(
+        adapter: adapter, ledger: ledger, reports: connections.publisher, settings: settings, logger: logger)
     let workers: [any Service] = [
         ledger.committer,
         HTTPClientService(client: client),
         BridgeMonitor(relay: relay, logger: logger),
         MessageConsumer(
-            connection: connections.consumer, publisher: connections.publisher, queue: MostradorTopology.relaySend.name,
-            prefetch: UInt16(min(1000, settings.lanes * 4)), lanes: settings.lanes, router: relay.router,
-            logger: logger),
+            connection: connections.consumer, publisher: connections.publisher,
+            queue: MostradorTopology.relaySend.name, prefetch: UInt16(min(1000, settings.lanes * 4)),
+            lanes: settings.lanes, router: relay.router,
+            retryPolicy: try configuration.handlerRetryPolicy(), logger: logger),
         LedgerRetentionWorker(ledger: ledger, days: settings.retentionDays, logger: logger),
     ]
     let router = Router()

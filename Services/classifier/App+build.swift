@@ -34,7 +34,7 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
         MessageConsumer(
             connection: connections.consumer, publisher: connections.publisher,
             queue: MostradorTopology.classifierTickets.name, prefetch: 100,
-            router: labeler.router, logger: logger))
+            router: labeler.router, retryPolicy: try configuration.handlerRetryPolicy(), logger: logger))
     return ServiceApplication.make(
         configuration: configuration, connections: connections, workers: workers, router: Router())
 }

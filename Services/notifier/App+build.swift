@@ -13,7 +13,8 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
         rules: NotificationRules(templates: templates), connection: connections.publisher, logger: logger)
     let consumer = MessageConsumer(
         connection: connections.consumer, publisher: connections.publisher,
-        queue: MostradorTopology.notifierEvents.name, prefetch: 200, lanes: 8, router: notifier.router, logger: logger)
+        queue: MostradorTopology.notifierEvents.name, prefetch: 200, lanes: 8, router: notifier.router,
+        retryPolicy: try configuration.handlerRetryPolicy(), logger: logger)
     return ServiceApplication.make(
         configuration: configuration, connections: connections, workers: [consumer], router: Router())
 }

@@ -63,9 +63,11 @@ extension Router {
             }
             guard case .operators = audience else {
                 return problems.isEmpty
-                    ? jsonResponse(.ok, ["status": "ready"]) : jsonResponse(.serviceUnavailable, ["status": "not_ready"])
+                    ? jsonResponse(.ok, ["status": "ready"])
+                    : jsonResponse(.serviceUnavailable, ["status": "not_ready"])
             }
-            var body: [String: Any] = problems.isEmpty ? ["status": "ready"] : ["status": "not_ready", "problems": problems]
+            var body: [String: Any] =
+                problems.isEmpty ? ["status": "ready"] : ["status": "not_ready", "problems": problems]
             if !warnings.isEmpty { body["warnings"] = warnings }
             return jsonResponse(problems.isEmpty ? .ok : .serviceUnavailable, body)
         }

@@ -11,7 +11,8 @@ struct AckBookkeepingTests {
         let total = 6_000
         try await withConnection(vhost, topology: work.topology) { connection in
             for batch in stride(from: 0, to: total, by: 1_000) {
-                let results = await connection.publish(contentsOf: (batch..<batch + 1_000).map { work.message("m\($0)") })
+                let results = await connection.publish(
+                    contentsOf: (batch..<batch + 1_000).map { work.message("m\($0)") })
                 #expect(results.allSatisfy { (try? $0.get()) != nil })
             }
             let consumer = connection.consume(queue: work.queue, prefetch: 50)

@@ -118,7 +118,8 @@ struct PublishConsumeTests {
             let collector = Collector()
             let consumer = connection.consume(queue: work.queue, prefetch: 200)
             let collecting = consumer.collect(into: collector)
-            let expected = Set((0..<total).filter { $0 != refusedIndex }.map { "m\($0)" } + (0..<100).map { "after\($0)" })
+            let expected = Set(
+                (0..<total).filter { $0 != refusedIndex }.map { "m\($0)" } + (0..<100).map { "after\($0)" })
             #expect(await eventually(timeout: .seconds(30)) { await collector.unique == expected })
             consumer.cancel()
             await collecting.value

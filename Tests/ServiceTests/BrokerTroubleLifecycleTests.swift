@@ -36,9 +36,14 @@ struct BrokerTroubleLifecycleTests {
     static func classifierBacklog(_ amqp: AMQPConfiguration) async throws -> UInt32 {
         let connection = AMQPConnection(configuration: amqp, logger: .init(label: "test"))
         connection.start()
-        let depth = await Result { try await connection.queueDepth(MostradorTopology.classifierTickets.name) }
-        await connection.shutdown()
-        return try depth.get().messages
+        do {
+            let depth = try await connection.queueDepth(MostradorTopology.classifierTickets.name)
+            await connection.shutdown()
+            return depth.messages
+        } catch {
+            await connection.shutdown()
+            throw error
+        }
     }
 
     @Test func aLiveFeedQueueTheBrokerRefusesStallsNeitherReadinessNorOutboxPublishing() async throws {
