@@ -29,8 +29,8 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
         BridgeMonitor(relay: relay, logger: logger),
         MessageConsumer(
             connection: connections.consumer, publisher: connections.publisher,
-            queue: MostradorTopology.relaySend.name, prefetch: UInt16(min(1000, settings.lanes * 4)),
-            lanes: settings.lanes, router: relay.router,
+            queue: MostradorTopology.relaySend.name,
+            prefetch: UInt16(min(1000, settings.lanes * 4)), lanes: settings.lanes, router: relay.router,
             retryPolicy: try configuration.handlerRetryPolicy(), logger: logger),
         LedgerRetentionWorker(ledger: ledger, days: settings.retentionDays, logger: logger),
     ]

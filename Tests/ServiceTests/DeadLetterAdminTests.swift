@@ -81,7 +81,8 @@ struct DeadLetterAdminTests {
             else { return false }
             return warnings == ["2 mensajes en mostrador.dead-letters: revíselos con `mostrador-api dead-letters list`"]
         }
-        #expect(warned, "\(String(describing: try? await HTTP.get("\(api.opsURL)/health/ready").text))")
+        let readiness = try await HTTP.get("\(api.opsURL)/health/ready").text
+        #expect(warned, "\(readiness)")
         #expect(try await HTTP.get("\(api.opsURL)/metrics").text.contains("mostrador_dead_letters 2"))
         // The public port says no more than before.
         #expect(try await HTTP.get("\(api.baseURL)/health/ready").text == #"{"status":"ready"}"#)

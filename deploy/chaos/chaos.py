@@ -533,7 +533,7 @@ class ScenarioRun:
                 self.scenario.inject(self)
                 return
             rounds = 0
-            time.sleep(random.uniform(2.0, 8.0))
+            time.sleep(random.uniform(1.0, 5.0))
             while not self.drive_done.is_set() and (self.args.rounds == 0 or rounds < self.args.rounds):
                 self.scenario.inject(self)
                 rounds += 1
@@ -1074,7 +1074,9 @@ def main():
     if args.rounds is None:
         args.rounds = 0 if long_run else 1
     if args.drive_seconds is None:
-        args.drive_seconds = 0.0 if long_run else 10.0
+        # Long runs: paced at about 150 messages/s, at least 30 s a scenario, so that several rounds of each fault
+        # land while messages flow (the workers simply fall behind when the system is slower than that).
+        args.drive_seconds = max(30.0, args.messages / len(SCENARIOS) / 150) if long_run else 10.0
     if args.pool is None:
         args.pool = 100 if long_run else 12
     if args.give_up is None:
