@@ -51,7 +51,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
     /// `redrive <id>` or `redrive --all`: back to the queue each message died in.
     struct Redrive: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Devuelve mensajes a la cola donde murieron; se quitan de aquí cuando el broker confirma la copia.")
+            abstract:
+                "Devuelve mensajes a la cola donde murieron; se quitan de aquí cuando el broker confirma la copia.")
 
         @OptionGroup var options: ServiceOptions
         @Argument(help: "El message_id del mensaje a reenviar.") var id: String?
@@ -152,7 +153,8 @@ enum DeadLetterText {
     static func body(_ bytes: [UInt8]) -> String {
         if let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]),
             let pretty = try? JSONSerialization.data(
-                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+                withJSONObject: object,
+                options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
         {
             return String(decoding: pretty, as: UTF8.self)
         }

@@ -108,7 +108,8 @@ public struct AMQPTopology: Sendable, Equatable {
 /// Delayed retries without plugins: one delay queue per backoff level (per-message TTL only expires at the head
 /// of a queue, so levels cannot share a queue). A message published to `exchange` with header
 /// `x-retry-delay: <ms>` and the work queue's name as routing key waits in that level's queue, then is
-/// dead-lettered through the default exchange back to the work queue.
+/// dead-lettered through the default exchange back to the work queue. The bindings match with `all-with-x`: a plain
+/// `all` leaves `x-` headers out of the match, so every level's binding matched every message.
 public struct AMQPRetryLevels: Sendable, Equatable {
     public static let delayHeader = "x-retry-delay"
     public static let attemptHeader = "x-retry-attempt"
@@ -157,7 +158,7 @@ public struct AMQPRetryLevels: Sendable, Equatable {
             topology.bindings.append(
                 .init(
                     queue: name, exchange: exchange,
-                    arguments: ["x-match": "all", Self.delayHeader: .string(String(level.milliseconds))]
+                    arguments: ["x-match": "all-with-x", Self.delayHeader: .string(String(level.milliseconds))]
                 )
             )
         }

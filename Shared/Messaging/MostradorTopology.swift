@@ -6,7 +6,8 @@ import MostradorContracts
 public enum MostradorTopology {
     public static let events = "mostrador.events"
     public static let commands = "mostrador.commands"
-    /// Delayed retries (was `mostrador.retry`, whose bindings matched every delay level: see `retryLevels`).
+    /// Delayed retries. It was `mostrador.retry`, whose bindings (`x-match: all`) matched every delay level, so each
+    /// retry came back once per level; broker bindings outlive a fix, hence the new name for the exchange and queues.
     public static let retry = "mostrador.delay"
     public static let dead = "mostrador.dead"
     public static let live = "mostrador.live"
@@ -56,17 +57,6 @@ public enum MostradorTopology {
         exchange: retry, queuePrefix: retry, levels: AMQPRetryLevels.doubling()
     )
 
-    /// The delay queues' bindings, matching on `x-retry-delay`. A headers exchange leaves `x-` headers out of an
-    /// `all` match, so those bindings matched every message and each retry came back once per level (1 s, 2 s,
-    /// 4 s … 300 s); `all-with-x` counts them. Broker bindings outlive a fix, hence the new exchange and queue names.
-    static var retryTopology: AMQPTopology {
-        var topology = retryLevels.topology
-        for index in topology.bindings.indices where topology.bindings[index].exchange == retry {
-            topology.bindings[index].arguments["x-match"] = "all-with-x"
-        }
-        return topology
-    }
-
     /// The whole topology.
     public static var topology: AMQPTopology {
         var topology = AMQPTopology(
@@ -87,6 +77,6 @@ public enum MostradorTopology {
                 .init(queue: queue.name, exchange: queue.exchange, routingKey: $0)
             }
         }
-        return topology.merging(retryTopology)
+        return topology.merging(retryLevels.topology)
     }
 }

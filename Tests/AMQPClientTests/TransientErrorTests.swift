@@ -224,7 +224,8 @@ struct DeadLetterTests {
         // again), its history folded into one count, its handler's own attempt count kept.
         #expect(redrive?.exchange == "" && redrive?.routingKey == "relay.send")
         let headers = redrive?.properties.headers ?? [:]
-        #expect(headers["x-death"] == nil && headers["x-first-death-queue"] == nil && headers["x-delivery-count"] == nil)
+        #expect(
+            headers["x-death"] == nil && headers["x-first-death-queue"] == nil && headers["x-delivery-count"] == nil)
         #expect(headers[AMQPRetryLevels.delayHeader] == nil)
         #expect(headers[AMQPRetryLevels.attemptHeader] == 3)
         #expect(headers[DeadLetter.deathsHeader] == 1)

@@ -291,3 +291,21 @@ struct RelayDeadLetterTests {
         }
     }
 }
+
+extension RelayDeadLetterTests {
+    @Test func aFailedMessageReDrivenByAnOperatorIsTriedAgainButARedeliveryIsNot() async throws {
+        try await RelayRig.with { rig in
+            rig.channel.script(["m1": [.rejected(reason: "número no válido")]])
+            _ = try await rig.relay.handle(rig.command(1), messageID: "m1", attempt: 0)
+            #expect(try await rig.ledger.entry("m1")?.status == .failed)
+            // A plain redelivery is answered from the ledger…
+            _ = try await rig.relay.handle(rig.command(1), messageID: "m1", attempt: 0)
+            #expect(rig.channel.sentKeys == ["m1"])
+            // …a re-drive sends it again, same key.
+            _ = try await rig.relay.handle(rig.command(1), messageID: "m1", attempt: 0, redriven: true)
+            #expect(rig.channel.sentKeys == ["m1", "m1"])
+            #expect(try await rig.ledger.entry("m1")?.status == .sent)
+            #expect(rig.reports.statuses(of: 1).last == .sent)
+        }
+    }
+}

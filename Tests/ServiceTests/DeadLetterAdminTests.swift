@@ -176,3 +176,25 @@ actor DepthScript {
         return answer
     }
 }
+
+@Suite("Handler retry settings")
+struct HandlerRetrySettingsTests {
+    static func configuration(_ environment: [String: String]) throws -> ServiceConfiguration {
+        try ServiceConfiguration(
+            service: "test", amqp: AMQPConfiguration(url: "amqp://127.0.0.1"), environment: environment)
+    }
+
+    @Test func maxAttemptsDefaultsToSixteenAndRefusesNonsense() throws {
+        #expect(try Self.configuration([:]).handlerRetryPolicy().maxAttempts == 16)
+        #expect(try Self.configuration(["MOSTRADOR_HANDLER_MAX_ATTEMPTS": "3"]).handlerRetryPolicy().maxAttempts == 3)
+        for bad in ["0", "-1", "abc", "1e9", "inf"] {
+            #expect(throws: (any Error).self) {
+                try Self.configuration(["MOSTRADOR_HANDLER_MAX_ATTEMPTS": bad]).handlerRetryPolicy()
+            }
+        }
+        #expect(try Self.configuration([:]).deadLetterCheckInterval() == .seconds(15))
+        #expect(throws: (any Error).self) {
+            try Self.configuration(["MOSTRADOR_DEAD_LETTER_CHECK_SECONDS": "nan"]).deadLetterCheckInterval()
+        }
+    }
+}

@@ -303,11 +303,8 @@ class Service:
         return self.process is not None and self.process.poll() is None
 
     def signal(self, signum):
-        if self.alive():
-            try:
-                os.kill(self.process.pid, signum)
-            except ProcessLookupError:
-                pass
+        if self.process is not None:
+            _signal(self.process, signum)
 
     def kill(self):
         """SIGKILL, waited for."""
@@ -315,8 +312,8 @@ class Service:
             self.expected_exit = True
             process = self.process
         if process and process.poll() is None:
-            os.kill(process.pid, signal.SIGCONT)
-            os.kill(process.pid, signal.SIGKILL)
+            _signal(process, signal.SIGCONT)
+            _signal(process, signal.SIGKILL)
             process.wait(timeout=30)
         self._mark(f"SIGKILL at {time.time():.3f}")
 
@@ -329,13 +326,14 @@ class Service:
         if process is None or process.poll() is not None:
             return 0.0, False, process.returncode if process else None
         started = time.monotonic()
-        os.kill(process.pid, signal.SIGCONT)
-        os.kill(process.pid, signal.SIGTERM)
+        self._mark(f"SIGTERM at {time.strftime('%H:%M:%S')} ({time.time():.3f})")
+        _signal(process, signal.SIGCONT)
+        _signal(process, signal.SIGTERM)
         try:
             code = process.wait(timeout=timeout)
             return time.monotonic() - started, False, code
         except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
+            _signal(process, signal.SIGKILL)
             process.wait(timeout=30)
             self._mark(f"did not stop within {timeout:.0f} s of SIGTERM: SIGKILL")
             return time.monotonic() - started, True, process.returncode
@@ -343,6 +341,15 @@ class Service:
     def _mark(self, text):
         with open(self.log_path, "a") as out:
             out.write(f"===== chaos: {text} =====\n")
+
+
+def _signal(process, signum):
+    """Signals a child of ours by its PID, unless it has already been reaped."""
+    if process.poll() is None:
+        try:
+            os.kill(process.pid, signum)
+        except ProcessLookupError:
+            pass
 
 
 class Supervisor(threading.Thread):

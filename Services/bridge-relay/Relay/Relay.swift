@@ -79,7 +79,7 @@ struct Relay: Sendable {
             { envelope, delivery in
                 try await handle(
                     envelope.payload, messageID: envelope.messageID.uuidString.lowercased(),
-                    attempt: delivery.attempt)
+                    attempt: delivery.attempt, redriven: delivery.redriveCount > 0)
             },
             deadLettered: { envelope, reason in
                 try await deadLettered(
@@ -103,10 +103,16 @@ struct Relay: Sendable {
         lineMoved.signal()
     }
 
-    func handle(_ command: RelaySend, messageID: String, attempt: Int) async throws -> ConsumeOutcome {
+    /// `redriven`: an operator sent the command back from the dead-letter queue (`mostrador-api dead-letters
+    /// redrive`): a message that failed gets one more attempt, with the same idempotency key.
+    func handle(_ command: RelaySend, messageID: String, attempt: Int, redriven: Bool = false) async throws
+        -> ConsumeOutcome
+    {
         var place: Int64?
         if let entry = try await ledger.entry(messageID) {
             switch entry.status {
+            case .failed where redriven:
+                logger.notice("re-driven message: trying it again", metadata: ["message_id": "\(messageID)"])
             case .sent, .failed:
                 // Redelivered after it was finished (a crash before the ack): say so again, never send twice.
                 try await reportFinal(entry)
