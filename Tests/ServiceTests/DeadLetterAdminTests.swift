@@ -109,7 +109,11 @@ struct DeadLetterAdminTests {
             "\(redriven)")
         #expect(await eventually { await consumer.handled.map(\.id) == [first] })
         #expect(await consumer.handled.first?.redrives == 1)
-        #expect(try await connection.queueDepth(MostradorTopology.deadLetterQueue).messages == 1)
+        // The command acked its copy before it exited; a quorum queue applies that ack a moment later.
+        #expect(
+            await eventually(timeout: .seconds(10)) {
+                (try? await connection.queueDepth(MostradorTopology.deadLetterQueue))?.messages == 1
+            })
 
         let all = try await Self.admin(["dead-letters", "redrive", "--all"], url: url)
         #expect(all.contains("1 reenviados, 0 con error"), "\(all)")

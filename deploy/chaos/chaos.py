@@ -20,6 +20,7 @@ import concurrent.futures
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -43,7 +44,7 @@ RELAY_TIMEOUT_SECONDS = 5.0
 
 def is_work_queue(name):
     """Queues whose messages mean work in progress (not the delay queues, the dead letters or live fan-out)."""
-    return not (name.startswith("mostrador.retry.") or name.startswith("mostrador.live")
+    return not (name.startswith("mostrador.delay.") or name.startswith("mostrador.live")
                 or name == "mostrador.dead-letters")
 
 
@@ -582,7 +583,7 @@ class ScenarioRun:
             try:
                 with ledger as db:
                     counts["ledger_pending"] = db.execute(
-                        "SELECT COUNT(*) FROM deliveries WHERE status IN ('sending', 'parked')").fetchone()[0]
+                        "SELECT COUNT(*) FROM deliveries WHERE status IN ('sending', 'parked', 'retrying')").fetchone()[0]
             except sqlite3.Error:
                 counts["ledger_db_error"] = 1
             finally:
@@ -670,7 +671,7 @@ class ScenarioRun:
             try:
                 ledger_rows = [dict(r) for r in ledger.execute(
                     "SELECT message_id, ticket_id, message_ref, status, attempts, reason, updated_at, "
-                    "substr(text, 1, 80) AS text FROM deliveries WHERE status IN ('sending', 'parked')").fetchall()]
+                    "substr(text, 1, 80) AS text FROM deliveries WHERE status IN ('sending', 'parked', 'retrying')").fetchall()]
             finally:
                 ledger.close()
 
@@ -721,7 +722,7 @@ class ScenarioRun:
         stuck_ledger = [r for r in ledger_rows if r["message_ref"] == 0 or r["message_ref"] not in stuck_ids]
         stuck = len(stuck_ids) + len(stuck_ledger) + len(outbox_rows)
         dead = max(0, queues.get("mostrador.dead-letters", 0))
-        retry_left = {q: n for q, n in queues.items() if n > 0 and q.startswith("mostrador.retry.")}
+        retry_left = {q: n for q, n in queues.items() if n > 0 and q.startswith("mostrador.delay.")}
         peeked = {}
         for queue in list(retry_left)[:3] + (["mostrador.dead-letters"] if dead else []):
             peeked[queue] = self.broker.peek(self.vhost, queue, count=3)
@@ -1003,6 +1004,9 @@ stop s    slowest graceful stop (SIGTERM) after the scenario; K = one had to be 
           "n hung" = services that did not stop within 30 s of SIGTERM with the broker down (stop-broker-down)"""
 
 
+LOG_LEVEL = re.compile(r"\+\d{4} (error|critical) ")
+
+
 def print_evidence(result):
     """A few lines per failed scenario; the whole of it is in its report.json and logs/."""
     print(f"\n-- {result['scenario']}: evidence")
@@ -1039,8 +1043,9 @@ def print_evidence(result):
               + ", ".join(f"{t}: {v['expected']}/{v['got']}" for t, v in
                           list(result["notification_mismatch"].items())[:8]))
     for service, findings in result["log_findings"].items():
-        interesting = [line for line in findings["first"] if " error " in line or "critical" in line
-                       or "Fatal" in line or "exited by itself" in line or "did not stop" in line]
+        interesting = [line for line in findings["first"] + findings["last"]
+                       if LOG_LEVEL.search(line) or "Fatal" in line or "exited by itself" in line
+                       or "did not stop" in line]
         for line in interesting[:3]:
             print(f"   {service}.log: {line[:300]}")
 
