@@ -11,8 +11,8 @@ checks that nothing was lost, duplicated (beyond messages in flight at a kill), 
 
 Everything (broker, data, service logs, per-scenario evidence in report.json) lives in a run folder printed at the
 start. Exit status: 0 when every scenario passed, 1 when one failed (lost, stuck, dead-lettered, unexplained
-duplicates, crashes, lost events or a shutdown that hung), 2 on a harness error. Out-of-order arrivals and orphaned
-retries are counted and printed but do not fail a run.
+duplicates, crashes, lost events, replies out of order, retries left in the delay queues or a shutdown that hung), 2
+on a harness error.
 """
 
 import argparse
@@ -44,8 +44,7 @@ RELAY_TIMEOUT_SECONDS = 5.0
 
 def is_work_queue(name):
     """Queues whose messages mean work in progress (not the delay queues, the dead letters or live fan-out)."""
-    return not (name.startswith("mostrador.delay.") or name.startswith("mostrador.live")
-                or name == "mostrador.dead-letters")
+    return not (name.startswith("mostrador.live") or name == "mostrador.dead-letters")
 
 
 # ====================================================================== scenarios
@@ -728,7 +727,7 @@ class ScenarioRun:
             peeked[queue] = self.broker.peek(self.vhost, queue, count=3)
         missing_notifications = {t: v for t, v in notifications.items() if v[0] != v[1]}
         events_lost = len(unclassified) + sum(max(0, e - g) for e, g in notifications.values())
-        reordered = self._reordered(accepted_out, by_marker)
+        reordered = self._reordered(accepted_out, by_marker, stored)
         unexplained = [d for d in duplicated if not d["explained"]]
         # Notices (ticket received, technician assigned) carry no marker: counted by recipient and text.
         notices = {}
@@ -783,13 +782,16 @@ class ScenarioRun:
         return None
 
     @staticmethod
-    def _reordered(accepted_out, by_marker):
-        """Messages that reached the bridge before an earlier reply on the same ticket (first arrivals)."""
+    def _reordered(accepted_out, by_marker, stored):
+        """Messages that reached the bridge before an earlier reply on the same ticket (first arrivals; "earlier" in
+        the api's order, its stored ids, as two concurrent answers may come back to their senders in either order)."""
         per_ticket = {}
         for message in accepted_out:
             arrivals = [r.at for r in by_marker.get(message.marker, []) if r.delivered]
-            if arrivals:
-                per_ticket.setdefault(message.ticket, []).append((message.accepted_at, min(arrivals), message.marker))
+            copies = stored.get(message.marker)
+            if arrivals and copies:
+                place = min(copy["id"] for copy in copies)
+                per_ticket.setdefault(message.ticket, []).append((place, min(arrivals), message.marker))
         count, examples = 0, []
         for ticket, items in per_ticket.items():
             items.sort()
@@ -951,7 +953,8 @@ def verdict(result):
     if "error" in result:
         return "ERROR"
     bad = (len(result["lost"]) or result["stuck"] or result["dead_lettered"] or result["unexplained_duplicates"]
-           or result["crashes"] or result["events_lost"] or result.get("hangs"))
+           or result["crashes"] or result["events_lost"] or result.get("hangs") or result["reordered"]["count"]
+           or sum(result["retry_queues_left"].values()))
     return "FAIL" if bad else "ok"
 
 

@@ -72,9 +72,9 @@ struct SeedBridgeAdapter: ChannelAdapter {
     /// less than a second (or for a moment in the past) gets the shortest level.
     static let retryAfterRange: ClosedRange<Double> = 1...300
 
-    /// `Retry-After` as seconds or as an HTTP date, clamped to `retryAfterRange` (a bridge's `1e300`, `inf`, `-5`
-    /// or a past date must neither trap the conversion to an integer nor stall the message); nil when it says
-    /// nothing usable (`nan`, garbage).
+    /// `Retry-After` as seconds or as an HTTP date, clamped to `retryAfterRange` (a bridge's `1e300`, `-5` or a
+    /// past date must neither trap the conversion to an integer nor stall the message); nil when it says nothing
+    /// usable (`inf`, `nan`, garbage), so that the relay's own backoff applies: `inf` is no time to wait.
     static func retryAfter(_ value: String, now: Date = Date()) -> Duration? {
         let text = value.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty, text.utf8.count <= 64 else { return nil }
@@ -88,7 +88,7 @@ struct SeedBridgeAdapter: ChannelAdapter {
             guard let date = formatter.date(from: text) else { return nil }
             seconds = date.timeIntervalSince(now)
         }
-        guard !seconds.isNaN else { return nil }
+        guard seconds.isFinite else { return nil }
         let clamped = min(max(seconds, retryAfterRange.lowerBound), retryAfterRange.upperBound)
         return .milliseconds(Int64(clamped * 1000))
     }

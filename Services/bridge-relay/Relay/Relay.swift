@@ -115,6 +115,12 @@ struct Relay: Sendable {
                 logger.notice("re-driven message: trying it again", metadata: ["message_id": "\(messageID)"])
             case .sent, .failed:
                 // Redelivered after it was finished (a crash before the ack): say so again, never send twice.
+                logger.notice(
+                    "a message already finished came back: not sent again",
+                    metadata: [
+                        "message_id": "\(messageID)", "status": "\(entry.status)", "attempt": "\(attempt)",
+                        "attempts": "\(entry.attempts)",
+                    ])
                 try await reportFinal(entry)
                 return .ack
             case .parked, .sending:
