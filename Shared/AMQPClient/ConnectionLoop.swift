@@ -301,6 +301,16 @@ final class ConnectionLoop {
         consumerByTag[tag] = record.id
     }
 
+    /// The content (header and body frames) that follows a method carrying a message, copied out of the pool.
+    private func readContent(_ state: amqp_connection_state_t, channel: amqp_channel_t, during: String)
+        throws(AMQPError) -> (body: [UInt8], properties: AMQPProperties)
+    {
+        var message = amqp_message_t()
+        try check(amqp_read_message(state, channel, &message, 0), during: during)
+        defer { amqp_destroy_message(&message) }
+        return (CDecode.array(message.body), CDecode.properties(message.properties))
+    }
+
     private func check(_ reply: amqp_rpc_reply_t, during: String) throws(AMQPError) {
         var reply = reply
         switch reply.reply_type {
@@ -521,11 +531,7 @@ final class ConnectionLoop {
         let redelivered = ok.redelivered != 0
         let exchange = CDecode.string(ok.exchange)
         let routingKey = CDecode.string(ok.routing_key)
-        var message = amqp_message_t()
-        try check(amqp_read_message(state, channel, &message, 0), during: "reading a message from basic.get")
-        let body = CDecode.array(message.body)
-        let properties = CDecode.properties(message.properties)
-        amqp_destroy_message(&message)
+        let (body, properties) = try readContent(state, channel: channel, during: "reading a message from basic.get")
         lastReceive = .now
         track(deliveryTag, on: channel)
         let delivery = AMQPDelivery(
@@ -622,10 +628,7 @@ final class ConnectionLoop {
             let basicReturn = mostrador_method_basic_return(&method).pointee
             let code = basicReturn.reply_code
             let text = CDecode.string(basicReturn.reply_text)
-            var message = amqp_message_t()
-            try check(amqp_read_message(state, frame.channel, &message, 0), during: "reading a returned message")
-            let properties = CDecode.properties(message.properties)
-            amqp_destroy_message(&message)
+            let (_, properties) = try readContent(state, channel: frame.channel, during: "reading a returned message")
             if let id = properties.messageID { returned[id] = (code, text) }
         case MOSTRADOR_CHANNEL_CLOSE:
             let close = mostrador_method_channel_close(&method).pointee
@@ -708,11 +711,7 @@ final class ConnectionLoop {
         let redelivered = deliver.redelivered != 0
         let exchange = CDecode.string(deliver.exchange)
         let routingKey = CDecode.string(deliver.routing_key)
-        var message = amqp_message_t()
-        try check(amqp_read_message(state, channel, &message, 0), during: "reading a delivery")
-        let body = CDecode.array(message.body)
-        let properties = CDecode.properties(message.properties)
-        amqp_destroy_message(&message)
+        let (body, properties) = try readContent(state, channel: channel, during: "reading a delivery")
 
         metrics.delivered.increment()
         if redelivered { metrics.redelivered.increment() }
