@@ -54,6 +54,18 @@ struct APISettings: Sendable {
     var webhookNewTicketsPerSenderHour = 5
     /// Days after which processed ids, read notifications and orphaned files are removed (0: keep forever).
     var retentionDays = 90
+    /// Meta's WhatsApp Cloud API webhook (`/webhooks/whatsapp-cloud`): the verify token of the GET handshake and
+    /// the App Secret that signs every POST (`X-Hub-Signature-256`); the webhook refuses everything without them.
+    var cloudVerifyToken: String?
+    var cloudAppSecret: String?
+    /// The gateways' addresses and keys (the relay's same variables): media downloads and `@lid` lookups.
+    var gateways = WhatsAppGateways()
+    /// WAHA signs its webhooks with HMAC-SHA512 under this key (`X-Webhook-Hmac`); refused without it.
+    var wahaHMACKey: String?
+    /// Evolution API does not sign: its webhook carries `Authorization: Bearer <token>` (a static header set in the
+    /// webhook's `headers`) or a JWT (HS256) that Evolution signs with `jwt_key`.
+    var evolutionWebhookToken: String?
+    var evolutionJWTKey: String?
     /// Proxies whose `X-Forwarded-For` (or `Forwarded`) names the client (`MOSTRADOR_TRUSTED_PROXIES`; none).
     var trustedProxies = TrustedProxies()
     /// Login: attempts that may fail per username and per client within the window, then 429 until it passes.
@@ -117,6 +129,12 @@ struct APISettings: Sendable {
         try readSessionSettings(configuration)
         try readLoginSettings(configuration)
         webhookHMACKey = configuration.setting("MOSTRADOR_WEBHOOK_HMAC_KEY")
+        cloudVerifyToken = configuration.setting("MOSTRADOR_CLOUD_VERIFY_TOKEN").flatMap { $0.isEmpty ? nil : $0 }
+        cloudAppSecret = configuration.setting("MOSTRADOR_CLOUD_APP_SECRET").flatMap { $0.isEmpty ? nil : $0 }
+        gateways = try WhatsAppGateways(configuration)
+        wahaHMACKey = configuration.setting("MOSTRADOR_WAHA_HMAC_KEY")
+        evolutionWebhookToken = configuration.setting("MOSTRADOR_EVOLUTION_WEBHOOK_TOKEN")
+        evolutionJWTKey = configuration.setting("MOSTRADOR_EVOLUTION_JWT_KEY")
         webhookMaximumSkew = try configuration.number(
             "MOSTRADOR_WEBHOOK_MAX_SKEW_SECONDS", default: 300, within: 1...86400)
         webhookNewTicketsPerSenderHour = try configuration.setting(

@@ -84,6 +84,22 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
         signature: settings.webhookHMACKey.map { WebhookSignature(key: $0, maximumSkew: settings.webhookMaximumSkew) },
         newTicketsPerSenderHour: settings.webhookNewTicketsPerSenderHour, clock: conversations.clock
     ).addRoutes(to: router)
+    let receiver = ChannelReceiver(
+        conversations: conversations, attachments: components.attachments, intake: settings.intake,
+        newTicketsPerSenderHour: settings.webhookNewTicketsPerSenderHour)
+    CloudWebhookController(
+        receiver: receiver, media: settings.gateways.cloud.map { CloudMedia(baseURL: $0.apiURL, token: $0.token) },
+        verifyToken: settings.cloudVerifyToken, appSecret: settings.cloudAppSecret
+    ).addRoutes(to: router)
+    WAHAWebhookController(
+        receiver: receiver, hmacKey: settings.wahaHMACKey,
+        gateway: settings.gateways.waha.map { GatewayClient(gateway: $0, keyHeader: "X-Api-Key") }
+    ).addRoutes(to: router)
+    EvolutionWebhookController(
+        receiver: receiver, token: settings.evolutionWebhookToken, jwtKey: settings.evolutionJWTKey,
+        gateway: settings.gateways.evolution.map { GatewayClient(gateway: $0, keyHeader: "apikey") },
+        clock: conversations.clock
+    ).addRoutes(to: router)
     AuthController(agents: components.agents, throttle: components.loginThrottle, live: conversations.live)
         .addRoutes(to: router)
     DocsController().addRoutes(to: router)

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Hummingbird
 import Logging
+import MostradorContracts
 import MostradorMessaging
 import MostradorServiceKit
 import NIOCore
@@ -19,10 +20,26 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
         idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.lanes)
     clientConfiguration.timeout = .init(connect: .seconds(2))
     let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
-    let adapter = SeedBridgeAdapter(
-        client: client, baseURL: settings.bridgeURL, token: settings.bridgeToken, timeout: settings.timeout)
+    var adapters: [WhatsAppChannel: any ChannelAdapter] = [
+        .seedBridge: SeedBridgeAdapter(
+            client: client, baseURL: settings.bridgeURL, token: settings.bridgeToken, timeout: settings.timeout)
+    ]
+    if let cloud = settings.gateways.cloud, let phoneNumberID = cloud.phoneNumberID {
+        adapters[.cloudAPI] = CloudAPIAdapter(
+            client: client, baseURL: cloud.apiURL, phoneNumberID: phoneNumberID, token: cloud.token,
+            timeout: settings.timeout)
+    }
+    if let waha = settings.gateways.waha {
+        adapters[.waha] = WAHAAdapter(client: client, gateway: waha, timeout: settings.timeout)
+    }
+    if let evolution = settings.gateways.evolution {
+        adapters[.evolution] = EvolutionAdapter(client: client, gateway: evolution, timeout: settings.timeout)
+    }
+    logger.notice(
+        "WhatsApp channels", metadata: ["channels": "\(adapters.keys.map(\.rawValue).sorted().joined(separator: ", "))"]
+    )
     let relay = Relay(
-        adapter: adapter, ledger: ledger, reports: connections.publisher, settings: settings, logger: logger)
+        adapters: adapters, ledger: ledger, reports: connections.publisher, settings: settings, logger: logger)
     let workers: [any Service] = [
         ledger.committer,
         HTTPClientService(client: client),

@@ -23,6 +23,8 @@ struct RelaySettings: Sendable {
     /// How much a ledger commit must survive (`MOSTRADOR_DB_DURABILITY`): the relay acknowledges the broker right
     /// after it, so by default a commit survives power loss (one fsync per group commit).
     var durability = DatabaseFactory.Durability.full
+    /// The gateways messages can go through besides the seed bridge (Cloud API, WAHA, Evolution API).
+    var gateways = WhatsAppGateways()
 
     init() {}
 
@@ -61,6 +63,10 @@ struct RelaySettings: Sendable {
         case "full": durability = .full
         case "normal": durability = .normal
         case let other: throw ValidationError("MOSTRADOR_DB_DURABILITY must be full or normal, not '\(other)'")
+        }
+        gateways = try WhatsAppGateways(configuration)
+        if gateways.cloud != nil, gateways.cloud?.phoneNumberID == nil {
+            throw ValidationError("MOSTRADOR_CLOUD_PHONE_NUMBER_ID is required to send through the Cloud API")
         }
     }
 }

@@ -38,11 +38,14 @@ public struct TicketCreated: MessageContract, Equatable {
     public var recipient: String?
     /// The intake assistant is talking to the customer (it already told them the ticket number).
     public var intakeRunning: Bool?
+    /// The WhatsApp channel `recipient` is reached through (`WhatsAppChannel`; absent: the seed bridge).
+    public var replyChannel: String?
     public var correlationID: String? { String(ticketID) }
 
     public init(
         ticketID: Int64, ticketUUID: UUID, channel: Channel, customerID: Int64, customerName: String?,
-        description: String?, language: String, createdAt: Date, recipient: String? = nil, intakeRunning: Bool? = nil
+        description: String?, language: String, createdAt: Date, recipient: String? = nil, intakeRunning: Bool? = nil,
+        replyChannel: String? = nil
     ) {
         self.ticketID = ticketID
         self.ticketUUID = ticketUUID
@@ -54,6 +57,7 @@ public struct TicketCreated: MessageContract, Equatable {
         self.createdAt = createdAt
         self.recipient = recipient
         self.intakeRunning = intakeRunning
+        self.replyChannel = replyChannel
     }
 }
 
@@ -187,12 +191,14 @@ public struct TicketStatusChanged: MessageContract, Equatable {
     public var language: String?
     public var customerName: String?
     public var assignedAgentID: Int64?
+    /// The WhatsApp channel `recipient` is reached through (`WhatsAppChannel`; absent: the seed bridge).
+    public var replyChannel: String?
     public var correlationID: String? { String(ticketID) }
 
     public init(
         ticketID: Int64, from: String, to: String, at: Date, channel: Channel? = nil,
         recipient: String? = nil, language: String? = nil, customerName: String? = nil,
-        assignedAgentID: Int64? = nil
+        assignedAgentID: Int64? = nil, replyChannel: String? = nil
     ) {
         self.ticketID = ticketID
         self.from = from
@@ -203,6 +209,7 @@ public struct TicketStatusChanged: MessageContract, Equatable {
         self.language = language
         self.customerName = customerName
         self.assignedAgentID = assignedAgentID
+        self.replyChannel = replyChannel
     }
 }
 
@@ -219,12 +226,14 @@ public struct TicketAssigned: MessageContract, Equatable {
     public var recipient: String?
     public var language: String
     public var customerName: String?
+    /// The WhatsApp channel `recipient` is reached through (`WhatsAppChannel`; absent: the seed bridge).
+    public var replyChannel: String?
     public var correlationID: String? { String(ticketID) }
 
     public init(
         ticketID: Int64, agentID: Int64, agentName: String, previousAgentID: Int64? = nil,
         byAgentID: Int64? = nil, channel: Channel, recipient: String? = nil, language: String = "es",
-        customerName: String? = nil
+        customerName: String? = nil, replyChannel: String? = nil
     ) {
         self.ticketID = ticketID
         self.agentID = agentID
@@ -235,6 +244,7 @@ public struct TicketAssigned: MessageContract, Equatable {
         self.recipient = recipient
         self.language = language
         self.customerName = customerName
+        self.replyChannel = replyChannel
     }
 }
 

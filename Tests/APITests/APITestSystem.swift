@@ -135,9 +135,9 @@ struct APITestSystem {
 
     func call(
         _ method: HTTPRequest.Method, _ path: String, authorization: String? = nil, json: Any? = nil,
-        body raw: Data? = nil, contentType: String? = nil
+        body raw: Data? = nil, contentType: String? = nil, headers extra: HTTPFields = [:]
     ) async throws -> Reply {
-        var headers: HTTPFields = [:]
+        var headers = extra
         if let authorization { headers[.authorization] = authorization }
         var buffer: ByteBuffer?
         if let json {

@@ -114,11 +114,10 @@ struct RelayLineTests {
             for n in 1...5 {
                 try await rig.ledger.record("m\(n)", command: rig.command(Int64(n)), status: .parked, attempts: 1)
             }
-            let finished = try await testGracefulShutdown { trigger in
+            try await testGracefulShutdown { trigger in
                 rig.channel.onSend = { key in if key == "m2" { trigger.triggerGracefulShutdown() } }
-                return try await rig.monitor.resendWaiting()
+                try await rig.monitor.resendWaiting()
             }
-            #expect(finished == false)
             #expect(rig.channel.sentKeys == ["m1", "m2"])
             #expect(try await rig.ledger.entry("m3")?.status == .parked)
         }
@@ -171,6 +170,7 @@ final class ScriptedChannel: ChannelAdapter {
         var script: [String: [SendOutcome]] = [:]
         var sent: [String] = []
         var onSend: (@Sendable (String) -> Void)?
+        var health: Bool? = true
     }
 
     let name = "scripted"
@@ -197,7 +197,13 @@ final class ScriptedChannel: ChannelAdapter {
         return outcome
     }
 
-    func probe() async -> Bool? { true }
+    /// What `probe` answers (true: up).
+    var health: Bool? {
+        get { state.withLock { $0.health } }
+        set { state.withLock { $0.health = newValue } }
+    }
+
+    func probe() async -> Bool? { health }
 }
 
 /// Records every report by the api's message id; can be told to fail the next few (a broker nack).

@@ -79,7 +79,7 @@ extension Conversations {
             TicketAssigned(
                 ticketID: ticket.id, agentID: target.id, agentName: target.displayName, previousAgentID: previous?.id,
                 byAgentID: actor.id, channel: ticket.channel, recipient: ticket.replyAddress, language: ticket.language,
-                customerName: ticket.customerName),
+                customerName: ticket.customerName, replyChannel: ticket.replyChannel),
             in: db)
         return try TicketFacts.fetch(id: ticket.id, db: db)!
     }
@@ -105,7 +105,8 @@ extension Conversations {
                 TicketStatusChanged(
                     ticketID: ticketID, from: ticket.status.rawValue, to: status.rawValue, at: Date(),
                     channel: ticket.channel, recipient: ticket.replyAddress, language: ticket.language,
-                    customerName: ticket.customerName, assignedAgentID: ticket.assignedAgentID),
+                    customerName: ticket.customerName, assignedAgentID: ticket.assignedAgentID,
+                    replyChannel: ticket.replyChannel),
                 in: db)
             return try TicketFacts.fetch(id: ticketID, db: db)!
         }
@@ -122,7 +123,8 @@ extension Conversations {
             TicketStatusChanged(
                 ticketID: ticket.id, from: TicketStatus.resolved.rawValue, to: TicketStatus.open.rawValue, at: Date(),
                 channel: ticket.channel, recipient: ticket.replyAddress, language: ticket.language,
-                customerName: ticket.customerName, assignedAgentID: ticket.assignedAgentID),
+                customerName: ticket.customerName, assignedAgentID: ticket.assignedAgentID,
+                replyChannel: ticket.replyChannel),
             in: db)
     }
 }

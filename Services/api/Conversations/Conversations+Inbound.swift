@@ -6,7 +6,12 @@ import MostradorServiceKit
 extension Conversations {
     /// A message a WhatsApp channel delivered: its sender is verified by the channel.
     struct Inbound: Sendable {
+        /// The address replies go to (the phone when the channel gave one).
         var sender: SenderAddress
+        /// Another identity the channel vouches for in the same message (the Cloud API's BSUID beside the phone).
+        var alias: SenderAddress? = nil
+        /// The channel it came through (`WhatsAppChannel`; nil: the seed bridge), which replies go back through.
+        var channel: String? = nil
         var content: String
         /// The push name the channel reports (a hint, used only while the customer has no name).
         var name: String?
@@ -47,12 +52,12 @@ extension Conversations {
             return Received(
                 ticketID: earlier.ticketID, messageID: earlier.messageID, ticketCreated: false, duplicate: true)
         }
-        let customerID = try Customers.verified(inbound.sender, pushName: inbound.name, db: db)
+        let customerID = try Customers.verified(inbound.sender, alias: inbound.alias, pushName: inbound.name, db: db)
         var reaction: IntakeBot.Reaction?
         let ticket: TicketFacts
         let created: Bool
         if let open = try Tickets.openWhatsApp(customerID: customerID, db: db) {
-            try Tickets.pinReplyAddress(inbound.sender.address, ticketID: open.id, db: db)
+            try Tickets.pinReplyAddress(inbound.sender.address, channel: inbound.channel, ticketID: open.id, db: db)
             ticket = try TicketFacts.fetch(id: open.id, db: db)!
             created = false
             if intake { reaction = try IntakeStep.next(inbound.intakeInput, ticketID: ticket.id, db: db) }
@@ -60,7 +65,8 @@ extension Conversations {
             try inbound.newTicketCap?.check(customerID: customerID, db: db)
             let language = IntakeBot.language(of: inbound.content)
             var draft = Tickets.Draft(
-                customerID: customerID, channel: .whatsapp, language: language, replyAddress: inbound.sender.address)
+                customerID: customerID, channel: .whatsapp, language: language, replyAddress: inbound.sender.address,
+                replyChannel: inbound.channel)
             let fresh = try Tickets.create(draft, db: db)
             let context = IntakeBot.Context(
                 ticketID: fresh.id, customerName: fresh.customerName, description: nil, equipment: nil,
@@ -78,7 +84,8 @@ extension Conversations {
                     ticketID: fresh.id, ticketUUID: UUID(uuidString: fresh.uuid)!, channel: .whatsapp,
                     customerID: customerID, customerName: fresh.customerName, description: draft.description,
                     language: language, createdAt: Date(), recipient: inbound.sender.address,
-                    intakeRunning: reaction.map { $0.state.step != .done && $0.state.step != .handedOff } ?? false),
+                    intakeRunning: reaction.map { $0.state.step != .done && $0.state.step != .handedOff } ?? false,
+                    replyChannel: inbound.channel),
                 in: db)
             ticket = fresh
             created = true
@@ -156,9 +163,23 @@ extension Conversations {
         try await committer.write { db in
             guard try ProcessedMessages.claim(amqpMessageID, consumer: consumer, db: db) else { return }
             try Messages.applyDelivery(update, db: db)
+            // Statuses the channel sent before this report gave the message its channel id.
+            if let providerID = update.providerMessageID {
+                _ = try Messages.applyPendingChannelStatuses(providerID: providerID, db: db)
+            }
         }
         deliveries.notify(messageID: update.messageID)
         live.deliveryChanged(update.ticketID, messageID: update.messageID)
+    }
+
+    /// A status a WhatsApp channel reported (delivered, read, failed) for the message it knows as `providerID`:
+    /// applied when the relay already reported the message sent, kept until then otherwise.
+    func applyChannelStatus(_ status: ChannelStatus) async throws {
+        let applied = try await committer.write { db in try Messages.applyChannelStatus(status, db: db) }
+        if let applied {
+            deliveries.notify(messageID: applied.messageID)
+            live.deliveryChanged(applied.ticketID, messageID: applied.messageID)
+        }
     }
 
     /// The classifier's label on the ticket (once per AMQP message id), noted in the conversation when it changed.

@@ -191,7 +191,10 @@ struct Conversations: Sendable {
         if message.role == .tecnico { try Tickets.recordHumanReply(ticketID: ticket.id, db: db) }
         if viaWhatsApp, let address = ticket.replyAddress {
             try Outbox.add(
-                RelaySend(ticketID: ticket.id, messageID: id, recipient: address, text: message.content), in: db)
+                RelaySend(
+                    ticketID: ticket.id, messageID: id, recipient: address, text: message.content,
+                    channel: ticket.replyChannel),
+                in: db)
         }
         return id
     }

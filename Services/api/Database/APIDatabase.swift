@@ -232,6 +232,29 @@ enum APIDatabase {
             // off after a refusal): it looks the claimed rows up by time.
             try db.execute(sql: "CREATE INDEX outbox_claims ON outbox(claimed_until, correlation_id)")
         }
+        migrator.registerMigration("v7: WhatsApp channels") { db in
+            try db.execute(
+                sql: """
+                    -- The channel a WhatsApp ticket answers through, with its reply address ('seed' when NULL).
+                    ALTER TABLE tickets ADD COLUMN reply_channel TEXT;
+                    -- Channel statuses (delivered, read, failed) find their message by the channel's message id.
+                    CREATE INDEX messages_provider_id ON messages(provider_message_id)
+                        WHERE provider_message_id IS NOT NULL;
+                    -- A status that arrived before the relay reported the message sent (the channel can be faster
+                    -- than the broker): applied as soon as the message gets its provider id.
+                    CREATE TABLE channel_statuses (
+                        id INTEGER PRIMARY KEY,
+                        channel TEXT NOT NULL,
+                        provider_message_id TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        reason TEXT,
+                        at DATETIME NOT NULL,
+                        received_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX channel_statuses_provider ON channel_statuses(provider_message_id);
+                    CREATE INDEX channel_statuses_received ON channel_statuses(received_at);
+                    """)
+        }
         return migrator
     }
 }

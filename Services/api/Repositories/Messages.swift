@@ -157,6 +157,58 @@ struct Messages: Sendable {
         ])
     }
 
+    /// Applies a channel's status to the message it knows as `providerID`, never backwards — except `failed`
+    /// after `sent` (WhatsApp accepted the message, then could not deliver it). Returns the message changed; a
+    /// status for a message the relay has not reported sent yet is kept in `channel_statuses` (nil).
+    static func applyChannelStatus(_ status: ChannelStatus, db: Database) throws -> (ticketID: Int64, messageID: Int64)?
+    {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT id, ticket_id, delivery_status FROM messages WHERE provider_message_id = ? LIMIT 1"),
+                arguments: [status.providerID])
+        else {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO channel_statuses (channel, provider_message_id, status, reason, at, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [status.channel, status.providerID, status.status, status.reason, status.at, Date()])
+            return nil
+        }
+        let current = (row["delivery_status"] as DeliveryStatus?) ?? .queued
+        let moves =
+            status.status == .failed
+            ? current == .sent || current.rank < DeliveryStatus.sent.rank : status.status.rank > current.rank
+        guard moves else { return nil }
+        let messageID: Int64 = row["id"]
+        try db.cachedStatement(
+            sql: "UPDATE messages SET delivery_status = ?, delivery_error = ?, delivery_updated_at = ? WHERE id = ?"
+        ).execute(arguments: [status.status, status.status == .failed ? status.reason : nil, status.at, messageID])
+        return (row["ticket_id"], messageID)
+    }
+
+    /// Applies the statuses that arrived before the message had its channel id, oldest first, and forgets them.
+    static func applyPendingChannelStatuses(providerID: String, db: Database) throws -> Bool {
+        let pending = try Row.fetchAll(
+            db.cachedStatement(
+                sql:
+                    "SELECT channel, status, reason, at FROM channel_statuses WHERE provider_message_id = ? ORDER BY id"
+            ),
+            arguments: [providerID])
+        guard !pending.isEmpty else { return false }
+        try db.cachedStatement(sql: "DELETE FROM channel_statuses WHERE provider_message_id = ?")
+            .execute(arguments: [providerID])
+        var changed = false
+        for row in pending {
+            guard let status = row["status"] as DeliveryStatus? else { continue }
+            let update = ChannelStatus(
+                channel: row["channel"], providerID: providerID, status: status, reason: row["reason"], at: row["at"])
+            changed = try applyChannelStatus(update, db: db) != nil || changed
+        }
+        return changed
+    }
+
     static func markRead(ticketID: Int64, by side: ReaderSide, db: Database) throws {
         try db.execute(
             sql: """
@@ -277,4 +329,15 @@ extension DeliveryStatus {
         case .queued, .retrying: false
         }
     }
+}
+
+/// What a WhatsApp channel said about a message it carried (`sent`, `delivered`, `read`, `failed`).
+struct ChannelStatus: Sendable, Equatable {
+    /// `WhatsAppChannel` raw value.
+    var channel: String
+    /// The channel's id for the message (the Cloud API's `wamid`), which the relay reported on `sent`.
+    var providerID: String
+    var status: DeliveryStatus
+    var reason: String?
+    var at: Date
 }

@@ -13,6 +13,8 @@ struct TicketFacts: Sendable, Equatable {
     let assignedAgentID: Int64?
     /// The verified WhatsApp address replies go to (nil for web chats).
     let replyAddress: String?
+    /// The WhatsApp channel replies go through (`WhatsAppChannel`; nil: the seed bridge).
+    let replyChannel: String?
     let language: String
 
     init(row: Row) {
@@ -24,11 +26,13 @@ struct TicketFacts: Sendable, Equatable {
         customerName = row["customer_name"]
         assignedAgentID = row["assigned_agent_id"]
         replyAddress = row["reply_address"]
+        replyChannel = row["reply_channel"]
         language = row["language"]
     }
 
     static let select = """
-        SELECT t.id, t.uuid, t.status, t.channel, t.customer_id, t.assigned_agent_id, t.reply_address, t.language,
+        SELECT t.id, t.uuid, t.status, t.channel, t.customer_id, t.assigned_agent_id, t.reply_address,
+               t.reply_channel, t.language,
                c.name AS customer_name
         FROM tickets t JOIN customers c ON c.id = t.customer_id
         """
@@ -119,6 +123,7 @@ struct Tickets: Sendable {
         var channel: Channel
         var language: String
         var replyAddress: String?
+        var replyChannel: String?
         var description: String?
         var subject: String?
         var initialMessage: String?
@@ -132,14 +137,15 @@ struct Tickets: Sendable {
         let now = Date()
         try db.cachedStatement(
             sql: """
-                INSERT INTO tickets (uuid, customer_id, channel, status, language, reply_address, description, subject,
-                                     initial_message, claimed_email, claimed_phone, guest_token_hash, created_at,
-                                     updated_at)
-                VALUES (?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO tickets (uuid, customer_id, channel, status, language, reply_address, reply_channel,
+                                     description, subject, initial_message, claimed_email, claimed_phone,
+                                     guest_token_hash, created_at, updated_at)
+                VALUES (?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             UUID().uuidString.lowercased(), draft.customerID, draft.channel, draft.language, draft.replyAddress,
-            draft.description, draft.subject, draft.initialMessage, draft.claimedEmail, draft.claimedPhone,
+            draft.replyChannel, draft.description, draft.subject, draft.initialMessage, draft.claimedEmail,
+            draft.claimedPhone,
             draft.guestTokenHash, now, now,
         ])
         return try TicketFacts.fetch(id: db.lastInsertedRowID, db: db)!
@@ -199,10 +205,15 @@ struct Tickets: Sendable {
         ).execute(arguments: [now, ticketID])
     }
 
-    /// The verified address the customer just wrote from becomes where replies go.
-    static func pinReplyAddress(_ address: String, ticketID: Int64, db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE tickets SET reply_address = ? WHERE id = ? AND reply_address IS NOT ?")
-            .execute(arguments: [address, ticketID, address])
+    /// The verified address the customer just wrote from, and the channel it came through, become where replies
+    /// go (`channel` nil: the seed bridge).
+    static func pinReplyAddress(_ address: String, channel: String?, ticketID: Int64, db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                UPDATE tickets SET reply_address = ?1, reply_channel = ?2
+                WHERE id = ?3 AND (reply_address IS NOT ?1 OR reply_channel IS NOT ?2)
+                """
+        ).execute(arguments: [address, channel, ticketID])
     }
 
     // MARK: Reading

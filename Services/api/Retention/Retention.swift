@@ -22,7 +22,12 @@ struct Retention: Sendable {
         var notifications = 0
         var orphanedFiles = 0
         var temporaryFiles = 0
+        /// Channel statuses that never found their message (sent by something else on the same number).
+        var channelStatuses = 0
     }
+
+    /// How long a channel status waits for its message's `sent` report (normally milliseconds).
+    var unmatchedStatusAge: TimeInterval = 7 * 86_400
 
     func sweep(now: Date) async throws -> Report {
         var report = Report()
@@ -34,6 +39,11 @@ struct Retention: Sendable {
                     try NotificationStore.deleteRead(olderThan: cutoff, db: db)
                 )
             }
+        }
+        let statusCutoff = now.addingTimeInterval(-unmatchedStatusAge)
+        report.channelStatuses = try await committer.write { db in
+            try db.execute(sql: "DELETE FROM channel_statuses WHERE received_at < ?", arguments: [statusCutoff])
+            return db.changesCount
         }
         (report.orphanedFiles, report.temporaryFiles) = try await sweepFiles(now: now)
         return report
@@ -100,6 +110,7 @@ struct RetentionWorker: Service {
                                 "notifications": "\(report.notifications)",
                                 "orphaned_files": "\(report.orphanedFiles)",
                                 "temporary_files": "\(report.temporaryFiles)",
+                                "channel_statuses": "\(report.channelStatuses)",
                             ])
                     }
                 } catch {

@@ -4,6 +4,8 @@ struct SenderAddress: Equatable, Sendable {
     enum Kind: String, Sendable {
         case phone
         case lid
+        /// A business-scoped user id from the Cloud API (`US.13491208655302741918`), for users known by a username.
+        case bsuid
     }
 
     let kind: Kind
@@ -21,6 +23,12 @@ struct SenderAddress: Equatable, Sendable {
         let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw .empty }
         guard trimmed.count <= 128 else { throw .invalid(String(trimmed.prefix(32)) + "…") }
+        if Self.isBSUID(trimmed) {
+            kind = .bsuid
+            value = trimmed
+            address = trimmed
+            return
+        }
         let lowered = trimmed.lowercased()
         let (user, server) =
             if let at = lowered.firstIndex(of: "@") {
@@ -55,6 +63,17 @@ struct SenderAddress: Equatable, Sendable {
         }
     }
 
+    /// `CC.digits` or a parent `CC.ENT.digits`: two capital letters, then dot-separated letters and digits.
+    static func isBSUID(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts.count <= 4, text.utf8.count <= 160, let country = parts.first,
+            country.count == 2, country.allSatisfy({ $0.isASCII && $0.isUppercase })
+        else { return false }
+        return parts.dropFirst().allSatisfy { part in
+            !part.isEmpty && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        }
+    }
+
     /// Mexico dropped the `1` after the country code for mobiles: `521XXXXXXXXXX` and `52XXXXXXXXXX` are one phone.
     static func canonicalPhone(_ digits: String) -> String {
         if digits.count == 13, digits.hasPrefix("521") {
@@ -68,6 +87,7 @@ struct SenderAddress: Equatable, Sendable {
         switch kind {
         case .phone: "+" + (address.split(separator: "@").first ?? "").filter(\.isASCIIDigit)
         case .lid: "\(value)@lid"
+        case .bsuid: value
         }
     }
 }

@@ -1,3 +1,9 @@
+import AMQPClient
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
 /// A message on its way to a customer.
 struct OutboundMessage: Sendable {
     /// The AMQP message id: the same for every attempt, sent to the channel as an idempotency key.
@@ -24,4 +30,51 @@ protocol ChannelAdapter: Sendable {
     func send(_ message: OutboundMessage) async -> SendOutcome
     /// Whether the channel answers again: true, false, or nil when it cannot tell (no health endpoint).
     func probe() async -> Bool?
+}
+
+extension HTTPClient {
+    /// One JSON `POST` to a channel, its answer turned into an outcome by `outcome`: a timeout is worth another
+    /// try, a refused or broken connection means the channel is down (`name` says which, in Spanish).
+    func sendToChannel(
+        _ url: String, headers: [(String, String)], json: Data, timeout: Duration, name: String,
+        outcome: (_ status: Int, _ headers: HTTPHeaders, _ body: Data) -> SendOutcome
+    ) async -> SendOutcome {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        for (header, value) in headers { request.headers.add(name: header, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: json))
+        do {
+            let response = try await execute(request, timeout: .milliseconds(timeout.milliseconds))
+            let bytes = try await response.body.collect(upTo: 1 << 20)
+            return outcome(Int(response.status.code), response.headers, Data(bytes.readableBytesView))
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            return .transient(reason: "timeout tras \(timeout)", retryAfter: nil)
+        } catch {
+            return .channelDown(reason: "sin conexión con \(name): \(error)")
+        }
+    }
+
+    /// A channel's health or status endpoint: its status code and (bounded) body, nil when it cannot be reached.
+    func checkChannel(_ url: String, headers: [(String, String)]) async -> (status: Int, body: Data)? {
+        var request = HTTPClientRequest(url: url)
+        for (header, value) in headers { request.headers.add(name: header, value: value) }
+        guard let response = try? await execute(request, timeout: .seconds(5)) else { return nil }
+        let body = (try? await response.body.collect(upTo: 64 << 10)).map { Data($0.readableBytesView) } ?? Data()
+        return (Int(response.status.code), body)
+    }
+}
+
+/// JSON helpers for channel answers that are never trusted to have a shape.
+enum ChannelJSON {
+    static func object(_ body: Data) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+    }
+
+    /// A string, or the first string of an array (Evolution's `response.message` is a list).
+    static func text(_ value: Any?) -> String? {
+        if let text = value as? String { return text }
+        if let list = value as? [Any] { return list.compactMap { $0 as? String }.first }
+        return nil
+    }
 }

@@ -19,31 +19,20 @@ struct SeedBridgeAdapter: ChannelAdapter {
     }
 
     func send(_ message: OutboundMessage) async -> SendOutcome {
-        var request = HTTPClientRequest(url: "\(baseURL)/enviar-mensaje")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.headers.add(name: "Idempotency-Key", value: message.idempotencyKey)
-        do {
-            let body = try JSONEncoder().encode(Body(numero: message.recipient, texto: message.text))
-            request.body = .bytes(ByteBuffer(bytes: body))
-            let response = try await client.execute(request, timeout: .milliseconds(timeout.milliseconds))
-            let bytes = try await response.body.collect(upTo: 1 << 20)
-            return Self.outcome(
-                status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            return .transient(reason: "timeout tras \(timeout)", retryAfter: nil)
-        } catch {
-            return .channelDown(reason: "sin conexión con el puente: \(error)")
+        guard let body = try? JSONEncoder().encode(Body(numero: message.recipient, texto: message.text)) else {
+            return .rejected(reason: "mensaje no codificable")
         }
+        return await client.sendToChannel(
+            "\(baseURL)/enviar-mensaje",
+            headers: [("Authorization", "Bearer \(token)"), ("Idempotency-Key", message.idempotencyKey)], json: body,
+            timeout: timeout, name: "el puente", outcome: Self.outcome)
     }
 
     func probe() async -> Bool? {
-        var request = HTTPClientRequest(url: "\(baseURL)/health")
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        guard let response = try? await client.execute(request, timeout: .seconds(3)) else { return false }
-        _ = try? await response.body.collect(upTo: 64 << 10)
-        switch response.status.code {
+        guard
+            let answer = await client.checkChannel("\(baseURL)/health", headers: [("Authorization", "Bearer \(token)")])
+        else { return false }
+        switch answer.status {
         case 200..<300: return true
         case 404, 405: return nil
         default: return false

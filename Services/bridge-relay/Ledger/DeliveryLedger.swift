@@ -111,6 +111,10 @@ struct DeliveryLedger: Sendable {
                     CREATE INDEX deliveries_unreported ON deliveries(updated_at) WHERE reported = 0;
                     """)
         }
+        // Each message goes out through the channel its conversation came from (NULL: the seed bridge).
+        migrator.registerMigration("v3: channels") { db in
+            try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN channel TEXT")
+        }
         return migrator
     }
 
@@ -140,22 +144,39 @@ struct DeliveryLedger: Sendable {
     }
 
     /// Messages the line lets go now, oldest first: parked ones, and ones caught mid-resend by a crash (resent
-    /// with the same idempotency key). A customer whose line starts with a message waiting for its retry is
-    /// skipped: nothing may overtake it.
-    func ready(limit: Int) async throws -> [Entry] {
-        try await reader.read { db in
+    /// with the same idempotency key). A customer whose line starts with a message waiting for its retry, or with
+    /// one waiting for a channel in `down`, is skipped: nothing may overtake it.
+    func ready(limit: Int, skipping down: Set<WhatsAppChannel> = []) async throws -> [Entry] {
+        let channels = down.map(\.rawValue).sorted()
+        let list = channels.map { _ in "?" }.joined(separator: ", ")
+        return try await reader.read { db in
             try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
                         SELECT * FROM deliveries AS d
                         WHERE d.status IN ('parked', 'sending')
+                          AND COALESCE(d.channel, 'seed') NOT IN (\(list))
                           AND NOT EXISTS (SELECT 1 FROM deliveries AS head
-                                          WHERE head.recipient = d.recipient AND head.status = 'retrying'
-                                            AND head.line_order < d.line_order)
+                                          WHERE head.recipient = d.recipient AND head.line_order < d.line_order
+                                            AND (head.status = 'retrying'
+                                                 OR (head.status IN ('parked', 'sending')
+                                                     AND COALESCE(head.channel, 'seed') IN (\(list)))))
                         ORDER BY d.line_order LIMIT ?
                         """),
-                arguments: [limit]
+                arguments: StatementArguments(channels + channels) + [limit]
             ).map(Self.entry)
+        }
+    }
+
+    /// The channels messages are waiting for (parked or caught mid-resend).
+    func waitingChannels() async throws -> Set<WhatsAppChannel> {
+        try await reader.read { db in
+            let names = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT COALESCE(channel, 'seed') FROM deliveries WHERE status IN ('sending', 'parked')
+                    """)
+            return Set(names.compactMap(WhatsAppChannel.init(rawValue:)))
         }
     }
 
@@ -194,11 +215,12 @@ struct DeliveryLedger: Sendable {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO deliveries (message_id, ticket_id, message_ref, recipient, text, status, attempts,
-                                            provider_id, reason, line_order, reported, incarnation, updated_at)
+                                            provider_id, reason, line_order, reported, incarnation, updated_at,
+                                            channel)
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
                             CASE WHEN ?6 IN ('parked', 'retrying')
                                  THEN (SELECT COALESCE(MAX(line_order), 0) + 1 FROM deliveries) END,
-                            ?6 NOT IN ('sent', 'failed'), ?10, ?11)
+                            ?6 NOT IN ('sent', 'failed'), ?10, ?11, ?12)
                     ON CONFLICT (message_id) DO UPDATE SET
                         status = excluded.status, attempts = excluded.attempts,
                         provider_id = COALESCE(excluded.provider_id, provider_id), reason = excluded.reason,
@@ -208,7 +230,7 @@ struct DeliveryLedger: Sendable {
                     """
             ).execute(arguments: [
                 messageID, command.ticketID, command.messageID, command.recipient, command.text, status.rawValue,
-                attempts, providerID, reason, incarnation, Date(),
+                attempts, providerID, reason, incarnation, Date(), command.channel,
             ])
         }
     }
@@ -226,7 +248,7 @@ struct DeliveryLedger: Sendable {
             messageID: row["message_id"],
             command: RelaySend(
                 ticketID: row["ticket_id"], messageID: row["message_ref"], recipient: row["recipient"],
-                text: row["text"]),
+                text: row["text"], channel: row["channel"]),
             status: Status(rawValue: row["status"]) ?? .failed,
             attempts: row["attempts"],
             providerID: row["provider_id"],

@@ -31,14 +31,19 @@ struct BridgeMonitor: Service {
 
     func check() async throws {
         try await reportUnconfirmed()
-        let waiting = try await relay.ledger.waitingCount()
-        guard relay.isBridgeDown || waiting > 0 else { return }
-        if await relay.adapter.probe() == false {
-            relay.setBridgeDown(true)
-            return
+        let watched = relay.down.union(try await relay.ledger.waitingChannels())
+        guard !watched.isEmpty else { return }
+        var down = Set<WhatsAppChannel>()
+        for channel in watched.sorted(by: { $0.rawValue < $1.rawValue }) {
+            // A channel this relay has no adapter for: its messages fail as they come up (see `resendWaiting`).
+            if await relay.adapters[channel]?.probe() == false {
+                relay.setDown(true, channel: channel)
+                down.insert(channel)
+            }
         }
-        if try await resendWaiting() {
-            relay.setBridgeDown(false)
+        let failed = try await resendWaiting(skipping: down)
+        for channel in watched.subtracting(down).subtracting(failed) where !Task.isShuttingDownGracefully {
+            relay.setDown(false, channel: channel)
         }
     }
 
@@ -56,14 +61,25 @@ struct BridgeMonitor: Service {
         }
     }
 
-    /// Resends the messages their lines let go, in order; false as soon as the bridge fails again (the rest keep
-    /// their places) or shutdown begins (checked after every message).
-    func resendWaiting() async throws -> Bool {
+    /// Resends the messages their lines let go, in order, except through the channels in `down`; returns the
+    /// channels that failed again meanwhile (their messages keep their places). Stops when shutdown begins
+    /// (checked after every message).
+    @discardableResult
+    func resendWaiting(skipping down: Set<WhatsAppChannel> = []) async throws -> Set<WhatsAppChannel> {
+        var down = down
+        var failed = Set<WhatsAppChannel>()
         while !Task.isShuttingDownGracefully {
-            let batch = try await relay.ledger.ready(limit: 100)
-            if batch.isEmpty { return true }
+            let batch = try await relay.ledger.ready(limit: 100, skipping: down)
+            if batch.isEmpty { return failed }
             logger.info("resending waiting messages", metadata: ["count": "\(batch.count)"])
+            // A customer whose earlier message just failed to go keeps the rest of their line behind it.
+            var held = Set<String>()
             for entry in batch {
+                let channel = WhatsAppChannel(command: entry.command.channel)
+                if let channel, down.contains(channel) || held.contains(entry.command.recipient) {
+                    held.insert(entry.command.recipient)
+                    continue
+                }
                 let attempt = entry.attempts + 1
                 switch try await relay.send(
                     entry.command, messageID: entry.messageID, attempt: attempt, markSending: true)
@@ -74,15 +90,18 @@ struct BridgeMonitor: Service {
                     try await relay.ledger.record(
                         entry.messageID, command: entry.command, status: .parked, attempts: attempt, reason: reason,
                         incarnation: relay.incarnation)
-                    relay.setBridgeDown(true)
-                    return false
+                    let stopped = channel ?? .seedBridge
+                    relay.setDown(true, channel: stopped)
+                    down.insert(stopped)
+                    failed.insert(stopped)
+                    held.insert(entry.command.recipient)
                 case .rejected(let reason):
                     try await relay.finish(
                         entry.command, messageID: entry.messageID, status: .failed, attempts: attempt, reason: reason)
                 }
-                if Task.isShuttingDownGracefully { return false }
+                if Task.isShuttingDownGracefully { return failed }
             }
         }
-        return false
+        return failed
     }
 }

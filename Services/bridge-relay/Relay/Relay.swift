@@ -31,7 +31,8 @@ extension AMQPConnection: DeliveryReports {
 /// Final statuses are marked reported only once the broker confirmed the report; the monitor re-publishes the
 /// others, so a crash between sending and reporting never leaves the technician looking at `queued`.
 struct Relay: Sendable {
-    let adapter: any ChannelAdapter
+    /// The channels configured, each reached through its adapter; a message goes through its conversation's one.
+    let adapters: [WhatsAppChannel: any ChannelAdapter]
     let ledger: DeliveryLedger
     let reports: any DeliveryReports
     let limiter: RateLimiter
@@ -41,14 +42,14 @@ struct Relay: Sendable {
     let incarnation = UUID().uuidString
     /// Wakes the monitor when a customer's line may move (a message at its head was sent or failed).
     let lineMoved = Wakeup()
-    private let bridgeDown = BridgeState()
+    private let downChannels = ChannelStates()
     let logger: Logger
 
     init(
-        adapter: any ChannelAdapter, ledger: DeliveryLedger, reports: any DeliveryReports, settings: RelaySettings,
-        logger: Logger
+        adapters: [WhatsAppChannel: any ChannelAdapter], ledger: DeliveryLedger, reports: any DeliveryReports,
+        settings: RelaySettings, logger: Logger
     ) {
-        self.adapter = adapter
+        self.adapters = adapters
         self.ledger = ledger
         self.reports = reports
         self.limiter = RateLimiter(perSecond: settings.rate)
@@ -56,20 +57,42 @@ struct Relay: Sendable {
         self.logger = logger
     }
 
-    var isBridgeDown: Bool { bridgeDown.value.withLock { $0 } }
+    /// A relay with one channel: the seed bridge (or a stand-in for it in tests).
+    init(
+        adapter: any ChannelAdapter, ledger: DeliveryLedger, reports: any DeliveryReports, settings: RelaySettings,
+        logger: Logger
+    ) {
+        self.init(
+            adapters: [.seedBridge: adapter], ledger: ledger, reports: reports, settings: settings, logger: logger)
+    }
 
-    func setBridgeDown(_ down: Bool) {
-        let changed = bridgeDown.value.withLock { state in
-            defer { state = down }
-            return state != down
+    /// The channels known to be down.
+    var down: Set<WhatsAppChannel> { downChannels.value.withLock { $0 } }
+
+    /// Whether the seed bridge (the only channel of a one-channel relay) is known to be down.
+    var isBridgeDown: Bool { isDown(.seedBridge) }
+
+    func isDown(_ channel: WhatsAppChannel) -> Bool { downChannels.value.withLock { $0.contains(channel) } }
+
+    func setBridgeDown(_ down: Bool) { setDown(down, channel: .seedBridge) }
+
+    func setDown(_ down: Bool, channel: WhatsAppChannel) {
+        let changed = downChannels.value.withLock { states in
+            down ? states.insert(channel).inserted : states.remove(channel) != nil
         }
         if changed {
             if down {
-                logger.warning("WhatsApp bridge is down: parking messages")
+                logger.warning("WhatsApp channel is down: parking messages", metadata: ["channel": "\(channel)"])
             } else {
-                logger.notice("WhatsApp bridge is back")
+                logger.notice("WhatsApp channel is back", metadata: ["channel": "\(channel)"])
             }
         }
+    }
+
+    /// The channel a command goes through and its adapter; nil adapter: that channel is not configured here.
+    func route(_ command: RelaySend) -> (channel: WhatsAppChannel, adapter: (any ChannelAdapter)?)? {
+        guard let channel = WhatsAppChannel(command: command.channel) else { return nil }
+        return (channel, adapters[channel])
     }
 
     var router: MessageRouter {
@@ -136,7 +159,16 @@ struct Relay: Sendable {
                 place = entry.lineOrder
             }
         }
-        if isBridgeDown {
+        guard let channel = route(command).flatMap({ $0.adapter == nil ? nil : $0.channel }) else {
+            // A conversation from a channel this relay does not (or no longer) speak: nothing can carry it.
+            let name = command.channel ?? WhatsAppChannel.seedBridge.rawValue
+            try await finish(
+                command, messageID: messageID, status: .failed, attempts: attempt,
+                reason: "el canal de WhatsApp '\(name.prefix(32))' no está configurado en el relay")
+            if place != nil { lineMoved.signal() }
+            return .ack
+        }
+        if isDown(channel) {
             return try await park(
                 command, messageID: messageID, attempt: attempt, reason: "WhatsApp desconectado", report: true)
         }
@@ -153,7 +185,7 @@ struct Relay: Sendable {
             if place != nil { lineMoved.signal() }
             return .ack
         case .channelDown(let reason):
-            setBridgeDown(true)
+            setDown(true, channel: channel)
             return try await park(command, messageID: messageID, attempt: number, reason: reason, report: true)
         case .transient(let reason, let retryAfter):
             guard number < settings.maxAttempts else {
@@ -181,6 +213,9 @@ struct Relay: Sendable {
     func send(_ command: RelaySend, messageID: String, attempt: Int, markSending: Bool = false) async throws
         -> SendOutcome
     {
+        guard let adapter = route(command)?.adapter else {
+            return .rejected(reason: "el canal de WhatsApp '\((command.channel ?? "").prefix(32))' no está configurado")
+        }
         await limiter.acquire()
         if markSending {
             try await ledger.record(
@@ -241,7 +276,7 @@ struct Relay: Sendable {
     }
 }
 
-/// Whether the bridge is known to be down, shared by every lane and the monitor.
-private final class BridgeState: Sendable {
-    let value = Mutex(false)
+/// Which channels are known to be down, shared by every lane and the monitor.
+private final class ChannelStates: Sendable {
+    let value = Mutex(Set<WhatsAppChannel>())
 }

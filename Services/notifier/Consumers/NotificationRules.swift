@@ -40,15 +40,15 @@ struct NotificationRules: Sendable {
     }
 
     func notice(
-        _ name: String, ticket: Int64, recipient: String?, language: String?, values: [String: String],
-        source: UUID
+        _ name: String, ticket: Int64, recipient: String?, channel: String?, language: String?,
+        values: [String: String], source: UUID
     ) -> Output? {
         guard let recipient, let text = templates.whatsapp(name, language: language ?? "es", values: values) else {
             return nil
         }
         // Message 0: a notice is not a stored conversation message; the relay still sends it once.
         return .notice(
-            RelaySend(ticketID: ticket, messageID: 0, recipient: recipient, text: text),
+            RelaySend(ticketID: ticket, messageID: 0, recipient: recipient, text: text, channel: channel),
             id: DerivedID.make(from: source, "whatsapp:\(name)"))
     }
 
@@ -62,7 +62,8 @@ struct NotificationRules: Sendable {
         if event.channel == .whatsapp, event.intakeRunning != true {
             outputs.append(
                 notice(
-                    "ticket_recibido", ticket: event.ticketID, recipient: event.recipient, language: event.language,
+                    "ticket_recibido", ticket: event.ticketID, recipient: event.recipient, channel: event.replyChannel,
+                    language: event.language,
                     values: values, source: id))
         }
         return outputs.compactMap { $0 }
@@ -103,7 +104,8 @@ struct NotificationRules: Sendable {
         case .whatsapp:
             outputs.append(
                 notice(
-                    "tecnico_asignado", ticket: event.ticketID, recipient: event.recipient, language: event.language,
+                    "tecnico_asignado", ticket: event.ticketID, recipient: event.recipient, channel: event.replyChannel,
+                    language: event.language,
                     values: values, source: id))
         }
         return outputs.compactMap { $0 }
@@ -128,7 +130,8 @@ struct NotificationRules: Sendable {
         case .whatsapp, nil:
             return [
                 notice(
-                    "ticket_resuelto", ticket: event.ticketID, recipient: event.recipient, language: event.language,
+                    "ticket_resuelto", ticket: event.ticketID, recipient: event.recipient, channel: event.replyChannel,
+                    language: event.language,
                     values: values, source: id)
             ].compactMap { $0 }
         }

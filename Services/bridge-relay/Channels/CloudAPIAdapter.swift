@@ -1,0 +1,94 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Meta's WhatsApp Cloud API: `POST {base}/{phone-number-id}/messages` with `Authorization: Bearer …`
+/// (`../shared/channels/meta-cloud/NOTES.md` §5). A 200 only means accepted: delivered and read come back as
+/// statuses on the api's webhook, matched by the `wamid` returned here.
+///
+/// The Cloud API takes no idempotency key: the relay's ledger keeps a redelivered command from being sent twice,
+/// but a send that timed out after Meta accepted it can reach the customer twice when retried.
+struct CloudAPIAdapter: ChannelAdapter {
+    let name = "whatsapp-cloud"
+    let client: HTTPClient
+    /// `https://graph.facebook.com/v23.0` (or a stand-in in tests), without a trailing slash.
+    let baseURL: String
+    let phoneNumberID: String
+    let token: String
+    let timeout: Duration
+
+    func send(_ message: OutboundMessage) async -> SendOutcome {
+        guard let body = try? Self.body(for: message) else { return .rejected(reason: "mensaje no codificable") }
+        return await client.sendToChannel(
+            "\(baseURL)/\(phoneNumberID)/messages", headers: [("Authorization", "Bearer \(token)")], json: body,
+            timeout: timeout, name: "la Cloud API", outcome: Self.outcome)
+    }
+
+    /// `GET {base}/{phone-number-id}`: the number's own record answers while the token is good.
+    func probe() async -> Bool? {
+        let answer = await client.checkChannel(
+            "\(baseURL)/\(phoneNumberID)", headers: [("Authorization", "Bearer \(token)")])
+        return answer.map { (200..<300).contains($0.status) } ?? false
+    }
+
+    /// A text message (`../shared/channels/meta-cloud/send/text.request.meta-openapi.json`). A business-scoped
+    /// user id (`US.1349…`, users known only by a username) goes in `recipient` instead of `to`. The idempotency
+    /// key rides along as `biz_opaque_callback_data`, which Meta echoes in the message's statuses.
+    static func body(for message: OutboundMessage) throws -> Data {
+        let recipient = Array(message.recipient.utf8)
+        let isBSUID =
+            recipient.count > 3 && recipient[2] == UInt8(ascii: ".")
+            && recipient[0...1].allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
+        let phone = message.recipient.prefix { $0 != "@" }.filter { $0.isASCII && $0.isNumber }
+        var object: [String: Any] = [
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "type": "text",
+            "text": ["body": message.text, "preview_url": false],
+            "biz_opaque_callback_data": message.idempotencyKey,
+        ]
+        if isBSUID {
+            object["recipient"] = message.recipient
+        } else {
+            object["to"] = phone
+        }
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+
+    /// The Graph error codes (`NOTES.md` §5, pywa `errors.py`) a send can meet, mapped to what the relay does.
+    static func outcome(status: Int, headers: HTTPHeaders, body: Data) -> SendOutcome {
+        let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+        if (200..<300).contains(status) {
+            let messages = object?["messages"] as? [[String: Any]]
+            return .sent(providerID: messages?.first?["id"] as? String)
+        }
+        let error = object?["error"] as? [String: Any]
+        let code = (error?["code"] as? Int) ?? (error?["code"] as? String).flatMap(Int.init)
+        let details = (error?["error_data"] as? [String: Any])?["details"] as? String
+        let message = (error?["message"] as? String) ?? "HTTP \(status)"
+        let reason = String(([message] + (details.map { [$0] } ?? [])).joined(separator: ": ").prefix(300))
+        let retryAfter = headers.first(name: "Retry-After").flatMap { SeedBridgeAdapter.retryAfter($0) }
+        guard let code else {
+            switch status {
+            case 401, 403: return .channelDown(reason: "la Cloud API rechazó el token (HTTP \(status))")
+            case 408, 429, 500..<600: return .transient(reason: reason, retryAfter: retryAfter)
+            default: return .rejected(reason: reason)
+            }
+        }
+        switch code {
+        case 131047:
+            return .rejected(
+                reason: "fuera de la ventana de 24 h: solo se puede enviar una plantilla aprobada (\(reason))")
+        case 4, 80007, 130429, 131056:
+            return .transient(reason: "límite de envío de WhatsApp: \(reason)", retryAfter: retryAfter)
+        case 1, 2, 131000, 131016:
+            return .transient(reason: "servicio de WhatsApp no disponible: \(reason)", retryAfter: retryAfter)
+        case 0, 3, 10, 190, 200...299:
+            // The token or the app's permissions: the operator's to fix; the messages wait for it.
+            return .channelDown(reason: "la Cloud API rechazó el token o los permisos: \(reason)")
+        default:
+            return .rejected(reason: reason)
+        }
+    }
+}
