@@ -17,10 +17,11 @@ struct GroupCommitterTests {
         let gate = Gate()
         // The first job holds the writer, as a slow disk would.
         let first = Task { try await committer.write { _ in gate.wait() } }
-        #expect(await eventually { gate.entered })
+        // Generous: on a loaded two-core machine the writer's dispatch thread can take seconds to start.
+        #expect(await eventually(timeout: .seconds(60)) { gate.entered })
 
         let writers = (0..<10).map { index in Task { try await committer.write { _ in index } } }
-        #expect(await eventually { committer.backlog == 4 })
+        #expect(await eventually(timeout: .seconds(60)) { committer.backlog == 4 })
         try await Task.sleep(for: .milliseconds(300))
         #expect(committer.backlog == 4, "the backlog grew past its bound")
 

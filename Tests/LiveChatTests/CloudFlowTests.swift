@@ -51,7 +51,7 @@ struct CloudFlowTests {
 
             let inbound = try await Self.post(system, try Self.fixture("inbound/text.pywa.json"))
             #expect(inbound.status == 200, "\(inbound.text)")
-            let tickets = try await system.get("/tickets").decode([TicketSummary].self)
+            let tickets = try await system.get("/tickets").decode([TestSupport.TicketSummary].self)
             let ticket = try #require(tickets.first)
             #expect(ticket.nombre == "Test Name")
 

@@ -19,7 +19,8 @@ struct ExecutableLifecycleTests {
                 "MOSTRADOR_LOG_FORMAT": "json",
             ]
         )
-        let ready = await eventually(timeout: .seconds(30), poll: .milliseconds(100)) {
+        // Generous: the suites run side by side with brokers starting, and two cores can be busy for a while.
+        let ready = await eventually(timeout: .seconds(90), poll: .milliseconds(100)) {
             (try? await HTTP.get("\(service.opsURL)/health/ready").status) == 200
         }
         #expect(ready, "\(name) never became ready:\n\(service.output)")

@@ -57,12 +57,12 @@ public final class FakeCloudAPI: Sendable {
         self.port = port
         let box = self.box
         let router = Router()
-        router.post("v23.0/:phone/messages") { request, context -> Response in
+        router.post("v23.0/:id/messages") { request, context -> Response in
             let data = try await request.body.collect(upTo: 1 << 20)
             let object =
                 (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView))) as? [String: Any] ?? [:]
             let received = Received(
-                phoneNumberID: context.parameters.get("phone") ?? "", authorization: request.headers[.authorization],
+                phoneNumberID: context.parameters.get("id") ?? "", authorization: request.headers[.authorization],
                 body: Self.sendable(object))
             let failure: Failure? = box.state.withLock { state in
                 state.received.append(received)

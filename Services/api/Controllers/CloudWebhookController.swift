@@ -126,18 +126,20 @@ struct CloudWebhookController {
                 ChannelReceiver.text((message.image ?? message.document)?.caption)
                 ?? ChannelReceiver.fileLabel(attachment)
         }
-        let phone = message.from.flatMap { try? SenderAddress($0) }
-        let bsuid = message.fromUserId.flatMap { try? SenderAddress($0) }.flatMap { $0.kind == .bsuid ? $0 : nil }
-        guard let sender = phone ?? bsuid else {
-            logger.warning("WhatsApp Cloud message without a usable sender", metadata: ["wamid": "\(message.id)"])
-            await receiver.discard(attachment)
-            return false
-        }
         let contact =
             contacts.first {
                 ($0.waId != nil && $0.waId == message.from) || ($0.userId != nil && $0.userId == message.fromUserId)
             }
             ?? (contacts.count == 1 ? contacts.first : nil)
+        let phone = message.from.flatMap { try? SenderAddress($0) }
+        // The BSUID is on the message (`from_user_id`) or only on its contact (`user_id`), depending on the version.
+        let bsuid = (message.fromUserId ?? contact?.userId).flatMap { try? SenderAddress($0) }
+            .flatMap { $0.kind == .bsuid ? $0 : nil }
+        guard let sender = phone ?? bsuid else {
+            logger.warning("WhatsApp Cloud message without a usable sender", metadata: ["wamid": "\(message.id)"])
+            await receiver.discard(attachment)
+            return false
+        }
         let inbound = Conversations.Inbound(
             sender: sender, alias: phone == nil ? nil : bsuid, channel: WhatsAppChannel.cloudAPI.rawValue,
             content: content, name: contact?.profile?.name.flatMap(TextRules.cleanedName),

@@ -42,9 +42,9 @@ struct EvolutionWebhookController {
                 headers: [.wwwAuthenticate: "Bearer"])
         }
         let body = try await request.collectBody(upTo: Self.bodyLimit)
-        let envelope: EvolutionEvent<EvolutionEvent.Ignored>
+        let envelope: EvolutionEvent<IgnoredPayload>
         do {
-            envelope = try JSONDecoder().decode(EvolutionEvent<EvolutionEvent.Ignored>.self, from: body)
+            envelope = try JSONDecoder().decode(EvolutionEvent<IgnoredPayload>.self, from: body)
         } catch {
             throw APIError.badRequest("El cuerpo no es un evento de Evolution API: \(error)")
         }
@@ -199,8 +199,6 @@ struct EvolutionWebhookController {
 
 /// Evolution's webhook envelope: `{event, instance, data, destination, date_time, sender, server_url, apikey}`.
 struct EvolutionEvent<Payload: Decodable & Sendable>: Decodable, Sendable {
-    struct Ignored: Decodable, Sendable {}
-
     var event: String
     var instance: String?
     var data: Payload?

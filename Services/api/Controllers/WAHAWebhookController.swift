@@ -39,9 +39,9 @@ struct WAHAWebhookController {
         else {
             throw APIError(status: .unauthorized, detail: "Firma X-Webhook-Hmac (HMAC-SHA512) ausente o no válida")
         }
-        let envelope: WAHAEvent<WAHAEvent.Ignored>
+        let envelope: WAHAEvent<IgnoredPayload>
         do {
-            envelope = try JSONDecoder().decode(WAHAEvent<WAHAEvent.Ignored>.self, from: body)
+            envelope = try JSONDecoder().decode(WAHAEvent<IgnoredPayload>.self, from: body)
         } catch {
             throw APIError.badRequest("El cuerpo no es un evento de WAHA: \(error)")
         }
@@ -149,13 +149,14 @@ struct WAHAWebhookController {
 
 /// WAHA's event envelope (`event_envelope_structure.jsonc`) with the payload of its `event`.
 struct WAHAEvent<Payload: Decodable & Sendable>: Decodable, Sendable {
-    struct Ignored: Decodable, Sendable {}
-
     var id: String?
     var event: String
     var session: String?
     var payload: Payload?
 }
+
+/// A payload only the envelope of which is read.
+struct IgnoredPayload: Decodable, Sendable {}
 
 /// `WAMessage` (OpenAPI 2026.7.1), the fields Mostrador reads.
 struct WAHAMessage: Decodable, Sendable {

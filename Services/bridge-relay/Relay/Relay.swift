@@ -173,11 +173,12 @@ struct Relay: Sendable {
                 command, messageID: messageID, attempt: attempt, reason: "WhatsApp desconectado", report: true)
         }
         if let ahead = try await ledger.waitingAhead(recipient: command.recipient, before: place) {
-            // Behind a message waiting for the bridge, the customer waits for the bridge too; behind one waiting
-            // for its retry, the message is simply still queued (nothing is wrong with the bridge).
+            // Behind a message waiting for a channel that is down, the customer waits for it too; behind one
+            // waiting for its retry, or for the monitor to resend it now that the channel is back, the message is
+            // simply still queued (telling the technician "WhatsApp desconectado" would be false).
             return try await park(
                 command, messageID: messageID, attempt: attempt, reason: "en cola detrás de mensajes pendientes",
-                report: ahead != .retrying)
+                report: ahead != .retrying && !down.isEmpty)
         }
         let number = attempt + 1
         switch try await send(command, messageID: messageID, attempt: number) {
