@@ -61,20 +61,25 @@ struct GatewayChannelTests {
         try await Self.with { client, fake, gateway in
             let adapter = WAHAAdapter(client: client, gateway: gateway, timeout: .seconds(5))
             fake.script([
-                (422, #"{"message": "Session status is not as expected"}"#), (500, #"{"message": "boom"}"#),
+                (400, #"{"message": "chatId is not a valid WhatsApp id"}"#), (500, #"{"message": "boom"}"#),
                 (404, #"{"message": "Session not found"}"#),
+                (422, #"{"message": "Session status is not as expected. Try again later or restart the session"}"#),
             ])
             guard case .rejected(let reason) = await adapter.send(Self.message(to: "5214771234567")) else {
-                Issue.record("422 must fail the message")
+                Issue.record("400 must fail the message")
                 return
             }
-            #expect(reason.contains("Session status"))
+            #expect(reason.contains("not a valid WhatsApp id"))
             guard case .transient = await adapter.send(Self.message(to: "5214771234567")) else {
                 Issue.record("500 must be retried")
                 return
             }
             guard case .channelDown = await adapter.send(Self.message(to: "5214771234567")) else {
                 Issue.record("a missing session waits for the operator")
+                return
+            }
+            guard case .channelDown = await adapter.send(Self.message(to: "5214771234567")) else {
+                Issue.record("a session that is not WORKING parks the message")
                 return
             }
             let wrongKey = WAHAAdapter(

@@ -11,14 +11,15 @@ struct ExecutableLifecycleTests {
         let broker = try await TestBroker.shared()
         let vhost = try await broker.freshVirtualHost(name)
         let dataDirectory = NSTemporaryDirectory() + "mostrador-\(UUID().uuidString.prefix(8))"
-        let service = try ServiceProcess(
-            name,
-            environment: [
-                "MOSTRADOR_AMQP_URL": "amqp://guest:guest@\(vhost.host):\(vhost.port)/\(vhost.virtualHost)",
-                "MOSTRADOR_DATA_DIR": dataDirectory,
-                "MOSTRADOR_LOG_FORMAT": "json",
-            ]
-        )
+        var environment = [
+            "MOSTRADOR_AMQP_URL": "amqp://guest:guest@\(vhost.host):\(vhost.port)/\(vhost.virtualHost)",
+            "MOSTRADOR_DATA_DIR": dataDirectory,
+            "MOSTRADOR_LOG_FORMAT": "json",
+        ]
+        if name == "mostrador-classifier", let model = await ClassifierModel.path() {
+            environment["MOSTRADOR_CLASSIFIER_MODEL"] = model
+        }
+        let service = try ServiceProcess(name, environment: environment)
         // Generous: the suites run side by side with brokers starting, and two cores can be busy for a while.
         let ready = await eventually(timeout: .seconds(90), poll: .milliseconds(100)) {
             (try? await HTTP.get("\(service.opsURL)/health/ready").status) == 200

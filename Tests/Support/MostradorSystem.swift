@@ -64,7 +64,11 @@ public final class MostradorSystem: @unchecked Sendable {
             if startRelay { try await startRelayProcess() }
             if startNotifier { try await startNotifierProcess() }
             if startClassifier {
-                let process = try ServiceProcess("mostrador-classifier", environment: environmentValues)
+                var environment = environmentValues
+                if environment["MOSTRADOR_CLASSIFIER_MODEL"] == nil, let model = await ClassifierModel.path() {
+                    environment["MOSTRADOR_CLASSIFIER_MODEL"] = model
+                }
+                let process = try ServiceProcess("mostrador-classifier", environment: environment)
                 classifier = process
                 try await Self.waitUntilReady(process)
             }
@@ -137,7 +141,8 @@ public final class MostradorSystem: @unchecked Sendable {
     }
 
     static func waitUntilReady(_ process: ServiceProcess) async throws {
-        let ready = await eventually(timeout: .seconds(30), poll: .milliseconds(50)) {
+        // Generous: the process-level suites run side by side (brokers starting, several services each).
+        let ready = await eventually(timeout: .seconds(90), poll: .milliseconds(50)) {
             (try? await HTTP.get("\(process.opsURL)/health/ready").status) == 200
         }
         guard ready else {

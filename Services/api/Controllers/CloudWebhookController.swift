@@ -174,14 +174,14 @@ struct CloudWebhookController {
         case "text":
             text = message.text?.body
         case "image":
-            text = labelled("📷 Foto", message.image?.caption)
+            text = ChannelReceiver.labelled("📷 Foto", message.image?.caption)
         case "document":
-            text = labelled(
+            text = ChannelReceiver.labelled(
                 "📎 Documento" + (message.document?.filename.map { " \($0)" } ?? ""), message.document?.caption)
         case "audio":
             text = "🎤 Audio"
         case "video":
-            text = labelled("🎬 Video", message.video?.caption)
+            text = ChannelReceiver.labelled("🎬 Video", message.video?.caption)
         case "sticker":
             text = "Sticker"
         case "reaction":
@@ -205,11 +205,6 @@ struct CloudWebhookController {
             text = "[Mensaje de WhatsApp no compatible: \(message.type.prefix(32))\(code)]"
         }
         return ChannelReceiver.text(text)
-    }
-
-    private static func labelled(_ label: String, _ caption: String?) -> String {
-        guard let caption, !caption.isEmpty else { return label }
-        return "\(label): \(caption)"
     }
 
     /// A status the technician's message can show; nil for ones that say nothing new (`deleted`, unknown).

@@ -245,12 +245,12 @@ struct EvolutionMessage: Decodable, Sendable {
         /// What the technician reads, and the caption of a file.
         var content: (text: String?, caption: String?) {
             if let text = conversation ?? extendedTextMessage?.text { return (text, nil) }
-            if let image = imageMessage { return (labelled("📷 Foto", image.caption), image.caption) }
+            if let image = imageMessage { return (ChannelReceiver.labelled("📷 Foto", image.caption), image.caption) }
             if let document = documentMessage {
                 let name = document.fileName.map { " \($0)" } ?? ""
-                return (labelled("📎 Documento\(name)", document.caption), document.caption)
+                return (ChannelReceiver.labelled("📎 Documento\(name)", document.caption), document.caption)
             }
-            if let video = videoMessage { return (labelled("🎬 Video", video.caption), nil) }
+            if let video = videoMessage { return (ChannelReceiver.labelled("🎬 Video", video.caption), nil) }
             if audioMessage != nil { return ("🎤 Audio", nil) }
             if stickerMessage != nil { return ("Sticker", nil) }
             if let emoji = reactionMessage?.text { return (emoji.isEmpty ? nil : "Reaccionó con \(emoji)", nil) }
@@ -258,11 +258,6 @@ struct EvolutionMessage: Decodable, Sendable {
                 return ("📍 Ubicación: \(location.degreesLatitude ?? 0), \(location.degreesLongitude ?? 0)", nil)
             }
             return ("[Mensaje de WhatsApp no compatible]", nil)
-        }
-
-        private func labelled(_ label: String, _ caption: String?) -> String {
-            guard let caption, !caption.isEmpty else { return label }
-            return "\(label): \(caption)"
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import MostradorContracts
 import NIOCore
 
 /// `POST /webhook`: messages from the WhatsApp bridge (seed 004), `{"remitente", "contenido"}` with optional
@@ -44,6 +45,11 @@ struct WebhookController {
                 throw APIError(status: .unauthorized, detail: "\(error)", headers: [.wwwAuthenticate: "Bearer"])
             }
         }
+        if !isMultipart, body.readableBytes <= Self.bodyLimit, body.contains(Array("\"estado\"".utf8)),
+            let receipt = try? JSONDecoder().decode(SeedBridgeReceipt.self, from: body), receipt.isReceipt
+        {
+            return try await apply(receipt)
+        }
         let (payload, imageBytes) = try read(body, contentType: contentType, isMultipart: isMultipart)
         let sender: SenderAddress
         do {
@@ -70,8 +76,10 @@ struct WebhookController {
         }
         // The push name is the customer's own say: stripped of control and direction characters, never refused.
         let name = payload.nombre.flatMap(TextRules.cleanedName)
+        // The bridge vouches for the other address as for the sender (it is the same WhatsApp account).
+        let alias = payload.remitenteAlt.flatMap { try? SenderAddress($0) }.flatMap { $0 == sender ? nil : $0 }
         let inbound = Conversations.Inbound(
-            sender: sender, content: content, name: name,
+            sender: sender, alias: alias, content: content, name: name,
             externalID: payload.idMensaje?.value.prefix(200).description,
             externalTimestamp: payload.timestamp?.date,
             attachment: attachment,
@@ -99,6 +107,23 @@ struct WebhookController {
 }
 
 extension WebhookController {
+    /// A delivery receipt: moves the message the bridge sent under `id_mensaje` (never backwards).
+    func apply(_ receipt: SeedBridgeReceipt) async throws -> WebhookReceiptJSON {
+        guard let id = receipt.idMensaje?.value, !id.isEmpty else {
+            throw APIError.badRequest("Falta el campo 'id_mensaje' del estado")
+        }
+        guard let status = receipt.status else {
+            throw APIError.badRequest(
+                "El campo 'estado' debe ser sent, delivered, read o failed, no '\((receipt.estado ?? "").prefix(32))'")
+        }
+        let reason = receipt.detalle.map { String($0.prefix(300)) } ?? "WhatsApp no pudo entregar el mensaje"
+        try await conversations.applyChannelStatus(
+            ChannelStatus(
+                channel: WhatsAppChannel.seedBridge.rawValue, providerID: String(id.prefix(200)), status: status,
+                reason: status == .failed ? reason : nil, at: receipt.timestamp?.date ?? clock.now()))
+        return WebhookReceiptJSON(deliveryStatus: status)
+    }
+
     /// The payload from JSON (text, or a photo as base64) or from `multipart/form-data` (a photo as a file part).
     func read(_ body: ByteBuffer, contentType: String, isMultipart: Bool) throws -> (SeedBridgePayload, [UInt8]?) {
         if isMultipart {
@@ -106,7 +131,8 @@ extension WebhookController {
             guard let sender = form.fields["remitente"] else { throw APIError.badRequest("Falta el campo 'remitente'") }
             let file = form.file
             let payload = SeedBridgePayload(
-                remitente: sender, contenido: form.fields["contenido"], nombre: form.fields["nombre"],
+                remitente: sender, remitenteAlt: form.fields["remitente_alt"], contenido: form.fields["contenido"],
+                nombre: form.fields["nombre"],
                 idMensaje: form.fields["id_mensaje"].map(FlexibleString.init(value:)),
                 timestamp: form.fields["timestamp"].map(FlexibleTimestamp.init(text:)),
                 tipo: file == nil ? nil : "imagen", imagenBase64: nil, mimetype: file?.contentType,
@@ -170,6 +196,19 @@ extension WebhookController {
                 extra: ["tipos": .array(MediaType.allowed.map(JSONValue.string))])
         } catch AttachmentStore.Problem.empty {
             throw APIError.badRequest("El archivo está vacío")
+        }
+    }
+}
+
+extension SeedBridgeReceipt {
+    /// `sent`, `delivered`, `read` (or `played`), `failed`, in English or Spanish.
+    var status: DeliveryStatus? {
+        switch estado?.lowercased() {
+        case "sent", "enviado": .sent
+        case "delivered", "entregado": .delivered
+        case "read", "leido", "leído", "played", "reproducido": .read
+        case "failed", "fallido", "error": .failed
+        default: nil
         }
     }
 }

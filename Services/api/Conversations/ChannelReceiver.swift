@@ -78,6 +78,12 @@ struct ChannelReceiver: Sendable {
         }
     }
 
+    /// A kind of message the api keeps as a line of text, with its caption: `📷 Foto: la pantalla`.
+    static func labelled(_ label: String, _ caption: String?) -> String {
+        guard let caption, !caption.isEmpty else { return label }
+        return "\(label): \(caption)"
+    }
+
     /// `Foto` / `Archivo` as the seed webhook names a file without a caption.
     static func fileLabel(_ attachment: StoredAttachment) -> String {
         attachment.messageType == "file" ? "📎 Archivo" : "📷 Foto"

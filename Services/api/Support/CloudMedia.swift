@@ -14,16 +14,12 @@ struct CloudMedia: Sendable {
 
     enum Problem: Error, Equatable, CustomStringConvertible {
         case invalidID
-        case http(Int)
         case noURL
-        case tooLarge
 
         var description: String {
             switch self {
             case .invalidID: "id de archivo no válido"
-            case .http(let status): "la Cloud API respondió HTTP \(status)"
             case .noURL: "la Cloud API no dio la dirección del archivo"
-            case .tooLarge: "el archivo excede 16 MB"
             }
         }
     }
@@ -45,15 +41,6 @@ struct CloudMedia: Sendable {
     private func get(_ url: String, limit: Int) async throws -> [UInt8] {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.milliseconds))
-        guard response.status.code == 200 else {
-            _ = try? await response.body.collect(upTo: 64 << 10)
-            throw Problem.http(Int(response.status.code))
-        }
-        do {
-            return Array(try await response.body.collect(upTo: limit).readableBytesView)
-        } catch is NIOTooManyBytesError {
-            throw Problem.tooLarge
-        }
+        return try await GatewayClient.fetch(request, limit: limit, timeout: timeout)
     }
 }

@@ -37,6 +37,11 @@ struct GatewayClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: json))
         }
+        return try await Self.fetch(request, limit: limit, timeout: timeout)
+    }
+
+    /// The body of a 2xx answer to `request`, at most `limit` bytes; any other status is `Problem.http`.
+    static func fetch(_ request: HTTPClientRequest, limit: Int, timeout: Duration) async throws -> [UInt8] {
         let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.milliseconds))
         guard (200..<300).contains(response.status.code) else {
             _ = try? await response.body.collect(upTo: 64 << 10)

@@ -58,6 +58,9 @@ struct WAHAAdapter: ChannelAdapter {
             return .sent(providerID: id as? String ?? (id as? [String: Any])?["_serialized"] as? String)
         case 401, 403:
             return .channelDown(reason: "WAHA rechazó la clave de API (HTTP \(status))")
+        case 422 where reason.lowercased().contains("session status"):
+            // "Session status is not as expected": the session is not WORKING (a QR to scan, FAILED).
+            return .channelDown(reason: "WAHA: la sesión no está conectada (\(reason))")
         case 404:
             // The session does not exist (yet): the operator's to start; the messages wait.
             return .channelDown(reason: "WAHA: sesión no encontrada (\(reason))")

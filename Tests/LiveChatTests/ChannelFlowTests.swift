@@ -4,10 +4,10 @@ import Testing
 
 @testable import MostradorAPI
 
-/// The Cloud API channel end to end: real api and relay processes, a real broker, and a real HTTP stand-in for
-/// Meta's Graph API; the webhook gets Meta's own sample payloads, signed as Meta signs them.
-@Suite("WhatsApp Cloud API, end to end", .serialized)
-struct CloudFlowTests {
+/// The WhatsApp channels end to end: real api and relay processes, a real broker, and real HTTP stand-ins for
+/// Meta's Graph API and for WAHA; the webhooks get the channels' own sample payloads, signed as they sign them.
+@Suite("WhatsApp channels, end to end", .serialized)
+struct ChannelFlowTests {
     static let appSecret = "secreto-de-la-app"
 
     static func fixture(_ path: String, _ change: (inout [String: Any]) -> Void = { _ in }) throws -> Data {
@@ -91,6 +91,73 @@ struct CloudFlowTests {
             #expect(late.text.contains("fuera de la ventana de 24 h"))
             history = try await system.history(ticket.id)
             #expect(history.last?.estadoEntrega == "failed")
+        }
+    }
+
+    @Test func aWAHACustomerIsAnsweredThroughWAHAAndTheAckShowsRead() async throws {
+        let waha = try await FakeGateway()
+        defer { waha.stop() }
+        let key = "clave-hmac"
+        let environment = [
+            "MOSTRADOR_WAHA_HMAC_KEY": key, "MOSTRADOR_WAHA_URL": waha.url, "MOSTRADOR_WAHA_API_KEY": waha.apiKey,
+            "MOSTRADOR_WAHA_SESSION": "default",
+        ]
+        try await MostradorSystem.with(environment: environment) { system in
+            func post(_ object: [String: Any]) async throws -> HTTPResult {
+                let body = try JSONSerialization.data(withJSONObject: object)
+                return try await HTTP.request(
+                    "POST", "\(system.baseURL)/webhooks/waha",
+                    headers: [
+                        "Content-Type": "application/json",
+                        "X-Webhook-Hmac": WAHAWebhookController.signature(for: body, key: key),
+                        "X-Webhook-Hmac-Algorithm": "sha512",
+                    ],
+                    body: body)
+            }
+            let inbound = try await post([
+                "id": "evt_01jq4b0000000000000000000", "event": "message", "session": "default", "engine": "WEBJS",
+                "payload": [
+                    "id": "false_5214771234567@c.us_3EB0AAAA", "timestamp": 1_764_583_200,
+                    "from": "5214771234567@c.us", "fromMe": false, "body": "La impresora no imprime",
+                    "hasMedia": false, "ack": 1,
+                ] as [String: Any],
+            ])
+            #expect(inbound.status == 200, "\(inbound.text)")
+            let ticket = try #require(try await system.get("/tickets").decode([TestSupport.TicketSummary].self).first)
+            let sent = try await system.post(
+                "/ticket/\(ticket.id)/enviar-mensaje", json: ["mensaje": "¿Qué modelo es?"])
+            #expect(sent.status == 200, "\(sent.text)")
+            #expect(system.bridge.requests.isEmpty)
+            let request = try #require(waha.received.first)
+            #expect(request.path == "/api/sendText")
+            #expect(request.body["chatId"] == "5214771234567@c.us")
+            let id = try #require(waha.sentIDs.first)
+            let ack = try await post([
+                "event": "message.ack", "session": "default", "engine": "WEBJS",
+                "payload": ["id": id, "from": "5214771234567@c.us", "fromMe": true, "ack": 3, "ackName": "READ"]
+                    as [String: Any],
+            ])
+            #expect(ack.status == 200)
+            #expect(
+                try await eventually {
+                    try await system.history(ticket.id).last { $0.role == "tecnico" }?.estadoEntrega == "read"
+                })
+
+            // WAHA's session stops working (a QR to scan): the technician is told, the message waits and goes
+            // once the session works again.
+            waha.working = false
+            waha.script([
+                (422, #"{"message": "Session status is not as expected. Try again later or restart the session"}"#)
+            ])
+            let parked = try await system.post("/ticket/\(ticket.id)/enviar-mensaje", json: ["mensaje": "¿Sigue ahí?"])
+            #expect(parked.status == 503, "\(parked.text)")
+            waha.working = true
+            #expect(await eventually(timeout: .seconds(30)) { waha.sentIDs.count == 2 })
+            #expect(waha.received.last?.body["text"] == "¿Sigue ahí?")
+            #expect(
+                try await eventually {
+                    try await system.history(ticket.id).last { $0.role == "tecnico" }?.estadoEntrega == "sent"
+                })
         }
     }
 }

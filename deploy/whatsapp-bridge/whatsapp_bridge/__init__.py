@@ -1,0 +1,3 @@
+"""Mostrador's WhatsApp Web bridge on neonize (whatsmeow): see README.md."""
+
+__version__ = "1.0.0"
