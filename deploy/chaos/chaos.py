@@ -916,9 +916,26 @@ class Harness:
                 shutil.copytree(path, os.path.join(self.bin_dir, entry), dirs_exist_ok=True)
         log(f"binaries: snapshot of {source} in {self.bin_dir}")
 
+    def prepare_classifier_model(self):
+        """Trains the classifier's model once for the whole run (`mostrador-classifier train`), so that each of the
+        dozens of classifier starts loads it instead of training its own (seconds each in a debug build). Without
+        it (training failed), every classifier trains at start, as in production."""
+        if os.environ.get("MOSTRADOR_CLASSIFIER_MODEL"):
+            return
+        path = os.path.join(self.run_dir, "classifier-model.json")
+        started = time.time()
+        result = subprocess.run([os.path.join(self.bin_dir, "mostrador-classifier"), "train", "--output", path],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+        if result.returncode == 0:
+            os.environ["MOSTRADOR_CLASSIFIER_MODEL"] = path
+            log(f"classifier model trained once in {time.time() - started:.1f} s: {path}")
+        else:
+            log(f"classifier model not trained (each classifier trains its own): {result.stdout.strip()[-300:]}")
+
     def run(self, scenarios):
         log(f"run folder: {self.run_dir}")
         self.prepare_binaries()
+        self.prepare_classifier_model()
         self.broker = Broker(os.path.join(self.run_dir, "broker"))
         log("starting RabbitMQ (deploy/broker.sh start --port auto)")
         self.broker.start()
