@@ -109,8 +109,22 @@ import Testing
             Row(
                 method: .post, path: "/ticket/{ticket}/notificar", body: ["plantilla": "equipo listo"],
                 expected: chatAgents),
+            // WhatsApp channels: only the channel's own credential (bridge token, signature, gateway token) gets in;
+            // no panel session or room token is one.
+            Row(
+                method: .post, path: "/webhook", body: ["remitente": "5215550001111", "contenido": "hola"],
+                expected: channelsOnly),
+            Row(
+                method: .post, path: "/webhooks/whatsapp-cloud", body: ["object": "whatsapp_business_account"],
+                expected: channelsOnly),
+            Row(method: .get, path: "/webhooks/whatsapp-cloud", expected: [403, 403, 403, 403, 403, 403]),
+            Row(method: .post, path: "/webhooks/waha", body: ["event": "message"], expected: channelsOnly),
+            Row(method: .post, path: "/webhooks/evolution", body: ["event": "messages.upsert"], expected: channelsOnly),
         ]
     }
+
+    /// Webhooks: nobody's panel or room credential opens them.
+    static let channelsOnly = [401, 401, 401, 401, 401, 401]
 
     /// One chat taken by `assignedAgent`, its visitor, another visitor, and one file in it.
     struct Room {
@@ -123,7 +137,13 @@ import Testing
     }
 
     @Test func everyRouteAnswersEveryCallerAsExpected() async throws {
-        try await APITestSystem.with { api in
+        try await APITestSystem.with(configure: {
+            // Every channel configured, so that a refusal is about the caller's credential, not a missing setting.
+            $0.cloudAppSecret = "secreto"
+            $0.cloudVerifyToken = "verificar"
+            $0.wahaHMACKey = "clave"
+            $0.evolutionWebhookToken = "token-evolution"
+        }) { api in
             let admin = try await api.admin()
             let assigned = try await api.agent("tecnico1")
             let other = try await api.agent("tecnico2")
