@@ -129,8 +129,8 @@ struct APISettings: Sendable {
         try readSessionSettings(configuration)
         try readLoginSettings(configuration)
         webhookHMACKey = configuration.setting("MOSTRADOR_WEBHOOK_HMAC_KEY")
-        cloudVerifyToken = configuration.setting("MOSTRADOR_CLOUD_VERIFY_TOKEN").flatMap { $0.isEmpty ? nil : $0 }
-        cloudAppSecret = configuration.setting("MOSTRADOR_CLOUD_APP_SECRET").flatMap { $0.isEmpty ? nil : $0 }
+        cloudVerifyToken = configuration.setting("MOSTRADOR_CLOUD_VERIFY_TOKEN")
+        cloudAppSecret = configuration.setting("MOSTRADOR_CLOUD_APP_SECRET")
         gateways = try WhatsAppGateways(configuration)
         wahaHMACKey = configuration.setting("MOSTRADOR_WAHA_HMAC_KEY")
         evolutionWebhookToken = configuration.setting("MOSTRADOR_EVOLUTION_WEBHOOK_TOKEN")

@@ -78,3 +78,36 @@ enum ChannelJSON {
         return nil
     }
 }
+
+/// A channel's `Retry-After`, for every adapter.
+enum RetryAfter {
+    /// The header's value from `headers` (see `parse`); nil when absent or unusable.
+    static func from(_ headers: HTTPHeaders) -> Duration? {
+        headers.first(name: "Retry-After").flatMap { parse($0) }
+    }
+
+    /// The range a `Retry-After` is clamped to: the delay queues top out at 5 minutes, and a bridge asking for
+    /// less than a second (or for a moment in the past) gets the shortest level.
+    static let range: ClosedRange<Double> = 1...300
+
+    /// `Retry-After` as seconds or as an HTTP date, clamped to `range` (a bridge's `1e300`, `-5` or a
+    /// past date must neither trap the conversion to an integer nor stall the message); nil when it says nothing
+    /// usable (`inf`, `nan`, garbage), so that the relay's own backoff applies: `inf` is no time to wait.
+    static func parse(_ value: String, now: Date = Date()) -> Duration? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty, text.utf8.count <= 64 else { return nil }
+        let seconds: Double
+        if let number = Double(text) {
+            seconds = number
+        } else {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+            guard let date = formatter.date(from: text) else { return nil }
+            seconds = date.timeIntervalSince(now)
+        }
+        guard seconds.isFinite else { return nil }
+        let clamped = min(max(seconds, range.lowerBound), range.upperBound)
+        return .milliseconds(Int64(clamped * 1000))
+    }
+}

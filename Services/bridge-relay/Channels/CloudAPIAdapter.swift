@@ -68,7 +68,7 @@ struct CloudAPIAdapter: ChannelAdapter {
         let details = (error?["error_data"] as? [String: Any])?["details"] as? String
         let message = (error?["message"] as? String) ?? "HTTP \(status)"
         let reason = String(([message] + (details.map { [$0] } ?? [])).joined(separator: ": ").prefix(300))
-        let retryAfter = headers.first(name: "Retry-After").flatMap { SeedBridgeAdapter.retryAfter($0) }
+        let retryAfter = RetryAfter.from(headers)
         guard let code else {
             switch status {
             case 401, 403: return .channelDown(reason: "la Cloud API rechazó el token (HTTP \(status))")

@@ -64,7 +64,7 @@ struct EvolutionAdapter: ChannelAdapter {
         case 408, 429, 500..<600:
             return .transient(
                 reason: "Evolution API: \(reason)",
-                retryAfter: headers.first(name: "Retry-After").flatMap { SeedBridgeAdapter.retryAfter($0) })
+                retryAfter: RetryAfter.from(headers))
         default:
             return .rejected(reason: "Evolution API: \(reason)")
         }

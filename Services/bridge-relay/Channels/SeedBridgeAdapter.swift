@@ -51,35 +51,10 @@ struct SeedBridgeAdapter: ChannelAdapter {
             return .channelDown(reason: "el puente rechazó el token (HTTP \(status))")
         case 408, 429, 500..<600:
             return .transient(
-                reason: reason, retryAfter: headers.first(name: "Retry-After").flatMap { Self.retryAfter($0) })
+                reason: reason, retryAfter: RetryAfter.from(headers))
         default:
             return .rejected(reason: reason)
         }
-    }
-
-    /// The range a `Retry-After` is clamped to: the delay queues top out at 5 minutes, and a bridge asking for
-    /// less than a second (or for a moment in the past) gets the shortest level.
-    static let retryAfterRange: ClosedRange<Double> = 1...300
-
-    /// `Retry-After` as seconds or as an HTTP date, clamped to `retryAfterRange` (a bridge's `1e300`, `-5` or a
-    /// past date must neither trap the conversion to an integer nor stall the message); nil when it says nothing
-    /// usable (`inf`, `nan`, garbage), so that the relay's own backoff applies: `inf` is no time to wait.
-    static func retryAfter(_ value: String, now: Date = Date()) -> Duration? {
-        let text = value.trimmingCharacters(in: .whitespaces)
-        guard !text.isEmpty, text.utf8.count <= 64 else { return nil }
-        let seconds: Double
-        if let number = Double(text) {
-            seconds = number
-        } else {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-            guard let date = formatter.date(from: text) else { return nil }
-            seconds = date.timeIntervalSince(now)
-        }
-        guard seconds.isFinite else { return nil }
-        let clamped = min(max(seconds, retryAfterRange.lowerBound), retryAfterRange.upperBound)
-        return .milliseconds(Int64(clamped * 1000))
     }
 
     static func providerID(from body: Data) -> String? {

@@ -67,7 +67,7 @@ struct WAHAAdapter: ChannelAdapter {
         case 408, 429, 500..<600:
             return .transient(
                 reason: "WAHA: \(reason)",
-                retryAfter: headers.first(name: "Retry-After").flatMap { SeedBridgeAdapter.retryAfter($0) })
+                retryAfter: RetryAfter.from(headers))
         default:
             return .rejected(reason: "WAHA: \(reason)")
         }

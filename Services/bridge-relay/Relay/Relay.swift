@@ -69,12 +69,7 @@ struct Relay: Sendable {
     /// The channels known to be down.
     var down: Set<WhatsAppChannel> { downChannels.value.withLock { $0 } }
 
-    /// Whether the seed bridge (the only channel of a one-channel relay) is known to be down.
-    var isBridgeDown: Bool { isDown(.seedBridge) }
-
     func isDown(_ channel: WhatsAppChannel) -> Bool { downChannels.value.withLock { $0.contains(channel) } }
-
-    func setBridgeDown(_ down: Bool) { setDown(down, channel: .seedBridge) }
 
     func setDown(_ down: Bool, channel: WhatsAppChannel) {
         let changed = downChannels.value.withLock { states in
@@ -89,10 +84,9 @@ struct Relay: Sendable {
         }
     }
 
-    /// The channel a command goes through and its adapter; nil adapter: that channel is not configured here.
-    func route(_ command: RelaySend) -> (channel: WhatsAppChannel, adapter: (any ChannelAdapter)?)? {
-        guard let channel = WhatsAppChannel(command: command.channel) else { return nil }
-        return (channel, adapters[channel])
+    /// The channel a command goes through, when this relay has an adapter for it.
+    func channel(of command: RelaySend) -> WhatsAppChannel? {
+        WhatsAppChannel(command: command.channel).flatMap { adapters[$0] == nil ? nil : $0 }
     }
 
     var router: MessageRouter {
@@ -159,7 +153,7 @@ struct Relay: Sendable {
                 place = entry.lineOrder
             }
         }
-        guard let channel = route(command).flatMap({ $0.adapter == nil ? nil : $0.channel }) else {
+        guard let channel = channel(of: command) else {
             // A conversation from a channel this relay does not (or no longer) speak: nothing can carry it.
             let name = command.channel ?? WhatsAppChannel.seedBridge.rawValue
             try await finish(
@@ -214,7 +208,7 @@ struct Relay: Sendable {
     func send(_ command: RelaySend, messageID: String, attempt: Int, markSending: Bool = false) async throws
         -> SendOutcome
     {
-        guard let adapter = route(command)?.adapter else {
+        guard let adapter = channel(of: command).flatMap({ adapters[$0] }) else {
             return .rejected(reason: "el canal de WhatsApp '\((command.channel ?? "").prefix(32))' no está configurado")
         }
         await limiter.acquire()
