@@ -13,7 +13,7 @@ func withConnection<Result>(
     let connection = AMQPConnection(configuration: configuration, topology: topology, logger: testLogger)
     connection.start()
     do {
-        try await connection.waitUntilReady()
+        try await connection.waitUntilReady(timeout: TestBroker.readyTimeout)
         let result = try await body(connection)
         await connection.shutdown()
         return result

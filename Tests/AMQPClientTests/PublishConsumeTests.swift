@@ -133,7 +133,7 @@ struct PublishConsumeTests {
         configuration.reconnectBackoff = .milliseconds(50)...(.seconds(1))
         let connection = AMQPConnection(configuration: configuration, topology: work.topology, logger: testLogger)
         connection.start()
-        try await connection.waitUntilReady()
+        try await connection.waitUntilReady(timeout: TestBroker.readyTimeout)
         let consumer = connection.consume(queue: work.queue)
         let ended = Task {
             for await _ in consumer {}; return true

@@ -60,7 +60,7 @@ import Testing
             logger: Self.logger)
         connection.start()
         defer { Task { await connection.shutdown() } }
-        try await connection.waitUntilReady()
+        try await connection.waitUntilReady(timeout: TestBroker.readyTimeout)
 
         let directory = NSTemporaryDirectory() + "mostrador-outbox-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -79,7 +79,10 @@ import Testing
         }
         var publisher = OutboxPublisher(
             committer: committer, connection: connection, wakeup: Wakeup(), logger: Self.logger)
-        publisher.firstBackoff = 4
+        // A backoff far longer than this test, so that however slowly the machine drains, the refused row is not
+        // tried again until the test itself lets the time pass (below).
+        publisher.firstBackoff = 3600
+        publisher.maximumBackoff = 3600
 
         // Ticket 8 goes out; ticket 7's first row is refused and holds its two later rows back.
         #expect(try await publisher.publishBatch() == 5)
@@ -103,8 +106,14 @@ import Testing
                 bindings: [.init(queue: fixture.queue, exchange: fixture.missing, routingKey: "#")]),
             logger: Self.logger)
         repair.start()
-        try await repair.waitUntilReady()
+        try await repair.waitUntilReady(timeout: TestBroker.readyTimeout)
         await repair.shutdown()
+        // The backoff elapses.
+        try await committer.write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET claimed_until = ? WHERE claimed_until IS NOT NULL",
+                arguments: [Date().addingTimeInterval(-1)])
+        }
         let drained = await eventually(timeout: .seconds(60), poll: .milliseconds(200)) {
             _ = try? await publisher.publishBatch()
             let left = try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") }

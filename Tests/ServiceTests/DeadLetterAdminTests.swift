@@ -42,7 +42,7 @@ struct DeadLetterAdminTests {
         let url = "amqp://guest:guest@\(vhost.host):\(vhost.port)/\(vhost.virtualHost)"
         let connection = AMQPConnection(configuration: vhost, topology: MostradorTopology.topology, logger: Self.logger)
         connection.start()
-        try await connection.waitUntilReady()
+        try await connection.waitUntilReady(timeout: TestBroker.readyTimeout)
         let consumer = RepairableConsumer()
         var router = MessageRouter()
         router.on(TicketDescriptionUpdated.self) { envelope, delivery in

@@ -11,6 +11,11 @@ public actor TestBroker {
     public let directory: String
     public private(set) var url: String
 
+    /// How long a test waits for its first connection to be ready. Far above what an idle machine needs (well
+    /// under a second): on a loaded CI machine, with other tests booting brokers of their own, declaring a
+    /// topology's quorum queues has taken over 30 s.
+    public static let readyTimeout: Duration = .seconds(150)
+
     private static let script = Shell.repositoryRoot.appendingPathComponent("deploy/broker.sh").path
     private static let sharedBroker = SharedBroker()
 
