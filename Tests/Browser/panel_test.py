@@ -2,7 +2,8 @@
 """Browser tests of Mostrador's panel (/) and guest chat (/chat/) with Selenium and headless Chromium.
 
 Starts everything it needs (a fresh RabbitMQ vhost when it can, the WhatsApp bridge simulator, mostrador-api,
-mostrador-bridge-relay), runs every test, prints a summary table and exits non-zero if any test failed.
+mostrador-bridge-relay, and in this process a tap between the relay and the simulator that records what the relay
+sent whole), runs every test, prints a summary table and exits non-zero if any test failed.
 Every process it started is stopped by PID in a `finally`.
 
 Environment:
@@ -24,13 +25,17 @@ import signal
 import socket
 import subprocess
 import sys
+import struct
 import tempfile
+import threading
 import time
 import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -327,12 +332,106 @@ def url_with_vhost(amqp_url, vhost):
                                     parts.query, parts.fragment))
 
 
+# ---------------------------------------------------------------------------------------------------- bridge tap
+
+# Headers that belong to one hop, not to the request or answer the tap passes on.
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization",
+              "proxy-authenticate", "host", "content-length", "server", "date"}
+
+
+class BridgeTap:
+    """A recording pass-through between the relay and the bridge simulator: every request goes on to the simulator
+    unchanged and its answer comes back unchanged, and the JSON bodies of `POST /enviar-mensaje` are kept whole (the
+    simulator's `GET /mensajes` keeps only `numero` and `texto`, not a file's `imagen_base64`, `mimetype` or
+    `caption`). A simulator that cannot be reached shows as a 502 from the tap. A thread of this process, stopped in
+    the runner's `finally`."""
+
+    def __init__(self, upstream):
+        self.upstream = upstream
+        self.lock = threading.Lock()
+        self.sent = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_TapHandler,), {"tap": self}))
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, name="bridge-tap", daemon=True)
+        self.thread.start()
+        log("bridge tap %s -> %s" % (self.url, upstream))
+
+    def record(self, raw):
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            body = {"_unparsed": raw[:200].decode("utf-8", "replace")}
+        with self.lock:
+            self.sent.append(body)
+
+    def bodies(self):
+        """Every `POST /enviar-mensaje` body the relay sent so far, parsed."""
+        with self.lock:
+            return list(self.sent)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _TapHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    tap = None
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def forward(self):
+        body = self.read_body()
+        if self.command == "POST" and self.path.split("?", 1)[0] == "/enviar-mensaje":
+            self.tap.record(body)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        request = urllib.request.Request(self.tap.upstream + self.path, method=self.command, headers=headers,
+                                         data=body if body or self.command in ("POST", "PUT", "PATCH") else None)
+        try:
+            with _opener.open(request, timeout=120) as response:
+                status, answer_headers, raw = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            status, answer_headers, raw = error.code, error.headers, error.read()
+        except OSError as error:
+            status, answer_headers = 502, {}
+            raw = json.dumps({"error": "bridge tap: simulator unreachable: %s" % error}).encode()
+        try:
+            self.send_response(status)
+            for key, value in answer_headers.items():
+                if key.lower() not in HOP_BY_HOP:
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the relay gave up waiting (its own timeout)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+
+
 # ---------------------------------------------------------------------------------------------------- context
 
 class Ctx:
     def __init__(self, out_dir):
         self.out = out_dir
         self.api = self.sim = self.relay = None
+        self.bridge_tap = None  # BridgeTap: what the relay sent to the bridge, whole
         self.webhook_token = self.bridge_token = None
         self.panel = None
         self.guest = None
@@ -357,8 +456,9 @@ class Ctx:
                 if "Content Security Policy" in (e.get("message") or "")]
 
     # -- HTTP helpers
-    def webhook(self, remitente, contenido, nombre=None):
-        body = {"remitente": remitente, "contenido": contenido, "id_mensaje": "BT-" + uuid.uuid4().hex}
+    def webhook(self, remitente, contenido, nombre=None, id_mensaje=None):
+        """A customer's WhatsApp message through the seed webhook; `id_mensaje` is its WhatsApp id (random if None)."""
+        body = {"remitente": remitente, "contenido": contenido, "id_mensaje": id_mensaje or "BT-" + uuid.uuid4().hex}
         if nombre is not None:
             body["nombre"] = nombre
         status, data = http("POST", self.api + "/webhook", body, {"Authorization": "Bearer " + self.webhook_token})
@@ -912,9 +1012,260 @@ def test_11_late_snapshots_and_resync(ctx):
     assert result["sockets"] == 2, "no quick reconnect after resync: %r" % result
 
 
+# JS installed once per page: counts what the page sends for a file (`file_upload_request` frames, POSTs to the
+# upload URL) and records each state the preview's «Enviar» button goes through (label, disabled, clip disabled).
+FILE_PROBE_JS = """
+if (!window.__fileProbe) {
+  const probe = window.__fileProbe = { frames: 0, uploads: 0, states: [] };
+  const wsSend = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (typeof data === 'string' && data.indexOf('"file_upload_request"') >= 0) probe.frames++;
+    return wsSend.call(this, data);
+  };
+  const realFetch = window.fetch;
+  window.fetch = function (url, opts) {
+    if (String(url).indexOf('/chat/upload') >= 0) probe.uploads++;
+    return realFetch.call(this, url, opts);
+  };
+  const btn = document.getElementById('chat-attach-send');
+  new MutationObserver(() => probe.states.push({
+    text: btn.textContent.trim(), disabled: btn.disabled, attach: document.getElementById('chat-attach').disabled,
+  })).observe(btn, { childList: true, subtree: true, attributes: true });
+}
+return window.__fileProbe;
+"""
+
+# JS: [width, height] of the loaded picture in a technician's bubble that is not one of arguments[0] (ids), or null.
+NEW_IMAGE_BUBBLE_JS = """
+const known = new Set(arguments[0]);
+for (const el of document.querySelectorAll('#chat-messages .message.role-tecnico')) {
+  if (!el.dataset.messageId || known.has(el.dataset.messageId)) continue;
+  const img = el.querySelector('.attachment-thumb img');
+  if (img && img.complete && img.naturalWidth) return [img.naturalWidth, img.naturalHeight];
+}
+return null;
+"""
+
+
+def make_png(width, height, rgb):
+    """A real PNG of one colour (the server checks the bytes, the browser draws it)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def dismiss_chat_alert(driver):
+    if driver.find_element(By.ID, "chat-alert-wrap").is_displayed():
+        driver.find_element(By.ID, "chat-alert-close").click()
+
+
+def test_12_send_file(ctx):
+    """The technician attaches a PNG through the clip's file input, the composer's text becoming its caption: the
+    picture's bubble appears in the panel and the bridge gets the picture (`imagen_base64` with the same bytes,
+    `mimetype` image/png, `caption`). A file of the wrong type or over 10 MB is refused in the browser with a
+    Spanish message, and nothing is sent."""
+    ticket = ensure_ticket(ctx)
+    open_chat(ctx, ticket)
+    d = ctx.panel
+    wait_websocket(d)
+    d.execute_script(FILE_PROBE_JS)
+    tag = uuid.uuid4().hex[:6]
+    folder = Path(tempfile.mkdtemp(prefix="mostrador-files-"))
+    try:
+        clip = d.find_element(By.ID, "chat-attach")
+        assert clip.is_enabled() and clip.get_attribute("aria-label") == "Adjuntar archivo", clip.get_attribute(
+            "outerHTML")
+        assert clip.find_elements(By.CSS_SELECTOR, 'svg[data-icon="paperclip"]'), "the clip button has no SVG icon"
+        file_input = d.find_element(By.ID, "chat-file")
+        assert not file_input.is_displayed(), "the file input is visible: the clip button stands for it"
+        accept = file_input.get_attribute("accept")
+        assert all(ext in accept for ext in (".jpg", ".png", ".pdf", ".doc", ".docx")), "accept=%r" % accept
+        files_before = [b for b in ctx.bridge_tap.bodies() if "imagen_base64" in b or "documento_base64" in b]
+
+        # Refused in the browser (the server would refuse them too): the wrong type, and over 10 MB.
+        refused = [("notas-%s.gif" % tag, b"GIF89a" + b"\x00" * 64, "no es un tipo de archivo admitido"),
+                   ("manual-%s.pdf" % tag, b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024), "el máximo es 10 MB")]
+        for name, content, expected in refused:
+            (folder / name).write_bytes(content)
+            dismiss_chat_alert(d)
+            file_input.send_keys(str(folder / name))
+            wait_for(d, lambda x: x.find_element(By.ID, "chat-alert-wrap").is_displayed(),
+                     "no message refusing %s" % name)
+            said = d.find_element(By.ID, "chat-alert-text").text
+            assert expected in said and name in said, "the refusal of %s says %r" % (name, said)
+            assert not d.find_element(By.ID, "chat-attach-form").is_displayed(), "%s reached the preview" % name
+        probe = d.execute_script("return window.__fileProbe")
+        assert probe["frames"] == 0 and probe["uploads"] == 0, "a refused file was sent: %r" % probe
+
+        # A PNG with a caption: the text typed in the composer moves to the caption.
+        png = make_png(24, 16, bytes.fromhex(tag[:6]))
+        name = "equipo-%s.png" % tag
+        (folder / name).write_bytes(png)
+        caption = "Así quedó la tarjeta madre de tu equipo [%s]" % tag
+        dismiss_chat_alert(d)
+        composer = d.find_element(By.ID, "chat-input")
+        composer.clear()
+        composer.send_keys(caption)
+        known = [b["id"] for b in bubbles(d) if b["id"]]
+        file_input.send_keys(str(folder / name))
+        wait_for(d, lambda x: x.find_element(By.ID, "chat-attach-form").is_displayed(), "the preview did not open")
+        assert d.find_element(By.ID, "chat-attach-name").text == name
+        assert d.find_element(By.ID, "chat-attach-size").text == "%d B" % len(png)
+        thumb = d.find_element(By.CSS_SELECTOR, "#chat-attach-thumb img")
+        assert thumb.get_attribute("src").startswith("blob:"), "no thumbnail of the picture in the preview"
+        assert d.find_element(By.ID, "chat-attach-caption").get_attribute("value") == caption, "caption not prefilled"
+        assert composer.get_attribute("value") == "", "the composer kept the text that became the caption"
+        ctx.shot("09-file-preview.png")
+        d.find_element(By.ID, "chat-attach-send").click()
+        try:
+            wait_for(d, lambda x: not x.find_element(By.ID, "chat-attach-form").is_displayed(), "", 30)
+        except TimeoutException:
+            raise AssertionError("the preview stayed open after Enviar; the chat says %r"
+                                 % d.find_element(By.ID, "chat-alert-text").text) from None
+        alert = d.find_element(By.ID, "chat-alert-wrap")
+        assert not alert.is_displayed(), "a notice after sending: %r" % d.find_element(By.ID, "chat-alert-text").text
+        probe = d.execute_script("return window.__fileProbe")
+        assert {"text": "Subiendo…", "disabled": True, "attach": True} in probe["states"], \
+            "no uploading state (Subiendo…, buttons disabled): %r" % probe["states"]
+        assert probe["frames"] == 1 and probe["uploads"] == 1, probe
+        size = wait_for(d, lambda x: x.execute_script(NEW_IMAGE_BUBBLE_JS, known),
+                        "no bubble with the picture in the panel", UI_TIMEOUT)
+        assert size == [24, 16], "the bubble shows a %r picture" % size
+
+        # The bridge got the picture itself, with its type and caption.
+        body = wait_until(lambda: next((b for b in ctx.bridge_tap.bodies() if b.get("caption") == caption), None),
+                          "the bridge never received the picture with caption %r" % caption, 20)
+        assert body.get("mimetype") == "image/png", body.get("mimetype")
+        assert base64.b64decode(body.get("imagen_base64") or "") == png, "imagen_base64 is not the uploaded PNG"
+        assert "".join(c for c in body.get("numero", "") if c.isdigit()).endswith("5550001234"), body.get("numero")
+        files_after = [b for b in ctx.bridge_tap.bodies() if "imagen_base64" in b or "documento_base64" in b]
+        assert len(files_after) == len(files_before) + 1, "%d files reached the bridge, 1 expected" % (
+            len(files_after) - len(files_before))
+        ctx.shot("10-file-sent.png")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# JS: the quote block of a bubble (arguments[0]): {id, role, author, text}, or null if it quotes nothing.
+QUOTE_JS = """
+const q = arguments[0] && arguments[0].querySelector('.message-bubble .message-quote');
+if (!q) return null;
+return { id: q.dataset.quotedId || null, role: q.dataset.quotedRole || null,
+         author: q.querySelector('.quote-author').textContent, text: q.querySelector('.quote-text').textContent };
+"""
+
+
+def conversation_item(ctx, ticket_id, content):
+    """The `historial` item of GET /ticket/{id}/conversacion whose content is `content`, or None."""
+    status, data = http("GET", ctx.api + "/ticket/%d/conversacion" % ticket_id, headers=ctx.admin())
+    assert status == 200, "conversacion: %s %r" % (status, data)
+    return next((m for m in data["historial"] if m["content"] == content), None)
+
+
+def reply_strip_shown(driver):
+    return driver.find_element(By.ID, "chat-reply").is_displayed()
+
+
+def test_13_reply(ctx):
+    """A WhatsApp customer's message (with its WhatsApp id) arrives; the technician clicks «Responder» on it (shown
+    on hover), sees «Respondiendo a: …» and sends «Sí, ese es»: the new bubble shows the quote (Cliente and the
+    customer's text) and clicking the quote highlights the customer's message; the conversation API has
+    `responde_a.id` = the customer's message and the bridge got `en_respuesta_a` = its WhatsApp id. A reply chosen
+    from the keyboard and cancelled with ✕, and one cancelled with Esc (the chat stays open), leave the next message
+    without `responde_a` (nor `en_respuesta_a`)."""
+    ticket = ensure_ticket(ctx)
+    open_chat(ctx, ticket)
+    d = ctx.panel
+    wait_websocket(d)
+    tag = uuid.uuid4().hex[:6]
+    whatsapp_id = "3EB0REPLY%s" % tag.upper()
+    question = "¿Es el equipo que tiene la pantalla rota o el otro? [%s]" % tag
+    assert ctx.webhook(CUSTOMER_PHONE, question, CUSTOMER_NAME, id_mensaje=whatsapp_id) == ticket
+    wait_for(d, lambda x: (bubble(x, "user", question) or {}).get("id"), "the customer's question is not in the chat",
+             LIVE_TIMEOUT)
+    question_id = int(bubble(d, "user", question)["id"])
+    assert not reply_strip_shown(d), "a «Respondiendo a» strip before choosing Responder"
+
+    # «Responder» shows on hover (headless Chromium reports `hover: none`, where it is always shown) and with the
+    # focus; choosing it shows the strip and leaves the focus in the composer.
+    el = bubble_element(d, "user", question)
+    button = el.find_element(By.CSS_SELECTOR, ".message-head .btn-reply")
+    assert button.text.strip() == "Responder", button.text
+    assert button.get_attribute("aria-label").startswith("Responder a Cliente"), button.get_attribute("aria-label")
+    assert button.find_elements(By.CSS_SELECTOR, 'svg[data-icon="reply"]'), "the Responder button has no SVG icon"
+    ActionChains(d).move_to_element(el).perform()
+    wait_for(d, lambda x: button.is_displayed(), "«Responder» does not show when hovering the message")
+    button.click()
+    wait_for(d, reply_strip_shown, "no «Respondiendo a» strip after clicking Responder")
+    strip = d.find_element(By.ID, "chat-reply")
+    assert "Respondiendo a:" in strip.text, strip.text
+    assert d.find_element(By.ID, "chat-reply-author").text == "Cliente", d.find_element(By.ID, "chat-reply-author").text
+    assert d.find_element(By.ID, "chat-reply-text").get_attribute("textContent") == question
+    assert d.switch_to.active_element == d.find_element(By.ID, "chat-input"), "focus is not on #chat-input"
+    ctx.shot("11-reply-strip.png")
+
+    answer = "Sí, ese es"
+    type_and_enter(d, "chat-input", answer)
+    wait_for(d, lambda x: not reply_strip_shown(x), "the strip stayed after sending")
+    b = wait_status(ctx, "tecnico", answer, "sent")
+    quote = d.execute_script(QUOTE_JS, bubble_element(d, "tecnico", answer))
+    assert quote and quote["author"] == "Cliente" and quote["text"] == question, "the new bubble quotes %r" % quote
+    assert quote["id"] == str(question_id) and quote["role"] == "user", quote
+    item = conversation_item(ctx, ticket, answer)
+    assert item and item.get("responde_a"), "the conversation API has no responde_a for %r: %r" % (answer, item)
+    assert item["responde_a"]["id"] == question_id and item["responde_a"]["role"] == "user", item["responde_a"]
+    assert item["responde_a"]["contenido"] == question, item["responde_a"]
+    assert item["id"] == int(b["id"]), (item, b)
+    sent = wait_until(lambda: [x for x in ctx.bridge_tap.bodies() if x.get("texto") == answer],
+                      "the bridge never received %r" % answer)
+    assert len(sent) == 1 and sent[0].get("en_respuesta_a") == whatsapp_id, \
+        "the bridge got en_respuesta_a %r, expected %r" % ([x.get("en_respuesta_a") for x in sent], whatsapp_id)
+
+    # Clicking the quote brings the customer's message into view, highlighted for a moment.
+    d.execute_script("document.getElementById('chat-messages').scrollTop = 1e9")
+    bubble_element(d, "tecnico", answer).find_element(By.CSS_SELECTOR, ".message-quote").click()
+    wait_for(d, lambda x: "is-highlighted" in bubble_element(x, "user", question).get_attribute("class"),
+             "clicking the quote did not highlight the quoted message", 3)
+    wait_for(d, lambda x: x.execute_script(IN_VIEW_JS, bubble_element(x, "user", question)),
+             "clicking the quote did not scroll to the quoted message", 3)
+    ctx.shot("12-reply-sent.png")
+    wait_for(d, lambda x: "is-highlighted" not in bubble_element(x, "user", question).get_attribute("class"),
+             "the highlight did not go away", 5)
+
+    # From the keyboard: focus «Responder», Enter; then ✕ cancels. Esc cancels another one without closing the chat.
+    button = bubble_element(d, "user", question).find_element(By.CSS_SELECTOR, ".btn-reply")
+    d.execute_script("arguments[0].focus()", button)
+    wait_for(d, lambda x: button.is_displayed(), "«Responder» is not visible when it has the focus", 3)
+    ActionChains(d).send_keys(Keys.ENTER).perform()
+    wait_for(d, reply_strip_shown, "Enter on «Responder» did not show the strip")
+    d.find_element(By.ID, "chat-reply-cancel").click()
+    wait_for(d, lambda x: not reply_strip_shown(x), "✕ did not cancel the reply")
+    button = bubble_element(d, "user", question).find_element(By.CSS_SELECTOR, ".btn-reply")
+    d.execute_script("arguments[0].focus()", button)
+    ActionChains(d).send_keys(Keys.ENTER).perform()
+    wait_for(d, reply_strip_shown, "Enter on «Responder» did not show the strip (second time)")
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not reply_strip_shown(x), "Esc did not cancel the reply")
+    assert chat_open(d), "Esc closed the chat instead of cancelling the reply"
+
+    plain = "Gracias, lo reviso y te aviso [%s]" % tag
+    type_and_enter(d, "chat-input", plain)
+    b = wait_status(ctx, "tecnico", plain, "sent")
+    assert d.execute_script(QUOTE_JS, bubble_element(d, "tecnico", plain)) is None, "the plain message shows a quote"
+    item = conversation_item(ctx, ticket, plain)
+    assert item and item.get("responde_a") is None, "a cancelled reply still sent responde_a: %r" % item
+    sent = wait_until(lambda: [x for x in ctx.bridge_tap.bodies() if x.get("texto") == plain],
+                      "the bridge never received %r" % plain)
+    assert sent[0].get("en_respuesta_a") is None, "a cancelled reply still reached the bridge as one: %r" % sent[0]
+    assert icon_problems(d) == [], icon_problems(d)
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
-         test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_10_content_security_policy]
+         test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
+         test_10_content_security_policy]
 
 
 # ---------------------------------------------------------------------------------------------------- runner
@@ -983,6 +1334,7 @@ def main():
         ctx.sim = "http://127.0.0.1:%d" % sim_port
         ctx.webhook_token = "webhook-" + uuid.uuid4().hex
         ctx.bridge_token = "bridge-" + uuid.uuid4().hex
+        ctx.bridge_tap = BridgeTap(ctx.sim)
 
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("MOSTRADOR_")}
         base_env.update({"MOSTRADOR_AMQP_URL": amqp_url, "MOSTRADOR_DATA_DIR": str(data_dir),
@@ -999,7 +1351,7 @@ def main():
             # Serve the panel from the source tree, so the tests check the files in this checkout.
             MOSTRADOR_PUBLIC_DIR=str(PUBLIC_DIR)))
         procs.start("bridge-relay", [str(bin_dir / "mostrador-bridge-relay")], dict(
-            base_env, MOSTRADOR_HTTP_PORT=str(relay_port), MOSTRADOR_BRIDGE_URL=ctx.sim,
+            base_env, MOSTRADOR_HTTP_PORT=str(relay_port), MOSTRADOR_BRIDGE_URL=ctx.bridge_tap.url,
             MOSTRADOR_BRIDGE_TOKEN=ctx.bridge_token, MOSTRADOR_RELAY_RATE="0",
             MOSTRADOR_BRIDGE_PROBE_SECONDS="0.5"))
         wait_ready(procs, "bridge-simulator", ctx.sim + "/control", 20)
@@ -1035,6 +1387,8 @@ def main():
                 except Exception:  # noqa: BLE001
                     pass
         procs.stop_all()
+        if ctx.bridge_tap is not None:
+            ctx.bridge_tap.stop()
         if vhost and broker_dir:
             broker_ctl(broker_dir, "delete_vhost", vhost)
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -94,6 +94,63 @@ struct ChannelFlowTests {
         }
     }
 
+    /// A technician answers a Cloud API customer with a photo from the panel's upload (the seed-003 way: a grant over
+    /// the WebSocket, then the file) and replies to the customer's message: Meta gets the upload, then an image
+    /// message naming it, then a text that quotes the customer's `wamid`.
+    @Test func aTechniciansPhotoAndQuotedReplyReachACloudCustomer() async throws {
+        let graph = try await FakeCloudAPI()
+        defer { graph.stop() }
+        let environment = [
+            "MOSTRADOR_CLOUD_APP_SECRET": Self.appSecret, "MOSTRADOR_CLOUD_PHONE_NUMBER_ID": "1122334455667",
+            "MOSTRADOR_CLOUD_TOKEN": graph.token, "MOSTRADOR_CLOUD_API_URL": graph.url,
+        ]
+        try await MostradorSystem.with(environment: environment) { system in
+            #expect(try await Self.post(system, try Self.fixture("inbound/text.pywa.json")).status == 200)
+            let ticket = try #require(try await system.get("/tickets").decode([TestSupport.TicketSummary].self).first)
+            let live = LiveClient(
+                url: system.webSocketURL(ticket: String(ticket.id), token: try await system.adminToken()))
+            defer { live.close() }
+            #expect(await live.wait(for: "connection_established") != nil)
+            live.send(
+                "file_upload_request", ["nombre_archivo": "diagnostico.png", "tamaño": 900, "tipo_mime": "image/png"])
+            let grant = try #require(await live.wait(for: "file_upload_authorized"))
+            let url = try #require(grant.data["upload_url"] as? String)
+            let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 7, count: 800)
+            var body = Data("--B\r\nContent-Disposition: form-data; name=\"caption\"\r\n\r\nAsí quedó\r\n".utf8)
+            body.append(
+                Data(
+                    "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"diagnostico.png\"\r\n\r\n".utf8))
+            body.append(Data(png))
+            body.append(Data("\r\n--B--\r\n".utf8))
+            let uploaded = try await HTTP.request(
+                "POST", system.baseURL + url, headers: ["Content-Type": "multipart/form-data; boundary=B"], body: body)
+            #expect(uploaded.status == 201, "\(uploaded.text)")
+            #expect(
+                try await eventually {
+                    try await system.history(ticket.id).last { $0.role == "tecnico" }?.estadoEntrega == "sent"
+                })
+            let upload = try #require(graph.uploads.first)
+            #expect(upload.bytes == png)
+            #expect(upload.fields["type"] == "image/png")
+            let photo = try #require(graph.received.first)
+            #expect(photo.body["type"] as? String == "image")
+            let image = try #require(photo.body["image"] as? [String: any Sendable])
+            #expect(image["id"] as? String == upload.id)
+            #expect(image["caption"] as? String == "Así quedó")
+            #expect(system.bridge.requests.isEmpty)
+
+            // A reply to the customer's message quotes it on WhatsApp and in the conversation.
+            let question = try #require(try await system.history(ticket.id).first { $0.role == "user" }?.id)
+            let sent = try await system.post(
+                "/ticket/\(ticket.id)/enviar-mensaje", json: ["mensaje": "Sobre esto:", "responde_a": question])
+            #expect(sent.status == 200, "\(sent.text)")
+            let reply = try #require(graph.received.last)
+            #expect(reply.text == "Sobre esto:")
+            #expect((reply.body["context"] as? [String: any Sendable])?["message_id"] as? String == "wamid.xyzxyz")
+            #expect(try await system.history(ticket.id).last?.respondeA?.id == question)
+        }
+    }
+
     @Test func aWAHACustomerIsAnsweredThroughWAHAAndTheAckShowsRead() async throws {
         let waha = try await FakeGateway()
         defer { waha.stop() }

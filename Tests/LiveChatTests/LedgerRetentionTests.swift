@@ -60,6 +60,38 @@ struct LedgerRetentionTests {
         }
     }
 
+    /// A parked file waits with its bytes (a restart still has them to send); once sent they are dropped, the
+    /// rest of the entry stays.
+    @Test func aParkedFileKeepsItsBytesUntilItIsSent() async throws {
+        let directory = NSTemporaryDirectory() + "mostrador-ledger-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = RelayAttachment(mime: "application/pdf", filename: "presupuesto.pdf", data: Data("%PDF-1.4 x".utf8))
+        let command = RelaySend(
+            ticketID: 7, messageID: 70, recipient: "5215550001111", text: "El presupuesto", channel: "waha",
+            attachment: file, replyTo: "false_5215550001111@c.us_AAAA")
+        do {
+            let ledger = try DeliveryLedger.open(dataDirectory: directory, logger: Logger(label: "ledger-test"))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await ledger.committer.run() }
+                defer { group.cancelAll() }
+                try await ledger.record("m-70", command: command, status: .parked, attempts: 1, reason: "caído")
+            }
+        }
+        let reopened = try DeliveryLedger.open(dataDirectory: directory, logger: Logger(label: "ledger-test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await reopened.committer.run() }
+            defer { group.cancelAll() }
+            let parked = try #require(try await reopened.ready(limit: 10).first)
+            #expect(parked.command == command)
+            try await reopened.record("m-70", command: command, status: .sent, attempts: 2, providerID: "P")
+            let sent = try #require(try await reopened.entry("m-70"))
+            #expect(sent.command.attachment == nil)
+            #expect(sent.command.replyTo == command.replyTo)
+            #expect(sent.command.text == "El presupuesto")
+        }
+    }
+
     @Test func retryAfterIsClampedAndNeverTraps() {
         let now = Date(timeIntervalSince1970: 1_700_000_000)
         #expect(RetryAfter.parse("5", now: now) == .seconds(5))

@@ -124,6 +124,47 @@ import Testing
         #expect(received == ["7-1", "7-2", "7-3"])
     }
 
+    /// Big bodies (a technician's file rides whole in its `relay.send`) are published a few at a time: a batch stops
+    /// at its byte budget, always taking at least one row, in id order.
+    @Test func aBatchStopsAtItsByteBudget() async throws {
+        let broker = try await TestBroker.shared()
+        let configuration = try await broker.freshVirtualHost("outbox")
+        let fixture = Fixture()
+        let connection = AMQPConnection(
+            configuration: configuration,
+            topology: AMQPTopology(
+                exchanges: [.init(fixture.exchange, kind: .topic)],
+                queues: [.quorum(fixture.queue, deliveryLimit: 5, deadLetterExchange: nil)],
+                bindings: [.init(queue: fixture.queue, exchange: fixture.exchange, routingKey: "#")]),
+            logger: Self.logger)
+        connection.start()
+        defer { Task { await connection.shutdown() } }
+        try await connection.waitUntilReady(timeout: TestBroker.readyTimeout)
+
+        let directory = NSTemporaryDirectory() + "mostrador-outbox-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pool = try APIDatabase.open(dataDirectory: directory, durability: .normal)
+        let committer = GroupCommitter(writer: pool, logger: Self.logger)
+        let running = Task { try await committer.run() }
+        defer { running.cancel() }
+        let padding = String(repeating: "x", count: 3000)
+        let rows = [
+            ("1", fixture.exchange, "1-" + padding), ("2", fixture.exchange, "2-" + padding),
+            ("3", fixture.exchange, "3-" + padding), ("4", fixture.exchange, "4-small"),
+        ]
+        try await committer.write { db in try Self.insert(rows, db: db) }
+        var publisher = OutboxPublisher(
+            committer: committer, connection: connection, wakeup: Wakeup(), logger: Self.logger)
+        publisher.batchBytes = 5000
+        // 3,002 bytes, then 6,004 > 5,000: two rows; then the third (alone over the budget) and the small one.
+        #expect(try await publisher.publishBatch() == 2)
+        #expect(try await publisher.publishBatch() == 2)
+        #expect(try await publisher.publishBatch() == 0)
+        let received = try await Self.drain(connection, fixture.queue).map { $0.prefix { $0 != "-" } }
+        #expect(received == ["1", "2", "3", "4"])
+    }
+
     /// Within one batch a ticket's rows travel in waves (each after the one before was confirmed), others alongside.
     @Test func aBatchSendsEachTicketsRowsInWaves() {
         func row(_ id: Int64, _ ticket: String?) -> OutboxPublisher.Row {

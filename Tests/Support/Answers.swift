@@ -17,16 +17,27 @@ public struct WebhookReceipt: Decodable, Sendable {
 
 /// One entry of a ticket's `historial` (seed 001).
 public struct HistoryEntry: Decodable, Sendable {
+    /// `responde_a`: the message a reply answers.
+    public struct Quoted: Decodable, Sendable {
+        public let id: Int
+        public let role: String
+    }
+
+    public let id: Int?
     public let role: String
     public let content: String
     public let timestamp: String?
     public let estadoEntrega: String?
     public let errorEntrega: String?
+    public let adjuntoTipo: String?
+    public let respondeA: Quoted?
 
     enum CodingKeys: String, CodingKey {
-        case role, content, timestamp
+        case id, role, content, timestamp
         case estadoEntrega = "estado_entrega"
         case errorEntrega = "error_entrega"
+        case adjuntoTipo = "adjunto_tipo"
+        case respondeA = "responde_a"
     }
 }
 

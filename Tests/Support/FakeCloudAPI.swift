@@ -7,8 +7,21 @@ import Synchronization
 /// A real HTTP server standing in for Meta's Graph API (`MOSTRADOR_CLOUD_API_URL`), answering as the samples in
 /// `Tests/Fixtures/meta-cloud/` do: `POST /{phone-number-id}/messages` → `send/response_200` with a fresh `wamid`,
 /// or the next scripted error envelope (`errors/graph_error_envelope_examples`); `GET /{phone-number-id}` → the
-/// number's record while the token is right. Records every send.
+/// number's record while the token is right; `POST /{phone-number-id}/media` (multipart `messaging_product`,
+/// `type`, `file`) → `{"id"}`, and a send that names a media id it never received is refused as Meta refuses it.
+/// Records every send and upload.
 public final class FakeCloudAPI: Sendable {
+    /// One media upload as it arrived.
+    public struct Upload: Sendable {
+        public let id: String
+        public let authorization: String?
+        /// The multipart text fields (`messaging_product`, `type`).
+        public let fields: [String: String]
+        public let filename: String?
+        public let contentType: String?
+        public let bytes: [UInt8]
+    }
+
     /// One send as it arrived.
     public struct Received: Sendable {
         public let phoneNumberID: String
@@ -41,6 +54,7 @@ public final class FakeCloudAPI: Sendable {
         /// Files customers sent, by media id.
         var media: [String: [UInt8]] = [:]
         var mediaDownloads = 0
+        var uploads: [Upload] = []
     }
 
     public let token: String
@@ -57,6 +71,37 @@ public final class FakeCloudAPI: Sendable {
         self.port = port
         let box = self.box
         let router = Router()
+        router.post("v23.0/:id/media") { request, context -> Response in
+            guard request.headers[.authorization] == "Bearer \(token)" else {
+                return Self.error(Failure(status: 401, code: 190, message: "Invalid OAuth access token."))
+            }
+            let data = try await request.body.collect(upTo: 64 << 20)
+            guard let parts = Self.multipart(Data(data.readableBytesView), contentType: request.headers[.contentType]),
+                let file = parts.first(where: { $0.name == "file" })
+            else {
+                return Self.error(Failure(status: 400, code: 100, message: "Param file must be a file upload"))
+            }
+            var fields: [String: String] = [:]
+            for part in parts where part.name != "file" {
+                fields[part.name] = String(decoding: part.body, as: UTF8.self)
+            }
+            guard fields["messaging_product"] == "whatsapp" else {
+                return Self.error(
+                    Failure(status: 400, code: 100, message: "The parameter messaging_product is required."))
+            }
+            guard fields["type"] != nil else {
+                return Self.error(Failure(status: 400, code: 100, message: "The parameter type is required."))
+            }
+            let id = String(UInt64.random(in: 1_000_000_000_000_000...9_999_999_999_999_999))
+            let upload = Upload(
+                id: id, authorization: request.headers[.authorization], fields: fields, filename: file.filename,
+                contentType: file.contentType, bytes: [UInt8](file.body))
+            box.state.withLock {
+                $0.uploads.append(upload)
+                $0.media[id] = upload.bytes
+            }
+            return Self.json(200, ["id": id])
+        }
         router.post("v23.0/:id/messages") { request, context -> Response in
             let data = try await request.body.collect(upTo: 1 << 20)
             let object =
@@ -72,6 +117,14 @@ public final class FakeCloudAPI: Sendable {
                 return Self.error(Failure(status: 401, code: 190, message: "Invalid OAuth access token."))
             }
             if let failure { return Self.error(failure) }
+            // An image or document names its media id (`send/image_by_id`): one this "Meta" never received is
+            // refused.
+            if let type = object["type"] as? String, ["image", "document"].contains(type) {
+                let id = (object[type] as? [String: Any])?["id"] as? String
+                guard let id, box.state.withLock({ $0.media[id] != nil }) else {
+                    return Self.error(Failure(status: 400, code: 131053, message: "Media upload error"))
+                }
+            }
             let recipient = (object["to"] ?? object["recipient"]) as? String ?? ""
             let contactKey = object["recipient"] == nil ? "wa_id" : "user_id"
             let wamid = "wamid.\(UUID().uuidString.replacingOccurrences(of: "-", with: ""))"
@@ -140,6 +193,40 @@ public final class FakeCloudAPI: Sendable {
     public func addMedia(_ id: String, bytes: [UInt8]) { box.state.withLock { $0.media[id] = bytes } }
 
     public var mediaDownloads: Int { box.state.withLock { $0.mediaDownloads } }
+
+    /// Every media upload, in order.
+    public var uploads: [Upload] { box.state.withLock { $0.uploads } }
+
+    /// The parts of a `multipart/form-data` body: name, file name, type and bytes; nil when it is not one.
+    static func multipart(_ body: Data, contentType: String?)
+        -> [(name: String, filename: String?, contentType: String?, body: Data)]?
+    {
+        guard let contentType, contentType.lowercased().hasPrefix("multipart/form-data"),
+            let range = contentType.range(of: "boundary=")
+        else { return nil }
+        let boundary = Data(
+            "--\(contentType[range.upperBound...].trimmingCharacters(in: .init(charactersIn: "\" ")))".utf8)
+        var parts: [(name: String, filename: String?, contentType: String?, body: Data)] = []
+        var rest = body[...]
+        while let start = rest.range(of: boundary) {
+            rest = rest[start.upperBound...]
+            if rest.starts(with: Data("--".utf8)) { break }
+            guard let headerEnd = rest.range(of: Data("\r\n\r\n".utf8)),
+                let next = rest.range(of: Data("\r\n".utf8) + boundary, in: headerEnd.upperBound..<rest.endIndex)
+            else { return nil }
+            let headers = String(decoding: rest[rest.startIndex..<headerEnd.lowerBound], as: UTF8.self)
+            func parameter(_ key: String) -> String? {
+                guard let found = headers.range(of: "\(key)=\"") else { return nil }
+                return String(headers[found.upperBound...].prefix { $0 != "\"" })
+            }
+            let type = headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-type:") }
+                .map { $0.dropFirst("content-type:".count).trimmingCharacters(in: .whitespaces) }
+            guard let name = parameter("name") else { return nil }
+            parts.append((name, parameter("filename"), type, Data(rest[headerEnd.upperBound..<next.lowerBound])))
+            rest = rest[next.lowerBound...]
+        }
+        return parts
+    }
 
     public func stop() { task.cancel() }
 

@@ -15,7 +15,12 @@ public final class FakeGateway: Sendable {
         public let api: String
         public let key: String?
         public let path: String
+        /// The body's text fields.
         public let body: [String: String]
+        /// The whole JSON body, for nested fields (`file`, `quoted`).
+        public let raw: Data
+
+        public var object: [String: Any] { (try? JSONSerialization.jsonObject(with: raw)) as? [String: Any] ?? [:] }
     }
 
     private struct State {
@@ -46,13 +51,30 @@ public final class FakeGateway: Sendable {
         let box = self.box
         let router = Router()
 
-        @Sendable func send(_ request: Request, api: String, keyHeader: String) async throws -> Response {
-            let data = try await request.body.collect(upTo: 1 << 20)
-            let object =
-                (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView))) as? [String: Any] ?? [:]
+        @Sendable func send(_ request: Request, api: String, keyHeader: String, required: [String] = []) async throws
+            -> Response
+        {
+            let data = try await request.body.collect(upTo: 64 << 20)
+            let raw = Data(data.readableBytesView)
+            let object = (try? JSONSerialization.jsonObject(with: raw)) as? [String: Any] ?? [:]
             let key = request.headers[HTTPField.Name(keyHeader)!]
             let received = Received(
-                api: api, key: key, path: request.uri.path, body: object.compactMapValues { $0 as? String })
+                api: api, key: key, path: request.uri.path, body: object.compactMapValues { $0 as? String }, raw: raw)
+            // The fields the API's schema requires (a file's `mimetype` and `data` or `url`, Evolution's six).
+            let missing = required.filter { path in
+                var value: Any? = object
+                for key in path.split(separator: ".") { value = (value as? [String: Any])?[String(key)] }
+                return value == nil
+            }
+            guard missing.isEmpty else {
+                box.state.withLock { $0.received.append(received) }
+                return api == "waha"
+                    ? Self.json(422, #"{"statusCode": 422, "message": "missing \#(missing.joined(separator: ", "))"}"#)
+                    : Self.json(
+                        400,
+                        #"{"status": 400, "error": "Bad Request", "response": {"message": ["missing \#(missing.joined(separator: ", "))"]}}"#
+                    )
+            }
             let scripted: (Int, String)? = box.state.withLock { state in
                 state.received.append(received)
                 return state.script.isEmpty ? nil : state.script.removeFirst()
@@ -80,6 +102,13 @@ public final class FakeGateway: Sendable {
 
         // WAHA
         router.post("api/sendText") { request, _ in try await send(request, api: "waha", keyHeader: "X-Api-Key") }
+        for path in ["api/sendImage", "api/sendFile"] {
+            router.post(RouterPath(path)) { request, _ in
+                try await send(
+                    request, api: "waha", keyHeader: "X-Api-Key",
+                    required: ["session", "chatId", "file.mimetype", "file.data"])
+            }
+        }
         router.get("api/sessions/:session") { request, context -> Response in
             guard request.headers[HTTPField.Name("X-Api-Key")!] == apiKey else {
                 return Self.json(401, #"{"message": "Unauthorized"}"#)
@@ -117,6 +146,16 @@ public final class FakeGateway: Sendable {
                     #"{"status": 404, "error": "Not Found", "response": {"message": ["The instance does not exist"]}}"#)
             }
             return try await send(request, api: "evolution", keyHeader: "apikey")
+        }
+        router.post("message/sendMedia/:instance") { request, context -> Response in
+            guard context.parameters.get("instance") == session else {
+                return Self.json(
+                    404,
+                    #"{"status": 404, "error": "Not Found", "response": {"message": ["The instance does not exist"]}}"#)
+            }
+            return try await send(
+                request, api: "evolution", keyHeader: "apikey",
+                required: ["number", "mediatype", "mimetype", "caption", "media", "fileName"])
         }
         router.get("instance/connectionState/:instance") { request, context -> Response in
             guard request.headers[HTTPField.Name("apikey")!] == apiKey else {

@@ -93,11 +93,14 @@ struct ChatRoomsController {
         let chatRoomID: String?
         let messageType: String?
         let clientID: String?
+        /// The id of the chat's message this one answers.
+        let replyTo: Int64?
         enum CodingKeys: String, CodingKey {
             case content
             case chatRoomID = "chat_room_id"
             case messageType = "message_type"
             case clientID = "client_id"
+            case replyTo = "reply_to"
         }
     }
 
@@ -124,7 +127,8 @@ struct ChatRoomsController {
         }
         let ticket = try await conversations.ticket(room, for: context.caller, to: .write)
         let posted = try await conversations.post(
-            text, clientID: try Parameters.clientID(body.clientID), by: .agent(agent), in: ticket.id)
+            text, clientID: try Parameters.clientID(body.clientID), by: .agent(agent), in: ticket.id,
+            replyTo: body.replyTo)
         guard let message = try await conversations.messages.find(posted.messageID, ticketID: ticket.id) else {
             throw ConversationProblem.notFound
         }

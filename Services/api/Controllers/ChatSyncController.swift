@@ -135,7 +135,8 @@ struct ChatSyncController {
         try Conversations.checkQuota(try await attachments.usage(ticketID: ticket.id), adding: 1, limits: limits)
         guard let caller = uploads.take(token, ticketID: ticket.id) else { throw invalidGrant }
         let body = try await request.collectBody(upTo: UploadGrants.maximumSize + (64 << 10))
-        guard let file = try MultipartForm(body: body, contentType: contentType).file else {
+        let form = try MultipartForm(body: body, contentType: contentType)
+        guard let file = form.file else {
             throw APIError.badRequest("Falta el archivo (campo 'file')")
         }
         guard file.bytes.count <= UploadGrants.maximumSize else {
@@ -153,7 +154,9 @@ struct ChatSyncController {
         }
         let messageID: Int64
         do {
-            messageID = try await conversations.attach(stored, by: caller, in: ticket.id, limits: limits)
+            messageID = try await conversations.attach(
+                stored, bytes: Data(file.bytes), caption: try Self.caption(form), by: caller, in: ticket.id,
+                limits: limits)
         } catch {
             // Refused after the bytes were written (a concurrent upload took the last of the quota, the chat
             // closed): the file goes unless another attachment shares its content.
@@ -163,6 +166,18 @@ struct ChatSyncController {
         return EditedResponse(
             status: .created,
             response: UploadJSON(messageID: messageID, mime: mime, size: stored.size, name: stored.filename))
+    }
+
+    /// The optional text sent with a file (`caption`, or `mensaje`), checked like any message.
+    static func caption(_ form: MultipartForm) throws -> String? {
+        guard let text = form.fields["caption"] ?? form.fields["mensaje"],
+            !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        else { return nil }
+        do {
+            return try TextRules.message(text)
+        } catch {
+            throw APIError.badRequest(error.messageError().detail)
+        }
     }
 
     /// Runs `body`, answering 507 when the attachment store is short of space.

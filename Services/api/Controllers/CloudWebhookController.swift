@@ -145,6 +145,7 @@ struct CloudWebhookController {
             content: content, name: contact?.profile?.name.flatMap(TextRules.cleanedName),
             externalID: String(message.id.prefix(200)),
             externalTimestamp: message.timestamp.flatMap(Double.init).map(Date.init(timeIntervalSince1970:)),
+            replyTo: message.context?.id.map { String($0.prefix(200)) },
             attachment: attachment)
         return try await receiver.receive(inbound, logger: logger)
     }
@@ -292,6 +293,10 @@ struct CloudWebhookPayload: Decodable, Sendable {
             var address: String?
         }
 
+        /// A reply names the message it quotes (`reply_with_context.pywa.json`).
+        struct Context: Decodable, Sendable { var id: String? }
+
+        var context: Context?
         var from: String?
         var fromUserId: String?
         var id: String

@@ -149,6 +149,7 @@ struct EvolutionWebhookController {
             content: text, name: message.pushName.flatMap(TextRules.cleanedName),
             externalID: String(id.prefix(200)),
             externalTimestamp: message.messageTimestamp.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
+            replyTo: message.quotedID.map { String($0.prefix(200)) },
             attachment: attachment)
         return try await receiver.receive(inbound, logger: logger)
     }
@@ -238,6 +239,7 @@ struct EvolutionMessage: Decodable, Sendable {
         var locationMessage: Location?
         /// The file's bytes when the webhook is set with `base64: true`.
         var base64: String?
+        var messageContextInfo: ContextInfo?
 
         /// A photo or document Mostrador keeps as evidence.
         var file: File? { imageMessage ?? documentMessage }
@@ -261,13 +263,22 @@ struct EvolutionMessage: Decodable, Sendable {
         }
     }
 
+    /// Baileys' `contextInfo`: `stanzaId` is the id of the message a reply quotes.
+    struct ContextInfo: Decodable, Sendable { var stanzaId: String? }
+
     var key: Key?
     var pushName: String?
     var message: Content?
     var messageTimestamp: Double?
+    /// On `data` (2.3.x, where Evolution rewrites a reply's `extendedTextMessage` to `conversation`) or in
+    /// `message.messageContextInfo` (2.4).
+    var contextInfo: ContextInfo?
+
+    /// The id of the message the customer answered, when this is a reply.
+    var quotedID: String? { contextInfo?.stanzaId ?? message?.messageContextInfo?.stanzaId }
 
     enum CodingKeys: String, CodingKey {
-        case key, pushName, message, messageTimestamp
+        case key, pushName, message, messageTimestamp, contextInfo
     }
 
     init(from decoder: any Decoder) throws {
@@ -275,6 +286,7 @@ struct EvolutionMessage: Decodable, Sendable {
         key = try container.decodeIfPresent(Key.self, forKey: .key)
         pushName = try? container.decodeIfPresent(String.self, forKey: .pushName)
         message = try container.decodeIfPresent(Content.self, forKey: .message)
+        contextInfo = try? container.decodeIfPresent(ContextInfo.self, forKey: .contextInfo)
         // A number, or a string of one (older versions).
         messageTimestamp =
             (try? container.decodeIfPresent(Double.self, forKey: .messageTimestamp))

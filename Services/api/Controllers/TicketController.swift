@@ -67,9 +67,12 @@ struct TicketController {
     struct SendPayload: Decodable {
         let mensaje: String
         let clientID: String?
+        /// The id of the ticket's message this one answers (quoted on WhatsApp).
+        let replyTo: Int64?
         enum CodingKeys: String, CodingKey {
             case mensaje
             case clientID = "client_id"
+            case replyTo = "responde_a"
         }
     }
 
@@ -77,7 +80,7 @@ struct TicketController {
         let payload = try await request.decodeJSON(SendPayload.self)
         let text = try Parameters.messageText(payload.mensaje, field: "mensaje")
         let clientID = try Parameters.clientID(payload.clientID)
-        return try await deliver(text, clientID: clientID, context: context, template: nil)
+        return try await deliver(text, clientID: clientID, context: context, template: nil, replyTo: payload.replyTo)
     }
 
     struct NotifyPayload: Decodable {
@@ -111,14 +114,15 @@ struct TicketController {
     /// 503 WhatsApp disconnected (saved, resent automatically), 502 refused, 504 no verdict in time (still queued).
     /// The message is saved in every case; the error bodies say so (`guardado`) and carry the same ids as the
     /// answer.
-    private func deliver(_ text: String, clientID: String?, context: APIRequestContext, template: String?)
-        async throws -> SendResultJSON
-    {
+    private func deliver(
+        _ text: String, clientID: String?, context: APIRequestContext, template: String?, replyTo: Int64? = nil
+    ) async throws -> SendResultJSON {
         let agent = try context.requireAgent
         let ticket = try await conversations.ticket(
             try Parameters.ticketNumber(context), for: context.caller, to: .write)
         context.logger.info("technician message", metadata: ["ticket": "\(ticket.id)", "agent": "\(agent.username)"])
-        let posted = try await conversations.post(text, clientID: clientID, by: .agent(agent), in: ticket.id)
+        let posted = try await conversations.post(
+            text, clientID: clientID, by: .agent(agent), in: ticket.id, replyTo: replyTo)
         guard posted.channel == .whatsapp else {
             return SendResultJSON(
                 ticketID: posted.ticketID, messageID: posted.messageID, phone: posted.phone, template: template,

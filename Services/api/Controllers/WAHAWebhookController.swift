@@ -126,6 +126,7 @@ struct WAHAWebhookController {
             name: message.data?.pushName.flatMap(TextRules.cleanedName),
             externalID: String(message.id.prefix(200)),
             externalTimestamp: message.timestamp.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
+            replyTo: message.replyTo?.id.map { String($0.prefix(200)) },
             attachment: attachment)
         return try await receiver.receive(inbound, logger: logger)
     }
@@ -190,9 +191,13 @@ struct WAHAMessage: Decodable, Sendable {
     var media: Media?
     var location: Location?
     var data: RawData?
+    /// The message a reply quotes (`event_message_with_replyTo.jsonc`).
+    var replyTo: Reply?
+
+    struct Reply: Decodable, Sendable { var id: String? }
 
     enum CodingKeys: String, CodingKey {
-        case id, timestamp, from, fromMe, body, hasMedia, media, location
+        case id, timestamp, from, fromMe, body, hasMedia, media, location, replyTo
         case data = "_data"
     }
 
@@ -206,6 +211,7 @@ struct WAHAMessage: Decodable, Sendable {
         hasMedia = try container.decodeIfPresent(Bool.self, forKey: .hasMedia)
         media = try container.decodeIfPresent(Media.self, forKey: .media)
         location = try? container.decodeIfPresent(Location.self, forKey: .location)
+        replyTo = try? container.decodeIfPresent(Reply.self, forKey: .replyTo)
         // `_data` differs per engine and may change: a shape Mostrador does not know is no error.
         data = try? container.decodeIfPresent(RawData.self, forKey: .data)
     }

@@ -82,6 +82,7 @@ struct WebhookController {
             sender: sender, alias: alias, content: content, name: name,
             externalID: payload.idMensaje?.value.prefix(200).description,
             externalTimestamp: payload.timestamp?.date,
+            replyTo: payload.enRespuestaA.map { String($0.value.prefix(200)) },
             attachment: attachment,
             newTicketCap: newTicketsPerSenderHour > 0
                 ? NewTicketCap(limit: newTicketsPerSenderHour, since: clock.now().addingTimeInterval(-3600)) : nil)

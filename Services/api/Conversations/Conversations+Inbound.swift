@@ -17,6 +17,8 @@ extension Conversations {
         var name: String?
         var externalID: String?
         var externalTimestamp: Date?
+        /// The channel's id of the message the customer answered (quoted), when they replied to one.
+        var replyTo: String? = nil
         /// Photo evidence already written to the attachment store; `content` is then its caption.
         var attachment: StoredAttachment?
         /// How many new tickets this sender may still open (nil: no cap).
@@ -95,6 +97,9 @@ extension Conversations {
             externalID: inbound.externalID, externalTimestamp: inbound.externalTimestamp)
         message.attachment = inbound.attachment
         message.caption = inbound.content
+        if let replyTo = inbound.replyTo {
+            message.replyToID = try Messages.quoted(channelID: replyTo, ticketID: ticket.id, db: db)
+        }
         let messageID = try Messages.insert(message, on: ticket, db: db)
         if ticket.status == .resolved { try reopen(ticket, db: db) }
         if let reaction { try IntakeStep.apply(reaction, ticketID: ticket.id, customerID: customerID, db: db) }

@@ -68,10 +68,11 @@ struct Conversations: Sendable {
     /// anywhere without taking); WhatsApp tickets get a `relay.send` to their pinned address. Visitors: a message
     /// of the customer, within their rate (per ticket and per client `address`, the rate-limit key of the
     /// request); a refused message stores nothing, so it produces no event and no notification. A `clientID`
-    /// already used in the ticket returns the earlier message (and costs no rate).
+    /// already used in the ticket returns the earlier message (and costs no rate). `replyTo` (a message of the
+    /// same ticket) is quoted: on WhatsApp through the channel's own reply, when the channel knows that message.
     func post(
         _ text: String, clientID: String?, by caller: Caller, in ticketID: Int64, take: Bool = true,
-        address: String? = nil
+        address: String? = nil, replyTo: Int64? = nil
     ) async throws -> Posted {
         let content: String
         do {
@@ -99,9 +100,13 @@ struct Conversations: Sendable {
             try TicketAccess.check(.write, caller: caller, ticket: ticket)
             switch caller {
             case .guest:
+                var message = NewMessage(role: .user, content: content, clientID: clientID)
+                if let replyTo {
+                    _ = try Messages.channelID(of: replyTo, ticketID: ticket.id, db: db)
+                    message.replyToID = replyTo
+                }
                 try rates.admit(caller, address: address)
-                let id = try Messages.insert(
-                    NewMessage(role: .user, content: content, clientID: clientID), on: ticket, db: db)
+                let id = try Messages.insert(message, on: ticket, db: db)
                 if ticket.status == .resolved { try Self.reopen(ticket, db: db) }
                 return (Self.posted(ticket, id, repeated: false), false)
             case .agent(let agent):
@@ -111,9 +116,10 @@ struct Conversations: Sendable {
                     ticket = try Self.assign(ticket, from: nil, to: agent, by: agent, as: .take, db: db)
                     assigned = true
                 }
-                let id = try Self.queueOutbound(
-                    NewMessage(role: .tecnico, content: content, agentID: agent.id, clientID: clientID), on: ticket,
-                    db: db)
+                var message = NewMessage(role: .tecnico, content: content, agentID: agent.id, clientID: clientID)
+                let quoted = try replyTo.map { try Messages.channelID(of: $0, ticketID: ticket.id, db: db) }
+                message.replyToID = replyTo
+                let id = try Self.queueOutbound(message, on: ticket, db: db, replyTo: quoted ?? nil)
                 return (Self.posted(ticket, id, repeated: false), assigned)
             }
         }
@@ -144,10 +150,15 @@ struct Conversations: Sendable {
     /// A file `caller` uploaded becomes their message, with its events like any other: a technician's file on a
     /// WhatsApp ticket goes to the customer through the relay. With `limits`, a ticket that already holds
     /// `filesPerTicket` files, or would pass `bytesPerTicket`, is refused in the same transaction.
-    func attach(_ file: StoredAttachment, by caller: Caller, in ticketID: Int64, limits: UploadGrants.Limits? = nil)
-        async throws -> Int64
-    {
-        let content = file.filename.map { "📎 \($0)" } ?? (file.mime.hasPrefix("image/") ? "📷 Foto" : "📎 Archivo")
+    /// `caller` adds a file to the ticket. A technician's file on a WhatsApp ticket goes to the customer with its
+    /// bytes (`bytes`, the content of `file`) and `caption`; a visitor's stays in the chat.
+    func attach(
+        _ file: StoredAttachment, bytes: Data? = nil, caption: String? = nil, by caller: Caller, in ticketID: Int64,
+        limits: UploadGrants.Limits? = nil
+    ) async throws -> Int64 {
+        // The caption is the message's text, as for a customer's photo; without one, what the file is.
+        let content =
+            caption ?? file.filename.map { "📎 \($0)" } ?? (file.mime.hasPrefix("image/") ? "📷 Foto" : "📎 Archivo")
         let id = try await committer.write { db -> Int64 in
             guard let ticket = try TicketFacts.fetch(id: ticketID, db: db) else { throw ConversationProblem.notFound }
             try TicketAccess.check(.upload, caller: caller, ticket: ticket)
@@ -157,10 +168,12 @@ struct Conversations: Sendable {
             }
             var message = NewMessage(role: .user, content: content, type: MessageType(mime: file.mime))
             message.attachment = file
+            message.caption = caption
             guard let agent = caller.agent else { return try Messages.insert(message, on: ticket, db: db) }
             message.role = .tecnico
             message.agentID = agent.id
-            return try Self.queueOutbound(message, on: ticket, db: db)
+            let outgoing = bytes.map { RelayAttachment(mime: file.mime, filename: file.filename, data: $0) }
+            return try Self.queueOutbound(message, on: ticket, db: db, file: outgoing)
         }
         outboxWakeup.signal()
         live.send(LiveEvent(ticketID: ticketID, kind: .fileUploaded, messageID: id))
@@ -179,7 +192,12 @@ struct Conversations: Sendable {
 
     /// Stores an outbound message (technician, assistant or system notice to the customer) and, for WhatsApp
     /// tickets, the `relay.send` that delivers it to the ticket's pinned address — inside the caller's transaction.
-    static func queueOutbound(_ message: NewMessage, on ticket: TicketFacts, db: Database) throws -> Int64 {
+    /// `file` goes with it (the message's text is then its caption); `replyTo` is the channel's id of the message
+    /// it answers.
+    static func queueOutbound(
+        _ message: NewMessage, on ticket: TicketFacts, db: Database, file: RelayAttachment? = nil,
+        replyTo: String? = nil
+    ) throws -> Int64 {
         guard ticket.status != .closed else { throw ConversationProblem.closed }
         var message = message
         let viaWhatsApp = ticket.channel == .whatsapp
@@ -192,8 +210,9 @@ struct Conversations: Sendable {
         if viaWhatsApp, let address = ticket.replyAddress {
             try Outbox.add(
                 RelaySend(
-                    ticketID: ticket.id, messageID: id, recipient: address, text: message.content,
-                    channel: ticket.replyChannel),
+                    ticketID: ticket.id, messageID: id, recipient: address,
+                    text: file == nil ? message.content : (message.caption ?? ""), channel: ticket.replyChannel,
+                    attachment: file, replyTo: replyTo),
                 in: db)
         }
         return id

@@ -255,6 +255,10 @@ enum APIDatabase {
                     CREATE INDEX channel_statuses_received ON channel_statuses(received_at);
                     """)
         }
+        migrator.registerMigration("v8: quoted replies") { db in
+            // The message a message answers (a customer's WhatsApp reply, a technician's reply to one).
+            try db.execute(sql: "ALTER TABLE messages ADD COLUMN reply_to_id INTEGER REFERENCES messages(id)")
+        }
         return migrator
     }
 }

@@ -8,6 +8,8 @@ struct SeedBridgePayload: Decodable {
     /// The same person's other address, as the bridge knows it (whatsmeow's `SenderAlt`: the phone of a `@lid`
     /// sender, or the `@lid` of a phone).
     var remitenteAlt: String? = nil
+    /// The WhatsApp id of the message the customer answered (quoted), when they replied to one.
+    var enRespuestaA: FlexibleString? = nil
     var contenido: String?
     var nombre: String?
     var idMensaje: FlexibleString?
@@ -23,6 +25,7 @@ struct SeedBridgePayload: Decodable {
         case idMensaje = "id_mensaje"
         case imagenBase64 = "imagen_base64"
         case remitenteAlt = "remitente_alt"
+        case enRespuestaA = "en_respuesta_a"
     }
 
     var isImage: Bool {

@@ -211,6 +211,7 @@ struct LiveController: Sendable {
         let text = (data["mensaje"] as? String ?? data["contenido"] as? String ?? "").trimmingCharacters(
             in: .whitespacesAndNewlines)
         let clientID = (data["client_id"] as? String).flatMap { $0.isEmpty || $0.count > 100 ? nil : $0 }
+        let replyTo = (data["responde_a"] as? Int).map(Int64.init)
         guard !text.isEmpty, text.count <= Parameters.maximumMessageLength else {
             reply.send(
                 Self.error(
@@ -221,7 +222,7 @@ struct LiveController: Sendable {
         do {
             let posted = try await conversations.post(
                 text, clientID: clientID, by: caller, in: ticketID,
-                address: context.clientAddress.rateLimitKey)
+                address: context.clientAddress.rateLimitKey, replyTo: replyTo)
             let confirmation = LiveFrames.Confirmation(
                 clientID: clientID, messageID: posted.messageID, timestamp: Date(), repeated: posted.repeated)
             reply.send(LiveFrame(.messageConfirmed, confirmation).text)

@@ -23,6 +23,9 @@ struct OutboxPublisher: Service {
     let wakeup: Wakeup
     let logger: Logger
     var batchSize = 500
+    /// A batch stops once its bodies reach this many bytes (it always takes at least one row): a run of technicians'
+    /// files, each carried whole in its `relay.send`, is published a few at a time, not held in memory together.
+    var batchBytes = 32 << 20
     /// How long a claim holds before another instance may take the rows over.
     var claimDuration: TimeInterval = 60
     /// The wait before a refused row is tried again: `firstBackoff`, doubling up to `maximumBackoff`.
@@ -151,6 +154,7 @@ struct OutboxPublisher: Service {
         let now = Date()
         let until = now.addingTimeInterval(claimDuration)
         let limit = batchSize
+        let byteBudget = batchBytes
         let rows = try await committer.write { db in
             // A ticket with a row claimed now (being published by an instance, or refused and backing off) waits:
             // its later rows must not overtake that row.
@@ -159,16 +163,20 @@ struct OutboxPublisher: Service {
                 sql: """
                     UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
                     WHERE id IN (
-                        SELECT id FROM outbox
-                        WHERE (claimed_until IS NULL OR claimed_until < ?)
-                            AND (correlation_id IS NULL OR correlation_id NOT IN (
-                                SELECT correlation_id FROM outbox
-                                WHERE claimed_until >= ? AND correlation_id IS NOT NULL))
-                        ORDER BY id LIMIT ?)
+                        SELECT id FROM (
+                            SELECT id, SUM(size) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) - size AS before
+                            FROM (
+                                SELECT id, length(body) AS size FROM outbox
+                                WHERE (claimed_until IS NULL OR claimed_until < ?)
+                                    AND (correlation_id IS NULL OR correlation_id NOT IN (
+                                        SELECT correlation_id FROM outbox
+                                        WHERE claimed_until >= ? AND correlation_id IS NOT NULL))
+                                ORDER BY id LIMIT ?))
+                        WHERE before < ?)
                     RETURNING id, message_id, exchange, routing_key, type, correlation_id, schema_version, body,
                               created_at, attempts
                     """,
-                arguments: [until, now, now, limit]
+                arguments: [until, now, now, limit, byteBudget]
             ).map { row in
                 Row(
                     id: row["id"], correlationID: row["correlation_id"], attempts: row["attempts"],

@@ -17,6 +17,8 @@ struct NewMessage: Sendable {
     /// A file already on disk, linked to the message in the same transaction.
     var attachment: StoredAttachment?
     var caption: String?
+    /// The message this one answers (same ticket).
+    var replyToID: Int64?
 
     static func note(_ text: String) -> NewMessage { NewMessage(role: .system, content: text) }
 }
@@ -41,6 +43,14 @@ struct MessageRow: Sendable, Equatable {
     let deliveryAttempt: Int
     let attachmentID: Int64?
     let attachmentMime: String?
+    /// The message this one answers, with a preview of it.
+    let quoted: Quoted?
+
+    struct Quoted: Sendable, Equatable {
+        let id: Int64
+        let role: MessageRole
+        let content: String
+    }
 
     init(row: Row) {
         id = row["id"]
@@ -62,6 +72,12 @@ struct MessageRow: Sendable, Equatable {
         deliveryAttempt = row["delivery_attempt"]
         attachmentID = row["attachment_id"]
         attachmentMime = row["attachment_mime"]
+        if let replyID: Int64 = row["reply_to_id"], let role: MessageRole = row["quoted_role"] {
+            quoted = Quoted(
+                id: replyID, role: role, content: String((row["quoted_content"] as String? ?? "").prefix(200)))
+        } else {
+            quoted = nil
+        }
     }
 }
 
@@ -82,9 +98,10 @@ struct Messages: Sendable {
 
     static let select = """
         SELECT m.*, a.first_name, a.last_name, a.username, c.name AS customer_name, att.id AS attachment_id,
-               att.mime AS attachment_mime
+               att.mime AS attachment_mime, q.role AS quoted_role, q.content AS quoted_content
         FROM messages m JOIN tickets t ON t.id = m.ticket_id JOIN customers c ON c.id = t.customer_id
         LEFT JOIN agents a ON a.id = m.agent_id LEFT JOIN attachments att ON att.message_id = m.id
+        LEFT JOIN messages q ON q.id = m.reply_to_id
         """
 
     // MARK: Writing (inside a caller's transaction)
@@ -96,13 +113,14 @@ struct Messages: Sendable {
         try db.cachedStatement(
             sql: """
                 INSERT INTO messages (ticket_id, role, content, type, agent_id, client_id, external_id,
-                                      external_timestamp, delivery_status, delivery_updated_at, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      external_timestamp, delivery_status, delivery_updated_at, created_at,
+                                      reply_to_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             ticket.id, message.role, message.content, message.type, message.agentID, message.clientID,
             message.externalID, message.externalTimestamp, message.deliveryStatus,
-            message.deliveryStatus == nil ? nil : now, now,
+            message.deliveryStatus == nil ? nil : now, now, message.replyToID,
         ])
         let id = db.lastInsertedRowID
         if let attachment = message.attachment {
@@ -119,6 +137,30 @@ struct Messages: Sendable {
                 customerName: ticket.customerName),
             in: db)
         return id
+    }
+
+    /// The message of `ticketID` a channel knows as `channelID` (its id for a customer's message, or the id it gave
+    /// a message Mostrador sent): what a WhatsApp reply quotes. Nil when it is not (or no longer) there.
+    static func quoted(channelID: String, ticketID: Int64, db: Database) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT id FROM messages WHERE ticket_id = ?1 AND (external_id = ?2 OR provider_message_id = ?2)
+                    ORDER BY id LIMIT 1
+                    """),
+            arguments: [ticketID, channelID])
+    }
+
+    /// The channel's id of message `id` of `ticketID` (what a reply to it names): the customer's message id, or the
+    /// id the channel gave a message Mostrador sent. Throws `.notFound` when `id` is not a message of the ticket.
+    static func channelID(of id: Int64, ticketID: Int64, db: Database) throws -> String? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT external_id, provider_message_id FROM messages WHERE id = ? AND ticket_id = ?"),
+                arguments: [id, ticketID])
+        else { throw ConversationProblem.invalid("El mensaje citado (\(id)) no es de este ticket") }
+        return row["external_id"] as String? ?? row["provider_message_id"] as String?
     }
 
     /// The message a writer already stored under `clientID` on this ticket (a resent `client_id` is not stored twice).

@@ -1,6 +1,7 @@
 import AMQPClient
 import AsyncHTTPClient
 import Foundation
+import MostradorContracts
 import NIOCore
 import NIOHTTP1
 
@@ -9,7 +10,28 @@ struct OutboundMessage: Sendable {
     /// The AMQP message id: the same for every attempt, sent to the channel as an idempotency key.
     let idempotencyKey: String
     let recipient: String
+    /// The text, or the caption of `attachment`.
     let text: String
+    var attachment: RelayAttachment? = nil
+    /// The channel's id of the customer message this answers.
+    var replyTo: String? = nil
+
+    init(
+        idempotencyKey: String, recipient: String, text: String, attachment: RelayAttachment? = nil,
+        replyTo: String? = nil
+    ) {
+        self.idempotencyKey = idempotencyKey
+        self.recipient = recipient
+        self.text = text
+        self.attachment = attachment
+        self.replyTo = replyTo
+    }
+
+    init(_ command: RelaySend, idempotencyKey: String) {
+        self.init(
+            idempotencyKey: idempotencyKey, recipient: command.recipient, text: command.text,
+            attachment: command.attachment, replyTo: command.replyTo.flatMap { $0.isEmpty ? nil : $0 })
+    }
 }
 
 /// What became of one attempt to send.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MostradorContracts
 import NIOCore
 import NIOHTTP1
 
@@ -19,7 +20,18 @@ struct CloudAPIAdapter: ChannelAdapter {
     let timeout: Duration
 
     func send(_ message: OutboundMessage) async -> SendOutcome {
-        guard let body = try? Self.body(for: message) else { return .rejected(reason: "mensaje no codificable") }
+        var mediaID: String?
+        if let file = message.attachment {
+            switch await upload(file) {
+            case .sent(let id?): mediaID = id
+            case .sent(nil):
+                return .transient(reason: "la Cloud API no devolvió el id del archivo subido", retryAfter: nil)
+            case let other: return other
+            }
+        }
+        guard let body = try? Self.body(for: message, mediaID: mediaID) else {
+            return .rejected(reason: "mensaje no codificable")
+        }
         return await client.sendToChannel(
             "\(baseURL)/\(phoneNumberID)/messages", headers: [("Authorization", "Bearer \(token)")], json: body,
             timeout: timeout, name: "la Cloud API", outcome: Self.outcome)
@@ -32,10 +44,53 @@ struct CloudAPIAdapter: ChannelAdapter {
         return answer.map { (200..<300).contains($0.status) } ?? false
     }
 
-    /// A text message (`../shared/channels/meta-cloud/send/text.request.meta-openapi.json`). A business-scoped
-    /// user id (`US.1349…`, users known only by a username) goes in `recipient` instead of `to`. The idempotency
-    /// key rides along as `biz_opaque_callback_data`, which Meta echoes in the message's statuses.
-    static func body(for message: OutboundMessage) throws -> Data {
+    /// `POST {base}/{phone-number-id}/media` (multipart: `messaging_product`, `type`, `file`) → `{"id": …}`: the
+    /// media id a message then names. Uploading (rather than a link) works whether or not Meta can reach
+    /// Mostrador. Its errors are the Graph errors of a send, mapped the same way.
+    func upload(_ file: RelayAttachment) async -> SendOutcome {
+        let boundary = "mostrador-\(UUID().uuidString)"
+        var request = HTTPClientRequest(url: "\(baseURL)/\(phoneNumberID)/media")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
+        request.body = .bytes(ByteBuffer(bytes: Self.multipart(file, boundary: boundary)))
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(timeout.milliseconds * 4))
+            let bytes = try await response.body.collect(upTo: 1 << 20)
+            let body = Data(bytes.readableBytesView)
+            guard (200..<300).contains(Int(response.status.code)) else {
+                return Self.outcome(status: Int(response.status.code), headers: response.headers, body: body)
+            }
+            return .sent(providerID: ChannelJSON.object(body)?["id"] as? String)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            return .transient(reason: "timeout al subir el archivo a la Cloud API", retryAfter: nil)
+        } catch {
+            return .channelDown(reason: "sin conexión con la Cloud API: \(error)")
+        }
+    }
+
+    /// The upload's `multipart/form-data` body.
+    static func multipart(_ file: RelayAttachment, boundary: String) -> Data {
+        func field(_ name: String, _ value: String) -> String {
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n"
+        }
+        let filename = file.displayName.replacingOccurrences(of: "\"", with: "_")
+        var data = Data((field("messaging_product", "whatsapp") + field("type", file.mime)).utf8)
+        data.append(
+            Data(
+                ("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\n"
+                    + "Content-Type: \(file.mime)\r\n\r\n").utf8))
+        data.append(file.data)
+        data.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        return data
+    }
+
+    /// A text message (`../shared/channels/meta-cloud/send/text.request.meta-openapi.json`), or an image or
+    /// document by its uploaded media id (`image_by_id`, `reply_image_by_id_with_context`) with the text as its
+    /// caption; a reply names the quoted message in `context.message_id`. A business-scoped user id (`US.1349…`,
+    /// users known only by a username) goes in `recipient` instead of `to`. The idempotency key rides along as
+    /// `biz_opaque_callback_data`, which Meta echoes in the message's statuses.
+    static func body(for message: OutboundMessage, mediaID: String? = nil) throws -> Data {
         let recipient = Array(message.recipient.utf8)
         let isBSUID =
             recipient.count > 3 && recipient[2] == UInt8(ascii: ".")
@@ -44,10 +99,20 @@ struct CloudAPIAdapter: ChannelAdapter {
         var object: [String: Any] = [
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
-            "type": "text",
-            "text": ["body": message.text, "preview_url": false],
             "biz_opaque_callback_data": message.idempotencyKey,
         ]
+        if let file = message.attachment, let mediaID {
+            var media: [String: Any] = ["id": mediaID]
+            if !message.text.isEmpty { media["caption"] = message.text }
+            if !file.isImage { media["filename"] = file.displayName }
+            let type = file.isImage ? "image" : "document"
+            object["type"] = type
+            object[type] = media
+        } else {
+            object["type"] = "text"
+            object["text"] = ["body": message.text, "preview_url": false]
+        }
+        if let replyTo = message.replyTo { object["context"] = ["message_id": replyTo] }
         if isBSUID {
             object["recipient"] = message.recipient
         } else {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MostradorContracts
 import MostradorServiceKit
 import NIOHTTP1
 
@@ -12,17 +13,51 @@ struct EvolutionAdapter: ChannelAdapter {
     let gateway: WhatsAppGateways.Gateway
     let timeout: Duration
 
-    private struct Body: Encodable {
+    /// `quoted: {key: {id}}`: the message a reply quotes.
+    private struct Quoted: Encodable {
+        struct Key: Encodable { let id: String }
+        let key: Key
+    }
+
+    private struct TextBody: Encodable {
         let number: String
         let text: String
+        let quoted: Quoted?
+    }
+
+    /// `sendMedia`: `mediatype` image or document, the bytes as base64 in `media`.
+    private struct MediaBody: Encodable {
+        let number: String
+        let mediatype: String
+        let mimetype: String
+        let caption: String
+        let media: String
+        let fileName: String
+        let quoted: Quoted?
     }
 
     func send(_ message: OutboundMessage) async -> SendOutcome {
-        guard let json = try? JSONEncoder().encode(Body(number: Self.number(message.recipient), text: message.text))
-        else { return .rejected(reason: "mensaje no codificable") }
+        guard let (path, json) = try? Self.request(for: message, instance: gateway.session) else {
+            return .rejected(reason: "mensaje no codificable")
+        }
         return await client.sendToChannel(
-            "\(gateway.url)/message/sendText/\(gateway.session)", headers: [("apikey", gateway.apiKey)], json: json,
-            timeout: timeout, name: "Evolution API", outcome: Self.outcome)
+            "\(gateway.url)\(path)", headers: [("apikey", gateway.apiKey)], json: json, timeout: timeout,
+            name: "Evolution API", outcome: Self.outcome)
+    }
+
+    /// The endpoint and body for `message`: `/message/sendText/{instance}`, or `/message/sendMedia/{instance}`
+    /// with the bytes inline; `quoted` for a reply.
+    static func request(for message: OutboundMessage, instance: String) throws -> (path: String, body: Data) {
+        let quoted = message.replyTo.map { Quoted(key: .init(id: $0)) }
+        guard let file = message.attachment else {
+            let body = TextBody(number: number(message.recipient), text: message.text, quoted: quoted)
+            return ("/message/sendText/\(instance)", try JSONEncoder().encode(body))
+        }
+        let body = MediaBody(
+            number: number(message.recipient), mediatype: file.isImage ? "image" : "document", mimetype: file.mime,
+            caption: message.text, media: file.data.base64EncodedString(), fileName: file.displayName,
+            quoted: quoted)
+        return ("/message/sendMedia/\(instance)", try JSONEncoder().encode(body))
     }
 
     /// `GET /instance/connectionState/{instance}`: up while `instance.state` is `open`.

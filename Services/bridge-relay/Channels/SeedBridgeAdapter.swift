@@ -2,10 +2,14 @@ import AMQPClient
 import AsyncHTTPClient
 import Foundation
 import Logging
+import MostradorContracts
 import NIOCore
 import NIOHTTP1
 
 /// The seed bridge protocol: `POST {base}/enviar-mensaje {"numero", "texto"}` with `Authorization: Bearer …`.
+/// A file adds `imagen_base64` or `documento_base64` with `mimetype`, `caption` (and `nombre_archivo` for a
+/// document); a reply adds `en_respuesta_a` (the WhatsApp id of the quoted message). A seed-era bridge that
+/// ignores them still sends `texto`, which then names the file.
 struct SeedBridgeAdapter: ChannelAdapter {
     let name = "seed-bridge"
     let client: HTTPClient
@@ -13,13 +17,37 @@ struct SeedBridgeAdapter: ChannelAdapter {
     let token: String
     let timeout: Duration
 
-    private struct Body: Encodable {
+    struct Body: Encodable {
         let numero: String
         let texto: String
+        var imagen_base64: String? = nil
+        var documento_base64: String? = nil
+        var mimetype: String? = nil
+        var nombre_archivo: String? = nil
+        var caption: String? = nil
+        var en_respuesta_a: String? = nil
+
+        init(_ message: OutboundMessage) {
+            numero = message.recipient
+            en_respuesta_a = message.replyTo
+            guard let file = message.attachment else {
+                texto = message.text
+                return
+            }
+            texto = message.text.isEmpty ? "📎 \(file.displayName)" : message.text
+            caption = message.text
+            mimetype = file.mime
+            if file.isImage {
+                imagen_base64 = file.data.base64EncodedString()
+            } else {
+                documento_base64 = file.data.base64EncodedString()
+                nombre_archivo = file.displayName
+            }
+        }
     }
 
     func send(_ message: OutboundMessage) async -> SendOutcome {
-        guard let body = try? JSONEncoder().encode(Body(numero: message.recipient, texto: message.text)) else {
+        guard let body = try? JSONEncoder().encode(Body(message)) else {
             return .rejected(reason: "mensaje no codificable")
         }
         return await client.sendToChannel(

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MostradorContracts
 import MostradorServiceKit
 import NIOHTTP1
 
@@ -13,19 +14,50 @@ struct WAHAAdapter: ChannelAdapter {
     let gateway: WhatsAppGateways.Gateway
     let timeout: Duration
 
-    private struct Body: Encodable {
+    private struct TextBody: Encodable {
         let session: String
         let chatId: String
         let text: String
         let linkPreview = false
+        let reply_to: String?
+    }
+
+    /// `sendImage` / `sendFile`: `file{mimetype, filename, data}` (base64) and `caption`.
+    private struct FileBody: Encodable {
+        struct File: Encodable {
+            let mimetype: String
+            let filename: String
+            let data: String
+        }
+        let session: String
+        let chatId: String
+        let file: File
+        let caption: String?
+        let reply_to: String?
     }
 
     func send(_ message: OutboundMessage) async -> SendOutcome {
-        let body = Body(session: gateway.session, chatId: Self.chatID(message.recipient), text: message.text)
-        guard let json = try? JSONEncoder().encode(body) else { return .rejected(reason: "mensaje no codificable") }
+        guard let (path, json) = try? Self.request(for: message, session: gateway.session) else {
+            return .rejected(reason: "mensaje no codificable")
+        }
         return await client.sendToChannel(
-            "\(gateway.url)/api/sendText", headers: [("X-Api-Key", gateway.apiKey)], json: json, timeout: timeout,
+            "\(gateway.url)\(path)", headers: [("X-Api-Key", gateway.apiKey)], json: json, timeout: timeout,
             name: "WAHA", outcome: Self.outcome)
+    }
+
+    /// The endpoint and body for `message`: `/api/sendText`, or `/api/sendImage` / `/api/sendFile` with the file's
+    /// bytes inline (WAHA need not reach Mostrador to fetch them); `reply_to` quotes a customer's message.
+    static func request(for message: OutboundMessage, session: String) throws -> (path: String, body: Data) {
+        let chatID = chatID(message.recipient)
+        guard let file = message.attachment else {
+            let body = TextBody(session: session, chatId: chatID, text: message.text, reply_to: message.replyTo)
+            return ("/api/sendText", try JSONEncoder().encode(body))
+        }
+        let body = FileBody(
+            session: session, chatId: chatID,
+            file: .init(mimetype: file.mime, filename: file.displayName, data: file.data.base64EncodedString()),
+            caption: message.text.isEmpty ? nil : message.text, reply_to: message.replyTo)
+        return (file.isImage ? "/api/sendImage" : "/api/sendFile", try JSONEncoder().encode(body))
     }
 
     /// `GET /api/sessions/{session}`: up while the session is `WORKING` (not waiting for a QR, not failed).

@@ -28,7 +28,8 @@ extension DeliveryLedger {
             report.deleted = db.changesCount
             try db.execute(
                 sql: """
-                    UPDATE deliveries SET text = '', recipient = ''
+                    UPDATE deliveries SET text = '', recipient = '', attachment_name = NULL, reply_to = NULL,
+                                          attachment = NULL
                     WHERE status IN ('sent', 'failed') AND updated_at < ? AND (text != '' OR recipient != '')
                     """,
                 arguments: [blankBefore])

@@ -115,6 +115,17 @@ struct DeliveryLedger: Sendable {
         migrator.registerMigration("v3: channels") { db in
             try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN channel TEXT")
         }
+        // A message may carry a file and answer a customer's message. The file's bytes stay only while the message
+        // may still be sent (they are dropped once it is sent or failed).
+        migrator.registerMigration("v4: files and replies") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE deliveries ADD COLUMN reply_to TEXT;
+                    ALTER TABLE deliveries ADD COLUMN attachment_mime TEXT;
+                    ALTER TABLE deliveries ADD COLUMN attachment_name TEXT;
+                    ALTER TABLE deliveries ADD COLUMN attachment BLOB;
+                    """)
+        }
         return migrator
     }
 
@@ -216,21 +227,24 @@ struct DeliveryLedger: Sendable {
                 sql: """
                     INSERT INTO deliveries (message_id, ticket_id, message_ref, recipient, text, status, attempts,
                                             provider_id, reason, line_order, reported, incarnation, updated_at,
-                                            channel)
+                                            channel, reply_to, attachment_mime, attachment_name, attachment)
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
                             CASE WHEN ?6 IN ('parked', 'retrying')
                                  THEN (SELECT COALESCE(MAX(line_order), 0) + 1 FROM deliveries) END,
-                            ?6 NOT IN ('sent', 'failed'), ?10, ?11, ?12)
+                            ?6 NOT IN ('sent', 'failed'), ?10, ?11, ?12, ?13, ?14, ?15,
+                            CASE WHEN ?6 IN ('sent', 'failed') THEN NULL ELSE ?16 END)
                     ON CONFLICT (message_id) DO UPDATE SET
                         status = excluded.status, attempts = excluded.attempts,
                         provider_id = COALESCE(excluded.provider_id, provider_id), reason = excluded.reason,
                         line_order = COALESCE(line_order, excluded.line_order),
                         reported = excluded.reported, incarnation = excluded.incarnation,
-                        updated_at = excluded.updated_at
+                        updated_at = excluded.updated_at,
+                        attachment = CASE WHEN excluded.status IN ('sent', 'failed') THEN NULL ELSE attachment END
                     """
             ).execute(arguments: [
                 messageID, command.ticketID, command.messageID, command.recipient, command.text, status.rawValue,
-                attempts, providerID, reason, incarnation, Date(), command.channel,
+                attempts, providerID, reason, incarnation, Date(), command.channel, command.replyTo,
+                command.attachment?.mime, command.attachment?.filename, command.attachment?.data,
             ])
         }
     }
@@ -248,7 +262,13 @@ struct DeliveryLedger: Sendable {
             messageID: row["message_id"],
             command: RelaySend(
                 ticketID: row["ticket_id"], messageID: row["message_ref"], recipient: row["recipient"],
-                text: row["text"], channel: row["channel"]),
+                text: row["text"], channel: row["channel"],
+                attachment: (row["attachment"] as Data?).map {
+                    RelayAttachment(
+                        mime: row["attachment_mime"] ?? "application/octet-stream", filename: row["attachment_name"],
+                        data: $0)
+                },
+                replyTo: row["reply_to"]),
             status: Status(rawValue: row["status"]) ?? .failed,
             attempts: row["attempts"],
             providerID: row["provider_id"],

@@ -217,7 +217,7 @@ struct Relay: Sendable {
                 messageID, command: command, status: .sending, attempts: attempt, incarnation: incarnation)
         }
         let outcome = await adapter.send(
-            OutboundMessage(idempotencyKey: messageID, recipient: command.recipient, text: command.text))
+            OutboundMessage(command, idempotencyKey: messageID))
         if case .sent(let providerID) = outcome {
             try await finish(command, messageID: messageID, status: .sent, attempts: attempt, providerID: providerID)
         }

@@ -2,6 +2,7 @@
 events neonize dispatches (through its own Event.execute, as the Go core does) become the bridge's events.
 An API change in neonize breaks this test, not production."""
 
+import base64
 import ctypes
 import importlib.metadata
 import inspect
@@ -12,10 +13,12 @@ import pytest
 # Deliberately not importorskip: without neonize 0.5.2 (requirements.txt) this must fail.
 from neonize.client import NewClient  # noqa: E402
 from neonize.events import EVENT_TO_INT, ConnectedEv, DisconnectedEv, LoggedOutEv, MessageEv, ReceiptEv  # noqa: E402
+from neonize.proto import Neonize_pb2 as neonize_proto  # noqa: E402
 from neonize.proto.Neonize_pb2 import Receipt  # noqa: E402
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ExtendedTextMessage  # noqa: E402
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as E2EMessage  # noqa: E402
 
-from whatsapp_bridge.client import RECEIPT_STATES, SendError, Status  # noqa: E402
+from whatsapp_bridge.client import RECEIPT_STATES, Quote, SendError, Status  # noqa: E402
 from whatsapp_bridge.neonize_client import NeonizeClient  # noqa: E402
 
 
@@ -53,7 +56,8 @@ def test_neonize_version_and_constructor_without_connecting(tmp_path):
     path = tmp_path / "session.sqlite3"
     client = NewClient(str(path))  # the first argument is the SQLite path of the session store
     assert client.name == str(path) and client.uuid == str(path).encode()
-    for name in ("connect", "stop", "disconnect", "send_message", "build_image_message", "send_chat_presence",
+    for name in ("connect", "stop", "disconnect", "send_message", "build_image_message", "build_document_message",
+                 "build_reply_message", "upload", "send_chat_presence",
                  "send_presence", "download_any", "get_pn_from_lid", "get_lid_from_pn", "PairPhone", "logout"):
         assert callable(getattr(client, name)), name
     assert callable(client.event.qr) and callable(client.event.execute)
@@ -192,3 +196,149 @@ def test_real_connect_goes_only_to_a_local_proxy_and_stops(tmp_path):
         listener.close()
     assert time.monotonic() - started < 10
     assert not bridge_client._thread.is_alive()
+
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+
+def offline_media(bridge_client: NeonizeClient) -> list:
+    """The real builders, minus the network: neonize's `upload` (a Go call) answers a fixed UploadResponse, and
+    `send_message` records what would go out (also a Go call) and answers a SendResponse."""
+    client = bridge_client.client
+    sent = []
+
+    def upload(binary, media_type=None):
+        return neonize_proto.UploadResponse(url="https://mmg.whatsapp.net/d/f/x.enc", DirectPath="/v/t62/x",
+                                            MediaKey=b"k" * 32, FileEncSHA256=b"e" * 32, FileSHA256=b"s" * 32,
+                                            FileLength=len(binary))
+
+    def send_message(to, message, **kwargs):
+        sent.append((to, message))
+        return neonize_proto.SendResponse(ID="3EB0SENT%04d" % len(sent))
+
+    client.upload = upload
+    client.send_message = send_message
+    bridge_client._connected = True  # as after ConnectedEv; nothing reaches the Go core
+    return sent
+
+
+def test_real_document_and_quote_builders(tmp_path):
+    bridge_client = NeonizeClient(str(tmp_path / "session.sqlite3"), qr_restart_seconds=3600)
+    sent = offline_media(bridge_client)
+    known = Quote("3A00000000000000AA", "5214771234567@s.whatsapp.net", "¿Ya está mi impresora?")
+    unknown = Quote("3EB0DESCONOCIDO", "123456789012345@lid", None)
+    try:
+        # a document without caption: a plain documentMessage with the name and type, quoting a known message
+        message_id = bridge_client.send_document("5214771234567@s.whatsapp.net", PDF, "application/pdf",
+                                                 "Presupuesto @5214770000000.pdf", "", known)
+        assert message_id == "3EB0SENT0001"
+        to, message = sent[-1]
+        assert (to.User, to.Server) == ("5214771234567", "s.whatsapp.net")
+        document = message.documentMessage
+        assert document.fileName == "Presupuesto @5214770000000.pdf" and document.title == document.fileName
+        assert document.mimetype == "application/pdf" and document.fileLength == len(PDF)
+        assert document.URL == "https://mmg.whatsapp.net/d/f/x.enc" and document.directPath == "/v/t62/x"
+        context = document.contextInfo
+        assert context.stanzaID == "3A00000000000000AA"
+        assert context.participant == "5214771234567@s.whatsapp.net"
+        assert context.quotedMessage.conversation == "¿Ya está mi impresora?"
+        assert list(context.mentionedJID) == []  # neonize's caption @mention scan is cleared
+
+        # with a caption: inside documentWithCaptionMessage, as WhatsApp Web sends it; unknown quote: no content
+        bridge_client.send_document("123456789012345@lid", PDF, "application/msword", "Orden.doc",
+                                    "Tu orden @5214770000000", unknown)
+        to, message = sent[-1]
+        assert to.Server == "lid" and not message.HasField("documentMessage")
+        document = message.documentWithCaptionMessage.message.documentMessage
+        assert (document.fileName, document.mimetype, document.caption) == (
+            "Orden.doc", "application/msword", "Tu orden @5214770000000")
+        assert document.contextInfo.stanzaID == "3EB0DESCONOCIDO"
+        assert document.contextInfo.participant == "123456789012345@lid"
+        assert not document.contextInfo.HasField("quotedMessage")
+        assert list(document.contextInfo.mentionedJID) == []
+
+        # text: a conversation without a quote, an extendedTextMessage with one
+        bridge_client.send_text("5214771234567@s.whatsapp.net", "hola @5214770000000")
+        assert sent[-1][1] == E2EMessage(conversation="hola @5214770000000")
+        bridge_client.send_text("5214771234567@s.whatsapp.net", "Sí, ya está lista", known)
+        text = sent[-1][1].extendedTextMessage
+        assert text.text == "Sí, ya está lista"
+        assert (text.contextInfo.stanzaID, text.contextInfo.participant) == (known.message_id, known.participant)
+        assert text.contextInfo.quotedMessage.conversation == known.text
+
+        # neonize's own reply builder puts the same ids in the same ContextInfo fields
+        quoted = neonize_proto.Message()
+        quoted.Info.ID = known.message_id
+        quoted.Info.MessageSource.Sender.User, quoted.Info.MessageSource.Sender.Server = "5214771234567", \
+            "s.whatsapp.net"
+        quoted.Message.conversation = known.text
+        theirs = bridge_client.client.build_reply_message(ExtendedTextMessage(text="Sí, ya está lista"), quoted)
+        for field in ("stanzaID", "participant", "quotedMessage"):
+            assert getattr(theirs.extendedTextMessage.contextInfo, field) == getattr(text.contextInfo, field), field
+
+        # an image quoting: the real build_image_message, its @mentions cleared, our ContextInfo
+        bridge_client.send_image("5214771234567@s.whatsapp.net", PNG, "image/png", "mira @5214770000000", known)
+        image = sent[-1][1].imageMessage
+        assert image.caption == "mira @5214770000000" and image.mimetype == "image/png"
+        assert image.contextInfo.stanzaID == known.message_id and list(image.contextInfo.mentionedJID) == []
+        bridge_client.send_image("5214771234567@s.whatsapp.net", PNG, "image/png")
+        assert not sent[-1][1].imageMessage.HasField("contextInfo")
+    finally:
+        bridge_client._connected = False
+        bridge_client.stop()
+
+
+def test_inbound_quotes_become_en_respuesta_a(tmp_path):
+    bridge_client = NeonizeClient(str(tmp_path / "session.sqlite3"), qr_restart_seconds=3600)
+    sink = Sink()
+    bridge_client.set_sink(sink)
+    client = bridge_client.client
+
+    def event(message_id: str) -> MessageEv:
+        ev = MessageEv()
+        ev.Info.ID = message_id
+        ev.Info.Timestamp = 1700000000
+        src = ev.Info.MessageSource
+        src.Sender.User, src.Sender.Server = "5214771234567", "s.whatsapp.net"
+        src.Chat.User, src.Chat.Server = "5214771234567", "s.whatsapp.net"
+        return ev
+
+    try:
+        text = event("IN1")
+        text.Message.extendedTextMessage.text = "¿y el cargador?"
+        text.Message.extendedTextMessage.contextInfo.stanzaID = "3EB0SENT0001"
+        text.Message.extendedTextMessage.contextInfo.participant = "5214770000000@s.whatsapp.net"
+        text.Message.extendedTextMessage.contextInfo.quotedMessage.conversation = "Tu equipo está listo"
+        dispatch(client, text)
+        assert (sink.messages[-1].text, sink.messages[-1].reply_to) == ("¿y el cargador?", "3EB0SENT0001")
+
+        image = event("IN2")
+        image.Message.imageMessage.caption = "esta pieza"
+        image.Message.imageMessage.contextInfo.stanzaID = "3EB0SENT0002"
+        dispatch(client, image)
+        assert sink.messages[-1].media.caption == "esta pieza" and sink.messages[-1].reply_to == "3EB0SENT0002"
+
+        document = event("IN3")
+        document.Message.documentMessage.fileName = "garantia.pdf"
+        document.Message.documentMessage.contextInfo.stanzaID = "3EB0SENT0003"
+        dispatch(client, document)
+        assert sink.messages[-1].reply_to == "3EB0SENT0003"
+        assert sink.messages[-1].text.startswith("[El cliente envió un documento")
+        assert sink.messages[-1].quote_text == "📄 garantia.pdf"  # what a reply quoting it shows, not our notice
+
+        wrapped = event("IN4")
+        inner = wrapped.Message.documentWithCaptionMessage.message.documentMessage
+        inner.caption, inner.fileName = "la factura", "f.pdf"
+        inner.contextInfo.stanzaID = "3EB0SENT0004"
+        dispatch(client, wrapped)
+        assert sink.messages[-1].reply_to == "3EB0SENT0004" and sink.messages[-1].quote_text == "la factura"
+
+        plain = event("IN5")
+        plain.Message.conversation = "sin cita"
+        dispatch(client, plain)
+        assert sink.messages[-1].reply_to is None and sink.messages[-1].quote_text is None
+        assert [m.id for m in sink.messages] == ["IN1", "IN2", "IN3", "IN4", "IN5"]
+    finally:
+        bridge_client.stop()

@@ -14,13 +14,15 @@ import logging
 import sys
 import threading
 import time
+import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Optional
 
 import segno
 from aiohttp import web
 
-from .client import (ConnectionChange, InboundMessage, ReceiptEvent, SendError, Status, WhatsAppClient)
+from .client import (ConnectionChange, InboundMessage, Quote, ReceiptEvent, SendError, Status, WhatsAppClient)
 from .config import Settings
 from .fake import FakeWhatsAppClient
 from .forwarder import Forwarder
@@ -30,11 +32,21 @@ from .store import Store
 
 log = logging.getLogger("whatsapp_bridge")
 
-MAX_BODY = 24 << 20          # a 16 MB image as base64 JSON
+MAX_BODY = 24 << 20          # a 16 MB image or document as base64 JSON
 MAX_IMAGE = 16 << 20
+MAX_DOCUMENT = 16 << 20
 MAX_TEXT = 65536
 MAX_KEY = 200
+MAX_FILE_NAME = 200
+MAX_REPLY_ID = 128
 PURGE_EVERY = 3600.0
+# The documents Mostrador may send, with the extension their file name gets when it has none.
+DOCUMENT_TYPES = {
+    "application/pdf": ".pdf",
+    "application/msword": ".doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+}
+PHOTO_QUOTE = "📷 Foto"  # what a reply quoting a photo without caption shows
 
 DETAILS = {
     Status.CONNECTING: "Conectando con WhatsApp…",
@@ -60,6 +72,59 @@ def json_response(status: int, body: dict, headers: Optional[dict] = None) -> we
 
 class BadRequest(Exception):
     pass
+
+
+@dataclass
+class Outgoing:
+    """One validated POST /enviar-mensaje."""
+
+    jid: str
+    texto: str
+    kind: str = "texto"  # "texto" | "imagen" | "documento"
+    media: Optional[bytes] = None
+    mimetype: str = ""
+    caption: str = ""
+    file_name: str = ""  # documents: the name the customer sees
+    reply_to: Optional[str] = None  # en_respuesta_a: the WhatsApp id of the message this one quotes
+
+    def fingerprint(self) -> str:
+        """What an Idempotency-Key is bound to. Seed-era requests (text, image) hash exactly as before."""
+        parts = [self.jid.encode(), self.texto.encode(), self.caption.encode(),
+                 hashlib.sha256(self.media).hexdigest().encode() if self.kind == "imagen" and self.media else b""]
+        if self.kind == "documento" and self.media is not None:
+            parts += [b"documento", hashlib.sha256(self.media).hexdigest().encode(), self.file_name.encode(),
+                      self.mimetype.encode()]
+        if self.reply_to:
+            parts += [b"en_respuesta_a", self.reply_to.encode()]
+        return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
+def decode_base64(value: Any, field: str) -> bytes:
+    """base64 (standard alphabet, padded) or a data: URL carrying it. Raises BadRequest (Spanish)."""
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"El campo '{field}' debe ser base64 no vacío")
+    encoded = value.strip()
+    if encoded.startswith("data:") and "," in encoded:
+        encoded = encoded.split(",", 1)[1]
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"El campo '{field}' no es base64 válido") from None
+
+
+def clean_file_name(raw: Optional[str], mimetype: str) -> str:
+    """The document's name as the customer sees it: no directories, no control or bidi-override characters,
+    ending in the type's extension, at most MAX_FILE_NAME characters; "documento.<ext>" when nothing is left."""
+    extension = DOCUMENT_TYPES[mimetype]
+    name = "".join(c for c in (raw or "") if unicodedata.category(c) not in ("Cc", "Cf"))
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip().strip(".").strip()
+    if not name:
+        name = "documento"
+    if not name.lower().endswith(extension):
+        name += extension
+    if len(name) > MAX_FILE_NAME:
+        name = name[:MAX_FILE_NAME - len(extension)].rstrip(" .") + extension
+    return name
 
 
 class Bridge:
@@ -99,8 +164,8 @@ class Bridge:
         self.loop = asyncio.get_running_loop()
         removed = await asyncio.to_thread(self.store.purge, self.settings.idempotency_days)
         if removed:
-            log.info("purgados %d registros antiguos (claves de idempotencia, ids enviados, webhooks muertos)",
-                     removed)
+            log.info("purgados %d registros antiguos (claves de idempotencia, ids enviados, mensajes recibidos, "
+                     "webhooks muertos)", removed)
         pending = await asyncio.to_thread(self.store.pending_count)
         if pending:
             log.info("%d webhooks pendientes de una ejecución anterior: se reanudan", pending)
@@ -151,6 +216,8 @@ class Bridge:
         payload["timestamp"] = int(message.timestamp)
         if message.sender_alt:
             payload["remitente_alt"] = message.sender_alt
+        if message.reply_to:
+            payload["en_respuesta_a"] = message.reply_to
         media_ref = None
         mimetype = None
         if message.media is not None:
@@ -168,6 +235,17 @@ class Bridge:
             log.info("mensaje %s de %s encolado%s", message.id, message.sender,
                      " (con imagen)" if media_ref is not None else "")
         self._wake_forwarder()
+        # Remembered so that Mostrador can answer it as a quoted reply (en_respuesta_a), also after a restart.
+        if message.quote_text is not None:
+            quote_text = message.quote_text
+        elif message.media is not None:
+            quote_text = message.media.caption or PHOTO_QUOTE
+        else:
+            quote_text = message.text
+        try:
+            self.store.remember_inbound(message.id, message.sender, message.sender_alt, quote_text)
+        except Exception:
+            log.warning("no se pudo guardar el mensaje %s para citarlo en respuestas", message.id, exc_info=True)
 
     def on_receipt(self, receipt: ReceiptEvent) -> None:
         if not self.settings.forward_receipts:
@@ -340,15 +418,16 @@ class Bridge:
             return self.unauthorized()
         items = await asyncio.to_thread(self.store.dead_items)
         for item in items:
-            if "imagen_base64" in item["payload"]:
-                item["payload"]["imagen_base64"] = f"<{len(item['payload']['imagen_base64'])} caracteres>"
+            for field in ("imagen_base64", "documento_base64"):
+                if isinstance(item["payload"].get(field), str):
+                    item["payload"][field] = f"<{len(item['payload'][field])} caracteres>"
         return json_response(200, {"muertos": items})
 
     # -- /enviar-mensaje -----------------------------------------------------------------------------------------
 
     @staticmethod
-    def parse_send(data: dict) -> tuple[str, str, Optional[bytes], str, str]:
-        """-> (jid, texto, image bytes or None, mimetype, caption). Raises BadRequest (Spanish)."""
+    def parse_send(data: dict) -> Outgoing:
+        """Validates a POST /enviar-mensaje body. Raises BadRequest (Spanish)."""
         numero = data.get("numero")
         if numero is None:
             raise BadRequest("Falta el campo 'numero'")
@@ -359,53 +438,70 @@ class Bridge:
         texto = data.get("texto")
         if texto is not None and not isinstance(texto, str):
             raise BadRequest("El campo 'texto' debe ser texto")
+        reply_to = data.get("en_respuesta_a")
+        if reply_to is not None:
+            if not isinstance(reply_to, str):
+                raise BadRequest("El campo 'en_respuesta_a' debe ser texto (el id de WhatsApp del mensaje citado)")
+            reply_to = reply_to.strip()
+            if len(reply_to) > MAX_REPLY_ID:
+                raise BadRequest(f"El campo 'en_respuesta_a' excede {MAX_REPLY_ID} caracteres")
+            if any(c.isspace() or not c.isprintable() for c in reply_to):
+                raise BadRequest("El campo 'en_respuesta_a' no es un id de mensaje de WhatsApp válido")
+            reply_to = reply_to or None
         imagen = data.get("imagen_base64")
-        if imagen is None:
+        documento = data.get("documento_base64")
+        if imagen is not None and documento is not None:
+            raise BadRequest("No se pueden enviar 'imagen_base64' y 'documento_base64' en el mismo mensaje")
+        if imagen is None and documento is None:
             if texto is None:
                 raise BadRequest("Falta el campo 'texto'")
             if not texto.strip():
                 raise BadRequest("El campo 'texto' está vacío")
             if len(texto) > MAX_TEXT:
                 raise BadRequest(f"El campo 'texto' excede {MAX_TEXT} caracteres")
-            return jid, texto, None, "", ""
-        if not isinstance(imagen, str) or not imagen.strip():
-            raise BadRequest("El campo 'imagen_base64' debe ser base64 no vacío")
+            return Outgoing(jid, texto, reply_to=reply_to)
+        field = "imagen_base64" if imagen is not None else "documento_base64"
+        if not isinstance(data[field], str) or not data[field].strip():
+            raise BadRequest(f"El campo '{field}' debe ser base64 no vacío")
         mimetype = data.get("mimetype")
-        if not isinstance(mimetype, str) or not mimetype.lower().startswith("image/"):
+        mimetype = mimetype.strip().lower() if isinstance(mimetype, str) else None
+        if imagen is not None and (mimetype is None or not mimetype.startswith("image/")):
             raise BadRequest("El campo 'mimetype' debe ser un tipo image/* (image/jpeg, image/png…)")
+        if documento is not None and mimetype not in DOCUMENT_TYPES:
+            raise BadRequest("El campo 'mimetype' de un documento debe ser application/pdf, application/msword o "
+                             "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
         caption = data.get("caption")
         if caption is not None and not isinstance(caption, str):
             raise BadRequest("El campo 'caption' debe ser texto")
         caption = caption if caption is not None else (texto or "")
         if len(caption) > MAX_TEXT:
             raise BadRequest(f"El campo 'caption' excede {MAX_TEXT} caracteres")
-        encoded = imagen.strip()
-        if encoded.startswith("data:") and "," in encoded:
-            encoded = encoded.split(",", 1)[1]
-        try:
-            image = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            raise BadRequest("El campo 'imagen_base64' no es base64 válido") from None
-        if not image:
-            raise BadRequest("La imagen está vacía")
-        if len(image) > MAX_IMAGE:
-            raise BadRequest("La imagen excede 16 MB")
-        return jid, texto or "", image, mimetype.lower(), caption
+        file_name = data.get("nombre_archivo")
+        if documento is not None and file_name is not None and not isinstance(file_name, str):
+            raise BadRequest("El campo 'nombre_archivo' debe ser texto")
+        content = decode_base64(data[field], field)
+        what, limit = ("La imagen", MAX_IMAGE) if imagen is not None else ("El documento", MAX_DOCUMENT)
+        if not content:
+            raise BadRequest(f"{what} está vací{'a' if imagen is not None else 'o'}")
+        if len(content) > limit:
+            raise BadRequest(f"{what} excede 16 MB")
+        if imagen is not None:
+            return Outgoing(jid, texto or "", "imagen", content, mimetype, caption, reply_to=reply_to)
+        return Outgoing(jid, texto or "", "documento", content, mimetype, caption,
+                        clean_file_name(file_name, mimetype), reply_to)
 
     async def handle_send(self, request: web.Request) -> web.Response:
         if not self.authorized(request):
             return self.unauthorized()
         data = await self.read_json(request)
-        jid, texto, image, mimetype, caption = self.parse_send(data)
+        outgoing = self.parse_send(data)
         key = (request.headers.get("Idempotency-Key") or "").strip() or None
         if key is not None and len(key) > MAX_KEY:
             raise BadRequest(f"Idempotency-Key excede {MAX_KEY} caracteres")
-        fingerprint = hashlib.sha256(
-            b"\0".join([jid.encode(), (texto or "").encode(), caption.encode(),
-                        hashlib.sha256(image).hexdigest().encode() if image else b""])).hexdigest()
+        fingerprint = outgoing.fingerprint()
 
         if key is None:
-            status, body, headers = await self.send(jid, texto, image, mimetype, caption, None, fingerprint)
+            status, body, headers = await self.send(outgoing, None, fingerprint)
             return json_response(status, body, headers)
 
         # No await between this read, the in-flight check and registering ours: a concurrent request with the
@@ -415,7 +511,8 @@ class Bridge:
             self.store.bump("duplicates_suppressed")
             if previous["fingerprint"] != fingerprint:
                 self.store.bump("idempotency_conflicts")
-                log.warning("Idempotency-Key %s repetida con otro número o texto: se devuelve la primera respuesta",
+                log.warning("Idempotency-Key %s repetida con otro número o contenido: se devuelve la primera "
+                            "respuesta",
                             key[:80])
             log.info("Idempotency-Key %s repetida: no se reenvía (id %s)", key[:80], previous["response"].get("id"))
             return json_response(200, previous["response"], {"Idempotent-Replayed": "true"})
@@ -430,7 +527,7 @@ class Bridge:
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self.inflight[key] = future
         try:
-            result = await self.send(jid, texto, image, mimetype, caption, key, fingerprint)
+            result = await self.send(outgoing, key, fingerprint)
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
@@ -442,8 +539,26 @@ class Bridge:
         status, body, headers = result
         return json_response(status, body, headers)
 
-    async def send(self, jid: str, texto: str, image: Optional[bytes], mimetype: str, caption: str,
-                   key: Optional[str], fingerprint: str) -> tuple[int, dict, dict]:
+    def quote_for(self, jid: str, message_id: str) -> Quote:
+        """The ContextInfo of a reply to `message_id` sent to `jid`. Its content only when the bridge still
+        remembers that message and it came from this same customer (never another chat's text); otherwise only
+        the id and the customer's JID, which is all WhatsApp needs to show the quote to the customer."""
+        try:
+            known = self.store.inbound_message(message_id)
+        except Exception:  # the quote is a nicety: never fail the send for it
+            log.exception("no se pudo leer el mensaje citado %s", message_id[:80])
+            known = None
+        if known is not None and jid in (known.sender, known.sender_alt):
+            return Quote(message_id, known.sender, known.text)
+        if known is not None:
+            log.warning("en_respuesta_a %s es un mensaje de %s, no de %s: se cita sin su contenido",
+                        message_id[:80], known.sender, jid)
+        else:
+            log.info("en_respuesta_a %s: mensaje desconocido (o ya olvidado); se cita solo por id", message_id[:80])
+        return Quote(message_id, jid, None)
+
+    async def send(self, outgoing: Outgoing, key: Optional[str], fingerprint: str) -> tuple[int, dict, dict]:
+        jid = outgoing.jid
         if not self.client.is_connected:
             return 503, {"error": "WhatsApp desconectado"}, {}
         try:
@@ -460,7 +575,7 @@ class Bridge:
             gap = self.gaps.wait_for(jid)
             if gap > 0:
                 await self.sleep(gap)
-            text_for_typing = texto if image is None else caption
+            text_for_typing = outgoing.texto if outgoing.kind == "texto" else outgoing.caption
             if self.settings.typing and text_for_typing:
                 await asyncio.to_thread(self.client.send_typing, jid, True)
                 await self.sleep(typing_seconds(text_for_typing, self.settings.typing_chars_per_second,
@@ -468,13 +583,22 @@ class Bridge:
             if not self.client.is_connected:
                 self.bucket.release()
                 return 503, {"error": "WhatsApp desconectado"}, {}
+            quote = None
+            if outgoing.reply_to:
+                quote = await asyncio.to_thread(self.quote_for, jid, outgoing.reply_to)
+            extra = {"quote": quote} if quote is not None else {}
             if key is not None:
                 await asyncio.to_thread(self.store.idempotency_begin, key, fingerprint)
             try:
-                if image is None:
-                    message_id = await asyncio.to_thread(self.client.send_text, jid, texto)
+                if outgoing.kind == "imagen":
+                    message_id = await asyncio.to_thread(self.client.send_image, jid, outgoing.media,
+                                                         outgoing.mimetype, outgoing.caption, **extra)
+                elif outgoing.kind == "documento":
+                    message_id = await asyncio.to_thread(self.client.send_document, jid, outgoing.media,
+                                                         outgoing.mimetype, outgoing.file_name, outgoing.caption,
+                                                         **extra)
                 else:
-                    message_id = await asyncio.to_thread(self.client.send_image, jid, image, mimetype, caption)
+                    message_id = await asyncio.to_thread(self.client.send_text, jid, outgoing.texto, **extra)
             except SendError as error:
                 if key is not None:
                     await asyncio.to_thread(self.store.idempotency_abort, key)
@@ -495,7 +619,9 @@ class Bridge:
             await asyncio.to_thread(self.store.idempotency_finish, key, body, message_id, jid)
         else:
             await asyncio.to_thread(self.store.record_sent, message_id, jid)
-        log.info("→ %s: mensaje %s enviado%s", jid, message_id, " (imagen)" if image is not None else "")
+        log.info("→ %s: mensaje %s enviado%s%s", jid, message_id,
+                 f" ({outgoing.kind})" if outgoing.kind != "texto" else "",
+                 f" en respuesta a {outgoing.reply_to}" if outgoing.reply_to else "")
         return 200, body, {}
 
     # -- fake controls (only with FakeWhatsAppClient) ------------------------------------------------------------
@@ -516,12 +642,16 @@ class Bridge:
         timestamp = data.get("timestamp")
         if timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int)):
             raise BadRequest("El campo 'timestamp' debe ser un entero (segundos Unix)")
+        reply_to = data.get("en_respuesta_a")
+        if reply_to is not None and not isinstance(reply_to, str):
+            raise BadRequest("El campo 'en_respuesta_a' debe ser texto")
         assert self.fake is not None
         message_id = await asyncio.to_thread(
             self.fake.inject_message, sender.strip(), str(data.get("contenido") or ""),
             push_name=str(data.get("nombre") or ""), sender_alt=data.get("remitente_alt") or None,
             message_id=data.get("id_mensaje") or None, timestamp=timestamp,
-            image=image, mimetype=str(data.get("mimetype") or "image/jpeg"), caption=str(data.get("caption") or ""))
+            image=image, mimetype=str(data.get("mimetype") or "image/jpeg"), caption=str(data.get("caption") or ""),
+            reply_to=reply_to or None)
         return json_response(200, {"status": "encolado", "id_mensaje": message_id})
 
     async def fake_receipt(self, request: web.Request) -> web.Response:

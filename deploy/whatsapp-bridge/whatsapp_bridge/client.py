@@ -7,6 +7,10 @@ Threading contract: the client calls the `EventSink` methods from its own thread
 threads), one event at a time, and the sink must have stored what it needs before returning (for inbound
 messages and receipts: written to the durable queue). `send_*`, `send_typing` and `download_media` are
 blocking calls; the bridge runs them in worker threads.
+
+Quoted replies: every `send_*` takes an optional `Quote` (the earlier message the new one answers). The client
+turns it into whatsmeow's ContextInfo (stanzaID, participant, quotedMessage); it never fails a send because the
+quoted content is unknown.
 """
 
 from __future__ import annotations
@@ -43,6 +47,19 @@ class InboundMessage:
     timestamp: int  # unix seconds
     text: str = ""
     media: Optional[MediaRef] = None
+    reply_to: Optional[str] = None  # the id of the message the customer quoted (ContextInfo.stanzaID), if any
+    # What a later reply quoting this message shows; None: the text (or the image's caption, or "📷 Foto").
+    # Set by the client when `text` is a placeholder of ours rather than the customer's words.
+    quote_text: Optional[str] = None
+
+
+@dataclass
+class Quote:
+    """The earlier message an outbound message quotes (whatsmeow ContextInfo)."""
+
+    message_id: str  # ContextInfo.stanzaID
+    participant: str  # ContextInfo.participant: the JID of its author (the customer), e.g. "521…@s.whatsapp.net"
+    text: Optional[str] = None  # its text/caption (ContextInfo.quotedMessage) when known; None: unknown
 
 
 @dataclass
@@ -97,10 +114,15 @@ class WhatsAppClient(Protocol):
     @property
     def is_connected(self) -> bool: ...
 
-    def send_text(self, jid: str, text: str) -> str:
+    def send_text(self, jid: str, text: str, quote: Optional[Quote] = None) -> str:
         """Sends `text` to `jid`; returns WhatsApp's message id. Raises SendError."""
 
-    def send_image(self, jid: str, data: bytes, mimetype: str, caption: str = "") -> str: ...
+    def send_image(self, jid: str, data: bytes, mimetype: str, caption: str = "",
+                   quote: Optional[Quote] = None) -> str: ...
+
+    def send_document(self, jid: str, data: bytes, mimetype: str, file_name: str, caption: str = "",
+                      quote: Optional[Quote] = None) -> str:
+        """A documentMessage (PDF, Word) shown to the customer as `file_name`."""
 
     def send_typing(self, jid: str, typing: bool) -> None:
         """Best effort "escribiendo…" on/off; never raises."""

@@ -7,13 +7,14 @@ Events reach the bridge through the same `EventSink` calls the real client makes
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 import time
 import uuid
 from typing import Optional
 
-from .client import (ConnectionChange, EventSink, InboundMessage, MediaError, MediaRef, ReceiptEvent,
+from .client import (ConnectionChange, EventSink, InboundMessage, MediaError, MediaRef, Quote, ReceiptEvent,
                      SendError, Status, receipt_state)
 
 
@@ -53,7 +54,11 @@ class FakeWhatsAppClient:
     def _new_id(self) -> str:
         return "3EB0%016X" % next(self.ids)
 
-    def _send(self, record: dict) -> str:
+    def _send(self, record: dict, quote: Optional[Quote] = None) -> str:
+        if quote is not None:  # what the real client puts in ContextInfo
+            record["en_respuesta_a"] = quote.message_id
+            record["participante"] = quote.participant
+            record["texto_citado"] = quote.text  # None: the quoted content was unknown
         with self.lock:
             if self.fail_sends:
                 raise self.fail_sends.pop(0)
@@ -64,12 +69,19 @@ class FakeWhatsAppClient:
             self.sent.append(record)
             return record["id"]
 
-    def send_text(self, jid: str, text: str) -> str:
-        return self._send({"tipo": "texto", "jid": jid, "texto": text})
+    def send_text(self, jid: str, text: str, quote: Optional[Quote] = None) -> str:
+        return self._send({"tipo": "texto", "jid": jid, "texto": text}, quote)
 
-    def send_image(self, jid: str, data: bytes, mimetype: str, caption: str = "") -> str:
+    def send_image(self, jid: str, data: bytes, mimetype: str, caption: str = "",
+                   quote: Optional[Quote] = None) -> str:
         return self._send({"tipo": "imagen", "jid": jid, "bytes": len(data), "mimetype": mimetype,
-                           "caption": caption})
+                           "caption": caption}, quote)
+
+    def send_document(self, jid: str, data: bytes, mimetype: str, file_name: str, caption: str = "",
+                      quote: Optional[Quote] = None) -> str:
+        return self._send({"tipo": "documento", "jid": jid, "bytes": len(data),
+                           "sha256": hashlib.sha256(data).hexdigest(), "mimetype": mimetype,
+                           "nombre_archivo": file_name, "caption": caption}, quote)
 
     def send_typing(self, jid: str, typing: bool) -> None:
         with self.lock:
@@ -110,14 +122,17 @@ class FakeWhatsAppClient:
 
     def inject_message(self, sender: str, text: str = "", *, push_name: str = "", sender_alt: Optional[str] = None,
                        message_id: Optional[str] = None, timestamp: Optional[int] = None,
-                       image: Optional[bytes] = None, mimetype: str = "image/jpeg", caption: str = "") -> str:
-        """A customer writes. Returns the WhatsApp message id. The bridge has queued it when this returns."""
+                       image: Optional[bytes] = None, mimetype: str = "image/jpeg", caption: str = "",
+                       reply_to: Optional[str] = None) -> str:
+        """A customer writes (`reply_to`: quoting that message id). Returns the WhatsApp message id. The bridge
+        has queued it when this returns."""
         message = InboundMessage(
             id=message_id or "FAKE" + uuid.uuid4().hex[:16].upper(),
             sender=sender, sender_alt=sender_alt, push_name=push_name,
             timestamp=int(time.time()) if timestamp is None else int(timestamp),
             text=text,
-            media=MediaRef("imagen", mimetype, image, caption) if image is not None else None)
+            media=MediaRef("imagen", mimetype, image, caption) if image is not None else None,
+            reply_to=reply_to or None)
         assert self.sink is not None, "start the bridge first"
         self.sink.on_message(message)
         return message.id

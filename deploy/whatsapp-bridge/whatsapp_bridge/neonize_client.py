@@ -16,6 +16,15 @@ API facts this relies on (checked against the 0.5.2 wheel; see /work/shared/chan
   receipts without Type are dropped.
 - Never call into the Go client before it exists (e.g. `is_connected` on a fresh `NewClient` dereferences a
   missing client and can take the process down): the connection state here comes from the events.
+- Documents: `build_document_message(file, caption, title, filename, mimetype, quoted, …)` uploads the bytes
+  (MediaDocument) and, like `build_image_message`, fills `contextInfo` with @mentions parsed from the caption: we
+  clear it. A document with a caption goes inside `documentWithCaptionMessage` (what WhatsApp Web itself sends;
+  whatsmeow types it through that wrapper).
+- Quoted replies are whatsmeow's ContextInfo (stanzaID, participant, optional quotedMessage) on an
+  extendedTextMessage (a plain `conversation` cannot carry one), imageMessage or documentMessage. We build it
+  ourselves: neonize's `quoted=` needs a whole received event, fails on an empty quotedMessage and uses the phone
+  JID as participant for LID senders. quotedMessage is optional (other clients do not trust it and look the
+  message up by stanzaID): it is omitted when the bridge does not know the quoted text.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from .client import (ConnectionChange, EventSink, InboundMessage, MediaError, MediaRef, ReceiptEvent,
+from .client import (ConnectionChange, EventSink, InboundMessage, MediaError, MediaRef, Quote, ReceiptEvent,
                      SendError, Status, receipt_state)
 from .numbers import bare_jid
 
@@ -42,6 +51,34 @@ OTHER_KINDS = {
     "liveLocationMessage": "su ubicación en tiempo real",
     "pollCreationMessage": "una encuesta",
 }
+# What a later reply quoting such a message shows (the notice above is ours, not the customer's words).
+QUOTE_LABELS = {
+    "audioMessage": "🎤 Audio",
+    "videoMessage": "🎥 Video",
+    "documentMessage": "📄 Documento",
+    "stickerMessage": "Sticker",
+    "contactMessage": "👤 Contacto",
+    "contactsArrayMessage": "👤 Contactos",
+    "liveLocationMessage": "📍 Ubicación en tiempo real",
+    "pollCreationMessage": "📊 Encuesta",
+}
+
+
+def replied_to(msg: Any) -> Optional[str]:
+    """The id of the message the customer quoted: contextInfo.stanzaID of whichever part carries it
+    (extendedTextMessage, imageMessage, documentMessage, …, also inside documentWithCaptionMessage)."""
+    for descriptor, part in msg.ListFields():
+        kind = descriptor.message_type
+        if kind is None:
+            continue
+        if "contextInfo" in kind.fields_by_name:
+            if part.HasField("contextInfo") and part.contextInfo.stanzaID:
+                return part.contextInfo.stanzaID
+        elif descriptor.name == "documentWithCaptionMessage" and part.HasField("message"):
+            found = replied_to(part.message)
+            if found:
+                return found
+    return None
 
 
 def unix_seconds(value: int) -> int:
@@ -353,6 +390,8 @@ class NeonizeClient:
             log.debug("mensaje de grupo/difusión %s ignorado", info.ID)
             return
         msg = ev.Message
+        if msg.HasField("documentWithCaptionMessage") and msg.documentWithCaptionMessage.HasField("message"):
+            msg = msg.documentWithCaptionMessage.message  # whatsmeow usually unwraps it already
         if ev.IsEdit or msg.HasField("protocolMessage") or msg.HasField("reactionMessage"):
             log.debug("mensaje %s (edición/protocolo/reacción) ignorado", info.ID)
             return
@@ -366,6 +405,7 @@ class NeonizeClient:
             alt_s = None
         text = msg.conversation or (msg.extendedTextMessage.text if msg.HasField("extendedTextMessage") else "")
         media: Optional[MediaRef] = None
+        quote_text: Optional[str] = None
         if msg.HasField("imageMessage"):
             from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as E2EMessage
             image = msg.imageMessage
@@ -379,10 +419,14 @@ class NeonizeClient:
         elif not text:
             for field, what in OTHER_KINDS.items():
                 if msg.HasField(field):
-                    caption = getattr(getattr(msg, field), "caption", "") or ""
+                    part = getattr(msg, field)
+                    caption = getattr(part, "caption", "") or ""
                     text = f"[El cliente envió {what}; el puente solo reenvía texto e imágenes]"
                     if caption:
                         text = f"{caption}\n\n{text}"
+                    quote_text = caption or QUOTE_LABELS.get(field, "")
+                    if field == "documentMessage" and part.fileName and not caption:
+                        quote_text = f"📄 {part.fileName}"
                     break
         if not text and media is None:
             log.debug("mensaje %s sin contenido reenviable; ignorado", info.ID)
@@ -390,7 +434,8 @@ class NeonizeClient:
         if self.sink is not None:
             self.sink.on_message(InboundMessage(
                 id=info.ID, sender=sender_s, sender_alt=alt_s, push_name=info.Pushname or "",
-                timestamp=unix_seconds(info.Timestamp), text=text, media=media))
+                timestamp=unix_seconds(info.Timestamp), text=text, media=media, reply_to=replied_to(msg),
+                quote_text=quote_text))
 
     def _on_receipt(self, ev: Any) -> None:
         from neonize.proto.Neonize_pb2 import Receipt
@@ -426,27 +471,74 @@ class NeonizeClient:
         if not self._connected:
             raise SendError("WhatsApp desconectado", disconnected=True)
 
-    def send_text(self, jid: str, text: str) -> str:
-        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as E2EMessage
-        self._check()
-        try:
-            # A ready Message, so neonize does not scan the text for @mentions or group links.
-            response = self.client.send_message(self._jid(jid), E2EMessage(conversation=text))
-        except Exception as error:
-            raise SendError(str(error) or type(error).__name__, disconnected=not self._connected) from error
-        return response.ID
+    @staticmethod
+    def _context(quote: Quote) -> Any:
+        """whatsmeow's reply ContextInfo: stanzaID + participant, and quotedMessage when the text is known."""
+        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ContextInfo
+        context = ContextInfo(stanzaID=quote.message_id, participant=quote.participant)
+        if quote.text is not None:
+            context.quotedMessage.conversation = quote.text
+        return context
 
-    def send_image(self, jid: str, data: bytes, mimetype: str, caption: str = "") -> str:
-        self._check()
+    def _send(self, jid: str, message: Any) -> str:
         try:
-            message = self.client.build_image_message(data, caption=caption or None)
-            message.imageMessage.ClearField("contextInfo")
-            if not message.imageMessage.mimetype.startswith("image/"):
-                message.imageMessage.mimetype = mimetype
             response = self.client.send_message(self._jid(jid), message)
         except Exception as error:
             raise SendError(str(error) or type(error).__name__, disconnected=not self._connected) from error
         return response.ID
+
+    def build_text(self, text: str, quote: Optional[Quote] = None) -> Any:
+        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ExtendedTextMessage
+        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as E2EMessage
+        # A ready Message, so neonize does not scan the text for @mentions or group links.
+        if quote is None:
+            return E2EMessage(conversation=text)
+        return E2EMessage(extendedTextMessage=ExtendedTextMessage(text=text, contextInfo=self._context(quote)))
+
+    def build_image(self, data: bytes, mimetype: str, caption: str = "", quote: Optional[Quote] = None) -> Any:
+        message = self.client.build_image_message(data, caption=caption or None)  # uploads
+        message.imageMessage.ClearField("contextInfo")
+        if not message.imageMessage.mimetype.startswith("image/"):
+            message.imageMessage.mimetype = mimetype
+        if quote is not None:
+            message.imageMessage.contextInfo.CopyFrom(self._context(quote))
+        return message
+
+    def build_document(self, data: bytes, mimetype: str, file_name: str, caption: str = "",
+                       quote: Optional[Quote] = None) -> Any:
+        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import FutureProofMessage
+        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as E2EMessage
+        message = self.client.build_document_message(data, caption=caption or None, title=file_name,
+                                                     filename=file_name, mimetype=mimetype)  # uploads
+        document = message.documentMessage
+        document.ClearField("contextInfo")
+        if quote is not None:
+            document.contextInfo.CopyFrom(self._context(quote))
+        if caption:
+            return E2EMessage(documentWithCaptionMessage=FutureProofMessage(message=message))
+        return message
+
+    def send_text(self, jid: str, text: str, quote: Optional[Quote] = None) -> str:
+        self._check()
+        return self._send(jid, self.build_text(text, quote))
+
+    def send_image(self, jid: str, data: bytes, mimetype: str, caption: str = "",
+                   quote: Optional[Quote] = None) -> str:
+        self._check()
+        try:
+            message = self.build_image(data, mimetype, caption, quote)
+        except Exception as error:
+            raise SendError(str(error) or type(error).__name__, disconnected=not self._connected) from error
+        return self._send(jid, message)
+
+    def send_document(self, jid: str, data: bytes, mimetype: str, file_name: str, caption: str = "",
+                      quote: Optional[Quote] = None) -> str:
+        self._check()
+        try:
+            message = self.build_document(data, mimetype, file_name, caption, quote)
+        except Exception as error:
+            raise SendError(str(error) or type(error).__name__, disconnected=not self._connected) from error
+        return self._send(jid, message)
 
     def send_typing(self, jid: str, typing: bool) -> None:
         if not self._connected:

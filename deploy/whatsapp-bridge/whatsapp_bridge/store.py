@@ -1,4 +1,5 @@
-"""The bridge's own SQLite file: the durable webhook queue, the idempotency keys and the ids we sent.
+"""The bridge's own SQLite file: the durable webhook queue, the idempotency keys, the ids we sent and the
+recent inbound messages (so an outbound reply can quote them).
 
 WAL journal with synchronous=FULL: a committed `enqueue` is on disk when it returns, so an event written
 inside the WhatsApp callback survives a crash or a power cut. One connection shared by every thread, behind
@@ -14,6 +15,9 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
+
+INBOUND_KEEP = 5000  # recent inbound messages kept for quoting (also dropped after `idempotency_days`)
+QUOTE_TEXT_MAX = 4096  # characters of each one kept: a quote bubble shows a couple of lines
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_queue (
@@ -44,11 +48,27 @@ CREATE TABLE IF NOT EXISTS sent_messages (
     recipient TEXT NOT NULL,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS inbound_messages (
+    message_id TEXT PRIMARY KEY,
+    sender TEXT NOT NULL,                -- the customer's JID as WhatsApp addressed the message
+    sender_alt TEXT,                     -- their other address (phone <-> LID), when known
+    text TEXT NOT NULL,                  -- what a reply quoting it shows (its text or caption, truncated)
+    created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
 """
+
+
+@dataclass
+class InboundRecord:
+    message_id: str
+    sender: str
+    sender_alt: Optional[str]
+    text: str
+    created_at: float
 
 
 @dataclass
@@ -229,15 +249,43 @@ class Store:
             return self.db.execute(
                 "SELECT 1 FROM sent_messages WHERE message_id = ?", (message_id,)).fetchone() is not None
 
+    # -- recent inbound messages (for quoted replies) ------------------------------------------------------------
+
+    def remember_inbound(self, message_id: str, sender: str, sender_alt: Optional[str], text: str,
+                         keep: int = INBOUND_KEEP) -> None:
+        """Keeps what a later reply quoting `message_id` shows; only the newest `keep` messages stay."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO inbound_messages (message_id, sender, sender_alt, text, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)", (message_id, sender, sender_alt, text[:QUOTE_TEXT_MAX], self.clock()))
+                self.db.execute(
+                    "DELETE FROM inbound_messages WHERE rowid <= (SELECT rowid FROM inbound_messages"
+                    " ORDER BY rowid DESC LIMIT 1 OFFSET ?)", (keep,))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def inbound_message(self, message_id: str) -> Optional[InboundRecord]:
+        with self.lock:
+            row = self.db.execute(
+                "SELECT message_id, sender, sender_alt, text, created_at FROM inbound_messages WHERE message_id = ?",
+                (message_id,)).fetchone()
+        return InboundRecord(*row) if row is not None else None
+
     def purge(self, idempotency_days: float, dead_days: float = 30.0) -> int:
-        """Drops idempotency keys and sent ids older than `idempotency_days`, dead webhooks older than
-        `dead_days`."""
+        """Drops idempotency keys, sent ids and remembered inbound messages older than `idempotency_days`, dead
+        webhooks older than `dead_days`."""
         now = self.clock()
         with self.lock:
             removed = self.db.execute(
                 "DELETE FROM idempotency WHERE created_at < ?", (now - idempotency_days * 86400,)).rowcount
             removed += self.db.execute(
                 "DELETE FROM sent_messages WHERE created_at < ?", (now - idempotency_days * 86400,)).rowcount
+            removed += self.db.execute(
+                "DELETE FROM inbound_messages WHERE created_at < ?", (now - idempotency_days * 86400,)).rowcount
             removed += self.db.execute(
                 "DELETE FROM webhook_queue WHERE status = 'dead' AND updated_at < ?",
                 (now - dead_days * 86400,)).rowcount

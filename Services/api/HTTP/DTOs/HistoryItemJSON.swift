@@ -17,6 +17,8 @@ struct HistoryItemJSON: Encodable, Sendable {
     let attempt: Int?
     /// Present (possibly `null`) only with a delivery status.
     let deliveryError: Nullable<String>?
+    /// Only on a reply: the message it answers.
+    let quoted: QuotedJSON?
 
     enum CodingKeys: String, CodingKey {
         case id, role, content, timestamp
@@ -27,6 +29,7 @@ struct HistoryItemJSON: Encodable, Sendable {
         case deliveryStatus = "estado_entrega"
         case attempt = "intento"
         case deliveryError = "error_entrega"
+        case quoted = "responde_a"
     }
 
     init(_ message: MessageRow) {
@@ -41,6 +44,25 @@ struct HistoryItemJSON: Encodable, Sendable {
         deliveryStatus = message.deliveryStatus
         attempt = message.deliveryStatus == nil ? nil : message.deliveryAttempt
         deliveryError = message.deliveryStatus == nil ? nil : Nullable(message.deliveryError)
+        quoted = message.quoted.map(QuotedJSON.init)
+    }
+}
+
+/// `responde_a`: the message a reply answers — its id, whose it is and the start of its text.
+struct QuotedJSON: Encodable, Sendable {
+    let id: Int64
+    let role: MessageRole
+    let content: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, role
+        case content = "contenido"
+    }
+
+    init(_ quoted: MessageRow.Quoted) {
+        id = quoted.id
+        role = quoted.role
+        content = quoted.content
     }
 }
 

@@ -43,6 +43,8 @@ struct LiveMessageJSON: Encodable, Sendable {
     let files: [File]
     /// Only with a file.
     let attachmentURL: String?
+    /// Only on a reply.
+    let quoted: QuotedJSON?
 
     enum CodingKeys: String, CodingKey {
         case id, timestamp, role, content
@@ -56,6 +58,7 @@ struct LiveMessageJSON: Encodable, Sendable {
         case attempt = "intento"
         case files = "archivos"
         case attachmentURL = "adjunto_url"
+        case quoted = "responde_a"
     }
 
     init(_ message: MessageRow) {
@@ -95,5 +98,6 @@ struct LiveMessageJSON: Encodable, Sendable {
         attempt = message.deliveryAttempt
         attachmentURL = message.attachmentURL
         files = attachmentURL.map { [File(url: $0, mime: message.attachmentMime)] } ?? []
+        quoted = message.quoted.map(QuotedJSON.init)
     }
 }

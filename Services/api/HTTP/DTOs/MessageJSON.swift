@@ -33,6 +33,8 @@ struct MessageJSON: ResponseEncodable, Sendable {
     let agentSender: AgentSender?
     let deliveryStatus: DeliveryStatus?
     let attachmentURL: String?
+    /// Only on a reply.
+    let quoted: QuotedJSON?
 
     enum CodingKeys: String, CodingKey {
         case id, content, role
@@ -45,6 +47,7 @@ struct MessageJSON: ResponseEncodable, Sendable {
         case agentSender = "agent_sender"
         case deliveryStatus = "estado_entrega"
         case attachmentURL = "adjunto_url"
+        case quoted = "responde_a"
     }
 
     init(_ message: MessageRow) {
@@ -62,5 +65,6 @@ struct MessageJSON: ResponseEncodable, Sendable {
             ? AgentSender(user: .init(firstName: message.agentFirstName, lastName: message.agentLastName)) : nil
         deliveryStatus = message.deliveryStatus
         attachmentURL = message.attachmentURL
+        quoted = message.quoted.map(QuotedJSON.init)
     }
 }

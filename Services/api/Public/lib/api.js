@@ -10,13 +10,15 @@ export function onUnauthorized(fn) { unauthorized = fn; }
 
 /**
  * Devuelve {ok, status, data, headers, networkError, timedOut}.
- * opts: method, body (objeto → JSON), auth (cadena; false = sin cabecera; sin definir = la por defecto),
+ * opts: method, body (objeto → JSON), form (FormData → multipart/form-data; el navegador pone el límite),
+ * auth (cadena; false = sin cabecera; sin definir = la por defecto),
  * timeout (ms, 20 s), blob (true → data es un Blob si ok), handle401 (false = no avisar del 401).
  */
 export async function api(path, opts = {}) {
   const headers = { Accept: 'application/json' };
   let body;
-  if (opts.body !== undefined) { headers['Content-Type'] = 'application/json'; body = JSON.stringify(opts.body); }
+  if (opts.form !== undefined) body = opts.form;
+  else if (opts.body !== undefined) { headers['Content-Type'] = 'application/json'; body = JSON.stringify(opts.body); }
   const auth = opts.auth === undefined ? authorization() : opts.auth;
   if (auth) headers.Authorization = auth;
   const ctrl = new AbortController();

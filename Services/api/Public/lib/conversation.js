@@ -2,21 +2,36 @@
  * la forma única de un mensaje, las burbujas, la mezcla de lo que llega por consulta y por WebSocket sin
  * duplicar, los mensajes pendientes de confirmar y el estado de entrega. Nunca innerHTML. */
 import { h, nearBottom } from './dom.js';
-import { formatFull, formatTime } from './format.js';
+import { formatFull, formatTime, truncate } from './format.js';
 import { icon, withIcon } from './icons.js';
 
 /* ------------------------------------------------------------------ la forma de un mensaje */
 
 /**
  * {id, role: user|tecnico|assistant|system, content, timestamp, tipo: text|image|file, adjunto_url, adjunto_tipo,
- *  estado_entrega, intento, error_entrega, leido (true/false; null = la fuente no lo dice), autor (nombre o null)}
+ *  estado_entrega, intento, error_entrega, leido (true/false; null = la fuente no lo dice), autor (nombre o null),
+ *  responde_a (la cita: {id, role, contenido}; null si no responde a otro)}
  * y, mientras se envía, localStatus (sending|error), localError, retryable, retried, clientId.
  */
 function message(fields) {
   return {
     id: null, role: 'system', content: '', timestamp: null, tipo: 'text', adjunto_url: null, adjunto_tipo: null,
-    estado_entrega: null, intento: null, error_entrega: null, leido: null, autor: null, ...fields,
+    estado_entrega: null, intento: null, error_entrega: null, leido: null, autor: null, responde_a: null, ...fields,
   };
+}
+
+/** Hasta cuántos caracteres del texto citado trae `responde_a` (lo mismo que el servidor). */
+const QUOTE_CHARS = 200;
+
+/** `responde_a` tal como llega del servidor ({id, role, contenido}), o null si falta o no tiene esa forma. */
+function quoteFrom(q) {
+  if (!q || typeof q !== 'object' || !Number.isInteger(q.id)) return null;
+  return { id: q.id, role: String(q.role || 'system'), contenido: String(q.contenido ?? '') };
+}
+
+/** La cita de un mensaje en pantalla, para responderle: la misma forma que `responde_a`. */
+export function quoteOf(m) {
+  return { id: m.id, role: m.role, contenido: String(m.content ?? '').slice(0, QUOTE_CHARS) };
 }
 
 /** Un elemento de `historial` de GET /ticket/{id}/conversacion. */
@@ -25,6 +40,7 @@ export function fromConversation(m) {
     id: m.id, role: m.role, content: m.content, timestamp: m.timestamp, tipo: m.tipo,
     adjunto_url: m.adjunto_url ?? null, adjunto_tipo: m.adjunto_tipo ?? null,
     estado_entrega: m.estado_entrega ?? null, intento: m.intento ?? null, error_entrega: m.error_entrega ?? null,
+    responde_a: quoteFrom(m.responde_a),
   });
 }
 
@@ -36,7 +52,7 @@ function fromFrame(m) {
     id: m.id, role: m.role, content: m.content, timestamp: m.timestamp, tipo: FRAME_TIPO[m.tipo] || 'text',
     adjunto_url: m.adjunto_url ?? null, adjunto_tipo: m.archivos?.[0]?.tipo_mime ?? null,
     estado_entrega: m.estado_entrega ?? null, intento: m.intento, error_entrega: m.error_entrega ?? null,
-    leido: m.estado === 'LEIDO', autor: m.autor.nombre,
+    leido: m.estado === 'LEIDO', autor: m.autor.nombre, responde_a: quoteFrom(m.responde_a),
   });
 }
 
@@ -47,6 +63,7 @@ export function fromRoomMessage(m) {
     id: m.id, role: m.role, content: m.content, timestamp: m.created_at, tipo: m.message_type,
     adjunto_url: m.adjunto_url ?? null, estado_entrega: m.estado_entrega ?? null, leido: m.is_read,
     autor: agent ? [agent.first_name, agent.last_name].filter(Boolean).join(' ') || null : null,
+    responde_a: quoteFrom(m.responde_a),
   });
 }
 
@@ -85,6 +102,14 @@ export function isStale(current, next) {
 const ROLE_ICON = { user: 'user', tecnico: 'headset', assistant: 'bot' };
 export const ROLE_LABEL = { user: 'Cliente', tecnico: 'Técnico', assistant: 'Asistente' };
 
+/** Quién escribió el mensaje citado, por omisión: «Tú» si es de esta página, si no el nombre del rol. */
+function defaultQuoteAuthor(own) {
+  return (role) => (role === own ? 'Tú' : ROLE_LABEL[role] || 'Sistema');
+}
+
+/** Cuánto dura el resaltado del mensaje citado al que se salta (ms). */
+const HIGHLIGHT_MS = 1800;
+
 function timeEl(ts) {
   return h('time', { datetime: ts || '', title: formatFull(ts), text: formatTime(ts) });
 }
@@ -102,6 +127,9 @@ function timeEl(ts) {
  *   attachment(m)?: el nodo de un adjunto (sin ella, los adjuntos no se muestran),
  *   onRetry(m)?: reenviar un mensaje fallido (sin ella, la conversación es de solo lectura),
  *   onStatus(m)?: el estado de un mensaje saliente cambió,
+ *   quoteAuthor(role)?: quién escribió un mensaje citado (por omisión «Tú» para `own`, si no el rol),
+ *   onReply(m)?: responder citando `m` (sin ella, las burbujas no ofrecen «Responder»),
+ *   onQuoteMissing(cita)?: se pulsó una cita cuyo mensaje no está cargado,
  * }
  */
 export class Conversation {
@@ -109,11 +137,14 @@ export class Conversation {
     this.box = box;
     this.view = view;
     this.outgoing = new Set(view.outgoing || [view.own]);
+    this.quoteAuthor = view.quoteAuthor || defaultQuoteAuthor(view.own);
     this.msgs = new Map();
     this.els = new Map();
     this.pending = [];
     /** El id más alto que ha devuelto la consulta (el WebSocket no lo mueve: la consulta no se salta nada). */
     this.lastId = 0;
+    /** El mensaje resaltado al saltar a él desde una cita: {el, timer}. */
+    this.highlighted = null;
     box.replaceChildren();
   }
 
@@ -195,10 +226,12 @@ export class Conversation {
 
   /* ----- envío: burbuja pendiente → id del servidor ----- */
 
-  /** Una burbuja propia «enviando…» hasta que el servidor confirme el id (bind) o falle (fail). */
-  addPending(text, clientId = null) {
+  /** Una burbuja propia «enviando…» hasta que el servidor confirme el id (bind) o falle (fail). quote: la cita
+   * ({id, role, contenido}) si responde a otro mensaje; se ve ya en la burbuja y la conserva al reintentar. */
+  addPending(text, clientId = null, quote = null) {
     const m = message({
       role: this.view.own, content: text, timestamp: new Date().toISOString(), localStatus: 'sending', clientId,
+      responde_a: quote,
     });
     const el = this.bubble(m);
     el.dataset.pending = 'true';
@@ -266,10 +299,12 @@ export class Conversation {
     if (i >= 0) this.pending.splice(i, 1);
   }
 
-  /** Un mensaje propio que llega del servidor con el mismo texto que uno pendiente: es ese. */
+  /** Un mensaje propio que llega del servidor con el mismo texto (y la misma cita) que uno pendiente: es ese. */
   adopt(m) {
     if (m.role !== this.view.own) return null;
-    const i = this.pending.findIndex((p) => p.adoptable && p.text === m.content.trim());
+    const quoted = m.responde_a?.id ?? null;
+    const i = this.pending.findIndex((p) => p.adoptable && p.text === m.content.trim()
+      && (p.msg.responde_a?.id ?? null) === quoted);
     if (i < 0) return null;
     return this.pending.splice(i, 1)[0];
   }
@@ -279,6 +314,7 @@ export class Conversation {
     delete el.dataset.pending;
     this.msgs.set(m.id, m);
     this.els.set(m.id, el);
+    this.addReplyButton(m, el);
     let before = null;
     for (const child of this.box.children) {
       if (child === el || child.classList.contains('chat-placeholder')) continue;
@@ -301,11 +337,62 @@ export class Conversation {
         h('span', { class: 'message-icon' }, icon(ROLE_ICON[m.role])),
         h('span', { class: 'message-author', text: this.view.author(m) })),
       h('div', { class: 'message-bubble' },
+        m.responde_a ? this.quoteEl(m.responde_a) : null,
         m.adjunto_url && this.view.attachment ? this.view.attachment(m) : null,
         h('div', { class: 'message-text', text: m.content }),
         meta));
     if (this.isOutgoing(m)) this.renderStatus(m, el);
     return el;
+  }
+
+  /** La cita sobre el texto: quién y el comienzo de lo citado (dos líneas como mucho). Pulsarla lleva al mensaje
+   * citado si está cargado. */
+  quoteEl(q) {
+    const author = this.quoteAuthor(q.role);
+    const text = q.contenido.trim() || '(sin texto)';
+    return h('button', {
+      type: 'button', class: 'message-quote', dataset: { quotedId: q.id, quotedRole: q.role },
+      title: 'Ir al mensaje citado', onclick: () => this.reveal(q),
+    },
+    h('span', { class: 'sr-only', text: 'Responde a ' }),
+    h('span', { class: 'quote-author', text: author }),
+    h('span', { class: 'sr-only', text: ': ' }),
+    h('span', { class: 'quote-text', text }));
+  }
+
+  /** Lleva a la vista el mensaje citado y lo resalta un momento; si no está cargado, lo dice la página. */
+  reveal(q) {
+    const el = this.els.get(q.id);
+    if (!el) { this.view.onQuoteMissing?.(q); return; }
+    const still = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+    el.scrollIntoView({ block: 'center', behavior: still ? 'auto' : 'smooth' });
+    this.unhighlight();
+    void el.offsetWidth; // vuelve a empezar la animación si ya estaba resaltado
+    el.classList.add('is-highlighted');
+    this.highlighted = { el, timer: setTimeout(() => this.unhighlight(), HIGHLIGHT_MS) };
+    // El foco va al mensaje (sin volver a desplazar): el lector de pantalla lo lee y Tab sigue desde ahí.
+    el.tabIndex = -1;
+    el.focus({ preventScroll: true });
+  }
+
+  unhighlight() {
+    if (!this.highlighted) return;
+    clearTimeout(this.highlighted.timer);
+    this.highlighted.el.classList.remove('is-highlighted');
+    this.highlighted = null;
+  }
+
+  /** «Responder» en la cabecera de un mensaje ya guardado (no en las notas del sistema), si la página lo ofrece. */
+  addReplyButton(m, el) {
+    if (!this.view.onReply || m.role === 'system' || m.id === null) return;
+    const head = el.querySelector('.message-head');
+    if (!head || head.querySelector('.btn-reply')) return;
+    head.appendChild(h('button', {
+      type: 'button', class: 'btn-reply',
+      'aria-label': 'Responder a ' + this.quoteAuthor(m.role) + ': «' + truncate(m.content, 60) + '»',
+      title: 'Responder citando este mensaje',
+      onclick: () => this.view.onReply(this.msgs.get(m.id) || m),
+    }, withIcon('reply', 'Responder')));
   }
 
   /** Dibuja (o actualiza) el estado de entrega dentro de la burbuja. */
@@ -347,13 +434,16 @@ export const PEOPLE = new Set(['agente_joined', 'agente_left', 'chat_transferred
 
 /**
  * Las tramas que toda conversación trata igual (guía 003): mensajes (`connection_established`,
- * `mensaje_recibido`) y «escribiendo…» del otro lado (`usuario.tipo` CLIENTE o AGENTE: `otherSide`).
+ * `mensaje_recibido`, `file_uploaded` con el mensaje del archivo, que suele haber llegado ya como
+ * `mensaje_recibido`: merge no lo repite) y «escribiendo…» del otro lado (`usuario.tipo` CLIENTE o AGENTE:
+ * `otherSide`).
  * Devuelve los mensajes nuevos, o null si la trama es de otro tipo (la página decide).
  */
 export function applyFrame(conv, typing, otherSide, tipo, d) {
   switch (tipo) {
     case 'connection_established': return conv.merge(d.historial_reciente.map(fromFrame));
     case 'mensaje_recibido': return conv.merge([fromFrame(d)]);
+    case 'file_uploaded': return d.mensaje ? conv.merge([fromFrame(d.mensaje)]) : [];
     case 'usuario_escribiendo': if (d.usuario.tipo === otherSide) typing.show(); return [];
     case 'usuario_dejo_escribir': if (d.usuario.tipo === otherSide) typing.hide(); return [];
     default: return null;

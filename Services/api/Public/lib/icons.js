@@ -36,6 +36,7 @@ const SHAPES = {
   image: [['rect', { x: 3, y: 3, width: 18, height: 18, rx: 2 }], ['circle', { cx: 8.5, cy: 8.5, r: 1.5 }], ['path', { d: 'M21 15l-5-5L5 21' }]],
   mail: [['rect', { x: 2, y: 4, width: 20, height: 16, rx: 2 }], ['path', { d: 'M22 6l-10 7L2 6' }]],
   pencil: [['path', { d: 'M17 3a2.8 2.8 0 1 1 4 4L7.5 20.5 2 22l1.5-5.5z' }]],
+  reply: [['path', { d: 'M9 17l-5-5 5-5' }], ['path', { d: 'M20 18v-2a4 4 0 0 0-4-4H4' }]],
 };
 
 /** Un <svg> decorativo (aria-hidden): el texto o el aria-label del control dicen lo que significa. */

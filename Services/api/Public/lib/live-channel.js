@@ -9,6 +9,7 @@ import { h } from './dom.js';
  * o.pollInterval (5000); o.safetyInterval (30000: consulta de seguridad con el socket abierto).
  * La trama `resync` (el servidor dejó de mandar tramas porque esta página se quedó atrás; cierra el socket
  * enseguida) no llega a onFrame: se vuelve a consultar la conversación ya y se reconecta pronto.
+ * Tampoco llega a onFrame la respuesta que espera request().
  */
 export class LiveChannel {
   constructor(o) {
@@ -23,6 +24,8 @@ export class LiveChannel {
     this.lastPollOk = true;
     this.polling = false;
     this.resyncing = false;
+    /** La petición de request() que espera respuesta: {replies: Set de tipos, done(trama o null)}. */
+    this.waiter = null;
   }
 
   start(initialOk) {
@@ -66,12 +69,17 @@ export class LiveChannel {
       try { frame = JSON.parse(ev.data); } catch (e) { return; }
       if (!frame || typeof frame.tipo !== 'string') return;
       if (frame.tipo === 'resync') { this.resync(); return; }
+      if (this.waiter?.replies.has(frame.tipo)) {
+        this.waiter.done({ tipo: frame.tipo, data: frame.data || {} });
+        return;
+      }
       try { this.o.onFrame?.(frame.tipo, frame.data || {}); } catch (e) { console.error(e); }
     };
     ws.onclose = () => {
       clearInterval(this.heartbeatTimer);
       this.heartbeatTimer = null;
       if (this.ws === ws) this.ws = null;
+      this.waiter?.done(null);
       if (this.stopped) return;
       if (openedAt && Date.now() - openedAt > 15000) this.attempt = 0;
       this.setMode(this.lastPollOk ? 'polling' : 'offline');
@@ -104,6 +112,30 @@ export class LiveChannel {
       this.ws.send(JSON.stringify({ tipo, data: { timestamp: new Date().toISOString(), ...data } }));
       return true;
     } catch (e) { return false; }
+  }
+
+  /**
+   * Envía {tipo, data} y espera la respuesta: la primera trama cuyo tipo esté en `replies`, o una trama `error`
+   * (ninguna de las dos llega a onFrame). Resuelve {tipo, data}, o null si el socket no está abierto, se cierra
+   * antes o pasan `timeout` ms. Las tramas de la guía 003 no llevan número de petición: una petición a la vez
+   * (mientras otra espera, resuelve null sin enviar nada).
+   */
+  request(tipo, data, replies, timeout = 15000) {
+    if (this.waiter) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      let timer = null;
+      const waiter = {
+        replies: new Set([...replies, 'error']),
+        done: (frame) => {
+          clearTimeout(timer);
+          if (this.waiter === waiter) this.waiter = null;
+          resolve(frame);
+        },
+      };
+      this.waiter = waiter;
+      timer = setTimeout(() => waiter.done(null), timeout);
+      if (!this.send(tipo, data)) waiter.done(null);
+    });
   }
 
   schedulePoll(delay) {
@@ -141,6 +173,7 @@ export class LiveChannel {
 
   stop() {
     this.stopped = true;
+    this.waiter?.done(null);
     clearTimeout(this.pollTimer); clearTimeout(this.reconnectTimer); clearInterval(this.heartbeatTimer);
     const ws = this.ws;
     this.ws = null;

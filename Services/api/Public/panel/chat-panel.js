@@ -1,5 +1,6 @@
 /* Mostrador (panel) — el chat en vivo de un ticket: conversación, envío con estado de entrega, WebSocket con
- * respaldo de consulta, «escribiendo…» y avisos de WhatsApp desconectado. */
+ * respaldo de consulta, «escribiendo…» y avisos de WhatsApp desconectado. Los archivos: chat-files.js; responder
+ * citando un mensaje: chat-reply.js. */
 import { api, errorText, isTransient, liveUrl } from '../lib/api.js';
 import { Conversation, PEOPLE, ROLE_LABEL, applyFrame, autoGrow, bindComposer, fromConversation } from '../lib/conversation.js';
 import { $, nearBottom } from '../lib/dom.js';
@@ -9,6 +10,8 @@ import { LiveChannel, Typing, renderConnection } from '../lib/live-channel.js';
 import { toast } from '../lib/toast.js';
 import { hideAssignment, showAssignment, updateAssignment } from './assignment.js';
 import { attachmentEl } from './attachments.js';
+import { refreshAttach, resetChatFiles, setupChatFiles } from './chat-files.js';
+import { cancelReply, setupChatReply, startReply, takeReply } from './chat-reply.js';
 import { openDialog } from './dialogs.js';
 import { openEvidence } from './evidence.js';
 import { categoriaBadges, estadoBadge, remember, ticketById, ticketLabel } from './tickets.js';
@@ -24,7 +27,10 @@ let chat = null;
 const drafts = new Map();
 const typing = new Typing(document.getElementById('typing-indicator'));
 
-/** Cómo se ve una conversación en el panel (también el historial, sin onRetry). */
+/** Quién escribió un mensaje citado, visto desde el panel: Cliente, Técnico (puede ser otro), Asistente. */
+function quoteAuthor(role) { return ROLE_LABEL[role] || 'Sistema'; }
+
+/** Cómo se ve una conversación en el panel (también el historial, sin onRetry ni onReply). */
 export function panelView(getTicket, extra = {}) {
   return {
     own: 'tecnico',
@@ -33,6 +39,8 @@ export function panelView(getTicket, extra = {}) {
     tracked: (m) => TRACKED.has(m.estado_entrega),
     author: (m) => (m.role === 'user' ? getTicket()?.nombre || ROLE_LABEL.user : ROLE_LABEL[m.role]),
     attachment: attachmentEl,
+    quoteAuthor,
+    onQuoteMissing: () => toast('El mensaje citado no está en la conversación cargada.', 'info'),
     ...extra,
   };
 }
@@ -46,6 +54,7 @@ export async function openChat(ticketId, opener) {
   c.conv = new Conversation($('#chat-messages'), panelView(() => c.ticket, {
     onRetry: (m) => retry(c, m),
     onStatus: () => clearSendAlertIfDelivered(c),
+    onReply: (m) => { if (chat === c) startReply(m); },
   }));
   chat = c;
   c.conv.placeholder('Cargando conversación…');
@@ -86,6 +95,8 @@ export async function openChat(ticketId, opener) {
 function closeChat() {
   const c = chat;
   if (!c) return;
+  resetChatFiles(); // antes de soltar el chat: un comentario sin enviar vuelve a su borrador
+  cancelReply(); // la cita era de este chat
   chat = null;
   typing.reset();
   c.channel?.stop();
@@ -143,16 +154,24 @@ function updateHeader(c) {
   equipo.hidden = !t.equipo;
   $('#chat-badges').replaceChildren(...(t.estado ? [estadoBadge(t.estado), categoriaBadges(t)] : []));
   const closed = t.estado === 'closed';
+  if (closed) cancelReply();
+  // Cerrado, no se puede responder: las burbujas no ofrecen «Responder» (styles.css).
+  $('#chat-messages').classList.toggle('is-closed', closed);
   const input = $('#chat-input');
   input.disabled = closed;
   $('#chat-send').disabled = closed;
   input.placeholder = closed ? 'El ticket está cerrado; no se pueden enviar mensajes.' : 'Escribe un mensaje para el cliente…';
+  refreshAttach();
   if (c.ticket) updateAssignment(c.ticket);
 }
 
-function setConnMode(mode) { renderConnection($('#connection-status'), mode); }
+function setConnMode(mode) {
+  renderConnection($('#connection-status'), mode);
+  refreshAttach();
+}
 
-/** tag 'send': el aviso es del envío y se quita solo cuando todo se entregó. */
+/** tag 'send': el aviso es del envío y se quita solo cuando todo se entregó; 'file': de un archivo, se quita
+ * cuando se elige o se envía uno. */
 function showChatAlert(text, kind, tag) {
   // El aviso le quita altura a la conversación: que el último mensaje (y su estado) siga a la vista.
   const log = $('#chat-messages');
@@ -167,7 +186,9 @@ function showChatAlert(text, kind, tag) {
 
 function hideChatAlert() { $('#chat-alert-wrap').hidden = true; }
 
-function sendAlertShown() { return !$('#chat-alert-wrap').hidden && $('#chat-alert').dataset.kind === 'send'; }
+function alertShown(tag) { return !$('#chat-alert-wrap').hidden && $('#chat-alert').dataset.kind === tag; }
+
+function sendAlertShown() { return alertShown('send'); }
 
 function clearSendAlertIfDelivered(c) {
   if (chat !== c || !sendAlertShown()) return;
@@ -177,17 +198,27 @@ function clearSendAlertIfDelivered(c) {
 
 /* ----- envío ----- */
 
-async function send(c, text, clientId) {
+/** Un texto que no se envió vuelve al compositor (delante de lo que se haya escrito después) y a su borrador. */
+function giveBack(c, text) {
+  const input = $('#chat-input');
+  input.value = [text, input.value].filter((t) => t.trim()).join('\n');
+  autoGrow(input);
+  drafts.set(c.id, input.value);
+}
+
+/** quote: la cita ({id, role, contenido}) si responde a un mensaje; viaja como `responde_a` y se conserva al
+ * reintentar (la burbuja la guarda). */
+async function send(c, text, clientId, quote = null) {
   text = text.trim();
   if (!text) return;
   if (text.length > 4096) { showChatAlert('El mensaje excede 4096 caracteres.', 'error'); return; }
   const cid = clientId || uuid();
-  const p = c.conv.addPending(text, cid);
+  const p = c.conv.addPending(text, cid, quote);
   typing.stop();
 
-  const res = await api('/ticket/' + c.id + '/enviar-mensaje', {
-    method: 'POST', body: { mensaje: text, client_id: cid }, timeout: 30000,
-  });
+  const body = { mensaje: text, client_id: cid };
+  if (quote) body.responde_a = quote.id;
+  const res = await api('/ticket/' + c.id + '/enviar-mensaje', { method: 'POST', body, timeout: 30000 });
   if (chat !== c || res.status === 401) return;
   const d = res.data || {};
   const id = d.mensaje_id;
@@ -213,6 +244,14 @@ async function send(c, text, clientId) {
     toast(reason, 'error', { title: 'Mensaje no entregado' });
     return;
   }
+  if (quote && res.status === 400 && !/cerrado/i.test(errorText(res))) {
+    // El servidor no aceptó la cita (p. ej. el mensaje citado no es de este ticket) y no guardó nada: el aviso
+    // dice por qué y el texto vuelve al compositor, sin la cita, para enviarlo como mensaje normal.
+    c.conv.discard(p.msg);
+    giveBack(c, text);
+    showChatAlert(errorText(res, 'No se pudo enviar la respuesta'), 'error');
+    return;
+  }
   // No se guardó (o no se sabe): ❌ con el motivo. Un corte de red o un 5xx pudo haberlo guardado:
   // reintentar con el mismo client_id es seguro.
   const maybeSaved = isTransient(res) || res.status === 429;
@@ -223,14 +262,14 @@ async function send(c, text, clientId) {
 function retry(c, m) {
   if (chat !== c) return;
   if (m.localStatus === 'error') {
-    // Nunca llegó al historial (o no se sabe): reenviar con el mismo client_id (idempotente).
+    // Nunca llegó al historial (o no se sabe): reenviar con el mismo client_id (idempotente) y la misma cita.
     c.conv.discard(m);
-    send(c, m.content, m.clientId);
+    send(c, m.content, m.clientId, m.responde_a);
     return;
   }
-  // Rechazado por WhatsApp: es un mensaje nuevo, con un client_id nuevo.
+  // Rechazado por WhatsApp: es un mensaje nuevo, con un client_id nuevo (y la misma cita).
   c.conv.markRetried(m);
-  send(c, m.content, null);
+  send(c, m.content, null, m.responde_a);
 }
 
 /* ----- tramas del WebSocket (guía 003) ----- */
@@ -252,13 +291,19 @@ export function setupChatPanel() {
     send: (text) => {
       if (!chat) return;
       drafts.delete(chat.id);
-      send(chat, text);
+      send(chat, text, null, takeReply());
     },
     input: (value) => {
       if (!chat) return;
       if (value) drafts.set(chat.id, value); else drafts.delete(chat.id);
       typing.input(value);
     },
+  });
+  setupChatReply({ author: quoteAuthor });
+  setupChatFiles({
+    current: () => chat,
+    alert: (text, kind) => showChatAlert(text, kind, 'file'),
+    clearAlert: () => { if (alertShown('file')) hideChatAlert(); },
   });
   $('#chat-close').addEventListener('click', closeChat);
   $('#chat-modal').addEventListener('close', () => { if (chat && !$('#chat-modal').open) closeChat(); });
