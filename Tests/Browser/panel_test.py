@@ -1262,10 +1262,231 @@ def test_13_reply(ctx):
     assert icon_problems(d) == [], icon_problems(d)
 
 
+
+# JS: what the guest page shows for the attachment of the technician's bubble whose text is arguments[0]:
+# {thumb: {src, alt, label, state, width, height} | null, file: {text, name, label} | null, loading}, or null.
+GUEST_ATTACHMENT_JS = """
+const el = Array.from(document.querySelectorAll('#guest-messages .message.role-tecnico')).find((x) => {
+  const t = x.querySelector('.message-text');
+  return t && t.textContent === arguments[0];
+});
+if (!el) return null;
+const thumb = el.querySelector('.message-bubble .attachment-thumb');
+const img = thumb && thumb.querySelector('img');
+const file = el.querySelector('.message-bubble .attachment-file');
+return {
+  thumb: thumb ? { src: img ? img.getAttribute('src') : null, alt: img ? img.alt : null,
+                   label: thumb.getAttribute('aria-label'), state: thumb.dataset.state || null,
+                   width: img && img.complete ? img.naturalWidth : 0, height: img && img.complete ? img.naturalHeight : 0 }
+    : null,
+  file: file ? { text: file.textContent.trim(), name: (file.querySelector('.attachment-name') || {}).textContent || null,
+                 tag: file.tagName, type: file.getAttribute('type') } : null,
+  loading: !!el.querySelector('.thumb-loading'),
+  loadingText: (el.querySelector('.thumb-loading') || {}).textContent || null,
+};
+"""
+
+# JS installed on the guest page: remembers how each /attachments/ request was authorized (no credential in it).
+GUEST_FETCH_PROBE_JS = """
+if (!window.__attachmentFetches) {
+  window.__attachmentFetches = [];
+  const realFetch = window.fetch;
+  window.fetch = function (url, opts) {
+    if (String(url).indexOf('/attachments/') >= 0) {
+      const auth = (opts && opts.headers && opts.headers.Authorization) || '';
+      window.__attachmentFetches.push({ url: String(url), scheme: auth.split(' ')[0] || null });
+    }
+    return realFetch.call(this, url, opts);
+  };
+}
+"""
+
+# JS (async): does the picture at the blob: URL arguments[0] still load? (false once it was revoked). A new <img>,
+# not fetch: the page's CSP allows blob: pictures but no blob: connections.
+BLOB_ALIVE_JS = """
+const done = arguments[arguments.length - 1];
+const img = new Image();
+img.onload = () => done(img.naturalWidth > 0);
+img.onerror = () => done(false);
+img.src = arguments[0];
+"""
+
+
+def start_guest_chat(ctx, initial, name, email, phone):
+    """A new visitor (empty storage) opens a chat at /chat/; returns its chat_room_id once the chat is live."""
+    if ctx.guest is None:
+        ctx.guest = new_driver(ctx.out / "logs" / "chromedriver-guest.log")
+    g = ctx.guest
+    g.get(ctx.api + "/chat/")
+    g.execute_script("localStorage.clear(); sessionStorage.clear()")
+    g.get(ctx.api + "/chat/")
+    wait_for(g, lambda x: x.find_element(By.ID, "start-form").is_displayed(), "guest start form not shown")
+    g.find_element(By.ID, "initial-message").send_keys(initial)
+    g.find_element(By.ID, "start-submit").click()
+    wait_for(g, lambda x: x.find_element(By.ID, "profile-form").is_displayed(), "profile form not shown")
+    g.find_element(By.ID, "full-name").send_keys(name)
+    g.find_element(By.ID, "email").send_keys(email)
+    g.find_element(By.ID, "phone").send_keys(phone)
+    g.find_element(By.ID, "profile-submit").click()
+    wait_for(g, lambda x: bubble(x, "user", initial, "#guest-messages"), "initial message not in the guest chat")
+    wait_websocket(g, where="guest page")
+    room = g.execute_script("return localStorage.getItem('mostrador.guest.chat_room_id')")
+    assert room, "no chat_room_id in the guest's localStorage"
+    return room
+
+
+def web_ticket_of(ctx, room):
+    status, page = http("GET", ctx.api + "/api/chatrooms/filtered_chats/?page_size=100", headers=ctx.admin())
+    assert status == 200, "filtered_chats: %s %r" % (status, page)
+    chat = next((c for c in page["chats"] if c["id"] == room), None)
+    assert chat, "room %s not in filtered_chats" % room
+    return int(chat["ticket_id"])
+
+
+def panel_send_file(ctx, path, caption=""):
+    """The technician sends `path` from the open panel chat, as test_12 does: the clip's file input, the caption in
+    the preview, «Enviar» (a `file_upload_request` frame, then the multipart POST to the granted `upload_url`)."""
+    d = ctx.panel
+    dismiss_chat_alert(d)
+    d.find_element(By.ID, "chat-file").send_keys(str(path))
+    wait_for(d, lambda x: x.find_element(By.ID, "chat-attach-form").is_displayed(), "the preview did not open")
+    field = d.find_element(By.ID, "chat-attach-caption")
+    field.clear()
+    if caption:
+        field.send_keys(caption)
+    d.find_element(By.ID, "chat-attach-send").click()
+    try:
+        wait_for(d, lambda x: not x.find_element(By.ID, "chat-attach-form").is_displayed(), "", 30)
+    except TimeoutException:
+        raise AssertionError("the panel did not send %s; the chat says %r"
+                             % (path.name, d.find_element(By.ID, "chat-alert-text").text)) from None
+
+
+def test_14_guest_sees_files(ctx):
+    """A technician sends a web visitor a PNG with a caption and a PDF from the panel: the visitor's page shows the
+    picture as a thumbnail (loaded as a blob: URL with the room's credential, after «Cargando foto…») above the
+    caption, opens it larger in a <dialog> with «Descargar» that Esc closes (the focus back on the thumbnail), and
+    shows the PDF as a «Descargar <name>» button that saves the same bytes under that name. Starting a new
+    conversation revokes the blob: URLs."""
+    tag = uuid.uuid4().hex[:6]
+    initial = "Necesito el presupuesto de la reparación [%s]" % tag
+    room = start_guest_chat(ctx, initial, "Luisa Pérez", "luisa.perez@example.com", "+52 477 555 0101")
+    g = ctx.guest
+    g.execute_script(GUEST_FETCH_PROBE_JS)
+    web_ticket = web_ticket_of(ctx, room)
+
+    folder = Path(tempfile.mkdtemp(prefix="mostrador-guest-files-"))
+    downloads = folder / "downloads"
+    downloads.mkdir()
+    try:
+        g.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+        png = make_png(24, 16, bytes.fromhex(tag[:6]))
+        png_path = folder / ("tarjeta-%s.png" % tag)
+        png_path.write_bytes(png)
+        pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n" + tag.encode()
+        pdf_name = "presupuesto-%s.pdf" % tag
+        pdf_path = folder / pdf_name
+        pdf_path.write_bytes(pdf)
+        caption = "Así está la tarjeta madre de tu equipo [%s]" % tag
+
+        # The technician, from the panel, sends both into the visitor's chat.
+        open_chat(ctx, web_ticket)
+        wait_websocket(ctx.panel)
+        panel_send_file(ctx, png_path, caption)
+        panel_send_file(ctx, pdf_path)
+
+        # The picture: a thumbnail above the caption, drawn from a blob: URL.
+        shown = wait_for(g, lambda x: (lambda a: a if a and a["thumb"] and a["thumb"]["width"] else None)(
+            x.execute_script(GUEST_ATTACHMENT_JS, caption)), "the visitor does not see the picture", UI_TIMEOUT)
+        thumb = shown["thumb"]
+        assert (thumb["width"], thumb["height"]) == (24, 16), "the thumbnail is a %r picture" % thumb
+        assert thumb["src"].startswith("blob:"), "the thumbnail is not a blob: URL: %r" % thumb["src"]
+        assert thumb["alt"] == caption, "alt=%r" % thumb["alt"]
+        assert thumb["label"] == "Ver foto ampliada: " + caption, thumb["label"]
+        assert bubble(g, "tecnico", caption, "#guest-messages"), "the caption is not the bubble's text"
+        fetches = g.execute_script("return window.__attachmentFetches")
+        assert fetches and all(f["scheme"] == "Room" for f in fetches), \
+            "attachments fetched without the room credential: %r" % fetches
+        # The «Cargando foto…» placeholder, seen on a fresh thumbnail built by the page's own module.
+        placeholder = g.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            import('/chat/attachments.js').then((mod) => {
+              const files = new mod.GuestAttachments('Room none');
+              const el = files.element({ tipo: 'image', adjunto_url: '/attachments/999999999', content: '📷 Foto' }, 'ti');
+              const first = el.textContent;
+              document.body.appendChild(el);
+              const check = () => el.dataset.state === 'error'
+                ? done({ first, after: el.textContent, label: el.getAttribute('aria-label') }) : setTimeout(check, 50);
+              check();
+            }, (e) => done({ error: String(e) }));
+        """)
+        g.execute_script("document.querySelectorAll('body > .attachment-thumb').forEach((e) => e.remove())")
+        assert placeholder.get("first") == "Cargando foto…", placeholder
+        assert "No se pudo cargar la foto" in placeholder["after"], placeholder
+        assert placeholder["label"] == "No se pudo cargar la foto. Reintentar", placeholder
+
+        # The PDF: a download button with its name.
+        pdf_text = "📎 " + pdf_name
+        shown = wait_for(g, lambda x: (lambda a: a if a and a["file"] else None)(
+            x.execute_script(GUEST_ATTACHMENT_JS, pdf_text)), "the visitor does not see the PDF", UI_TIMEOUT)
+        assert shown["file"]["name"] == pdf_name, shown
+        assert shown["file"]["text"] == "Descargar " + pdf_name, shown
+        assert shown["file"]["tag"] == "BUTTON" and shown["file"]["type"] == "button", shown
+        assert shown["thumb"] is None, "the PDF got a thumbnail: %r" % shown
+        assert icon_problems(g) == [], icon_problems(g)
+        assert_no_script_ran(g, "guest page with files")
+        g.execute_script("document.getElementById('guest-messages').scrollTop = 1e9")
+        ctx.shot("13-guest-files.png", g)
+
+        # Clicking the PDF saves the same bytes under its name.
+        el = g.execute_script("""
+            return Array.from(document.querySelectorAll('#guest-messages .attachment-file'))
+              .find((b) => b.querySelector('.attachment-name').textContent === arguments[0]);
+        """, pdf_name)
+        el.click()
+        saved = downloads / pdf_name
+        wait_until(lambda: saved.exists() and saved.read_bytes() == pdf,
+                   "the PDF was not saved as %s (folder: %r)" % (pdf_name, sorted(p.name for p in downloads.iterdir())))
+
+        # Clicking the thumbnail opens it larger; «Descargar» is there; Esc closes it and the focus comes back.
+        thumb_el = g.execute_script("""
+            return Array.from(document.querySelectorAll('#guest-messages .attachment-thumb'))
+              .find((b) => b.getAttribute('aria-label') === arguments[0]);
+        """, "Ver foto ampliada: " + caption)
+        thumb_el.click()
+        wait_for(g, lambda x: x.execute_script(
+            "const d = document.getElementById('guest-lightbox'), i = document.getElementById('guest-lightbox-img');"
+            "return d.open && i.complete && i.naturalWidth > 0"), "the picture did not open larger")
+        assert g.find_element(By.ID, "guest-lightbox-title").text == caption
+        assert g.find_element(By.ID, "guest-lightbox-img").get_attribute("alt") == caption
+        download = g.find_element(By.ID, "guest-lightbox-download")
+        assert download.is_displayed() and download.text.strip() == "Descargar", download.text
+        assert g.find_element(By.ID, "guest-lightbox").get_attribute("aria-labelledby") == "guest-lightbox-title"
+        assert icon_problems(g) == [], icon_problems(g)
+        ctx.shot("14-guest-lightbox.png", g)
+        download.click()
+        picture = downloads / (caption + ".png")
+        wait_until(lambda: picture.exists() and picture.read_bytes() == png,
+                   "the picture was not saved (folder: %r)" % sorted(p.name for p in downloads.iterdir()))
+        ActionChains(g).send_keys(Keys.ESCAPE).perform()
+        wait_for(g, lambda x: not x.execute_script("return document.getElementById('guest-lightbox').open"),
+                 "Esc did not close the picture")
+        assert g.switch_to.active_element == thumb_el, "the focus did not go back to the thumbnail"
+
+        # A new conversation revokes the blob: URLs.
+        assert g.execute_async_script(BLOB_ALIVE_JS, thumb["src"]), "the blob: URL is dead before leaving"
+        g.execute_script("window.confirm = () => true")
+        g.find_element(By.ID, "guest-reset").click()
+        wait_for(g, lambda x: x.find_element(By.ID, "start-form").is_displayed(), "no new conversation")
+        assert not g.execute_async_script(BLOB_ALIVE_JS, thumb["src"]), "the blob: URL was not revoked"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
-         test_10_content_security_policy]
+         test_14_guest_sees_files, test_10_content_security_policy]
 
 
 # ---------------------------------------------------------------------------------------------------- runner

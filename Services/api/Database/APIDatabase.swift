@@ -259,6 +259,24 @@ enum APIDatabase {
             // The message a message answers (a customer's WhatsApp reply, a technician's reply to one).
             try db.execute(sql: "ALTER TABLE messages ADD COLUMN reply_to_id INTEGER REFERENCES messages(id)")
         }
+        migrator.registerMigration("v9: customer merges") { db in
+            try db.execute(
+                sql: """
+                    -- A customer merged into another (a channel proved both are one person) points at it.
+                    ALTER TABLE customers ADD COLUMN merged_into INTEGER REFERENCES customers(id);
+                    CREATE TABLE customer_merges (
+                        id INTEGER PRIMARY KEY,
+                        survivor_id INTEGER NOT NULL REFERENCES customers(id),
+                        merged_id INTEGER NOT NULL REFERENCES customers(id),
+                        -- The two addresses the channel vouched for in one message.
+                        evidence TEXT NOT NULL,
+                        -- The ids of the tickets that moved, comma-separated.
+                        tickets TEXT NOT NULL,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX customer_merges_survivor ON customer_merges(survivor_id);
+                    """)
+        }
         return migrator
     }
 }

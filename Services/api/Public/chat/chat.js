@@ -1,6 +1,7 @@
 /* Mostrador — chat de invitados (/chat/), flujo de la seed 002:
  * start_chat → complete_chat → chat (send_message, mensajes por WebSocket o consulta cada 5 s,
- * get_chat_status, user-notifications). Los datos se muestran con textContent/createElement. */
+ * get_chat_status, user-notifications). Los datos se muestran con textContent/createElement.
+ * Las fotos y archivos del chat se ven y se descargan con la credencial de la sala (chat/attachments.js). */
 import { api, errorText, isTransient, liveUrl } from '../lib/api.js';
 import { Conversation, PEOPLE, ROLE_LABEL, applyFrame, bindComposer, fromRoomMessage } from '../lib/conversation.js';
 import { $, showText } from '../lib/dom.js';
@@ -8,6 +9,7 @@ import { debounce } from '../lib/format.js';
 import { placeIcons } from '../lib/icons.js';
 import { LiveChannel, Typing, renderConnection } from '../lib/live-channel.js';
 import { toast } from '../lib/toast.js';
+import { GuestAttachments, setupLightbox } from './attachments.js';
 
 const KEYS = {
   session: 'mostrador.guest.session_id',
@@ -170,11 +172,18 @@ const GUEST_VIEW = {
   onRetry: (m) => { chat.conv.discard(m); sendMessage(m.content); },
 };
 
+/** Quién envió un adjunto, para el texto alternativo de una foto: «Foto enviada por …». */
+function senderOf(m) {
+  return m.role === 'user' ? 'ti' : GUEST_VIEW.author(m) || 'el agente';
+}
+
 function enterChat(welcome) {
   showStep('chat');
+  // Los adjuntos de esta sala: se descargan con su credencial y sus blob: URL se liberan al salir (leaveChat).
+  const files = new GuestAttachments('Room ' + room.token);
   const c = {
-    conv: new Conversation($('#guest-messages'), GUEST_VIEW),
-    channel: null, statusTimer: null, notifTimer: null, shownNotifs: new Set(), closed: false, loadedOnce: false,
+    conv: new Conversation($('#guest-messages'), { ...GUEST_VIEW, attachment: (m) => files.element(m, senderOf(m)) }),
+    files, channel: null, statusTimer: null, notifTimer: null, shownNotifs: new Set(), closed: false, loadedOnce: false,
   };
   chat = c;
   setClosedUI(false);
@@ -213,6 +222,7 @@ function leaveChat() {
   c.channel?.stop();
   clearInterval(c.statusTimer);
   clearTimeout(c.notifTimer);
+  c.files.forget();
 }
 
 function invalidRoom() {
@@ -342,6 +352,9 @@ async function pollNotifications(c) {
 /* ------------------------------------------------------------- arranque */
 async function init() {
   placeIcons();
+  setupLightbox();
+  // Al dejar la página (no al guardarla en la caché de ida y vuelta), se liberan las fotos y archivos descargados.
+  window.addEventListener('pagehide', (ev) => { if (!ev.persisted) chat?.files.forget(); });
   $('#start-form').addEventListener('submit', onStartSubmit);
   $('#initial-message').addEventListener('input', () => { updateCount(); setFieldError('initial-message', null); });
   $('#profile-form').addEventListener('submit', onProfileSubmit);

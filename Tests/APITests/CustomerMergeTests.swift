@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import MostradorContracts
+import TestSupport
+import Testing
+
+@testable import MostradorAPI
+
+/// One person, one customer, whatever WhatsApp calls them: when a channel-verified event shows that a phone and a
+/// `@lid` that wrote separately are one person, their two customers become one (tickets, messages and identities),
+/// with an audit record and a note the technicians see. A web visitor's claims never take part.
+@Suite struct CustomerMergeTests {
+    static let phone = "5214771234567"
+    static let lid = "123123123123123@lid"
+
+    static func post(_ api: APITestSystem, _ payload: [String: Any]) async throws -> Int64 {
+        let reply = try await api.call(
+            .post, "/webhook", authorization: "Bearer \(APITestSystem.webhookToken)", json: payload)
+        try #require(reply.status == 200, Comment(rawValue: reply.text))
+        return try reply.decode(Answer.Received.self).ticketID
+    }
+
+    static func customers(_ api: APITestSystem) async throws -> [Row] {
+        try await api.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, name, merged_into FROM customers ORDER BY id")
+        }
+    }
+
+    @Test func aPhoneAndALIDThatWroteApartAreMergedWhenTheChannelJoinsThem() async throws {
+        try await APITestSystem.with { api in
+            let first = try await Self.post(
+                api, ["remitente": Self.phone, "contenido": "Mi impresora no imprime", "nombre": "Lucía"])
+            let second = try await Self.post(
+                api, ["remitente": Self.lid, "contenido": "Hola, ¿siguen ahí?", "nombre": "Lucía H."])
+            #expect(first != second)
+            #expect(try await Self.customers(api).count == 2)
+
+            // The LID writes again and this time the bridge says whose phone it is.
+            let third = try await Self.post(
+                api, ["remitente": Self.lid, "remitente_alt": Self.phone, "contenido": "Es la HP del segundo piso"])
+            let customers = try await Self.customers(api)
+            try #require(customers.count == 2)
+            let survivor = customers[0]["id"] as Int64
+            let merged = customers[1]["id"] as Int64
+            #expect(customers[0]["merged_into"] as Int64? == nil)
+            #expect(customers[1]["merged_into"] as Int64? == survivor)
+            #expect(customers[0]["name"] as String? == "Lucía")
+
+            let tickets = try await api.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, customer_id, reply_address FROM tickets ORDER BY id")
+            }
+            #expect(tickets.map { $0["customer_id"] as Int64 } == [survivor, survivor])
+            // The message went to the person's latest open ticket, answered where they wrote from.
+            #expect(third == second)
+            #expect(tickets.last?["reply_address"] as String? == Self.lid)
+            let identities = try await api.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT kind, customer_id FROM customer_identities ORDER BY kind")
+            }
+            #expect(
+                identities.map { "\($0["kind"] as String)=\($0["customer_id"] as Int64)" } == [
+                    "lid=\(survivor)", "phone=\(survivor)",
+                ])
+
+            // The audit record, and a note on each open ticket that the panel shows.
+            let audit = try #require(
+                try await api.pool.read { db in
+                    try Row.fetchOne(db, sql: "SELECT survivor_id, merged_id, evidence, tickets FROM customer_merges")
+                })
+            #expect(audit["survivor_id"] as Int64 == survivor)
+            #expect(audit["merged_id"] as Int64 == merged)
+            #expect((audit["evidence"] as String).contains("+5214771234567"))
+            #expect((audit["evidence"] as String).contains(Self.lid))
+            #expect(audit["tickets"] as String == String(second))
+            let admin = try await api.admin()
+            for ticket in [first, second] {
+                let conversation = try await api.call(.get, "/ticket/\(ticket)/conversacion", authorization: admin)
+                let notes = try #require(try conversation.json()["historial"] as? [[String: Any]])
+                    .filter { $0["role"] as? String == "system" }.compactMap { $0["content"] as? String }
+                #expect(notes.contains { $0.contains("misma persona") && $0.contains("#\(merged) en #\(survivor)") })
+            }
+
+            // From now on either address is the same customer; nothing merges twice.
+            _ = try await Self.post(api, ["remitente": Self.phone, "contenido": "Gracias"])
+            #expect(try await Self.customers(api).filter { $0["merged_into"] as Int64? == nil }.count == 1)
+            #expect(
+                try await api.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer_merges") } == 1
+            )
+        }
+    }
+
+    @Test func aVisitorWhoTypesTheSamePhoneIsNeverMerged() async throws {
+        try await APITestSystem.with { api in
+            _ = try await Self.post(api, ["remitente": Self.phone, "contenido": "Hola"])
+            _ = try await api.guestChat("Soy yo, el del WhatsApp", phone: "+" + Self.phone)
+            _ = try await Self.post(
+                api, ["remitente": Self.lid, "remitente_alt": Self.phone, "contenido": "Otra vez yo"])
+            let customers = try await Self.customers(api)
+            // The WhatsApp person (phone and LID) is one customer; the visitor stays their own.
+            #expect(customers.count == 2)
+            #expect(customers.allSatisfy { $0["merged_into"] as Int64? == nil })
+            #expect(
+                try await api.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer_merges") } == 0
+            )
+        }
+    }
+}
