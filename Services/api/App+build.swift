@@ -125,8 +125,12 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     chatRooms.addAgentRoutes(to: panel)
     NotificationsController(notifications: components.notifications).addRoutes(to: panel)
     AgentsController(agents: components.agents, live: conversations.live).addRoutes(to: panel)
-    TicketController(conversations: conversations, readModels: components.readModels, templates: components.templates)
-        .addRoutes(to: panel)
+    let whatsAppTemplates = WhatsAppTemplates(reader: components.pool, committer: components.committer)
+    WhatsAppTemplatesController(templates: whatsAppTemplates).addRoutes(to: panel)
+    TicketController(
+        conversations: conversations, readModels: components.readModels, templates: components.templates,
+        whatsAppTemplates: whatsAppTemplates
+    ).addRoutes(to: panel)
     return router
 }
 

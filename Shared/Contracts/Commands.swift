@@ -19,11 +19,14 @@ public struct RelaySend: MessageContract, Equatable {
     /// The channel's id of the message this one answers (`context.message_id`, `reply_to`, `quoted`): the
     /// customer sees it quoted. Absent: not a reply.
     public var replyTo: String?
+    /// A WhatsApp template approved by Meta (what the Cloud API lets a business send outside the 24-hour window);
+    /// `text` is then its rendered body, which channels without templates send as it is.
+    public var template: RelayTemplate?
     public var correlationID: String? { String(ticketID) }
 
     public init(
         ticketID: Int64, messageID: Int64, recipient: String, text: String, channel: String? = nil,
-        attachment: RelayAttachment? = nil, replyTo: String? = nil
+        attachment: RelayAttachment? = nil, replyTo: String? = nil, template: RelayTemplate? = nil
     ) {
         self.ticketID = ticketID
         self.messageID = messageID
@@ -32,6 +35,21 @@ public struct RelaySend: MessageContract, Equatable {
         self.channel = channel
         self.attachment = attachment
         self.replyTo = replyTo
+        self.template = template
+    }
+}
+
+/// An approved WhatsApp template by name and language, with the values of its body's `{{1}}`, `{{2}}`…
+public struct RelayTemplate: Codable, Sendable, Equatable {
+    public var name: String
+    /// Meta's language code (`es_MX`, `en_US`, `es`).
+    public var language: String
+    public var parameters: [String]
+
+    public init(name: String, language: String, parameters: [String]) {
+        self.name = name
+        self.language = language
+        self.parameters = parameters
     }
 }
 

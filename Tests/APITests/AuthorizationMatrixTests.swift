@@ -109,6 +109,19 @@ import Testing
             Row(
                 method: .post, path: "/ticket/{ticket}/notificar", body: ["plantilla": "equipo listo"],
                 expected: chatAgents),
+            // WhatsApp templates: agents read the catalogue, admins keep it; sending one is writing in the chat
+            // (this chat is a web chat: past the access policy, a template is refused as not for it).
+            Row(method: .get, path: "/api/templates", expected: anyAgent),
+            Row(
+                method: .post, path: "/api/templates",
+                body: ["nombre": "aviso_{n}", "idioma": "es_MX", "cuerpo": "Hola {{1}}"],
+                expected: [401, 403, 403, 403, 403, 201]),
+            Row(
+                method: .patch, path: "/api/templates/{template}", body: ["estado": "approved"],
+                expected: [401, 403, 403, 403, 403, 200]),
+            Row(
+                method: .post, path: "/ticket/{ticket}/enviar-plantilla",
+                body: ["plantilla_id": 1, "parametros": ["Ana"]], expected: [401, 403, 403, 403, 400, 400]),
             // WhatsApp channels: only the channel's own credential (bridge token, signature, gateway token) gets in;
             // no panel session or room token is one.
             Row(
@@ -168,6 +181,11 @@ import Testing
                     message: first.id, attachment: row.id)
             }
             let shared = try await makeRoom()
+            let template = try #require(
+                try await WhatsAppTemplates(reader: api.pool, committer: api.components.committer).add(
+                    name: "equipo_listo", language: "es_MX", category: "UTILITY",
+                    body: "Hola {{1}}, su equipo está listo",
+                    status: .approved))
             var failures: [String] = []
             var counter = 0
             for row in Self.rows {
@@ -180,6 +198,7 @@ import Testing
                             .replacingOccurrences(of: "{message}", with: String(room.message))
                             .replacingOccurrences(of: "{attachment}", with: String(room.attachment))
                             .replacingOccurrences(of: "{otherAgent}", with: other.id)
+                            .replacingOccurrences(of: "{template}", with: String(template.id))
                             .replacingOccurrences(of: "{n}", with: String(counter))
                     }
                     func fillAny(_ value: Any) -> Any {

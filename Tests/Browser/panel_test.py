@@ -1364,8 +1364,8 @@ def panel_send_file(ctx, path, caption=""):
 
 def test_14_guest_sees_files(ctx):
     """A technician sends a web visitor a PNG with a caption and a PDF from the panel: the visitor's page shows the
-    picture as a thumbnail (loaded as a blob: URL with the room's credential, after «Cargando foto…») above the
-    caption, opens it larger in a <dialog> with «Descargar» that Esc closes (the focus back on the thumbnail), and
+    picture as a thumbnail (loaded as a blob: URL with the room's credential) above the caption (a thumbnail says
+    «Cargando foto…» first and, for a file it cannot read, «No se pudo cargar la foto» with «Reintentar»), opens it larger in a <dialog> with «Descargar» that Esc closes (the focus back on the thumbnail), and
     shows the PDF as a «Descargar <name>» button that saves the same bytes under that name. Starting a new
     conversation revokes the blob: URLs."""
     tag = uuid.uuid4().hex[:6]

@@ -91,6 +91,24 @@ struct ChannelFlowTests {
             #expect(late.text.contains("fuera de la ventana de 24 h"))
             history = try await system.history(ticket.id)
             #expect(history.last?.estadoEntrega == "failed")
+
+            // An approved template still reaches them.
+            let registered = try await system.post(
+                "/api/templates",
+                json: [
+                    "nombre": "seguimiento", "idioma": "es_MX", "cuerpo": "Hola {{1}}, ¿pudimos resolver su caso?",
+                    "estado": "approved",
+                ])
+            #expect(registered.status == 201, "\(registered.text)")
+            let templateID = try #require(
+                (try JSONSerialization.jsonObject(with: Data(registered.text.utf8)) as? [String: Any])?["id"] as? Int)
+            let viaTemplate = try await system.post(
+                "/ticket/\(ticket.id)/enviar-plantilla", json: ["plantilla_id": templateID, "parametros": ["Test"]])
+            #expect(viaTemplate.status == 200, "\(viaTemplate.text)")
+            let templateSend = try #require(graph.received.last)
+            #expect(templateSend.body["type"] as? String == "template")
+            #expect((templateSend.body["template"] as? [String: any Sendable])?["name"] as? String == "seguimiento")
+            #expect(try await system.history(ticket.id).last?.content == "Hola Test, ¿pudimos resolver su caso?")
         }
     }
 

@@ -114,6 +114,32 @@ struct ChannelMediaTests {
         }
     }
 
+    @Test func cloudSendsAnApprovedTemplateWithItsBodyParameters() async throws {
+        try await CloudChannelTests.with { adapter, graph in
+            var message = OutboundMessage(
+                idempotencyKey: "k", recipient: "5214771234567", text: "Hola Ana, su equipo está listo")
+            message.template = RelayTemplate(name: "equipo_listo", language: "es_MX", parameters: ["Ana", "Dell"])
+            guard case .sent = await adapter.send(message) else {
+                Issue.record("expected sent")
+                return
+            }
+            let send = try #require(graph.received.first)
+            #expect(send.body["type"] as? String == "template")
+            #expect(send.body["text"] == nil)
+            let template = try #require(send.body["template"] as? [String: any Sendable])
+            #expect(template["name"] as? String == "equipo_listo")
+            #expect((template["language"] as? [String: any Sendable])?["code"] as? String == "es_MX")
+            // `send/template_text_params`: components[{type: body, parameters: [{type: text, text}]}].
+            let components = try #require(template["components"] as? [any Sendable])
+            let body = try #require(components.first as? [String: any Sendable])
+            #expect(body["type"] as? String == "body")
+            let parameters = try #require(body["parameters"] as? [any Sendable])
+            #expect(parameters.compactMap { ($0 as? [String: any Sendable])?["text"] as? String } == ["Ana", "Dell"])
+            #expect(parameters.allSatisfy { ($0 as? [String: any Sendable])?["type"] as? String == "text" })
+            #expect(graph.uploads.isEmpty)
+        }
+    }
+
     // MARK: WAHA
 
     @Test func wahaSendsPhotosBySendImageAndDocumentsBySendFileInline() async throws {

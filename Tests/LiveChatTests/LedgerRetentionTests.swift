@@ -69,7 +69,8 @@ struct LedgerRetentionTests {
         let file = RelayAttachment(mime: "application/pdf", filename: "presupuesto.pdf", data: Data("%PDF-1.4 x".utf8))
         let command = RelaySend(
             ticketID: 7, messageID: 70, recipient: "5215550001111", text: "El presupuesto", channel: "waha",
-            attachment: file, replyTo: "false_5215550001111@c.us_AAAA")
+            attachment: file, replyTo: "false_5215550001111@c.us_AAAA",
+            template: RelayTemplate(name: "presupuesto_listo", language: "es_MX", parameters: ["Ana"]))
         do {
             let ledger = try DeliveryLedger.open(dataDirectory: directory, logger: Logger(label: "ledger-test"))
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -88,6 +89,7 @@ struct LedgerRetentionTests {
             let sent = try #require(try await reopened.entry("m-70"))
             #expect(sent.command.attachment == nil)
             #expect(sent.command.replyTo == command.replyTo)
+            #expect(sent.command.template == command.template)
             #expect(sent.command.text == "El presupuesto")
         }
     }

@@ -256,6 +256,7 @@ public final class FakeCloudAPI: Sendable {
     private static func sendable(_ object: [String: Any]) -> [String: any Sendable] {
         object.mapValues { value -> any Sendable in
             if let nested = value as? [String: Any] { return sendable(nested) }
+            if let list = value as? [Any] { return list.map { sendable(["v": $0])["v"]! } }
             if let text = value as? String { return text }
             if let number = value as? Int { return number }
             if let flag = value as? Bool { return flag }

@@ -9,12 +9,14 @@ struct TicketController {
     let conversations: Conversations
     let readModels: ReadModels
     let templates: Templates
+    let whatsAppTemplates: WhatsAppTemplates
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("tickets", use: list)
         group.get("ticket/:id/conversacion", use: conversation)
         group.post("ticket/:id/enviar-mensaje", use: send)
         group.post("ticket/:id/notificar", use: notify)
+        group.post("ticket/:id/enviar-plantilla", use: sendTemplate)
         group.get("api/dashboard", use: dashboard)
     }
 
@@ -52,7 +54,9 @@ struct TicketController {
         guard let summary = try await conversations.tickets.summary(id: ticket.id) else {
             throw ConversationProblem.notFound
         }
-        return ConversationJSON(history: messages.map(HistoryItemJSON.init), ticket: TicketJSON(summary))
+        return ConversationJSON(
+            history: messages.map(HistoryItemJSON.init), ticket: TicketJSON(summary),
+            window: try await conversations.serviceWindow(ticket).map { ServiceWindowJSON($0, now: Date()) })
     }
 
     @Sendable func dashboard(_ request: Request, context: APIRequestContext) async throws -> DashboardJSON {
@@ -110,19 +114,65 @@ struct TicketController {
             text, clientID: try Parameters.clientID(payload.clientID), context: context, template: name)
     }
 
+    struct TemplatePayload: Decodable {
+        let templateID: Int64?
+        let parameters: [String]?
+        let clientID: String?
+        enum CodingKeys: String, CodingKey {
+            case templateID = "plantilla_id"
+            case parameters = "parametros"
+            case clientID = "client_id"
+        }
+    }
+
+    /// `POST /ticket/{id}/enviar-plantilla`: an approved WhatsApp template with its parameters — what reaches a
+    /// Cloud API customer whose 24-hour window has closed. Stored as the technician's message with the rendered
+    /// body; answered like `enviar-mensaje`.
+    @Sendable func sendTemplate(_ request: Request, context: APIRequestContext) async throws -> SendResultJSON {
+        // Who may write in this ticket is settled before anything about the template is said.
+        _ = try context.requireAgent
+        let ticket = try await conversations.ticket(
+            try Parameters.ticketNumber(context), for: context.caller, to: .write)
+        guard ticket.channel == .whatsapp else {
+            throw APIError.badRequest("Las plantillas de WhatsApp solo se envían en tickets de WhatsApp")
+        }
+        let payload = try await request.decodeJSON(TemplatePayload.self, limit: 64 << 10)
+        guard let id = payload.templateID else { throw APIError.badRequest("Falta el campo 'plantilla_id'") }
+        guard let template = try await whatsAppTemplates.find(id) else {
+            throw APIError.notFound("Plantilla de WhatsApp no encontrada")
+        }
+        guard template.status == .approved else {
+            throw APIError(
+                status: .conflict,
+                detail:
+                    "La plantilla '\(template.name)' no está aprobada por Meta (estado: \(template.status.rawValue))")
+        }
+        let parameters = payload.parameters ?? []
+        do {
+            try template.checkParameters(parameters)
+        } catch .invalid(let detail) {
+            throw APIError.badRequest(detail)
+        }
+        let text = try Parameters.messageText(template.render(parameters), field: "cuerpo")
+        return try await deliver(
+            text, clientID: try Parameters.clientID(payload.clientID), context: context, template: template.name,
+            whatsAppTemplate: RelayTemplate(name: template.name, language: template.language, parameters: parameters))
+    }
+
     /// Posts the technician's message, then waits (up to the send wait) for the relay's verdict: 200 sent,
     /// 503 WhatsApp disconnected (saved, resent automatically), 502 refused, 504 no verdict in time (still queued).
     /// The message is saved in every case; the error bodies say so (`guardado`) and carry the same ids as the
     /// answer.
     private func deliver(
-        _ text: String, clientID: String?, context: APIRequestContext, template: String?, replyTo: Int64? = nil
+        _ text: String, clientID: String?, context: APIRequestContext, template: String?, replyTo: Int64? = nil,
+        whatsAppTemplate: RelayTemplate? = nil
     ) async throws -> SendResultJSON {
         let agent = try context.requireAgent
         let ticket = try await conversations.ticket(
             try Parameters.ticketNumber(context), for: context.caller, to: .write)
         context.logger.info("technician message", metadata: ["ticket": "\(ticket.id)", "agent": "\(agent.username)"])
         let posted = try await conversations.post(
-            text, clientID: clientID, by: .agent(agent), in: ticket.id, replyTo: replyTo)
+            text, clientID: clientID, by: .agent(agent), in: ticket.id, replyTo: replyTo, template: whatsAppTemplate)
         guard posted.channel == .whatsapp else {
             return SendResultJSON(
                 ticketID: posted.ticketID, messageID: posted.messageID, phone: posted.phone, template: template,

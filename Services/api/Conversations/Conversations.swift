@@ -70,9 +70,10 @@ struct Conversations: Sendable {
     /// request); a refused message stores nothing, so it produces no event and no notification. A `clientID`
     /// already used in the ticket returns the earlier message (and costs no rate). `replyTo` (a message of the
     /// same ticket) is quoted: on WhatsApp through the channel's own reply, when the channel knows that message.
+    /// `template` (agents, WhatsApp tickets) sends an approved template whose rendered body is `text`.
     func post(
         _ text: String, clientID: String?, by caller: Caller, in ticketID: Int64, take: Bool = true,
-        address: String? = nil, replyTo: Int64? = nil
+        address: String? = nil, replyTo: Int64? = nil, template: RelayTemplate? = nil
     ) async throws -> Posted {
         let content: String
         do {
@@ -119,7 +120,12 @@ struct Conversations: Sendable {
                 var message = NewMessage(role: .tecnico, content: content, agentID: agent.id, clientID: clientID)
                 let quoted = try replyTo.map { try Messages.channelID(of: $0, ticketID: ticket.id, db: db) }
                 message.replyToID = replyTo
-                let id = try Self.queueOutbound(message, on: ticket, db: db, replyTo: quoted ?? nil)
+                if template != nil, ticket.channel != .whatsapp {
+                    throw ConversationProblem.invalid(
+                        "Las plantillas de WhatsApp solo se envían en tickets de WhatsApp")
+                }
+                let id = try Self.queueOutbound(
+                    message, on: ticket, db: db, replyTo: quoted ?? nil, template: template)
                 return (Self.posted(ticket, id, repeated: false), assigned)
             }
         }
@@ -129,6 +135,11 @@ struct Conversations: Sendable {
         }
         if assigned, let agent = caller.agent { live.send(.joined(agent, ticketID: ticketID)) }
         return posted
+    }
+
+    /// The customer-service window of a WhatsApp ticket (nil for a web chat).
+    func serviceWindow(_ ticket: TicketFacts) async throws -> ServiceWindow? {
+        try await messages.reader.read { db in try ServiceWindow.of(ticket, db: db) }
     }
 
     /// What the relay said about a technician's message within `sendWait`.
@@ -196,7 +207,7 @@ struct Conversations: Sendable {
     /// it answers.
     static func queueOutbound(
         _ message: NewMessage, on ticket: TicketFacts, db: Database, file: RelayAttachment? = nil,
-        replyTo: String? = nil
+        replyTo: String? = nil, template: RelayTemplate? = nil
     ) throws -> Int64 {
         guard ticket.status != .closed else { throw ConversationProblem.closed }
         var message = message
@@ -212,7 +223,7 @@ struct Conversations: Sendable {
                 RelaySend(
                     ticketID: ticket.id, messageID: id, recipient: address,
                     text: file == nil ? message.content : (message.caption ?? ""), channel: ticket.replyChannel,
-                    attachment: file, replyTo: replyTo),
+                    attachment: file, replyTo: replyTo, template: template),
                 in: db)
         }
         return id

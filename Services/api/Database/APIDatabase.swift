@@ -277,6 +277,23 @@ enum APIDatabase {
                     CREATE INDEX customer_merges_survivor ON customer_merges(survivor_id);
                     """)
         }
+        migrator.registerMigration("v10: WhatsApp templates") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE whatsapp_templates (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        language TEXT NOT NULL,
+                        category TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        status TEXT NOT NULL
+                            CHECK (status IN ('pending', 'approved', 'rejected', 'paused', 'disabled')),
+                        created_at DATETIME NOT NULL,
+                        updated_at DATETIME NOT NULL,
+                        UNIQUE (name, language)
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -15,6 +15,8 @@ struct OutboundMessage: Sendable {
     var attachment: RelayAttachment? = nil
     /// The channel's id of the customer message this answers.
     var replyTo: String? = nil
+    /// An approved template (Cloud API); other channels send `text`, its rendered body.
+    var template: RelayTemplate? = nil
 
     init(
         idempotencyKey: String, recipient: String, text: String, attachment: RelayAttachment? = nil,
@@ -31,6 +33,7 @@ struct OutboundMessage: Sendable {
         self.init(
             idempotencyKey: idempotencyKey, recipient: command.recipient, text: command.text,
             attachment: command.attachment, replyTo: command.replyTo.flatMap { $0.isEmpty ? nil : $0 })
+        template = command.template
     }
 }
 

@@ -21,7 +21,7 @@ struct CloudAPIAdapter: ChannelAdapter {
 
     func send(_ message: OutboundMessage) async -> SendOutcome {
         var mediaID: String?
-        if let file = message.attachment {
+        if let file = message.attachment, message.template == nil {
             switch await upload(file) {
             case .sent(let id?): mediaID = id
             case .sent(nil):
@@ -101,7 +101,17 @@ struct CloudAPIAdapter: ChannelAdapter {
             "recipient_type": "individual",
             "biz_opaque_callback_data": message.idempotencyKey,
         ]
-        if let file = message.attachment, let mediaID {
+        if let template = message.template {
+            // `send/template_text_params`: the body's parameters as text, in order.
+            var body: [String: Any] = ["name": template.name, "language": ["code": template.language]]
+            if !template.parameters.isEmpty {
+                body["components"] = [
+                    ["type": "body", "parameters": template.parameters.map { ["type": "text", "text": $0] }]
+                ]
+            }
+            object["type"] = "template"
+            object["template"] = body
+        } else if let file = message.attachment, let mediaID {
             var media: [String: Any] = ["id": mediaID]
             if !message.text.isEmpty { media["caption"] = message.text }
             if !file.isImage { media["filename"] = file.displayName }

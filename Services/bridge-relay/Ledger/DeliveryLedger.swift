@@ -115,15 +115,16 @@ struct DeliveryLedger: Sendable {
         migrator.registerMigration("v3: channels") { db in
             try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN channel TEXT")
         }
-        // A message may carry a file and answer a customer's message. The file's bytes stay only while the message
-        // may still be sent (they are dropped once it is sent or failed).
-        migrator.registerMigration("v4: files and replies") { db in
+        // A message may carry a file, answer a customer's message or be an approved template. The file's bytes stay
+        // only while the message may still be sent (they are dropped once it is sent or failed).
+        migrator.registerMigration("v4: files, replies and templates") { db in
             try db.execute(
                 sql: """
                     ALTER TABLE deliveries ADD COLUMN reply_to TEXT;
                     ALTER TABLE deliveries ADD COLUMN attachment_mime TEXT;
                     ALTER TABLE deliveries ADD COLUMN attachment_name TEXT;
                     ALTER TABLE deliveries ADD COLUMN attachment BLOB;
+                    ALTER TABLE deliveries ADD COLUMN template TEXT;
                     """)
         }
         return migrator
@@ -227,12 +228,13 @@ struct DeliveryLedger: Sendable {
                 sql: """
                     INSERT INTO deliveries (message_id, ticket_id, message_ref, recipient, text, status, attempts,
                                             provider_id, reason, line_order, reported, incarnation, updated_at,
-                                            channel, reply_to, attachment_mime, attachment_name, attachment)
+                                            channel, reply_to, attachment_mime, attachment_name, attachment,
+                                            template)
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
                             CASE WHEN ?6 IN ('parked', 'retrying')
                                  THEN (SELECT COALESCE(MAX(line_order), 0) + 1 FROM deliveries) END,
                             ?6 NOT IN ('sent', 'failed'), ?10, ?11, ?12, ?13, ?14, ?15,
-                            CASE WHEN ?6 IN ('sent', 'failed') THEN NULL ELSE ?16 END)
+                            CASE WHEN ?6 IN ('sent', 'failed') THEN NULL ELSE ?16 END, ?17)
                     ON CONFLICT (message_id) DO UPDATE SET
                         status = excluded.status, attempts = excluded.attempts,
                         provider_id = COALESCE(excluded.provider_id, provider_id), reason = excluded.reason,
@@ -245,6 +247,7 @@ struct DeliveryLedger: Sendable {
                 messageID, command.ticketID, command.messageID, command.recipient, command.text, status.rawValue,
                 attempts, providerID, reason, incarnation, Date(), command.channel, command.replyTo,
                 command.attachment?.mime, command.attachment?.filename, command.attachment?.data,
+                try command.template.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) },
             ])
         }
     }
@@ -268,7 +271,10 @@ struct DeliveryLedger: Sendable {
                         mime: row["attachment_mime"] ?? "application/octet-stream", filename: row["attachment_name"],
                         data: $0)
                 },
-                replyTo: row["reply_to"]),
+                replyTo: row["reply_to"],
+                template: (row["template"] as String?).flatMap {
+                    try? JSONDecoder().decode(RelayTemplate.self, from: Data($0.utf8))
+                }),
             status: Status(rawValue: row["status"]) ?? .failed,
             attempts: row["attempts"],
             providerID: row["provider_id"],

@@ -74,10 +74,33 @@ struct TicketJSON: Encodable, Sendable {
 struct ConversationJSON: ResponseEncodable, Sendable {
     let history: [HistoryItemJSON]
     let ticket: TicketJSON
+    /// WhatsApp tickets only.
+    let window: ServiceWindowJSON?
 
     enum CodingKeys: String, CodingKey {
         case ticket
         case history = "historial"
+        case window = "ventana_whatsapp"
+    }
+}
+
+/// `ventana_whatsapp`: whether the conversation's channel limits a business to templates 24 h after the customer's
+/// last message (the Cloud API), when that window closes and whether it is open now.
+struct ServiceWindowJSON: Encodable, Sendable {
+    let applies: Bool
+    @Nullable var closesAt: Date?
+    let open: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case applies = "aplica"
+        case closesAt = "cierra"
+        case open = "abierta"
+    }
+
+    init(_ window: ServiceWindow, now: Date) {
+        applies = window.applies
+        closesAt = window.closesAt
+        open = window.isOpen(at: now)
     }
 }
 
