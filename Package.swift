@@ -165,8 +165,8 @@ let package = Package(
         .testTarget(
             name: "LiveChatTests",
             dependencies: [
-                "MostradorAPI", "MostradorBridgeRelay", "MostradorContracts", "TestSupport", .hummingbird,
-                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                "MostradorAPI", "MostradorBridgeRelay", "MostradorContracts", "MostradorNotifier", "TestSupport",
+                .hummingbird, .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             path: "Tests/LiveChatTests",
             swiftSettings: swiftSettings

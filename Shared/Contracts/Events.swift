@@ -193,13 +193,17 @@ public struct TicketStatusChanged: MessageContract, Equatable {
     public var assignedAgentID: Int64?
     /// The WhatsApp channel `recipient` is reached through (`WhatsAppChannel`; absent: the seed bridge).
     public var replyChannel: String?
+    /// When the conversation's 24-hour customer-service window closes (Cloud API conversations only): after it,
+    /// a notice must be an approved template.
+    public var windowClosesAt: Date?
     public var correlationID: String? { String(ticketID) }
 
     public init(
         ticketID: Int64, from: String, to: String, at: Date, channel: Channel? = nil,
         recipient: String? = nil, language: String? = nil, customerName: String? = nil,
-        assignedAgentID: Int64? = nil, replyChannel: String? = nil
+        assignedAgentID: Int64? = nil, replyChannel: String? = nil, windowClosesAt: Date? = nil
     ) {
+        self.windowClosesAt = windowClosesAt
         self.ticketID = ticketID
         self.from = from
         self.to = to
@@ -228,13 +232,16 @@ public struct TicketAssigned: MessageContract, Equatable {
     public var customerName: String?
     /// The WhatsApp channel `recipient` is reached through (`WhatsAppChannel`; absent: the seed bridge).
     public var replyChannel: String?
+    /// When the conversation's 24-hour customer-service window closes (Cloud API conversations only).
+    public var windowClosesAt: Date?
     public var correlationID: String? { String(ticketID) }
 
     public init(
         ticketID: Int64, agentID: Int64, agentName: String, previousAgentID: Int64? = nil,
         byAgentID: Int64? = nil, channel: Channel, recipient: String? = nil, language: String = "es",
-        customerName: String? = nil, replyChannel: String? = nil
+        customerName: String? = nil, replyChannel: String? = nil, windowClosesAt: Date? = nil
     ) {
+        self.windowClosesAt = windowClosesAt
         self.ticketID = ticketID
         self.agentID = agentID
         self.agentName = agentName

@@ -79,7 +79,8 @@ extension Conversations {
             TicketAssigned(
                 ticketID: ticket.id, agentID: target.id, agentName: target.displayName, previousAgentID: previous?.id,
                 byAgentID: actor.id, channel: ticket.channel, recipient: ticket.replyAddress, language: ticket.language,
-                customerName: ticket.customerName, replyChannel: ticket.replyChannel),
+                customerName: ticket.customerName, replyChannel: ticket.replyChannel,
+                windowClosesAt: try Self.windowClosesAt(ticket, db: db)),
             in: db)
         return try TicketFacts.fetch(id: ticket.id, db: db)!
     }
@@ -106,7 +107,7 @@ extension Conversations {
                     ticketID: ticketID, from: ticket.status.rawValue, to: status.rawValue, at: Date(),
                     channel: ticket.channel, recipient: ticket.replyAddress, language: ticket.language,
                     customerName: ticket.customerName, assignedAgentID: ticket.assignedAgentID,
-                    replyChannel: ticket.replyChannel),
+                    replyChannel: ticket.replyChannel, windowClosesAt: try Self.windowClosesAt(ticket, db: db)),
                 in: db)
             return try TicketFacts.fetch(id: ticketID, db: db)!
         }
@@ -114,6 +115,12 @@ extension Conversations {
         live.changed(ticketID)
         live.send(LiveEvent(ticketID: ticketID, kind: .status))
         return ticket
+    }
+
+    /// When a Cloud API conversation's window closes, for the notifier (nil on channels without one).
+    static func windowClosesAt(_ ticket: TicketFacts, db: Database) throws -> Date? {
+        guard let window = try ServiceWindow.of(ticket, db: db), window.applies else { return nil }
+        return window.closesAt ?? .distantPast
     }
 
     /// The customer wrote in a resolved ticket: it is open again.

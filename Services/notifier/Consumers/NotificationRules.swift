@@ -6,6 +6,8 @@ import MostradorContracts
 /// api (`processed_messages`) and the relay (its ledger) recognise and drop.
 struct NotificationRules: Sendable {
     let templates: NoticeTemplates
+    /// The time a notice is decided at (a Cloud API window may have closed since the event).
+    var now: @Sendable () -> Date = { Date() }
 
     /// A message to publish, with its derived id.
     enum Output: Sendable, Equatable {
@@ -39,16 +41,27 @@ struct NotificationRules: Sendable {
         }
     }
 
+    /// A WhatsApp notice to the customer. In a Cloud API conversation whose 24-hour window has closed
+    /// (`windowClosesAt` passed) only an approved template is delivered: the notice goes as the Meta template
+    /// configured for it (`plantillas_meta`), or not at all when there is none (Meta would refuse it, 131047).
     func notice(
         _ name: String, ticket: Int64, recipient: String?, channel: String?, language: String?,
-        values: [String: String], source: UUID
+        values: [String: String], source: UUID, windowClosesAt: Date? = nil
     ) -> Output? {
         guard let recipient, let text = templates.whatsapp(name, language: language ?? "es", values: values) else {
             return nil
         }
+        var template: RelayTemplate?
+        if let windowClosesAt, windowClosesAt <= now() {
+            guard let meta = templates.metaTemplate(name, language: language ?? "es", values: values) else {
+                return nil
+            }
+            template = meta
+        }
         // Message 0: a notice is not a stored conversation message; the relay still sends it once.
         return .notice(
-            RelaySend(ticketID: ticket, messageID: 0, recipient: recipient, text: text, channel: channel),
+            RelaySend(
+                ticketID: ticket, messageID: 0, recipient: recipient, text: text, channel: channel, template: template),
             id: DerivedID.make(from: source, "whatsapp:\(name)"))
     }
 
@@ -106,7 +119,7 @@ struct NotificationRules: Sendable {
                 notice(
                     "tecnico_asignado", ticket: event.ticketID, recipient: event.recipient, channel: event.replyChannel,
                     language: event.language,
-                    values: values, source: id))
+                    values: values, source: id, windowClosesAt: event.windowClosesAt))
         }
         return outputs.compactMap { $0 }
     }
@@ -132,7 +145,7 @@ struct NotificationRules: Sendable {
                 notice(
                     "ticket_resuelto", ticket: event.ticketID, recipient: event.recipient, channel: event.replyChannel,
                     language: event.language,
-                    values: values, source: id)
+                    values: values, source: id, windowClosesAt: event.windowClosesAt)
             ].compactMap { $0 }
         }
     }
