@@ -103,4 +103,45 @@ import Testing
             )
         }
     }
+
+    /// Meta's `user_changed_number` (`system_user_changed_number.pywa.json`): the new number is the same customer,
+    /// their open ticket answers it from now on, and the technicians are told. From a number nobody knows, nothing.
+    @Test func aCloudCustomerWhoChangesNumberIsStillTheSameCustomer() async throws {
+        try await CloudWebhookTests.with { api in
+            #expect(
+                try await CloudWebhookTests.post(api, try CloudWebhookTests.fixture("inbound/text.pywa.json")).status
+                    == 200)
+            let changed = try await CloudWebhookTests.post(
+                api, try CloudWebhookTests.fixture("inbound/system_user_changed_number.pywa.json"))
+            #expect(changed.status == 200)
+            #expect(try changed.json()["mensajes"] as? Int == 1)
+            let ticket = try #require(
+                try await api.pool.read { db in
+                    try Row.fetchOne(db, sql: "SELECT id, customer_id, reply_address FROM tickets")
+                })
+            #expect(ticket["reply_address"] as String? == "972912345678")
+            let identities = try await api.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT value, customer_id FROM customer_identities WHERE kind = 'phone'")
+            }
+            #expect(Set(identities.map { $0["value"] as String }) == ["972987654321", "972912345678"])
+            #expect(Set(identities.map { $0["customer_id"] as Int64 }) == [ticket["customer_id"] as Int64])
+            let admin = try await api.admin()
+            let conversation = try await api.call(
+                .get, "/ticket/\(ticket["id"] as Int64)/conversacion", authorization: admin)
+            let notes = try #require(try conversation.json()["historial"] as? [[String: Any]])
+                .filter { $0["role"] as? String == "system" }.compactMap { $0["content"] as? String }
+            #expect(notes.contains { $0.contains("cambió su número") && $0.contains("+972912345678") })
+            _ = try await api.call(
+                .post, "/ticket/\(ticket["id"] as Int64)/enviar-mensaje", authorization: admin,
+                json: ["mensaje": "¿Sigue siendo este su número?"])
+            #expect(try await api.relaySends().last?.recipient == "972912345678")
+
+            // The same notice about a number nobody wrote from changes nothing.
+            let stranger = try CloudWebhookTests.fixture("inbound/system.meta-openapi.json")
+            let ignored = try await CloudWebhookTests.post(api, stranger)
+            #expect(ignored.status == 200)
+            #expect(try ignored.json()["mensajes"] as? Int == 0)
+            #expect(try await api.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customers") } == 1)
+        }
+    }
 }

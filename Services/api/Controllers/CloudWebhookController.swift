@@ -119,6 +119,15 @@ struct CloudWebhookController {
     func receive(_ message: CloudWebhookPayload.Message, contacts: [CloudWebhookPayload.Contact], logger: Logger)
         async throws -> Bool
     {
+        if message.type == "system" {
+            // `system_user_changed_number`: `from` is the old number, `system.wa_id` the new one.
+            guard message.system?.type == "user_changed_number",
+                let old = message.from.flatMap({ try? SenderAddress($0) }),
+                let new = message.system?.waId.flatMap({ try? SenderAddress($0) }), new != old
+            else { return false }
+            return try await receiver.conversations.numberChanged(
+                from: old, to: new, channel: WhatsAppChannel.cloudAPI.rawValue)
+        }
         guard var content = Self.content(of: message) else { return false }
         let attachment = await download(message, logger: logger)
         if let attachment {
@@ -296,7 +305,15 @@ struct CloudWebhookPayload: Decodable, Sendable {
         /// A reply names the message it quotes (`reply_with_context.pywa.json`).
         struct Context: Decodable, Sendable { var id: String? }
 
+        /// A notice from WhatsApp itself (`system.meta-openapi.json`, `system_user_changed_number.pywa.json`).
+        struct System: Decodable, Sendable {
+            var body: String?
+            var waId: String?
+            var type: String?
+        }
+
         var context: Context?
+        var system: System?
         var from: String?
         var fromUserId: String?
         var id: String

@@ -106,6 +106,37 @@ extension Conversations {
         return Received(ticketID: ticket.id, messageID: messageID, ticketCreated: created, duplicate: false)
     }
 
+    /// A channel reports that a customer's WhatsApp number changed (the Cloud API's `user_changed_number`): the new
+    /// number becomes an identity of the same customer (merging, if it already was someone's), their open
+    /// WhatsApp tickets that answered the old number answer the new one, and each gets a note for the technicians.
+    /// False when the old number is nobody Mostrador knows.
+    func numberChanged(from old: SenderAddress, to new: SenderAddress, channel: String?) async throws -> Bool {
+        let changed = try await committer.write { db -> [Int64]? in
+            guard try Customers.owner(of: old, db: db) != nil else { return nil }
+            let customerID = try Customers.verified(new, alias: old, pushName: nil, db: db)
+            let tickets = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM tickets
+                    WHERE customer_id = ? AND channel = 'whatsapp' AND status != 'closed' AND reply_address = ?
+                    """,
+                arguments: [customerID, old.address])
+            for ticketID in tickets {
+                try Tickets.pinReplyAddress(new.address, channel: channel, ticketID: ticketID, db: db)
+                guard let ticket = try TicketFacts.fetch(id: ticketID, db: db) else { continue }
+                _ = try Messages.insert(
+                    .note(
+                        "El cliente cambió su número de WhatsApp de \(old.display) a \(new.display): las respuestas van al nuevo."
+                    ), on: ticket, db: db)
+            }
+            return tickets
+        }
+        guard let changed else { return false }
+        outboxWakeup.signal()
+        for ticketID in changed { live.changed(ticketID) }
+        return true
+    }
+
     // MARK: Web visitors
 
     /// What a visitor typed about themselves (seed 002 `complete_chat`): claims, kept on their own ticket.
