@@ -376,6 +376,9 @@ log.file.level = warning
 vm_memory_high_watermark.relative = 0.4
 disk_free_limit.absolute = 50MB
 heartbeat = 10
+# A technician's file (16 MB) travels inside its relay.send as base64: RabbitMQ 4 refuses messages over 16 MiB by
+# default.
+max_message_size = 67108864
 EOF
 }
 

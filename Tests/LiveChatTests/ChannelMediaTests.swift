@@ -84,6 +84,23 @@ struct ChannelMediaTests {
         }
     }
 
+    @Test func cloudSendsAPictureOverMetasImageLimitAsADocument() async throws {
+        try await CloudChannelTests.with { adapter, graph in
+            let big = Data(Self.png + [UInt8](repeating: 1, count: CloudAPIAdapter.maximumImageSize))
+            let message = OutboundMessage(
+                idempotencyKey: "k", recipient: "5214771234567", text: "",
+                attachment: RelayAttachment(mime: "image/png", filename: "foto-grande.png", data: big))
+            guard case .sent = await adapter.send(message) else {
+                Issue.record("expected sent")
+                return
+            }
+            let send = try #require(graph.received.first)
+            #expect(send.body["type"] as? String == "document")
+            #expect((send.body["document"] as? [String: any Sendable])?["filename"] as? String == "foto-grande.png")
+            #expect(graph.uploads.first?.bytes.count == big.count)
+        }
+    }
+
     @Test func cloudUploadRefusedIsTheSendsOutcomeAndNothingIsSent() async throws {
         try await CloudChannelTests.with { adapter, graph in
             // The token is wrong for this adapter: the upload is refused (190), the channel is down.

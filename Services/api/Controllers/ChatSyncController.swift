@@ -107,7 +107,7 @@ struct ChatSyncController {
         return ConversationStatsJSON(ticketID: ticket.id, try await readModels.stats(ticketID: ticket.id))
     }
 
-    /// The upload a `file_upload_authorized` frame allowed (one use, 10 MB, jpg/png/pdf/doc/docx by their bytes).
+    /// The upload a `file_upload_authorized` frame allowed (one use, 16 MB, jpg/png/pdf/doc/docx by their bytes).
     /// The grant's holder must still be allowed to upload to the ticket when the file arrives. Refusals that are
     /// worth retrying (too many uploads at once 429, the ticket's quota 429/413, a disk below its watermark 507)
     /// come before the grant is spent; nothing is written for a refused file.
@@ -140,7 +140,7 @@ struct ChatSyncController {
             throw APIError.badRequest("Falta el archivo (campo 'file')")
         }
         guard file.bytes.count <= UploadGrants.maximumSize else {
-            throw APIError(status: .contentTooLarge, detail: "El archivo excede 10 MB")
+            throw APIError(status: .contentTooLarge, detail: "El archivo excede 16 MB")
         }
         guard let mime = MediaType.sniffDocument(file.bytes), UploadGrants.allowedTypes.contains(mime) else {
             throw APIError(

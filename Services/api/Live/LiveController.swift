@@ -241,7 +241,7 @@ struct LiveController: Sendable {
         let size = (data["tamaño"] as? Int) ?? (data["tamano"] as? Int) ?? (data["size"] as? Int) ?? -1
         let mime = data["tipo_mime"] as? String ?? ""
         guard size > 0, size <= UploadGrants.maximumSize else {
-            return Self.error("archivo_muy_grande", "El archivo debe pesar como máximo 10 MB")
+            return Self.error("archivo_muy_grande", "El archivo debe pesar como máximo 16 MB")
         }
         guard UploadGrants.allowedTypes.contains(mime) else {
             return Self.error("tipo_no_permitido", "Tipos permitidos: jpg, png, pdf, doc, docx")

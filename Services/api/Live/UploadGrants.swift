@@ -4,7 +4,8 @@ import Synchronization
 /// One-use upload permissions handed out over the WebSocket (valid five minutes), and the limits on uploads: grants
 /// outstanding per connection and in all, uploads in progress at once, files and bytes per ticket.
 final class UploadGrants: Sendable {
-    static let maximumSize = 10 << 20
+    /// Seed 004's limit for WhatsApp media (16 MB); seed 003's clients hold themselves to 10 MB, which fits.
+    static let maximumSize = 16 << 20
     static let allowedTypes = [
         "image/jpeg", "image/png", "application/pdf", "application/msword",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

@@ -114,8 +114,10 @@ struct CloudAPIAdapter: ChannelAdapter {
         } else if let file = message.attachment, let mediaID {
             var media: [String: Any] = ["id": mediaID]
             if !message.text.isEmpty { media["caption"] = message.text }
-            if !file.isImage { media["filename"] = file.displayName }
-            let type = file.isImage ? "image" : "document"
+            // The Cloud API takes pictures up to 5 MB; a larger one goes as a document (up to 100 MB).
+            let asImage = file.isImage && file.data.count <= Self.maximumImageSize
+            if !asImage { media["filename"] = file.displayName }
+            let type = asImage ? "image" : "document"
             object["type"] = type
             object[type] = media
         } else {
@@ -130,6 +132,9 @@ struct CloudAPIAdapter: ChannelAdapter {
         }
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
+
+    /// Meta's limit for an `image` message.
+    static let maximumImageSize = 5 << 20
 
     /// The Graph error codes (`NOTES.md` §5, pywa `errors.py`) a send can meet, mapped to what the relay does.
     static func outcome(status: Int, headers: HTTPHeaders, body: Data) -> SendOutcome {

@@ -37,6 +37,7 @@ const SHAPES = {
   mail: [['rect', { x: 2, y: 4, width: 20, height: 16, rx: 2 }], ['path', { d: 'M22 6l-10 7L2 6' }]],
   pencil: [['path', { d: 'M17 3a2.8 2.8 0 1 1 4 4L7.5 20.5 2 22l1.5-5.5z' }]],
   reply: [['path', { d: 'M9 17l-5-5 5-5' }], ['path', { d: 'M20 18v-2a4 4 0 0 0-4-4H4' }]],
+  template: [['path', { d: 'M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z' }], ['path', { d: 'M7 8h10M7 12h6' }]],
 };
 
 /** Un <svg> decorativo (aria-hidden): el texto o el aria-label del control dicen lo que significa. */

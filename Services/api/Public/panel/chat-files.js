@@ -12,7 +12,8 @@ const NO_LIVE = 'Sin conexión en tiempo real: no se pueden enviar archivos ahor
 const CLOSED = 'El ticket está cerrado; no se pueden enviar archivos.';
 
 /** Lo que presta el chat (setupChatFiles): current() → el chat abierto {ticket, channel} o null;
- * alert(texto, tipo) y clearAlert(): el aviso del chat para los archivos. */
+ * alert(texto, tipo) y clearAlert(): el aviso del chat para los archivos; blocked(c)?: otro motivo por el que no
+ * se puede enviar un archivo ahora (la ventana de 24 h de WhatsApp cerrada: chat-window.js), o null. */
 let hooks = null;
 /** El archivo elegido y aún no enviado: {file, thumbUrl}; null sin vista previa. */
 let picked = null;
@@ -27,6 +28,8 @@ function isClosed(c) { return c?.ticket?.estado === 'closed'; }
 /** Por qué no se puede enviar un archivo en este chat ahora, o null. */
 function blockedReason(c) {
   if (isClosed(c)) return CLOSED;
+  const other = hooks.blocked?.(c);
+  if (other) return other;
   if (!c.channel?.isOpen()) return NO_LIVE;
   return null;
 }
@@ -37,20 +40,22 @@ export function refreshAttach() {
   const c = hooks?.current();
   const closed = isClosed(c);
   const live = !!c?.channel?.isOpen();
+  const other = c ? hooks.blocked?.(c) || null : null;
   const attach = $('#chat-attach');
   attach.disabled = closed || uploading;
-  attach.title = closed ? CLOSED : live ? 'Adjuntar archivo: jpg, png, pdf, doc o docx de hasta 10 MB' : NO_LIVE;
-  $('#chat-attach-send').disabled = closed || uploading || !live;
+  attach.title = closed ? CLOSED : other || (live ? 'Adjuntar archivo: jpg, png, pdf, doc o docx de hasta 10 MB' : NO_LIVE);
+  $('#chat-attach-send').disabled = closed || uploading || !live || !!other;
   $('#chat-attach-cancel').disabled = uploading;
   $('#chat-attach-caption').readOnly = uploading;
-  $('#chat-attach-status').textContent = previewStatus(closed, live);
+  $('#chat-attach-status').textContent = previewStatus(closed, live, other);
 }
 
 /** La línea bajo el comentario: la subida en curso, o por qué no se puede enviar ahora. */
-function previewStatus(closed, live) {
+function previewStatus(closed, live, other) {
   if (!picked) return '';
   if (uploading) return 'Subiendo «' + picked.file.name + '»…';
   if (closed) return CLOSED;
+  if (other) return other;
   return live ? '' : NO_LIVE;
 }
 
@@ -68,8 +73,9 @@ function offerFile(file) {
   const c = hooks.current();
   if (!c) return;
   if (uploading) { hooks.alert('Espera a que termine de subirse el archivo anterior.', 'info'); return; }
-  const why = blockedReason(c) || fileProblem(file);
-  if (why) { hooks.alert(why, why === NO_LIVE || why === CLOSED ? 'warning' : 'error'); return; }
+  const blocked = blockedReason(c);
+  const why = blocked || fileProblem(file);
+  if (why) { hooks.alert(why, blocked ? 'warning' : 'error'); return; }
   hooks.clearAlert();
   showPreview(file);
 }

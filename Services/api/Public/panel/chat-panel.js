@@ -1,6 +1,6 @@
 /* Mostrador (panel) — el chat en vivo de un ticket: conversación, envío con estado de entrega, WebSocket con
  * respaldo de consulta, «escribiendo…» y avisos de WhatsApp desconectado. Los archivos: chat-files.js; responder
- * citando un mensaje: chat-reply.js. */
+ * citando un mensaje: chat-reply.js; la ventana de 24 h de WhatsApp y las plantillas: chat-window.js. */
 import { api, errorText, isTransient, liveUrl } from '../lib/api.js';
 import { Conversation, PEOPLE, ROLE_LABEL, applyFrame, autoGrow, bindComposer, fromConversation } from '../lib/conversation.js';
 import { $, nearBottom } from '../lib/dom.js';
@@ -12,8 +12,15 @@ import { hideAssignment, showAssignment, updateAssignment } from './assignment.j
 import { attachmentEl } from './attachments.js';
 import { refreshAttach, resetChatFiles, setupChatFiles } from './chat-files.js';
 import { cancelReply, setupChatReply, startReply, takeReply } from './chat-reply.js';
+import {
+  BLOCKED_PLACEHOLDER, applyWindow, isWindowRefusal, noteCustomerMessages, noteRefusals, noteWindow, resetChatWindow,
+  setupChatWindow, windowRefused,
+} from './chat-window.js';
 import { openDialog } from './dialogs.js';
 import { openEvidence } from './evidence.js';
+import * as session from './session.js';
+import { renderTemplate } from './templates.js';
+import { openTemplatesAdmin } from './templates-admin.js';
 import { categoriaBadges, estadoBadge, remember, ticketById, ticketLabel } from './tickets.js';
 
 /** Estados de entrega que aún pueden cambiar: la consulta los vuelve a leer. */
@@ -21,7 +28,10 @@ const TRACKED = new Set(['queued', 'retrying', 'waiting_bridge', 'sent', 'delive
 /** Mientras quede alguno así, el aviso «WhatsApp desconectado / en cola» sigue a la vista. */
 const UNDELIVERED = new Set(['queued', 'retrying', 'waiting_bridge']);
 
-/** El chat abierto: {id, ticket, conv, channel, markTimer}; null si no hay ninguno. */
+/** El chat abierto: {id, ticket, conv, channel, markTimer, window, refusedAt, sentTemplates}; null si no hay
+ * ninguno. window: la ventana de 24 h (chat-window.js); refusedAt: cuándo WhatsApp rechazó por última vez un
+ * mensaje por estar fuera de ella; sentTemplates: id del mensaje → {template, values} de las plantillas enviadas
+ * desde aquí (para reintentarlas como plantilla). */
 let chat = null;
 /** Borradores por ticket: lo escrito y no enviado sigue ahí al volver a abrir el chat. */
 const drafts = new Map();
@@ -50,10 +60,13 @@ export function refreshChat(ticketId) { if (chat && chat.id === ticketId) chat.c
 
 export async function openChat(ticketId, opener) {
   if (chat) closeChat();
-  const c = { id: ticketId, ticket: ticketById(ticketId), channel: null, markTimer: null };
+  const c = {
+    id: ticketId, ticket: ticketById(ticketId), channel: null, markTimer: null, window: null, refusedAt: null,
+    sentTemplates: new Map(),
+  };
   c.conv = new Conversation($('#chat-messages'), panelView(() => c.ticket, {
     onRetry: (m) => retry(c, m),
-    onStatus: () => clearSendAlertIfDelivered(c),
+    onStatus: (m) => { clearSendAlertIfDelivered(c); onDeliveryStatus(c, m); },
     onReply: (m) => { if (chat === c) startReply(m); },
   }));
   chat = c;
@@ -97,6 +110,7 @@ function closeChat() {
   if (!c) return;
   resetChatFiles(); // antes de soltar el chat: un comentario sin enviar vuelve a su borrador
   cancelReply(); // la cita era de este chat
+  resetChatWindow();
   chat = null;
   typing.reset();
   c.channel?.stop();
@@ -116,10 +130,11 @@ async function poll(c) {
   return true;
 }
 
-/** La respuesta de GET /ticket/{id}/conversacion: {historial, ticket}. */
+/** La respuesta de GET /ticket/{id}/conversacion: {historial, ticket, ventana_whatsapp (WhatsApp)}. */
 function applyConversation(c, data) {
   c.ticket = data.ticket;
   remember(data.ticket);
+  noteWindow(c, data.ventana_whatsapp, data.historial);
   updateHeader(c);
   onAdded(c, c.conv.merge(data.historial.map(fromConversation), true));
 }
@@ -128,7 +143,21 @@ function onAdded(c, added) {
   if (added.some((m) => m.role === 'user')) {
     typing.hide();
     markRead(c);
+    // El cliente escribió: la ventana de 24 h vuelve a abrirse.
+    if (noteCustomerMessages(c, added)) updateComposer(c);
   }
+  if (added.some((m) => m.role === 'tecnico' && m.estado_entrega === 'failed')) {
+    noteRefusals(c, added);
+    updateComposer(c);
+  }
+}
+
+/** Un mensaje del técnico cambió de estado: si WhatsApp lo rechazó por estar fuera de la ventana de 24 h, el
+ * compositor pasa a plantillas. */
+function onDeliveryStatus(c, m) {
+  if (chat !== c || m.role !== 'tecnico' || m.estado_entrega !== 'failed' || !isWindowRefusal(m.error_entrega)) return;
+  windowRefused(c, m.timestamp);
+  updateComposer(c);
 }
 
 /** Los mensajes del cliente se marcan leídos mientras el chat está abierto (el cliente web ve ✓✓). */
@@ -153,17 +182,32 @@ function updateHeader(c) {
   equipo.title = t.equipo || '';
   equipo.hidden = !t.equipo;
   $('#chat-badges').replaceChildren(...(t.estado ? [estadoBadge(t.estado), categoriaBadges(t)] : []));
-  const closed = t.estado === 'closed';
-  if (closed) cancelReply();
-  // Cerrado, no se puede responder: las burbujas no ofrecen «Responder» (styles.css).
-  $('#chat-messages').classList.toggle('is-closed', closed);
-  const input = $('#chat-input');
-  input.disabled = closed;
-  $('#chat-send').disabled = closed;
-  input.placeholder = closed ? 'El ticket está cerrado; no se pueden enviar mensajes.' : 'Escribe un mensaje para el cliente…';
-  refreshAttach();
+  updateComposer(c);
   if (c.ticket) updateAssignment(c.ticket);
 }
+
+/** El compositor según el ticket (cerrado: nada se envía) y la ventana de 24 h (cerrada: solo plantillas). */
+function updateComposer(c) {
+  if (chat !== c) return;
+  const closed = c.ticket?.estado === 'closed';
+  const templatesOnly = applyWindow(c, closed);
+  if (closed || templatesOnly) cancelReply();
+  // Cerrado, no se puede responder: las burbujas no ofrecen «Responder» (styles.css); con solo plantillas tampoco
+  // (una plantilla no cita).
+  $('#chat-messages').classList.toggle('is-closed', closed);
+  const input = $('#chat-input');
+  input.disabled = closed || templatesOnly;
+  $('#chat-send').disabled = closed || templatesOnly;
+  input.placeholder = closed ? 'El ticket está cerrado; no se pueden enviar mensajes.'
+    : templatesOnly ? BLOCKED_PLACEHOLDER : 'Escribe un mensaje para el cliente…';
+  // Con solo plantillas, el lector de pantalla dice por qué el texto está deshabilitado (la línea de la ventana).
+  input.setAttribute('aria-describedby', templatesOnly ? 'chat-window chat-hint' : 'chat-hint');
+  c.templatesOnly = templatesOnly;
+  refreshAttach();
+}
+
+const WINDOW_FILES = 'Ventana de 24 h cerrada: WhatsApp no entregaría el archivo; solo se pueden enviar plantillas aprobadas.';
+const WINDOW_TEXT = 'Ventana de 24 h cerrada: WhatsApp no entregaría este texto; envía una plantilla aprobada.';
 
 function setConnMode(mode) {
   renderConnection($('#connection-status'), mode);
@@ -220,30 +264,7 @@ async function send(c, text, clientId, quote = null) {
   if (quote) body.responde_a = quote.id;
   const res = await api('/ticket/' + c.id + '/enviar-mensaje', { method: 'POST', body, timeout: 30000 });
   if (chat !== c || res.status === 401) return;
-  const d = res.data || {};
-  const id = d.mensaje_id;
-  if (res.ok) {
-    // Web: sin estado de entrega (guardado); WhatsApp: el veredicto del puente.
-    c.conv.bind(p, id, { estado_entrega: d.estado_entrega ?? null });
-    if (sendAlertShown()) hideChatAlert();
-    return;
-  }
-  if (d.guardado && res.status === 503) {
-    c.conv.bind(p, id, { estado_entrega: d.estado_entrega });
-    showChatAlert('WhatsApp desconectado: el mensaje se guardó y se reenviará automáticamente.', 'warning', 'send');
-    return;
-  }
-  if (d.guardado && res.status === 504) {
-    c.conv.bind(p, id, { estado_entrega: d.estado_entrega });
-    showChatAlert('WhatsApp no respondió a tiempo: el mensaje sigue en cola y se enviará automáticamente.', 'info', 'send');
-    return;
-  }
-  if (d.guardado && res.status === 502) {
-    const reason = errorText(res, 'WhatsApp rechazó el mensaje');
-    c.conv.bind(p, id, { estado_entrega: 'failed', error_entrega: reason });
-    toast(reason, 'error', { title: 'Mensaje no entregado' });
-    return;
-  }
+  if (settle(c, p, res)) return;
   if (quote && res.status === 400 && !/cerrado/i.test(errorText(res))) {
     // El servidor no aceptó la cita (p. ej. el mensaje citado no es de este ticket) y no guardó nada: el aviso
     // dice por qué y el texto vuelve al compositor, sin la cita, para enviarlo como mensaje normal.
@@ -259,8 +280,94 @@ async function send(c, text, clientId, quote = null) {
   if (res.status === 400 && /cerrado/i.test(errorText(res))) c.channel?.pollNow();
 }
 
+/**
+ * El mensaje pendiente `p` quedó guardado según la respuesta `res` de enviar-mensaje o enviar-plantilla (200, o
+ * 502/503/504 con `guardado`): la burbuja toma su id y su estado. false si no se guardó (o no se sabe).
+ */
+function settle(c, p, res) {
+  const d = res.data || {};
+  const id = d.mensaje_id;
+  if (res.ok) {
+    // Web: sin estado de entrega (guardado); WhatsApp: el veredicto del puente.
+    c.conv.bind(p, id, { estado_entrega: d.estado_entrega ?? null });
+    if (sendAlertShown()) hideChatAlert();
+    return true;
+  }
+  if (d.guardado && res.status === 503) {
+    c.conv.bind(p, id, { estado_entrega: d.estado_entrega });
+    showChatAlert('WhatsApp desconectado: el mensaje se guardó y se reenviará automáticamente.', 'warning', 'send');
+    return true;
+  }
+  if (d.guardado && res.status === 504) {
+    c.conv.bind(p, id, { estado_entrega: d.estado_entrega });
+    showChatAlert('WhatsApp no respondió a tiempo: el mensaje sigue en cola y se enviará automáticamente.', 'info', 'send');
+    return true;
+  }
+  if (d.guardado && res.status === 502) {
+    const reason = errorText(res, 'WhatsApp rechazó el mensaje');
+    c.conv.bind(p, id, { estado_entrega: 'failed', error_entrega: reason });
+    toast(reason, 'error', { title: 'Mensaje no entregado' });
+    if (isWindowRefusal(reason)) {
+      // Fuera de la ventana de 24 h: desde ahora solo plantillas (la línea bajo la cabecera dice por qué).
+      windowRefused(c, p.msg.timestamp);
+      updateComposer(c);
+    }
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Envía la plantilla aprobada `t` con sus valores (POST /ticket/{id}/enviar-plantilla): una burbuja del técnico con
+ * el texto final, que sigue como la de un texto (enviando, ✓, ⏸, ❌). Devuelve {keep: true} si no se guardó y los
+ * datos deben quedarse en el formulario, {reload: true} si la lista de plantillas ya no es la del servidor.
+ */
+async function sendTemplate(c, t, values, clientId = null) {
+  const text = renderTemplate(t.cuerpo, values).trim();
+  const cid = clientId || uuid();
+  const p = c.conv.addPending(text, cid);
+  p.msg.plantilla = { template: t, values };
+  typing.stop();
+  const body = { plantilla_id: t.id, parametros: values, client_id: cid };
+  const res = await api('/ticket/' + c.id + '/enviar-plantilla', { method: 'POST', body, timeout: 30000 });
+  if (chat !== c || res.status === 401) return { keep: true };
+  if (settle(c, p, res)) {
+    if (res.data && res.data.mensaje_id !== undefined) c.sentTemplates.set(res.data.mensaje_id, p.msg.plantilla);
+    return {};
+  }
+  if ([400, 404, 409].includes(res.status)) {
+    // No se guardó nada (una plantilla que ya no está aprobada, un dato que no vale, el ticket cerrado): el aviso
+    // dice por qué, como en los demás envíos, y los datos siguen en el formulario para corregirlos.
+    c.conv.discard(p.msg);
+    showChatAlert(errorText(res, 'No se pudo enviar la plantilla'), 'error');
+    if (res.status === 400 && /cerrado/i.test(errorText(res))) c.channel?.pollNow();
+    return { keep: true, reload: res.status !== 400 };
+  }
+  // No se guardó (o no se sabe): ❌ con el motivo; reintentar con el mismo client_id es seguro.
+  const maybeSaved = isTransient(res) || res.status === 429;
+  c.conv.fail(p, errorText(res, 'No se pudo enviar la plantilla'), { retryable: maybeSaved, maybeSaved });
+  return {};
+}
+
 function retry(c, m) {
   if (chat !== c) return;
+  const template = m.plantilla || c.sentTemplates.get(m.id);
+  if (template) {
+    if (m.localStatus === 'error') {
+      c.conv.discard(m);
+      sendTemplate(c, template.template, template.values, m.clientId);
+    } else {
+      c.conv.markRetried(m);
+      sendTemplate(c, template.template, template.values);
+    }
+    return;
+  }
+  if (c.templatesOnly) {
+    // Fuera de la ventana de 24 h un texto volvería a rechazarse: se dice por qué y no se reenvía.
+    showChatAlert(WINDOW_TEXT, 'warning', 'window');
+    $('#chat-template-form').querySelector('select, input, button')?.focus();
+    return;
+  }
   if (m.localStatus === 'error') {
     // Nunca llegó al historial (o no se sabe): reenviar con el mismo client_id (idempotente) y la misma cita.
     c.conv.discard(m);
@@ -304,6 +411,14 @@ export function setupChatPanel() {
     current: () => chat,
     alert: (text, kind) => showChatAlert(text, kind, 'file'),
     clearAlert: () => { if (alertShown('file')) hideChatAlert(); },
+    blocked: (c) => (c && c.templatesOnly ? WINDOW_FILES : null),
+  });
+  setupChatWindow({
+    current: () => chat,
+    refresh: (c) => updateComposer(c),
+    send: (c, t, values) => sendTemplate(c, t, values),
+    isAdmin: () => session.agent()?.role === 'admin',
+    manage: (opener) => openTemplatesAdmin(opener),
   });
   $('#chat-close').addEventListener('click', closeChat);
   $('#chat-modal').addEventListener('close', () => { if (chat && !$('#chat-modal').open) closeChat(); });

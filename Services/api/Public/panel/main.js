@@ -13,6 +13,8 @@ import { openHistory } from './history.js';
 import { openNotify, setupNotify } from './notify.js';
 import { setupNotifications, startNotifications, stopNotifications } from './notifications.js';
 import * as session from './session.js';
+import { forgetTemplatesAdmin, setupTemplatesAdmin, showTemplatesEntry } from './templates-admin.js';
+import { forgetTemplates } from './templates.js';
 import { loadTickets, setupTickets, startTickets, stopTickets } from './tickets.js';
 
 const TABS = ['tickets', 'dashboard'];
@@ -32,6 +34,7 @@ function showApp() {
   $('#login-view').hidden = true;
   $('#app').hidden = false;
   $('#current-user').textContent = session.displayName();
+  showTemplatesEntry(); // «Plantillas de WhatsApp»: solo administradores
   selectTab('tickets', false, false);
   startTickets();
   startNotifications();
@@ -47,6 +50,8 @@ function logoutLocal(message) {
   closeAllDialogs();
   forgetAgents();
   forgetAttachments();
+  forgetTemplates();
+  forgetTemplatesAdmin();
   showLogin(message);
 }
 
@@ -117,6 +122,7 @@ function init() {
   setupAssignment();
   setupNotify();
   setupNotifications();
+  setupTemplatesAdmin();
   onUnauthorized(() => {
     if (session.isLoggedIn()) logoutLocal('Tu sesión expiró o no es válida. Vuelve a iniciar sesión.');
   });
