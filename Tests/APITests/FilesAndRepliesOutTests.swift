@@ -205,4 +205,51 @@ import Testing
             #expect(rows[1]["reply_to_id"] as Int64? == rows[0]["id"] as Int64)
         }
     }
+
+    /// The id of the message `replyTo` in the stored conversation, or nil when it is not a reply.
+    static func quotedID(_ api: APITestSystem, externalID: String) async throws -> (reply: Int64?, original: Int64?) {
+        try await api.pool.read { db in
+            let reply = try Int64.fetchOne(
+                db, sql: "SELECT reply_to_id FROM messages WHERE external_id = ?", arguments: [externalID])
+            let original = try Int64.fetchOne(
+                db, sql: "SELECT MIN(id) FROM messages WHERE role = 'user'")
+            return (reply, original)
+        }
+    }
+
+    @Test func wahasReplyToShowsTheQuotedMessage() async throws {
+        try await WAHAWebhookTests.with { api, _ in
+            #expect(try await WAHAWebhookTests.post(api, try WAHAWebhookTests.message()).status == 200)
+            // `event_message_with_replyTo.jsonc`: `replyTo.id` names the quoted message.
+            let reply = try WAHAWebhookTests.message {
+                $0["id"] = "false_5214771234567@c.us_3EB0BBBB"
+                $0["body"] = "¿Y esta?"
+                $0["replyTo"] = ["id": "false_5214771234567@c.us_3EB0AAAA", "body": "La impresora no imprime"]
+            }
+            #expect(try await WAHAWebhookTests.post(api, reply).status == 200)
+            let ids = try await Self.quotedID(api, externalID: "false_5214771234567@c.us_3EB0BBBB")
+            #expect(ids.reply != nil)
+            #expect(ids.reply == ids.original)
+        }
+    }
+
+    @Test func evolutionsContextInfoShowsTheQuotedMessage() async throws {
+        try await EvolutionWebhookTests.with { api, _ in
+            let first = EvolutionWebhookTests.upsert(id: "3EB0PRIMERO", remoteJid: "5214771234567@s.whatsapp.net")
+            #expect(try await EvolutionWebhookTests.post(api, first).status == 200)
+            // 2.3.x: a reply's text is rewritten to `conversation`; `data.contextInfo.stanzaId` names the quote.
+            var reply = EvolutionWebhookTests.upsert(
+                id: "3EB0SEGUNDO", remoteJid: "5214771234567@s.whatsapp.net", text: "¿Y esta?")
+            var data = reply["data"] as! [String: Any]
+            data["contextInfo"] = [
+                "stanzaId": "3EB0PRIMERO", "participant": "5214771234567@s.whatsapp.net",
+                "quotedMessage": ["conversation": "No enciende"],
+            ]
+            reply["data"] = data
+            #expect(try await EvolutionWebhookTests.post(api, reply).status == 200)
+            let ids = try await Self.quotedID(api, externalID: "3EB0SEGUNDO")
+            #expect(ids.reply != nil)
+            #expect(ids.reply == ids.original)
+        }
+    }
 }
