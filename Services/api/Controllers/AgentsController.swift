@@ -42,7 +42,7 @@ struct AgentsController {
     }
 
     @Sendable func create(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<AgentJSON> {
-        try Self.requireAdmin(context)
+        try context.requireAdmin(to: "gestionar agentes")
         let body = try await request.decodeJSON(CreateBody.self)
         guard let username = body.username?.trimmingCharacters(in: .whitespaces), (3...64).contains(username.count),
             username.allSatisfy({ $0.isLetter || $0.isNumber || "._-@".contains($0) })
@@ -119,7 +119,7 @@ struct AgentsController {
     }
 
     @Sendable func deactivate(_ request: Request, context: APIRequestContext) async throws -> AgentJSON {
-        try Self.requireAdmin(context)
+        try context.requireAdmin(to: "gestionar agentes")
         var changes = AgentStore.Changes()
         changes.isActive = false
         return try await apply(changes, to: try await find(context))
@@ -144,12 +144,6 @@ struct AgentsController {
             throw APIError.notFound("Agente no encontrado")
         }
         return agent
-    }
-
-    static func requireAdmin(_ context: APIRequestContext) throws {
-        guard try context.requireAgent.role == .admin else {
-            throw APIError.forbidden("Solo un administrador puede gestionar agentes")
-        }
     }
 
     static func role(_ text: String?) throws -> Agent.Role? {

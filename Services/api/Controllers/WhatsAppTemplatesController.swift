@@ -41,7 +41,7 @@ struct WhatsAppTemplatesController {
     @Sendable func create(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<
         WhatsAppTemplateJSON
     > {
-        try Self.requireAdmin(context)
+        try context.requireAdmin(to: "registrar plantillas de WhatsApp")
         let body = try await request.decodeJSON(CreateBody.self, limit: 16 << 10)
         let name = try body.name.required(field: "nombre")
         let language = try body.language.required(field: "idioma")
@@ -68,7 +68,7 @@ struct WhatsAppTemplatesController {
     }
 
     @Sendable func update(_ request: Request, context: APIRequestContext) async throws -> WhatsAppTemplateJSON {
-        try Self.requireAdmin(context)
+        try context.requireAdmin(to: "registrar plantillas de WhatsApp")
         guard let text = context.parameters.get("template"), let id = Int64(text) else {
             throw APIError.notFound("Plantilla no encontrada")
         }
@@ -88,11 +88,6 @@ struct WhatsAppTemplatesController {
         return status
     }
 
-    static func requireAdmin(_ context: APIRequestContext) throws {
-        guard try context.requireAgent.role == .admin else {
-            throw APIError.forbidden("Solo un administrador puede registrar plantillas de WhatsApp")
-        }
-    }
 }
 
 /// A WhatsApp template as the panel lists it.

@@ -34,6 +34,14 @@ struct APIRequestContext: RequestContext {
             }
         }
     }
+
+    /// The caller, an admin; else 401 (nobody), or 403 saying `what` only an admin may do.
+    @discardableResult
+    func requireAdmin(to what: String) throws -> Agent {
+        let agent = try requireAgent
+        guard agent.role == .admin else { throw APIError.forbidden("Solo un administrador puede \(what)") }
+        return agent
+    }
 }
 
 extension Request {

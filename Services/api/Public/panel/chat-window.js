@@ -123,29 +123,41 @@ function openText(closes, now) {
   return text;
 }
 
-function renderLine(c, state, now) {
+/**
+ * Lo que dice la línea de la ventana de `c` a la hora `now`: {state: 'open' | 'closing' (última hora) | 'closed' |
+ * 'none', text, icon, title}, o null sin ventana (chat web).
+ */
+export function describeWindow(c, now = Date.now()) {
+  const state = windowState(c, now);
+  if (!state) return null;
+  if (state === 'none') {
+    return { state, text: NO_WINDOW_TEXT, icon: 'info', title: 'Por este canal se puede escribir al cliente en cualquier momento' };
+  }
+  if (state === 'closed') {
+    return {
+      state, text: CLOSED_TEXT, icon: 'lock',
+      title: 'WhatsApp solo entrega plantillas aprobadas por Meta hasta que el cliente vuelva a escribir',
+    };
+  }
+  const closes = c.window.cierra;
+  return {
+    state: closes - now <= HOUR_MS ? 'closing' : 'open', text: openText(closes, now), icon: 'clock',
+    title: 'Cierra el ' + formatFull(new Date(closes).toISOString()) + ' (24 h después del último mensaje del cliente)',
+  };
+}
+
+function renderLine(c, now) {
   const line = $('#chat-window');
-  if (!state) {
+  const d = describeWindow(c, now);
+  if (!d) {
     line.hidden = true;
     line.dataset.state = '';
     return;
   }
-  let shown = state;
-  let text;
-  let name;
-  if (state === 'none') { text = NO_WINDOW_TEXT; name = 'info'; }
-  else if (state === 'closed') { text = CLOSED_TEXT; name = 'lock'; }
-  else {
-    text = openText(c.window.cierra, now);
-    name = 'clock';
-    if (c.window.cierra - now <= HOUR_MS) shown = 'closing';
-  }
-  line.dataset.state = shown;
-  line.title = state === 'open' ? 'Cierra el ' + formatFull(new Date(c.window.cierra).toISOString())
-    + ' (24 h después del último mensaje del cliente)'
-    : state === 'closed' ? 'WhatsApp solo entrega plantillas aprobadas por Meta hasta que el cliente vuelva a escribir'
-      : 'Por este canal se puede escribir al cliente en cualquier momento';
-  if ($('#chat-window-text').textContent !== text) setLabel($('#chat-window-text'), name, text);
+  line.dataset.state = d.state;
+  line.title = d.title;
+  const text = $('#chat-window-text');
+  if (text.textContent.trim() !== d.text) setLabel(text, d.icon, d.text);
   line.hidden = false;
 }
 
@@ -167,7 +179,7 @@ function schedule(c, state, now) {
 export function applyWindow(c, ticketClosed) {
   const now = Date.now();
   const state = windowState(c, now);
-  renderLine(c, state, now);
+  renderLine(c, now);
   schedule(c, state, now);
   const blocked = state === 'closed' && !ticketClosed;
   setTemplateMode(c, blocked);
