@@ -3,7 +3,8 @@
 
 Starts everything it needs (a fresh RabbitMQ vhost when it can, the WhatsApp bridge simulator, mostrador-api,
 mostrador-bridge-relay, and in this process a tap between the relay and the simulator that records what the relay
-sent whole), runs every test, prints a summary table and exits non-zero if any test failed.
+sent whole, and a fake of Meta's Graph API for the Cloud API channel), runs every test, prints a summary table and
+exits non-zero if any test failed.
 Every process it started is stopped by PID in a `finally`.
 
 Environment:
@@ -17,9 +18,12 @@ Usage: Tests/Browser/panel_test.py [-k SUBSTRING ...]   (run only the tests whos
 
 import argparse
 import base64
+import hashlib
+import hmac
 import importlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -49,6 +53,20 @@ CUSTOMER_FIRST = "mi laptop no prende"
 XSS_PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 XSS_IMG = '<img src=x onerror="window.__xss=4">'
 XSS_SVG = '"><svg onload="window.__xss=5">'
+
+# The Cloud API channel (test_15): the customer of Tests/Fixtures/meta-cloud/inbound/text.pywa.json, our number's id
+# and the secrets the api and the relay are started with.
+CLOUD_WA_ID = "972987654321"
+CLOUD_PHONE_NUMBER_ID = "1122334455667"
+CLOUD_APP_SECRET = "cloud-app-secret-" + uuid.uuid4().hex
+CLOUD_TOKEN = "cloud-token-" + uuid.uuid4().hex
+# What Graph answers a free-form message sent more than 24 h after the customer's last one.
+GRAPH_REENGAGEMENT_ERROR = {"error": {
+    "message": "(#131047) Re-engagement message", "type": "OAuthException", "code": 131047,
+    "error_data": {"messaging_product": "whatsapp",
+                   "details": "Message failed to send because more than 24 hours have passed since the customer "
+                              "last replied to this number."},
+    "fbtrace_id": "x"}}
 
 READY_TIMEOUT = 90      # s for a service to answer /health/ready 200
 UI_TIMEOUT = 15         # s for ordinary UI changes
@@ -84,7 +102,7 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
 def new_driver(log_path):
@@ -425,6 +443,93 @@ class _TapHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
 
 
+# ---------------------------------------------------------------------------------------------------- fake Graph API
+
+class FakeGraph:
+    """Meta's Graph API as the relay's Cloud API adapter meets it (`MOSTRADOR_CLOUD_API_URL` = `self.url`):
+    `POST /v23.0/{phone-number-id}/messages` answers `{"messaging_product", "contacts", "messages": [{"id": wamid}]}`
+    and keeps the JSON body, or, once per `fail_next`, the scripted HTTP error; `GET /v23.0/{phone-number-id}` (the
+    relay's health probe) answers 200 `{}` while the token is right. A thread of this process, stopped in the runner's
+    `finally`."""
+
+    def __init__(self, token):
+        self.token = token
+        self.lock = threading.Lock()
+        self.sent = []      # (phone-number id, body) of every POST …/messages, failed ones included
+        self.script = []    # (status, body) answers to give instead of accepting, in order
+        self.counter = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_GraphHandler,), {"graph": self}))
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d/v23.0" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-graph", daemon=True)
+        self.thread.start()
+        log("fake Graph API %s" % self.url)
+
+    def fail_next(self, status, body):
+        with self.lock:
+            self.script.append((status, body))
+
+    def bodies(self):
+        with self.lock:
+            return [body for _, body in self.sent]
+
+    def answer_send(self, number_id, body):
+        with self.lock:
+            self.sent.append((number_id, body))
+            if self.script:
+                return self.script.pop(0)
+            self.counter += 1
+            wamid = "wamid.BT%d%s" % (self.counter, uuid.uuid4().hex[:10].upper())
+        to = body.get("to") or CLOUD_WA_ID
+        return 200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+                     "messages": [{"id": wamid}]}
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _GraphHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    graph = None
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def reply(self, status, body):
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def authorized(self):
+        if self.headers.get("Authorization") == "Bearer " + self.graph.token:
+            return True
+        self.reply(401, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}})
+        return False
+
+    def do_GET(self):
+        if self.authorized():
+            self.reply(200, {})
+
+    def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self.authorized():
+            return
+        match = re.fullmatch(r"/v23\.0/([0-9]+)/messages", self.path.split("?", 1)[0])
+        if not match:
+            self.reply(404, {"error": {"message": "Unknown path %s" % self.path, "code": 100}})
+            return
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            self.reply(400, {"error": {"message": "bad JSON", "code": 100}})
+            return
+        self.reply(*self.graph.answer_send(match.group(1), body))
+
+
 # ---------------------------------------------------------------------------------------------------- context
 
 class Ctx:
@@ -432,6 +537,7 @@ class Ctx:
         self.out = out_dir
         self.api = self.sim = self.relay = None
         self.bridge_tap = None  # BridgeTap: what the relay sent to the bridge, whole
+        self.graph = None       # FakeGraph: what the relay sent through the Cloud API
         self.webhook_token = self.bridge_token = None
         self.panel = None
         self.guest = None
@@ -465,6 +571,35 @@ class Ctx:
         assert status == 200 and isinstance(data, dict) and data.get("ticket_id"), \
             "webhook answered %s %r" % (status, data)
         return int(data["ticket_id"])
+
+    def cloud_inbound(self, wa_id, text, name):
+        """A customer's message through Meta's webhook (`POST /webhooks/whatsapp-cloud`), shaped like
+        Tests/Fixtures/meta-cloud/inbound/text.pywa.json and signed with the app secret as Meta signs it."""
+        body = {"object": "whatsapp_business_account", "entry": [{"id": "1234567890987654321", "changes": [{
+            "field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "972123456789", "phone_number_id": CLOUD_PHONE_NUMBER_ID},
+                "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                "messages": [{"from": wa_id, "id": "wamid.IN" + uuid.uuid4().hex.upper(),
+                              "timestamp": str(int(time.time())), "text": {"body": text}, "type": "text"}]}}]}]}
+        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        signature = "sha256=" + hmac.new(CLOUD_APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(self.api + "/webhooks/whatsapp-cloud", data=raw, method="POST", headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": signature})
+        try:
+            with _opener.open(request, timeout=15) as response:
+                status, answer = response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            status, answer = error.code, error.read().decode("utf-8", "replace")
+        assert status == 200 and isinstance(answer, dict) and answer.get("mensajes") == 1, \
+            "Cloud webhook answered %s %r" % (status, answer)
+
+    def ticket_of_phone(self, phone):
+        """The id of the newest ticket whose phone is `phone`, or None."""
+        status, data = http("GET", self.api + "/tickets?q=%s&page_size=100" % phone, headers=self.admin())
+        assert status == 200, "GET /tickets: %s %r" % (status, data)
+        ids = [int(t["id"]) for t in data if "".join(c for c in str(t.get("telefono", "")) if c.isdigit()) == phone]
+        return max(ids) if ids else None
 
     def sim_messages(self):
         status, data = http("GET", self.sim + "/mensajes")
@@ -757,6 +892,7 @@ def test_07_guest_chat(ctx):
     open_chat(ctx, web_ticket)
     d = ctx.panel
     wait_for(d, lambda x: bubble(x, "user", initial), "the guest's first message is not in the panel chat")
+    assert not d.find_element(By.ID, "chat-window").is_displayed(), "a web chat shows a WhatsApp 24-hour window line"
     wait_websocket(d)
     answer = "Hola Ana, soy el técnico. ¿Qué modelo de impresora es? [%s]" % uuid.uuid4().hex[:6]
     t0 = time.monotonic()
@@ -1064,7 +1200,7 @@ def dismiss_chat_alert(driver):
 def test_12_send_file(ctx):
     """The technician attaches a PNG through the clip's file input, the composer's text becoming its caption: the
     picture's bubble appears in the panel and the bridge gets the picture (`imagen_base64` with the same bytes,
-    `mimetype` image/png, `caption`). A file of the wrong type or over 10 MB is refused in the browser with a
+    `mimetype` image/png, `caption`). A file of the wrong type or over 16 MB is refused in the browser with a
     Spanish message, and nothing is sent."""
     ticket = ensure_ticket(ctx)
     open_chat(ctx, ticket)
@@ -1084,9 +1220,9 @@ def test_12_send_file(ctx):
         assert all(ext in accept for ext in (".jpg", ".png", ".pdf", ".doc", ".docx")), "accept=%r" % accept
         files_before = [b for b in ctx.bridge_tap.bodies() if "imagen_base64" in b or "documento_base64" in b]
 
-        # Refused in the browser (the server would refuse them too): the wrong type, and over 10 MB.
+        # Refused in the browser (the server would refuse them too): the wrong type, and over 16 MB.
         refused = [("notas-%s.gif" % tag, b"GIF89a" + b"\x00" * 64, "no es un tipo de archivo admitido"),
-                   ("manual-%s.pdf" % tag, b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024), "el máximo es 10 MB")]
+                   ("manual-%s.pdf" % tag, b"%PDF-1.4\n" + b"0" * (16 * 1024 * 1024), "el máximo es 16 MB")]
         for name, content, expected in refused:
             (folder / name).write_bytes(content)
             dismiss_chat_alert(d)
@@ -1483,10 +1619,284 @@ def test_14_guest_sees_files(ctx):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# JS: the WhatsApp window line and the composer of the open chat, in one round trip.
+WINDOW_JS = """
+const line = document.getElementById('chat-window'), input = document.getElementById('chat-input');
+const form = document.getElementById('chat-template-form');
+return {
+  shown: !line.hidden, state: line.dataset.state || null, text: line.textContent.trim(),
+  inputDisabled: input.disabled, placeholder: input.placeholder,
+  describedBy: input.getAttribute('aria-describedby') || '', sendDisabled: document.getElementById('chat-send').disabled,
+  templates: !form.hidden,
+  empty: !document.getElementById('chat-template-empty').hidden,
+  emptyText: document.getElementById('chat-template-empty').textContent.trim(),
+  manage: !document.getElementById('chat-template-manage').hidden,
+  options: Array.from(document.querySelectorAll('#chat-template-select option')).map((o) => o.textContent),
+  params: Array.from(document.querySelectorAll('#chat-template-params label')).map((l) => l.textContent),
+  preview: document.getElementById('chat-template-preview').textContent,
+};
+"""
+
+WINDOW_OPEN_RE = re.compile(r"^Ventana de WhatsApp abierta hasta las (\d\d):(\d\d) \((\d\d)/(\d\d)\)$")
+
+
+def window_info(driver):
+    return driver.execute_script(WINDOW_JS)
+
+
+def template_row(driver, name):
+    """{estado, badge, select} of the «Plantillas de WhatsApp» row of template `name`, or None."""
+    return driver.execute_script("""
+        const row = Array.from(document.querySelectorAll('#templates-body tr'))
+          .find((r) => r.querySelector('.tpl-name').textContent === arguments[0]);
+        if (!row) return null;
+        const badge = row.querySelector('.tpl-badge');
+        return { estado: row.dataset.estado, badge: badge.textContent, badgeState: badge.dataset.estado,
+                 select: row.querySelector('select.tpl-state').value,
+                 disabled: row.querySelector('select.tpl-state').disabled };
+    """, name)
+
+
+def test_15_whatsapp_window_and_templates(ctx):
+    """The WhatsApp 24-hour window and approved templates. A seed-bridge ticket says «Este canal no tiene ventana de
+    24 h». A Cloud API customer (through the signed Meta webhook; the relay sends to a fake Graph API) gets «Ventana
+    de WhatsApp abierta hasta las HH:MM (dd/mm)» (24 h after their message; «cierra en N min» in the last hour). When
+    Graph refuses a typed message with error 131047 the bubble fails with the 24 h reason and the composer switches
+    to templates: the text is disabled and says why, and with no approved template the panel says so. The admin
+    registers a template in «Plantillas de WhatsApp» (the server's 400 and 409 shown), approves it with its state
+    select; back in the chat it is offered with its language, {{1}} has its field, the preview shows the text, and
+    «Enviar plantilla» sends it: Graph gets `type: template` with the name, `language.code` and the parameter, and
+    the bubble shows the rendered text. A non-admin agent has no «Plantillas de WhatsApp»."""
+    d = ctx.panel
+    tag = uuid.uuid4().hex[:6]
+
+    # (e) The seed bridge has no window: a subtle line, and the text composer as always.
+    ticket = ensure_ticket(ctx)
+    open_chat(ctx, ticket)
+    info = wait_for(d, lambda x: (lambda i: i if i["shown"] else None)(window_info(x)),
+                    "no window line on a seed-bridge WhatsApp ticket")
+    assert info["text"] == "Este canal no tiene ventana de 24 h" and info["state"] == "none", info
+    assert not info["templates"] and not info["inputDisabled"], info
+
+    # The last hour counts down (the line's own function, at a chosen moment).
+    closing = d.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/panel/chat-window.js').then((w) => {
+          const now = Date.now();
+          const at = (min) => w.describeWindow({ window: { aplica: true, abierta: true, cierra: now + min * 60000 } }, now);
+          done({ late: at(42), early: at(300), closed: w.describeWindow({ window: { aplica: true, abierta: false, cierra: now - 1000 } }, now),
+                 refused: w.describeWindow({ window: { aplica: true, abierta: true, cierra: now + 3600000 * 20 },
+                                             refusedAt: now - 1000 }, now) });
+        }, (e) => done({ error: String(e) }));
+    """)
+    assert "error" not in closing, closing
+    assert closing["late"]["state"] == "closing" and closing["late"]["text"].endswith(" · cierra en 42 min"), closing
+    assert WINDOW_OPEN_RE.match(closing["late"]["text"].split(" · ")[0]), closing
+    assert closing["early"]["state"] == "open" and "cierra en" not in closing["early"]["text"], closing
+    assert closing["closed"]["text"] == "Ventana de 24 h cerrada: solo se pueden enviar plantillas aprobadas", closing
+    assert closing["refused"]["state"] == "closed", "a 131047 after the customer's last message must close it"
+    close_chat(ctx)
+
+    # (a) A Cloud API customer writes: the window is open until 24 h later.
+    first = "Hola, ¿ya quedó mi impresora? [%s]" % tag
+    t0 = time.time()
+    ctx.cloud_inbound(CLOUD_WA_ID, first, "Marta Nube")
+    cloud_ticket = wait_until(lambda: ctx.ticket_of_phone(CLOUD_WA_ID), "no ticket for the Cloud API customer")
+    d.find_element(By.ID, "tab-btn-tickets").click()  # the list now, not at its next 10 s refresh
+    open_chat(ctx, cloud_ticket)
+    wait_websocket(d)
+    wait_for(d, lambda x: bubble(x, "user", first), "the Cloud customer's message is not in the chat")
+    info = wait_for(d, lambda x: (lambda i: i if i["state"] == "open" else None)(window_info(x)),
+                    "the Cloud ticket does not show an open window: %r" % window_info(d))
+    match = WINDOW_OPEN_RE.match(info["text"])
+    assert match, "the window line says %r" % info["text"]
+    expected = {time.strftime("%H:%M %d/%m", time.localtime(t + 86400)) for t in (t0 - 61, t0, t0 + 61)}
+    shown = "%s:%s %s/%s" % match.groups()
+    assert shown in expected, "the window closes at %s, expected one of %r" % (shown, expected)
+    assert not info["templates"] and not info["inputDisabled"] and info["describedBy"] == "chat-hint", info
+    ctx.shot("15-window-open.png")
+
+    # (b) Graph refuses the next free-form message (more than 24 h at Meta's end): the bubble fails with the 24 h
+    # reason and the composer switches to templates, saying why the text is disabled.
+    sent_before = len(ctx.graph.bodies())
+    ctx.graph.fail_next(400, GRAPH_REENGAGEMENT_ERROR)
+    late = "¿Pasas hoy por tu impresora? [%s]" % tag
+    type_and_enter(d, "chat-input", late)
+    wait_status(ctx, "tecnico", late, "failed", 20)
+    reason = bubble_element(d, "tecnico", late).find_element(By.CSS_SELECTOR, ".status-reason").text
+    assert "fuera de la ventana de 24 h" in reason, "the failed bubble says %r" % reason
+    tried = ctx.graph.bodies()[sent_before:]
+    assert [x.get("type") for x in tried] == ["text"] and tried[0]["text"]["body"] == late, tried
+    info = wait_for(d, lambda x: (lambda i: i if i["templates"] and i["empty"] else None)(window_info(x)),
+                    "the composer did not switch to templates: %r" % window_info(d))
+    assert info["state"] == "closed", info
+    assert info["text"] == "Ventana de 24 h cerrada: solo se pueden enviar plantillas aprobadas", info
+    assert info["inputDisabled"] and info["sendDisabled"], info
+    assert "ventana de 24 h cerrada" in info["placeholder"], info
+    assert info["describedBy"].split()[0] == "chat-window", "the disabled text does not point at why: %r" % info
+    assert info["emptyText"] == ("No hay plantillas aprobadas; un administrador puede registrarlas en Plantillas "
+                                 "de WhatsApp"), info
+    assert info["manage"], "an admin gets no way to «Plantillas de WhatsApp» from the chat"
+    why = d.find_element(By.ID, "chat-template-why").text
+    assert "24 h" in why and "plantillas aprobadas" in why, why
+    # The clip says why too, and nothing is uploaded.
+    assert "Ventana de 24 h cerrada" in d.find_element(By.ID, "chat-attach").get_attribute("title")
+    assert icon_problems(d) == [], icon_problems(d)
+    ctx.shot("16-window-closed.png")
+    close_chat(ctx)
+
+    # (c) The admin registers a template in «Plantillas de WhatsApp» (top bar) and approves it. Another one, approved
+    # through the API, has markup in its body: shown as text in the list, the chat's preview and the bubble.
+    xss_name = "aviso_xss_%s" % tag
+    xss_body = "Aviso %s para {{1}}" % XSS_IMG
+    status, created = http("POST", ctx.api + "/api/templates", {
+        "nombre": xss_name, "idioma": "es", "cuerpo": xss_body, "categoria": "UTILITY", "estado": "approved"},
+        ctx.admin())
+    assert status == 201 and created["estado"] == "approved", (status, created)
+    entry = d.find_element(By.ID, "templates-btn")
+    assert entry.is_displayed() and entry.text.strip() == "Plantillas de WhatsApp", entry.text
+    entry.click()
+    wait_for(d, lambda x: x.execute_script("return document.getElementById('templates-modal').open"),
+             "«Plantillas de WhatsApp» did not open")
+    xss_row = wait_for(d, lambda x: template_row(x, xss_name), "the template registered through the API is not listed")
+    assert xss_row["badge"] == "Aprobada", xss_row
+    assert xss_body in d.find_element(By.ID, "templates-body").text, "the template's markup is not shown as text"
+    assert_no_script_ran(d, "«Plantillas de WhatsApp»")
+    assert d.find_element(By.ID, "template-language").get_attribute("value") == "es_MX"
+    name = "seguimiento_reparacion_%s" % tag
+    body = "Hola {{1}}, tu equipo ya está listo. Responde este mensaje para coordinar la entrega."
+
+    def form_error(x):
+        e = x.find_element(By.ID, "template-form-error")
+        return e.text if e.is_displayed() else None
+
+    def register(template_name):
+        field = d.find_element(By.ID, "template-name")
+        field.clear()
+        field.send_keys(template_name)
+        text = d.find_element(By.ID, "template-body")
+        text.clear()
+        text.send_keys(body)
+        d.find_element(By.ID, "template-submit").click()
+
+    register("Seguimiento Reparación")  # Meta's rule: lowercase, digits and underscores
+    said = wait_for(d, form_error, "no message for a name Meta refuses")
+    assert "minúsculas" in said, "the 400 says %r" % said
+    register(name)
+    row = wait_for(d, lambda x: template_row(x, name), "the registered template is not listed")
+    assert row["estado"] == "pending" and row["badge"] == "Pendiente" and row["select"] == "pending", row
+    assert not d.find_element(By.ID, "template-form-error").is_displayed()
+    assert d.find_element(By.ID, "template-name").get_attribute("value") == "", "the form was not cleared"
+    register(name)  # the same name and language again
+    said = wait_for(d, form_error, "no message for a duplicate template")
+    assert "Ya existe" in said and name in said, "the 409 says %r" % said
+    select = d.find_element(By.CSS_SELECTOR, 'select.tpl-state[aria-label="Estado de %s (es_MX)"]' % name)
+    Select(select).select_by_value("approved")
+    row = wait_for(d, lambda x: (lambda r: r if r and r["estado"] == "approved" and not r["disabled"] else None)(
+        template_row(x, name)), "the state did not change to approved: %r" % template_row(d, name))
+    assert row["badge"] == "Aprobada" and row["badgeState"] == "approved", row
+    status, listed = http("GET", ctx.api + "/api/templates", headers=ctx.admin())
+    assert status == 200, (status, listed)
+    saved = next(t for t in listed if t["nombre"] == name)
+    assert saved["estado"] == "approved" and saved["idioma"] == "es_MX" and saved["parametros"] == 1, saved
+    assert icon_problems(d) == [], icon_problems(d)
+    ctx.shot("17-templates-admin.png")
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not x.execute_script("return document.getElementById('templates-modal').open"),
+             "Esc did not close «Plantillas de WhatsApp»")
+
+    # (d) Back in the chat (still closed: the refusal is in its history), the template is offered; {{1}} is filled,
+    # the preview shows the text and «Enviar plantilla» sends it as a template.
+    open_chat(ctx, cloud_ticket)
+    wait_websocket(d)
+    label = "%s (es_MX)" % name
+    info = wait_for(d, lambda x: (lambda i: i if i["templates"] and label in i["options"] else None)(window_info(x)),
+                    "the approved template is not offered: %r" % window_info(d))
+    assert info["state"] == "closed" and info["inputDisabled"] and not info["empty"], info
+    assert info["options"] == ["%s (es)" % xss_name, label], "offered: %r (only approved ones, with their language)" \
+        % info["options"]
+    picker = Select(d.find_element(By.ID, "chat-template-select"))
+    picker.select_by_visible_text("%s (es)" % xss_name)
+    wait_for(d, lambda x: window_info(x)["preview"] == xss_body, "the markup template's preview: %r"
+             % window_info(d)["preview"])
+    d.find_element(By.ID, "chat-template-p1").send_keys(XSS_SVG)
+    wait_for(d, lambda x: window_info(x)["preview"] == xss_body.replace("{{1}}", XSS_SVG),
+             "the preview does not show the markup as text: %r" % window_info(d)["preview"])
+    assert_no_script_ran(d, "the template preview")
+    picker.select_by_visible_text(label)
+    info = wait_for(d, lambda x: (lambda i: i if i["preview"] == body else None)(window_info(x)),
+                    "the preview before filling {{1}}: %r" % window_info(d)["preview"])
+    assert info["params"] == ["{{1}}"], info
+    d.find_element(By.ID, "chat-template-send").click()  # {{1}} empty: refused in the browser
+    wait_for(d, lambda x: x.find_element(By.ID, "chat-template-error").is_displayed(), "an empty {{1}} was accepted")
+    assert "{{1}}" in d.find_element(By.ID, "chat-template-error").text
+    assert d.find_element(By.ID, "chat-template-p1").get_attribute("aria-invalid") == "true"
+    assert len(ctx.graph.bodies()) == sent_before + 1, "something was sent with an empty parameter"
+    d.find_element(By.ID, "chat-template-p1").send_keys("Marta")
+    rendered = body.replace("{{1}}", "Marta")
+    wait_for(d, lambda x: x.find_element(By.ID, "chat-template-preview").text == rendered,
+             "the preview does not show the rendered text: %r" % d.find_element(By.ID, "chat-template-preview").text)
+    ctx.shot("18-template-preview.png")
+    d.find_element(By.ID, "chat-template-send").click()
+    b = wait_status(ctx, "tecnico", rendered, "sent", 20)
+    assert b["id"] and not b["pending"], b
+    sent = wait_until(lambda: [x for x in ctx.graph.bodies() if x.get("type") == "template"],
+                      "Graph never received a template")
+    assert len(sent) == 1, "Graph received %d templates" % len(sent)
+    tpl = sent[0]["template"]
+    assert tpl["name"] == name and tpl["language"]["code"] == "es_MX", tpl
+    assert tpl["components"] == [{"type": "body", "parameters": [{"type": "text", "text": "Marta"}]}], tpl
+    assert sent[0].get("to") == CLOUD_WA_ID, sent[0]
+    assert d.find_element(By.ID, "chat-template-p1").get_attribute("value") == "", "{{1}} kept its value"
+    assert not d.find_element(By.ID, "chat-alert-wrap").is_displayed(), d.find_element(By.ID, "chat-alert-text").text
+    item = conversation_item(ctx, cloud_ticket, rendered)
+    assert item and item["role"] == "tecnico" and item["id"] == int(b["id"]), item
+    assert icon_problems(d) == [], icon_problems(d)
+    ctx.shot("19-template-sent.png")
+
+    # The customer answers: the window opens again (live, without reloading) and free text goes out as text.
+    answer = "Sí, paso a las 5 [%s]" % tag
+    ctx.cloud_inbound(CLOUD_WA_ID, answer, "Marta Nube")
+    wait_for(d, lambda x: bubble(x, "user", answer), "the customer's answer did not arrive live", LIVE_TIMEOUT)
+    info = wait_for(d, lambda x: (lambda i: i if i["state"] == "open" and not i["templates"] else None)(
+        window_info(x)), "the window did not open again: %r" % window_info(d))
+    assert WINDOW_OPEN_RE.match(info["text"]) and not info["inputDisabled"], info
+    assert "Ventana de 24 h cerrada" not in d.find_element(By.ID, "chat-attach").get_attribute("title")
+    again = "Perfecto, te espero [%s]" % tag
+    type_and_enter(d, "chat-input", again)
+    wait_status(ctx, "tecnico", again, "sent", 20)
+    assert [x["text"]["body"] for x in ctx.graph.bodies() if x.get("type") == "text"][-1] == again
+
+    # A non-admin agent: no «Plantillas de WhatsApp» in the top bar (and the server refuses them too).
+    user = "tecnico-" + tag
+    status, agent = http("POST", ctx.api + "/api/agents/", {
+        "username": user, "password": "password-" + tag, "first_name": "Técnica", "last_name": "Sin Admin"},
+        ctx.admin())
+    assert status == 201, "create agent: %s %r" % (status, agent)
+    status, login = http("POST", ctx.api + "/api/auth/login/", {"username": user, "password": "password-" + tag})
+    assert status == 200 and login["agent"]["role"] != "admin", (status, login)
+    status, _ = http("POST", ctx.api + "/api/templates", {"nombre": "x_" + tag, "idioma": "es", "cuerpo": "Hola"},
+                     {"Authorization": "Token " + login["token"]})
+    assert status == 403, "a non-admin registered a template: %s" % status
+    if ctx.guest is None:
+        ctx.guest = new_driver(ctx.out / "logs" / "chromedriver-guest.log")
+    g = ctx.guest
+    g.get(ctx.api + "/")
+    g.execute_script("sessionStorage.clear()")
+    g.get(ctx.api + "/")
+    wait_for(g, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "login form not shown (agent)")
+    g.find_element(By.ID, "username").send_keys(user)
+    g.find_element(By.ID, "password").send_keys("password-" + tag, Keys.ENTER)
+    wait_for(g, lambda x: x.find_element(By.ID, "app").is_displayed(), "the agent's panel did not open")
+    assert not g.find_element(By.ID, "templates-btn").is_displayed(), "a non-admin sees «Plantillas de WhatsApp»"
+    g.find_element(By.ID, "logout-btn").click()
+    wait_for(g, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "the agent could not log out")
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
-         test_14_guest_sees_files, test_10_content_security_policy]
+         test_14_guest_sees_files, test_15_whatsapp_window_and_templates, test_10_content_security_policy]
 
 
 # ---------------------------------------------------------------------------------------------------- runner
@@ -1556,6 +1966,7 @@ def main():
         ctx.webhook_token = "webhook-" + uuid.uuid4().hex
         ctx.bridge_token = "bridge-" + uuid.uuid4().hex
         ctx.bridge_tap = BridgeTap(ctx.sim)
+        ctx.graph = FakeGraph(CLOUD_TOKEN)
 
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("MOSTRADOR_")}
         base_env.update({"MOSTRADOR_AMQP_URL": amqp_url, "MOSTRADOR_DATA_DIR": str(data_dir),
@@ -1569,12 +1980,17 @@ def main():
         procs.start("api", [str(bin_dir / "mostrador-api")], dict(
             base_env, MOSTRADOR_HTTP_PORT=str(api_port), MOSTRADOR_WEBHOOK_TOKEN=ctx.webhook_token,
             MOSTRADOR_ADMIN_USER=ADMIN_USER, MOSTRADOR_ADMIN_PASSWORD=ADMIN_PASSWORD, MOSTRADOR_INTAKE="off",
+            # The Cloud API channel's webhook (test_15); the seed bridge stays every other customer's channel.
+            MOSTRADOR_CLOUD_APP_SECRET=CLOUD_APP_SECRET,
             # Serve the panel from the source tree, so the tests check the files in this checkout.
             MOSTRADOR_PUBLIC_DIR=str(PUBLIC_DIR)))
         procs.start("bridge-relay", [str(bin_dir / "mostrador-bridge-relay")], dict(
             base_env, MOSTRADOR_HTTP_PORT=str(relay_port), MOSTRADOR_BRIDGE_URL=ctx.bridge_tap.url,
             MOSTRADOR_BRIDGE_TOKEN=ctx.bridge_token, MOSTRADOR_RELAY_RATE="0",
-            MOSTRADOR_BRIDGE_PROBE_SECONDS="0.5"))
+            MOSTRADOR_BRIDGE_PROBE_SECONDS="0.5",
+            # Cloud API customers' replies go to the fake Graph API (test_15).
+            MOSTRADOR_CLOUD_PHONE_NUMBER_ID=CLOUD_PHONE_NUMBER_ID, MOSTRADOR_CLOUD_TOKEN=CLOUD_TOKEN,
+            MOSTRADOR_CLOUD_API_URL=ctx.graph.url))
         wait_ready(procs, "bridge-simulator", ctx.sim + "/control", 20)
         wait_ready(procs, "api", ctx.api + "/health/ready")
         wait_ready(procs, "bridge-relay", ctx.relay + "/health/ready")
@@ -1610,6 +2026,8 @@ def main():
         procs.stop_all()
         if ctx.bridge_tap is not None:
             ctx.bridge_tap.stop()
+        if ctx.graph is not None:
+            ctx.graph.stop()
         if vhost and broker_dir:
             broker_ctl(broker_dir, "delete_vhost", vhost)
         shutil.rmtree(data_dir, ignore_errors=True)

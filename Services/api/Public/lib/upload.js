@@ -4,8 +4,8 @@
  * solo ahorran subir lo que va a rechazar. El mensaje nuevo llega después por las tramas de siempre. */
 import { api, errorText } from './api.js';
 
-/** 10 MB, lo mismo que el servidor (UploadGrants.maximumSize). */
-export const MAX_FILE_BYTES = 10 * 1024 * 1024;
+/** 16 MB, lo mismo que el servidor (UploadGrants.maximumSize). */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 /** Los tipos que el servidor admite, por extensión. */
 const TYPES = {
@@ -40,7 +40,7 @@ export function fileProblem(file) {
   if (!fileMime(file)) {
     return name + ' no es un tipo de archivo admitido: solo se pueden enviar jpg, png, pdf, doc o docx.';
   }
-  if (file.size > MAX_FILE_BYTES) return name + ' pesa ' + megabytesUp(file.size) + ': el máximo es 10 MB.';
+  if (file.size > MAX_FILE_BYTES) return name + ' pesa ' + megabytesUp(file.size) + ': el máximo es 16 MB.';
   if (!file.size) return name + ' está vacío.';
   return null;
 }

@@ -43,7 +43,7 @@ export function refreshAttach() {
   const other = c ? hooks.blocked?.(c) || null : null;
   const attach = $('#chat-attach');
   attach.disabled = closed || uploading;
-  attach.title = closed ? CLOSED : other || (live ? 'Adjuntar archivo: jpg, png, pdf, doc o docx de hasta 10 MB' : NO_LIVE);
+  attach.title = closed ? CLOSED : other || (live ? 'Adjuntar archivo: jpg, png, pdf, doc o docx de hasta 16 MB' : NO_LIVE);
   $('#chat-attach-send').disabled = closed || uploading || !live || !!other;
   $('#chat-attach-cancel').disabled = uploading;
   $('#chat-attach-caption').readOnly = uploading;

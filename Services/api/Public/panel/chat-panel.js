@@ -309,7 +309,7 @@ function settle(c, p, res) {
     toast(reason, 'error', { title: 'Mensaje no entregado' });
     if (isWindowRefusal(reason)) {
       // Fuera de la ventana de 24 h: desde ahora solo plantillas (la línea bajo la cabecera dice por qué).
-      windowRefused(c, p.msg.timestamp);
+      windowRefused(c, p.msg.timestamp, true);
       updateComposer(c);
     }
     return true;

@@ -9,7 +9,7 @@
  * el modo plantilla del compositor: con la ventana cerrada (o justo después de que WhatsApp rechazara un envío por
  * estar fuera de ella) el texto libre se deshabilita y se ofrece elegir una plantilla aprobada, llenar sus {{n}},
  * ver el texto final y «Enviar plantilla». El envío lo hace el chat (panel/chat-panel.js) como cualquier otro. */
-import { $, h, showText } from '../lib/dom.js';
+import { $, h, nearBottom, showText } from '../lib/dom.js';
 import { formatFull } from '../lib/format.js';
 import { setLabel } from '../lib/icons.js';
 import {
@@ -25,10 +25,11 @@ const REFUSAL = /fuera de la ventana de 24 ?h/i;
 export const CLOSED_TEXT = 'Ventana de 24 h cerrada: solo se pueden enviar plantillas aprobadas';
 export const NO_WINDOW_TEXT = 'Este canal no tiene ventana de 24 h';
 /** El texto del compositor mientras solo se pueden enviar plantillas. */
-export const BLOCKED_PLACEHOLDER = 'Ventana de 24 h cerrada: el texto libre no llega al cliente. Usa una plantilla aprobada.';
+export const BLOCKED_PLACEHOLDER = 'Texto libre deshabilitado: ventana de 24 h cerrada';
 
 /** Lo que presta el chat (setupChatWindow): current() → el chat abierto o null; refresh(c) → volver a calcular el
- * compositor (llama a applyWindow); send(c, plantilla, valores) → Promise<{sent, keep}>; isAdmin();
+ * compositor (llama a applyWindow); send(c, plantilla, valores) → Promise<{keep, reload}> (keep: no se guardó, los datos se quedan en el formulario;
+ * reload: volver a leer las plantillas); isAdmin();
  * manage(opener) → abre «Plantillas de WhatsApp». */
 let hooks = null;
 /** El temporizador que actualiza la línea (y cierra la ventana a su hora). */
@@ -53,11 +54,8 @@ function ms(v) {
  * ventana que hay en su historial (el más reciente cuenta: ver windowState).
  */
 export function noteWindow(c, ventana, historial) {
-  if (ventana && typeof ventana === 'object') {
-    c.window = { aplica: !!ventana.aplica, cierra: ms(ventana.cierra), abierta: !!ventana.abierta };
-  } else if (ventana === undefined || ventana === null) {
-    c.window = null;
-  }
+  c.window = ventana && typeof ventana === 'object'
+    ? { aplica: !!ventana.aplica, cierra: ms(ventana.cierra), abierta: !!ventana.abierta } : null;
   noteRefusals(c, historial || []);
 }
 
@@ -70,9 +68,14 @@ export function noteRefusals(c, msgs) {
   }
 }
 
-/** WhatsApp acaba de rechazar un mensaje enviado en `when` (ISO o ms) por estar fuera de la ventana. */
-export function windowRefused(c, when) {
-  const t = typeof when === 'number' ? when : ms(when) ?? Date.now();
+/**
+ * WhatsApp rechazó un mensaje enviado en `when` (ISO o ms) por estar fuera de la ventana. justNow: el rechazo es la
+ * respuesta al envío que se acaba de hacer (la hora de su burbuja es la de este navegador, que puede ir atrasado
+ * respecto del servidor): cuenta como posterior al último mensaje del cliente que se conoce.
+ */
+export function windowRefused(c, when, justNow = false) {
+  let t = typeof when === 'number' ? when : ms(when) ?? Date.now();
+  if (justNow && c.window && c.window.cierra) t = Math.max(t, c.window.cierra - WINDOW_MS);
   if (!c.refusedAt || t > c.refusedAt) c.refusedAt = t;
 }
 
@@ -192,7 +195,14 @@ function setTemplateMode(c, on) {
   const form = $('#chat-template-form');
   $('#chat-messages').classList.toggle('is-template-only', on);
   if (!on) {
-    if (mode) { mode = null; form.hidden = true; }
+    if (!mode) return;
+    // El cliente escribió (o el ticket se cerró): sin formulario; si el foco estaba en él, pasa al compositor en
+    // cuanto el chat lo habilite.
+    const inside = form.contains(document.activeElement);
+    mode = null;
+    focusLater = false;
+    form.hidden = true;
+    if (inside) setTimeout(() => { const input = $('#chat-input'); if (!input.disabled) input.focus(); }, 0);
     return;
   }
   if (mode && mode.c === c) return;
@@ -200,8 +210,7 @@ function setTemplateMode(c, on) {
   mode = { c, selected: null, values: new Map(), sending: false };
   showText($('#chat-template-error'), null);
   $('#chat-template-manage').hidden = !hooks.isAdmin();
-  form.hidden = false;
-  fill(c, null);
+  keepBottom(() => { form.hidden = false; fill(c, null); });
   reload(c);
   // El foco estaba en el compositor (se acaba de enviar un texto que WhatsApp rechazó) o en ninguna parte: pasa a
   // la plantilla, que es lo que ahora se puede usar.
@@ -216,8 +225,19 @@ async function reload(c, maxAge = 15000) {
   status.textContent = 'Cargando plantillas…';
   const res = await loadTemplates({ maxAge });
   if (!mode || mode.c !== c) return;
-  status.textContent = res.ok ? '' : 'No se pudieron cargar las plantillas: ' + res.error;
-  fill(c, res.ok ? res.list : null, !res.ok);
+  keepBottom(() => {
+    status.textContent = res.ok ? '' : 'No se pudieron cargar las plantillas: ' + res.error;
+    fill(c, res.ok ? res.list : null, !res.ok);
+  });
+}
+
+/** El formulario le quita altura a la conversación al aparecer o crecer: si se estaba leyendo el final, el último
+ * mensaje (el rechazado, con su motivo) sigue a la vista. */
+function keepBottom(change) {
+  const log = $('#chat-messages');
+  const stick = nearBottom(log);
+  change();
+  if (stick) log.scrollTop = log.scrollHeight;
 }
 
 /** Llena la lista de plantillas aprobadas. list: null = aún cargando. */
@@ -265,7 +285,11 @@ function choose(t) {
     });
     input.value = values[i - 1] || '';
     input.addEventListener('input', () => {
-      input.removeAttribute('aria-invalid');
+      if (input.getAttribute('aria-invalid')) {
+        input.removeAttribute('aria-invalid');
+        showText($('#chat-template-error'), null);
+      }
+      if (!mode) return;
       const list = mode.values.get(t.id) || [];
       list[i - 1] = input.value;
       mode.values.set(t.id, list);
@@ -276,9 +300,10 @@ function choose(t) {
   }
   box.replaceChildren(...fields);
   box.hidden = !n;
-  $('#chat-template-hint').textContent = n
-    ? (n === 1 ? 'Lleva 1 dato: escríbelo en {{1}}.' : 'Lleva ' + n + ' datos: escríbelos en {{1}}…{{' + n + '}}.')
-    : 'No lleva datos: se envía tal cual.';
+  // Los campos {{n}} dicen qué llenar; sin ninguno, se dice que va tal cual.
+  const hint = $('#chat-template-hint');
+  hint.textContent = n ? '' : 'Esta plantilla no lleva datos: se envía tal cual.';
+  hint.hidden = !!n;
   preview();
 }
 

@@ -38,7 +38,7 @@ function row(t) {
     h('td', { 'data-label': 'Categoría', text: CATEGORIAS[t.categoria] || t.categoria }),
     h('td', { 'data-label': 'Cuerpo', class: 'tpl-body' },
       h('span', { class: 'tpl-body-text', text: t.cuerpo }),
-      h('span', { class: 'tpl-params muted small', text: t.parametros ? t.parametros + ' parámetro(s)' : 'sin parámetros' })),
+      h('span', { class: 'tpl-params muted small', text: !t.parametros ? 'sin parámetros' : t.parametros === 1 ? '1 parámetro' : t.parametros + ' parámetros' })),
     h('td', { 'data-label': 'Estado', class: 'tpl-estado' }, estadoBadge(t.estado)),
     h('td', { 'data-label': 'Cambiar estado', class: 'tpl-change' }, select,
       h('span', { class: 'muted small tpl-updated', title: 'Último cambio', text: formatTime(t.updated_at) })));
