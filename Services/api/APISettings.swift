@@ -24,6 +24,11 @@ struct APISettings: Sendable {
     var recaptchaSecret: String?
     var recaptchaVerifyURL = "https://www.google.com/recaptcha/api/siteverify"
     var recaptchaMinimumScore = 0.5
+    /// The guest page's widget: the site key (public by design), `v2` (the checkbox) or `v3` (a score, no
+    /// checkbox), and where the browser loads Google's script from (a stand-in in tests).
+    var recaptchaSiteKey: String?
+    var recaptchaVersion = "v2"
+    var recaptchaScriptURL = "https://www.google.com/recaptcha/api.js"
     /// The panel's static files (`MOSTRADOR_PUBLIC_DIR`, default: those bundled with the build).
     var publicDirectory: String?
     /// `full` (default): every commit survives power loss. `normal`: survives a crash of the process only.
@@ -114,6 +119,23 @@ struct APISettings: Sendable {
         recaptchaSecret = configuration.setting("MOSTRADOR_RECAPTCHA_SECRET")
         recaptchaVerifyURL = configuration.setting("MOSTRADOR_RECAPTCHA_VERIFY_URL") ?? recaptchaVerifyURL
         recaptchaMinimumScore = try configuration.number("MOSTRADOR_RECAPTCHA_MIN_SCORE", default: 0.5, within: 0...1)
+        recaptchaSiteKey = configuration.setting("MOSTRADOR_RECAPTCHA_SITE_KEY")
+        recaptchaVersion = configuration.setting("MOSTRADOR_RECAPTCHA_VERSION")?.lowercased() ?? recaptchaVersion
+        guard ["v2", "v3"].contains(recaptchaVersion) else {
+            throw ValidationError("MOSTRADOR_RECAPTCHA_VERSION must be v2 or v3, not '\(recaptchaVersion)'")
+        }
+        if let script = configuration.setting("MOSTRADOR_RECAPTCHA_SCRIPT_URL") {
+            guard let url = URL(string: script), ["https", "http"].contains(url.scheme?.lowercased() ?? ""),
+                url.host != nil
+            else { throw ValidationError("MOSTRADOR_RECAPTCHA_SCRIPT_URL must be an http(s) URL, not '\(script)'") }
+            recaptchaScriptURL = script
+        }
+        // A secret without a site key made every visitor fail the check (the page had no widget to get a token).
+        if recaptchaSecret != nil, recaptchaSiteKey == nil {
+            throw ValidationError(
+                "MOSTRADOR_RECAPTCHA_SECRET needs MOSTRADOR_RECAPTCHA_SITE_KEY: without it the guest page has no widget"
+            )
+        }
         do {
             corsOrigins = try CrossOriginMiddleware<APIRequestContext>.parse(
                 configuration.setting("MOSTRADOR_CORS_ORIGINS") ?? "")

@@ -50,6 +50,8 @@ import Testing
                 method: .post, path: "/api/messages/send_guest_message/",
                 body: ["chat_room_id": "{room}", "content": "hola"],
                 expected: [401, 404, 201, 403, 403, 403]),
+            // The guest page's settings are public.
+            Row(method: .get, path: "/api/chat/config", expected: [200, 200, 200, 200, 200, 200]),
             // Seed 003 REST companions
             Row(method: .get, path: "/api/soporte/tickets/{ticket}/chat/historial", expected: readers),
             Row(method: .get, path: "/api/soporte/tickets/{room}/chat/historial", expected: readers),

@@ -1,4 +1,5 @@
 import Foundation
+import MostradorServiceKit
 import TestSupport
 import Testing
 
@@ -49,5 +50,56 @@ struct RecaptchaTests {
             #expect(completed.status == 200, Comment(rawValue: completed.text))
             #expect(try !completed.decode(Answer.CompletedChat.self).chatRoomID.isEmpty)
         }
+    }
+
+    /// The guest page learns from `GET /api/chat/config` which widget to load; the page's policy lets that script
+    /// (and Google's frame) in only when reCAPTCHA is on.
+    @Test func theGuestPageIsToldWhichWidgetToLoad() async throws {
+        try await APITestSystem.with(configure: {
+            $0.recaptchaSecret = "s3cret"
+            $0.recaptchaSiteKey = "clave-del-sitio"
+            $0.recaptchaVersion = "v3"
+            $0.recaptchaScriptURL = "http://127.0.0.1:9/recaptcha/api.js"
+        }) { api in
+            let config = try await api.call(.get, "/api/chat/config")
+            #expect(config.status == 200)
+            let widget = try #require(try config.json()["recaptcha"] as? [String: Any])
+            #expect(widget["site_key"] as? String == "clave-del-sitio")
+            #expect(widget["version"] as? String == "v3")
+            #expect(widget["script_url"] as? String == "http://127.0.0.1:9/recaptcha/api.js")
+            let policy = try #require(config.headers[.contentSecurityPolicy])
+            #expect(policy.contains("script-src 'self' https://www.google.com/recaptcha/"))
+            #expect(policy.contains("http://127.0.0.1:9"))
+            #expect(policy.contains("frame-src https://www.google.com/recaptcha/"))
+        }
+        try await APITestSystem.with { api in
+            let config = try await api.call(.get, "/api/chat/config")
+            #expect(config.status == 200)
+            #expect(try config.json()["recaptcha"] is NSNull)
+            #expect(try #require(config.headers[.contentSecurityPolicy]).contains("script-src 'self';"))
+        }
+    }
+
+    @Test func aSecretWithoutASiteKeyOrAnUnknownVersionDoesNotStart() throws {
+        func settings(_ environment: [String: String]) throws -> APISettings {
+            try APISettings(
+                ServiceOptions.parse([]).resolve(service: "api", defaultPort: 8080, environment: environment))
+        }
+        #expect(throws: (any Error).self) { try settings(["MOSTRADOR_RECAPTCHA_SECRET": "s"]) }
+        #expect(throws: (any Error).self) {
+            try settings([
+                "MOSTRADOR_RECAPTCHA_SECRET": "s", "MOSTRADOR_RECAPTCHA_SITE_KEY": "k",
+                "MOSTRADOR_RECAPTCHA_VERSION": "v9",
+            ])
+        }
+        #expect(throws: (any Error).self) {
+            try settings([
+                "MOSTRADOR_RECAPTCHA_SECRET": "s", "MOSTRADOR_RECAPTCHA_SITE_KEY": "k",
+                "MOSTRADOR_RECAPTCHA_SCRIPT_URL": "javascript:alert(1)",
+            ])
+        }
+        let good = try settings(["MOSTRADOR_RECAPTCHA_SECRET": "s", "MOSTRADOR_RECAPTCHA_SITE_KEY": "k"])
+        #expect(good.recaptchaVersion == "v2")
+        #expect(good.recaptchaScriptURL == "https://www.google.com/recaptcha/api.js")
     }
 }

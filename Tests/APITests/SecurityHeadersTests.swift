@@ -75,9 +75,14 @@ import Testing
     }
 
     @Test func recaptchaAddsGooglesScriptAndFrameOnly() async throws {
-        try await APITestSystem.with(configure: { $0.recaptchaSecret = "secreto" }) { api in
+        try await APITestSystem.with(configure: {
+            $0.recaptchaSecret = "secreto"
+            $0.recaptchaSiteKey = "clave"
+        }) { api in
             let policy = try #require(try await api.call(.get, "/chat/").headers[.contentSecurityPolicy])
-            #expect(policy.contains("script-src 'self' https://www.google.com/recaptcha/"))
+            #expect(
+                policy.contains(
+                    "script-src 'self' https://www.google.com/recaptcha/ https://www.gstatic.com/recaptcha/;"))
             #expect(policy.contains("frame-src https://www.google.com/recaptcha/"))
             #expect(policy.contains("frame-ancestors 'none'"))
         }

@@ -99,7 +99,7 @@ import Testing
             // While the refused row backs off, nothing of ticket 7 is claimed, however often the publisher looks.
             #expect(try await publisher.publishBatch() == 0)
             #expect(try await Self.drain(connection, fixture.queue).isEmpty)
-            let waiting = try await pool.read { db in
+            let waiting = try pool.read { db in
                 try Row.fetchAll(db, sql: "SELECT body, attempts, last_error FROM outbox ORDER BY id")
             }
             #expect(waiting.map { String(decoding: $0["body"] as Data, as: UTF8.self) } == ["7-1", "7-2", "7-3"])

@@ -12,6 +12,7 @@ struct GuestChatController {
     let recaptcha: RecaptchaVerifier?
 
     func addRoutes(to router: Router<APIRequestContext>) {
+        router.get("api/chat/config", use: config)
         router.post("api/chat/start_chat", use: start)
         router.post("api/chat/complete_chat", use: complete)
         router.post("api/chat/validate_session", use: validate)
@@ -20,6 +21,15 @@ struct GuestChatController {
         router.get("api/chat/get_chat_status", use: status)
         router.get("api/user-notifications/get_notifications", use: userNotifications)
         router.post("api/user-notifications/mark_read", use: markUserNotificationsRead)
+    }
+
+    /// `GET /api/chat/config` (public): what the guest page needs before its form — the reCAPTCHA widget to show
+    /// (site key, `v2` checkbox or `v3` score, script URL), or `null` when the check is off.
+    @Sendable func config(_ request: Request, context: APIRequestContext) async throws -> GuestChatConfigJSON {
+        guard recaptcha != nil, let siteKey = settings.recaptchaSiteKey else { return GuestChatConfigJSON() }
+        return GuestChatConfigJSON(
+            recaptcha: .init(
+                siteKey: siteKey, version: settings.recaptchaVersion, scriptURL: settings.recaptchaScriptURL))
     }
 
     struct StartBody: Decodable {

@@ -27,15 +27,19 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     static var forwardedProto: HTTPField.Name { HTTPField.Name("X-Forwarded-Proto")! }
 
     init(settings: APISettings) {
-        contentSecurityPolicy = Self.contentSecurityPolicy(recaptcha: settings.recaptchaSecret != nil)
+        contentSecurityPolicy = Self.contentSecurityPolicy(
+            recaptcha: settings.recaptchaSecret != nil && settings.recaptchaSiteKey != nil,
+            scriptOrigin: URL(string: settings.recaptchaScriptURL).flatMap(Self.origin))
         hsts = settings.hsts
     }
 
     /// The panel and the guest page are native modules from `/` with no inline script or style; pictures are shown
     /// as `blob:` URLs (fetched with the session), the favicon is `data:`, the WebSocket is same-origin (`'self'`
     /// covers `ws:`/`wss:` to the page's host). reCAPTCHA needs Google's script and frame.
-    static func contentSecurityPolicy(recaptcha: Bool) -> String {
-        let google = recaptcha ? " https://www.google.com/recaptcha/ https://www.gstatic.com/recaptcha/" : ""
+    static func contentSecurityPolicy(recaptcha: Bool, scriptOrigin: String? = nil) -> String {
+        var google = recaptcha ? " https://www.google.com/recaptcha/ https://www.gstatic.com/recaptcha/" : ""
+        // A widget script served from elsewhere (a stand-in, a recaptcha.net mirror) is allowed by its origin.
+        if recaptcha, let scriptOrigin, !google.contains(scriptOrigin + "/") { google += " " + scriptOrigin }
         let frames =
             recaptcha ? "frame-src https://www.google.com/recaptcha/ https://recaptcha.google.com/recaptcha/" : nil
         return [
@@ -43,6 +47,12 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
             "connect-src 'self'", frames, "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'",
             "form-action 'self'",
         ].compactMap { $0 }.joined(separator: "; ")
+    }
+
+    /// `scheme://host[:port]` of `url`.
+    static func origin(_ url: URL) -> String? {
+        guard let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased() else { return nil }
+        return "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws

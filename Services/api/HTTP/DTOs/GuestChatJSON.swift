@@ -67,3 +67,20 @@ struct ChatStatusJSON: ResponseEncodable, Sendable {
         case unreadMessages = "unread_messages"
     }
 }
+
+/// `GET /api/chat/config`.
+struct GuestChatConfigJSON: ResponseEncodable, Sendable {
+    struct Recaptcha: Encodable, Sendable {
+        let siteKey: String
+        let version: String
+        let scriptURL: String
+
+        enum CodingKeys: String, CodingKey {
+            case version
+            case siteKey = "site_key"
+            case scriptURL = "script_url"
+        }
+    }
+
+    @Nullable var recaptcha: Recaptcha? = nil
+}
