@@ -196,14 +196,18 @@ public struct TicketStatusChanged: MessageContract, Equatable {
     /// When the conversation's 24-hour customer-service window closes (Cloud API conversations only): after it,
     /// a notice must be an approved template.
     public var windowClosesAt: Date?
+    /// The agent who resolved or closed it (absent: the customer or the system changed it).
+    public var byAgentID: Int64?
     public var correlationID: String? { String(ticketID) }
 
     public init(
         ticketID: Int64, from: String, to: String, at: Date, channel: Channel? = nil,
         recipient: String? = nil, language: String? = nil, customerName: String? = nil,
-        assignedAgentID: Int64? = nil, replyChannel: String? = nil, windowClosesAt: Date? = nil
+        assignedAgentID: Int64? = nil, replyChannel: String? = nil, windowClosesAt: Date? = nil,
+        byAgentID: Int64? = nil
     ) {
         self.windowClosesAt = windowClosesAt
+        self.byAgentID = byAgentID
         self.ticketID = ticketID
         self.from = from
         self.to = to

@@ -4,7 +4,8 @@
 Starts everything it needs (a fresh RabbitMQ vhost when it can, the WhatsApp bridge simulator, mostrador-api,
 mostrador-bridge-relay, and in this process a tap between the relay and the simulator that records what the relay
 sent whole, and a fake of Meta's Graph API for the Cloud API channel), runs every test, prints a summary table and
-exits non-zero if any test failed.
+exits non-zero if any test failed. The reCAPTCHA tests start apis of their own (ExtraAPI) pointed at a fake of
+Google's script and siteverify (FakeRecaptcha); the shared api runs without reCAPTCHA.
 Every process it started is stopped by PID in a `finally`.
 
 Environment:
@@ -67,6 +68,15 @@ GRAPH_REENGAGEMENT_ERROR = {"error": {
                    "details": "Message failed to send because more than 24 hours have passed since the customer "
                               "last replied to this number."},
     "fbtrace_id": "x"}}
+
+# reCAPTCHA (test_16, test_17): the keys the extra api instances are started with, and the page's texts.
+RECAPTCHA_SECRET = "recaptcha-secret-" + uuid.uuid4().hex
+RECAPTCHA_SITE_KEY = "site-key-" + uuid.uuid4().hex[:12]
+RECAPTCHA_UNSOLVED = "Marca la casilla «No soy un robot» antes de iniciar el chat."
+RECAPTCHA_EXPIRED = "La verificación anti-robots caducó; vuelve a marcar la casilla «No soy un robot»."
+RECAPTCHA_LOAD_ERROR = "No se pudo cargar la verificación anti-robots; revisa tu conexión y recarga la página."
+# What the api answers complete_chat when the verification server says no (GuestChatController).
+RECAPTCHA_REFUSED = "No pudimos verificar que no eres un robot (reCAPTCHA). Intenta de nuevo."
 
 READY_TIMEOUT = 90      # s for a service to answer /health/ready 200
 UI_TIMEOUT = 15         # s for ordinary UI changes
@@ -249,6 +259,7 @@ class Processes:
     def __init__(self, log_dir):
         self.log_dir = log_dir
         self.items = []  # (name, Popen, log path)
+        self.stopped = set()  # PIDs stop() already stopped and reported
 
     def start(self, name, argv, env):
         path = self.log_dir / (name + ".log")
@@ -265,6 +276,27 @@ class Processes:
             if n == name and proc.poll() is not None:
                 raise RuntimeError("%s exited with code %s:\n%s" % (name, proc.returncode, tail(path)))
 
+    def stop(self, name):
+        """Stops the processes called `name` by PID (SIGTERM, then SIGKILL after 15 s)."""
+        for n, proc, _ in self.items:
+            if n != name or proc.poll() is not None:
+                continue
+            try:
+                os.kill(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                log("%s (pid %d) ignored SIGTERM: SIGKILL" % (name, proc.pid))
+                try:
+                    os.kill(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(timeout=5)
+            self.stopped.add(proc.pid)
+            log("stopped %s (pid %d, exit %s)" % (name, proc.pid, proc.returncode))
+
     def stop_all(self):
         for name, proc, _ in reversed(self.items):
             if proc.poll() is None:
@@ -273,6 +305,8 @@ class Processes:
                 except ProcessLookupError:
                     pass
         for name, proc, _ in reversed(self.items):
+            if proc.pid in self.stopped:
+                continue
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -530,6 +564,181 @@ class _GraphHandler(BaseHTTPRequestHandler):
         self.reply(*self.graph.answer_send(match.group(1), body))
 
 
+# ---------------------------------------------------------------------------------------------------- fake reCAPTCHA
+
+# The stand-in for Google's api.js that FakeRecaptcha serves; __CONFIG__ becomes {onload, render, tokens}. It keeps
+# to the page's policy: no inline style, no eval; the checkbox is a plain <button role="checkbox">.
+FAKE_RECAPTCHA_JS = r"""
+(() => {
+  const cfg = __CONFIG__;
+  const tokens = cfg.tokens.slice();
+  const widgets = [];
+  const log = window.__fakeRecaptcha = { renders: [], executes: [], issued: [], resets: 0, onloadType: null };
+  const issue = () => { const t = tokens.shift() || 'tok-exhausted'; log.issued.push(t); return t; };
+  const widget = (id) => {
+    const w = widgets[id === undefined ? 0 : id];
+    if (!w) throw new Error('fake reCAPTCHA: no widget ' + id);
+    return w;
+  };
+  const uncheck = (w) => { w.token = ''; w.box.setAttribute('aria-checked', 'false'); };
+  log.expire = (id) => {
+    const w = widget(id);
+    uncheck(w);
+    const cb = w.params['expired-callback'];
+    if (typeof cb === 'function') cb();
+  };
+  window.grecaptcha = {
+    render(container, params) {
+      const el = typeof container === 'string' ? document.getElementById(container) : container;
+      log.renders.push({
+        sitekey: params.sitekey, hl: params.hl || null, callback: typeof params.callback,
+        expired: typeof params['expired-callback'], inProfileForm: !!el.closest('#profile-form'),
+      });
+      const box = document.createElement('button');
+      box.type = 'button';
+      box.className = 'fake-recaptcha-checkbox';
+      box.setAttribute('role', 'checkbox');
+      box.setAttribute('aria-checked', 'false');
+      box.textContent = 'No soy un robot';
+      const w = { box, token: '', params };
+      box.addEventListener('click', () => {
+        if (w.token) return;
+        w.token = issue();
+        box.setAttribute('aria-checked', 'true');
+        if (typeof params.callback === 'function') params.callback(w.token);
+      });
+      el.appendChild(box);
+      widgets.push(w);
+      return widgets.length - 1;
+    },
+    getResponse(id) { return widget(id).token; },
+    reset(id) { uncheck(widget(id)); log.resets += 1; },
+    ready(cb) { setTimeout(cb, 0); },
+    execute(sitekey, opts) {
+      const action = (opts && opts.action) || '';
+      log.executes.push({ sitekey, action });
+      return Promise.resolve(issue() + '~' + action);
+    },
+  };
+  if (cfg.onload) {
+    log.onloadType = typeof window[cfg.onload];
+    setTimeout(() => window[cfg.onload](), 0);
+  }
+})();
+"""
+
+
+class FakeRecaptcha:
+    """Google's reCAPTCHA as the guest page and the api meet it (MOSTRADOR_RECAPTCHA_SCRIPT_URL = `script_url`,
+    MOSTRADOR_RECAPTCHA_VERIFY_URL = `verify_url`); a thread of this process, stopped by the test that made it.
+    `GET /recaptcha/api.js?render=explicit&onload=<fn>` (v2) or `?render=<site key>` (v3) answers FAKE_RECAPTCHA_JS
+    with tokens `tok-<n>-<hex>` issued for that load (or `script_status`, to play a script that does not load):
+    `grecaptcha.render` draws a «No soy un robot» button that, clicked, hands the callback the next token;
+    `getResponse`, `reset`, `ready`; `execute` (v3) resolves to the next token + `~<action>`; then it calls the
+    `onload` the query names. `POST /siteverify` (form `secret`, `response`, `remoteip`) answers like Google: success
+    only for the right secret and a token it issued and nobody used (v3: with the `action` and a `score`: 0.9, or
+    the next of `scores`); `reject_next` says no to that many good tokens."""
+
+    def __init__(self, secret):
+        self.secret = secret
+        self.lock = threading.Lock()
+        self.counter = 0
+        self.issued = set()
+        self.used = set()
+        self.scripts = []        # the query ({name: value}) of every api.js request
+        self.verifications = []  # (form {name: value}, answer) of every POST /siteverify
+        self.script_status = 200
+        self.reject_next = 0
+        self.scores = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                          type("Handler", (_RecaptchaHandler,), {"fake": self}))
+        self.server.daemon_threads = True
+        self.origin = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.script_url = self.origin + "/recaptcha/api.js"
+        self.verify_url = self.origin + "/siteverify"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-recaptcha", daemon=True)
+        self.thread.start()
+        log("fake reCAPTCHA %s" % self.origin)
+
+    def script(self, query):
+        """(status, JS) for one api.js request."""
+        with self.lock:
+            self.scripts.append(query)
+            if self.script_status != 200:
+                return self.script_status, "// not here\n"
+            tokens = []
+            for _ in range(20):
+                self.counter += 1
+                tokens.append("tok-%d-%s" % (self.counter, uuid.uuid4().hex[:8]))
+            self.issued.update(tokens)
+        config = {"onload": query.get("onload"), "render": query.get("render"), "tokens": tokens}
+        return 200, FAKE_RECAPTCHA_JS.replace("__CONFIG__", json.dumps(config))
+
+    def verify(self, form):
+        token = form.get("response", "")
+        base, _, action = token.partition("~")
+        with self.lock:
+            if form.get("secret") != self.secret:
+                answer = {"success": False, "error-codes": ["invalid-input-secret"]}
+            elif base not in self.issued:
+                answer = {"success": False, "error-codes": ["invalid-input-response"]}
+            elif base in self.used:
+                answer = {"success": False, "error-codes": ["timeout-or-duplicate"]}
+            elif self.reject_next:
+                self.reject_next -= 1
+                self.used.add(base)
+                answer = {"success": False, "error-codes": ["invalid-input-response"]}
+            else:
+                self.used.add(base)
+                answer = {"success": True, "challenge_ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                          "hostname": "127.0.0.1"}
+                if action:
+                    answer.update(score=self.scores.pop(0) if self.scores else 0.9, action=action)
+            self.verifications.append((form, answer))
+        return answer
+
+    def verified(self):
+        with self.lock:
+            return list(self.verifications)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _RecaptchaHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    fake = None
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def reply(self, status, content_type, text):
+        raw = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(raw)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_GET(self):
+        path, _, query = self.path.partition("?")
+        if path != "/recaptcha/api.js":
+            self.reply(404, "text/plain", "not found")
+            return
+        status, js = self.fake.script(dict(urllib.parse.parse_qsl(query)))
+        self.reply(status, "text/javascript; charset=utf-8" if status == 200 else "text/plain", js)
+
+    def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path != "/siteverify":
+            self.reply(404, "text/plain", "not found")
+            return
+        form = dict(urllib.parse.parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        self.reply(200, "application/json", json.dumps(self.fake.verify(form)))
+
+
 # ---------------------------------------------------------------------------------------------------- context
 
 class Ctx:
@@ -545,6 +754,7 @@ class Ctx:
         self.admin_token = None
         self.room_id = None
         self.console = {"panel": [], "guest": []}  # every browser console entry of the run
+        self.launch = None  # how main() started the shared api, for ExtraAPI
 
     def drain_console(self):
         """Moves the browsers' console entries (get_log empties them) into self.console."""
@@ -624,6 +834,53 @@ class Ctx:
         driver.save_screenshot(str(path))
         log("screenshot %s" % path)
         return path
+
+
+class ExtraAPI:
+    """Another mostrador-api for a test that needs other settings (reCAPTCHA): the shared api's environment plus
+    `extra_env`, with a data dir and a port of its own and the same broker. When the runner made a fresh vhost, this
+    one gets a fresh vhost too, so it does not compete with the shared api for `api.results` (the relay's delivery
+    reports). `with ExtraAPI(ctx, name, env) as extra:` starts it and waits for /health/ready; leaving the block stops
+    it by PID and deletes its vhost. `extra.url` is its base URL."""
+
+    def __init__(self, ctx, name, extra_env):
+        self.ctx, self.name, self.extra_env = ctx, name, extra_env
+        self.vhost = None
+        self.url = None
+
+    def __enter__(self):
+        launch = self.ctx.launch
+        env = dict(launch["api_env"])
+        if launch["vhost"]:
+            vhost = "%s-%s" % (launch["vhost"], self.name)
+            r1 = broker_ctl(launch["broker_dir"], "add_vhost", vhost)
+            if r1.returncode == 0:
+                self.vhost = vhost
+                r2 = broker_ctl(launch["broker_dir"], "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+                assert r2.returncode == 0, "set_permissions on %s: %s" % (vhost, r2.stderr.strip())
+                env["MOSTRADOR_AMQP_URL"] = url_with_vhost(launch["amqp_url"], vhost)
+            else:
+                log("could not add vhost %s (%s): %s shares the api's" % (vhost, r1.stderr.strip(), self.name))
+        data_dir = launch["data_dir"] / self.name
+        data_dir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        self.url = "http://127.0.0.1:%d" % port
+        env.update(MOSTRADOR_HTTP_PORT=str(port), MOSTRADOR_DATA_DIR=str(data_dir), **self.extra_env)
+        try:
+            launch["procs"].start(self.name, [str(launch["bin_dir"] / "mostrador-api")], env)
+            wait_ready(launch["procs"], self.name, self.url + "/health/ready")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        launch = self.ctx.launch
+        launch["procs"].stop(self.name)
+        if self.vhost:
+            broker_ctl(launch["broker_dir"], "delete_vhost", self.vhost)
+            self.vhost = None
+        return False
 
 
 # ---------------------------------------------------------------------------------------------------- panel helpers
@@ -870,6 +1127,10 @@ def test_07_guest_chat(ctx):
     g.find_element(By.ID, "full-name").send_keys("Ana López")
     g.find_element(By.ID, "email").send_keys("ana.lopez@example.com")
     g.find_element(By.ID, "phone").send_keys("+52 477 123 4567")
+    # This api runs without reCAPTCHA (test_16/test_17 start their own): no verification in the form.
+    status_code, config = http("GET", ctx.api + "/api/chat/config")
+    assert status_code == 200 and config == {"recaptcha": None}, "config: %s %r" % (status_code, config)
+    assert not g.find_element(By.ID, "recaptcha-field").is_displayed(), "a verification without reCAPTCHA"
     g.find_element(By.ID, "profile-submit").click()
     wait_for(g, lambda x: x.find_element(By.ID, "guest-messages").is_displayed(), "guest chat not shown")
     wait_for(g, lambda x: bubble(x, "user", initial, "#guest-messages"), "initial message not in the guest chat")
@@ -1893,10 +2154,223 @@ def test_15_whatsapp_window_and_templates(ctx):
     wait_for(g, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "the agent could not log out")
 
 
+# JS: wraps the page's fetch (lib/api.js calls the global one) to list the URLs it asks for, from now on.
+RECORD_FETCHES_JS = """
+if (!window.__fetches) {
+  window.__fetches = [];
+  const original = window.fetch;
+  window.fetch = function (input, init) {
+    window.__fetches.push(String((input && input.url) || input));
+    return original.apply(this, arguments);
+  };
+}
+return window.__fetches.length;
+"""
+
+
+def complete_chat_requests(driver):
+    return [u for u in driver.execute_script("return window.__fetches || []") if "/api/chat/complete_chat" in u]
+
+
+def recaptcha_env(fake, version):
+    return {"MOSTRADOR_RECAPTCHA_SECRET": RECAPTCHA_SECRET, "MOSTRADOR_RECAPTCHA_SITE_KEY": RECAPTCHA_SITE_KEY,
+            "MOSTRADOR_RECAPTCHA_VERSION": version, "MOSTRADOR_RECAPTCHA_SCRIPT_URL": fake.script_url,
+            "MOSTRADOR_RECAPTCHA_VERIFY_URL": fake.verify_url}
+
+
+def check_recaptcha_api(extra, fake, version):
+    """GET /api/chat/config names the fake's script, and the page's policy lets it run."""
+    status, config = http("GET", extra.url + "/api/chat/config")
+    assert status == 200 and config == {"recaptcha": {"site_key": RECAPTCHA_SITE_KEY, "version": version,
+                                                      "script_url": fake.script_url}}, \
+        "config: %s %r" % (status, config)
+    with _opener.open(urllib.request.Request(extra.url + "/chat/"), timeout=15) as response:
+        policy = response.headers.get("Content-Security-Policy") or ""
+    script_src = next((d for d in policy.split(";") if d.strip().startswith("script-src ")), "")
+    assert fake.origin in script_src.split(), "the fake's origin is not in script-src: %r" % policy
+
+
+def guest_profile_step(ctx, base, initial):
+    """A new visitor at `base`/chat/ writes `initial` and reaches «Tus datos»; fetches are recorded from there."""
+    if ctx.guest is None:
+        ctx.guest = new_driver(ctx.out / "logs" / "chromedriver-guest.log")
+    g = ctx.guest
+    g.get(base + "/chat/")
+    g.execute_script("localStorage.clear(); sessionStorage.clear()")
+    g.get(base + "/chat/")
+    wait_for(g, lambda x: x.find_element(By.ID, "start-form").is_displayed(), "guest start form not shown")
+    g.find_element(By.ID, "initial-message").send_keys(initial)
+    g.find_element(By.ID, "start-submit").click()
+    wait_for(g, lambda x: x.find_element(By.ID, "profile-form").is_displayed(), "profile form not shown")
+    g.find_element(By.ID, "full-name").send_keys("Rosa Méndez")
+    g.find_element(By.ID, "email").send_keys("rosa.mendez@example.com")
+    g.find_element(By.ID, "phone").send_keys("+52 477 222 3344")
+    g.execute_script(RECORD_FETCHES_JS)
+    return g
+
+
+def recaptcha_error(driver):
+    el = driver.find_element(By.ID, "recaptcha-error")
+    return el.text if el.is_displayed() else None
+
+
+def wait_recaptcha_error(driver, text, what):
+    try:
+        wait_for(driver, lambda x: recaptcha_error(x) == text, "")
+    except TimeoutException:
+        raise AssertionError("%s: the form says %r (general error %r), not %r"
+                             % (what, recaptcha_error(driver), driver.find_element(By.ID, "profile-error").text,
+                                text)) from None
+
+
+def csp_messages_since(ctx, mark):
+    ctx.drain_console()
+    return [e.get("message") for e in ctx.console["guest"][mark:]
+            if "Content Security Policy" in (e.get("message") or "")]
+
+
+def test_16_recaptcha_v2(ctx):
+    """reCAPTCHA v2 on an api of its own pointed at a fake of Google (MOSTRADOR_RECAPTCHA_*): the guest page loads
+    the script from its module (render=explicit, onload = a window function) and draws the «No soy un robot»
+    checkbox in the form (hl es); a submit without ticking (or once the tick expired) is refused in the browser in
+    Spanish and reaches no server; a token the fake rejects shows the server's error and resets the checkbox; ticking
+    and submitting opens the chat, the fake having checked the secret and the token it issued; a script that does not
+    load says so and sends nothing; the page's policy let the fake's script run (no CSP message)."""
+    ctx.drain_console()
+    mark = len(ctx.console["guest"])
+    fake = FakeRecaptcha(RECAPTCHA_SECRET)
+    try:
+        with ExtraAPI(ctx, "api-recaptcha-v2", recaptcha_env(fake, "v2")) as extra:
+            check_recaptcha_api(extra, fake, "v2")
+            initial = "La impresora imprime hojas en blanco [%s]" % uuid.uuid4().hex[:6]
+            g = guest_profile_step(ctx, extra.url, initial)
+            wait_for(g, lambda x: x.find_element(By.CSS_SELECTOR, "#recaptcha-widget .fake-recaptcha-checkbox")
+                     .is_displayed(), "the reCAPTCHA checkbox is not shown in the form")
+            box = g.find_element(By.CSS_SELECTOR, "#recaptcha-widget .fake-recaptcha-checkbox")
+            assert g.find_element(By.ID, "recaptcha-label").text == "Verificación anti-robots"
+            assert not g.find_element(By.ID, "recaptcha-note").is_displayed(), "v2 shows v3's note"
+            query = fake.scripts[-1]
+            assert query.get("render") == "explicit" and query.get("onload"), "api.js asked as %r" % query
+            info = g.execute_script("return window.__fakeRecaptcha")
+            assert info["onloadType"] == "function", "onload %r is %s on window" % (query["onload"],
+                                                                                   info["onloadType"])
+            assert info["renders"] == [{"sitekey": RECAPTCHA_SITE_KEY, "hl": "es", "callback": "function",
+                                        "expired": "function", "inProfileForm": True}], info["renders"]
+
+            # Not ticked: refused in the browser, focus on the verification, nothing sent.
+            g.find_element(By.ID, "profile-submit").click()
+            wait_recaptcha_error(g, RECAPTCHA_UNSOLVED, "submit without ticking")
+            assert g.execute_script("return document.activeElement.id") == "recaptcha-field"
+            # Ticked, then expired: the page says so and refuses again.
+            box.click()
+            wait_for(g, lambda x: recaptcha_error(x) is None, "ticking did not clear the message")
+            g.execute_script("window.__fakeRecaptcha.expire(0)")
+            wait_recaptcha_error(g, RECAPTCHA_EXPIRED, "expired tick")
+            g.find_element(By.ID, "profile-submit").click()
+            wait_recaptcha_error(g, RECAPTCHA_UNSOLVED, "submit after the tick expired")
+            time.sleep(0.5)  # a request the refusal failed to stop would have left by now
+            assert complete_chat_requests(g) == [], "complete_chat was called without a token"
+            assert fake.verified() == [], "the verification server was asked: %r" % fake.verified()
+
+            # A good tick the verification server refuses: the server's error, the checkbox reset.
+            fake.reject_next = 1
+            box.click()
+            refused_token = g.execute_script("return grecaptcha.getResponse(0)")
+            assert refused_token.startswith("tok-"), refused_token
+            g.find_element(By.ID, "profile-submit").click()
+            wait_recaptcha_error(g, RECAPTCHA_REFUSED, "token refused by the verification server")
+            assert box.get_attribute("aria-checked") == "false", "the checkbox was not reset"
+            assert g.execute_script("return grecaptcha.getResponse(0)") == ""
+            assert g.execute_script("return window.__fakeRecaptcha.resets") == 1
+            assert g.execute_script("return document.activeElement.id") == "recaptcha-field"
+            assert len(complete_chat_requests(g)) == 1
+            (form, answer), = fake.verified()
+            assert form.get("secret") == RECAPTCHA_SECRET and form.get("response") == refused_token, form
+            assert answer["success"] is False
+            assert g.find_element(By.ID, "profile-form").is_displayed()
+
+            # Ticked again: the chat opens, with the token the fake issued for this tick.
+            box.click()
+            token = g.execute_script("return grecaptcha.getResponse(0)")
+            assert token.startswith("tok-") and token != refused_token, token
+            wait_for(g, lambda x: recaptcha_error(x) is None, "ticking did not clear the refusal")
+            ctx.shot("20-recaptcha-v2.png", g)
+            g.find_element(By.ID, "profile-submit").click()
+            wait_for(g, lambda x: bubble(x, "user", initial, "#guest-messages"),
+                     "the chat did not open after ticking; the form says %r" % recaptcha_error(g))
+            form, answer = fake.verified()[-1]
+            assert len(fake.verified()) == 2, fake.verified()
+            assert form.get("secret") == RECAPTCHA_SECRET and form.get("response") == token, form
+            assert "127.0.0.1" in form.get("remoteip", ""), form
+            assert answer["success"] is True, answer
+
+            # The script does not load: the form says so and sends nothing.
+            fake.script_status = 404
+            g = guest_profile_step(ctx, extra.url, "Mi monitor parpadea [%s]" % uuid.uuid4().hex[:6])
+            wait_recaptcha_error(g, RECAPTCHA_LOAD_ERROR, "script that does not load")
+            assert not g.find_elements(By.CSS_SELECTOR, ".fake-recaptcha-checkbox")
+            g.find_element(By.ID, "profile-submit").click()
+            wait_recaptcha_error(g, RECAPTCHA_LOAD_ERROR, "submit without the script")
+            time.sleep(0.5)
+            assert complete_chat_requests(g) == [], "complete_chat was called without the script"
+            assert len(fake.verified()) == 2
+            ctx.shot("21-recaptcha-not-loaded.png", g)
+    finally:
+        fake.stop()
+    violations = csp_messages_since(ctx, mark)
+    assert not violations, "CSP violations on the reCAPTCHA page:\n" + "\n".join(violations[:10])
+
+
+def test_17_recaptcha_v3(ctx):
+    """reCAPTCHA v3 on an api of its own (MOSTRADOR_RECAPTCHA_VERSION=v3): the page loads the fake's script with
+    render=<site key>, shows no checkbox (Google's notice instead), and each submit asks grecaptcha.execute for a token
+    with the action complete_chat; a low score is refused by the server with its error, the next submit opens the
+    chat; the fake saw the secret and the action; no CSP message."""
+    ctx.drain_console()
+    mark = len(ctx.console["guest"])
+    fake = FakeRecaptcha(RECAPTCHA_SECRET)
+    try:
+        with ExtraAPI(ctx, "api-recaptcha-v3", recaptcha_env(fake, "v3")) as extra:
+            check_recaptcha_api(extra, fake, "v3")
+            initial = "El teclado escribe letras repetidas [%s]" % uuid.uuid4().hex[:6]
+            g = guest_profile_step(ctx, extra.url, initial)
+            wait_for(g, lambda x: x.execute_script("return !!window.__fakeRecaptcha"), "the fake script never ran")
+            assert fake.scripts[-1] == {"render": RECAPTCHA_SITE_KEY}, "api.js asked as %r" % fake.scripts[-1]
+            assert g.find_element(By.ID, "recaptcha-note").is_displayed(), "no reCAPTCHA notice for v3"
+            assert not g.find_elements(By.CSS_SELECTOR, ".fake-recaptcha-checkbox"), "v3 shows a checkbox"
+            assert not g.find_element(By.ID, "recaptcha-widget").is_displayed()
+            assert not g.find_element(By.ID, "recaptcha-label").is_displayed()
+
+            # A score under MOSTRADOR_RECAPTCHA_MIN_SCORE (0.5): the server's error; the visitor can try again.
+            fake.scores = [0.1]
+            g.find_element(By.ID, "profile-submit").click()
+            wait_recaptcha_error(g, RECAPTCHA_REFUSED, "low score")
+            (form, answer), = fake.verified()
+            assert answer.get("score") == 0.1 and answer.get("action") == "complete_chat", answer
+            ctx.shot("22-recaptcha-v3.png", g)
+
+            g.find_element(By.ID, "profile-submit").click()
+            wait_for(g, lambda x: bubble(x, "user", initial, "#guest-messages"),
+                     "the chat did not open; the form says %r" % recaptcha_error(g))
+            executes = g.execute_script("return window.__fakeRecaptcha && window.__fakeRecaptcha.executes") or []
+            assert len(fake.verified()) == 2, fake.verified()
+            form, answer = fake.verified()[-1]
+            assert form.get("secret") == RECAPTCHA_SECRET, form
+            assert form.get("response", "").endswith("~complete_chat"), form
+            assert answer["success"] is True and answer["action"] == "complete_chat", answer
+            assert len(complete_chat_requests(g)) == 2
+            assert executes == [{"sitekey": RECAPTCHA_SITE_KEY, "action": "complete_chat"}] * 2, executes
+    finally:
+        fake.stop()
+    violations = csp_messages_since(ctx, mark)
+    assert not violations, "CSP violations on the reCAPTCHA page:\n" + "\n".join(violations[:10])
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
-         test_14_guest_sees_files, test_15_whatsapp_window_and_templates, test_10_content_security_policy]
+         test_14_guest_sees_files, test_15_whatsapp_window_and_templates, test_16_recaptcha_v2,
+         test_17_recaptcha_v3, test_10_content_security_policy]
 
 
 # ---------------------------------------------------------------------------------------------------- runner
@@ -1927,6 +2401,7 @@ def main():
     if not amqp_url:
         print("MOSTRADOR_TEST_AMQP_URL is required (the broker's AMQP URL)", file=sys.stderr)
         return 2
+    root_amqp_url = amqp_url
     broker_dir = os.environ.get("MOSTRADOR_TEST_BROKER_DIR")
     bin_dir = Path(os.environ.get("MOSTRADOR_BIN_DIR") or REPO / ".build" / "debug")
     out = Path(os.environ.get("TEST_OUTPUT_DIR") or REPO / "test-output" / "browser")
@@ -1977,13 +2452,18 @@ def main():
                                          "--port", str(sim_port), "--api-url", ctx.api,
                                          "--bridge-token", ctx.bridge_token, "--webhook-token", ctx.webhook_token],
                     dict(base_env, PYTHONUNBUFFERED="1"))
-        procs.start("api", [str(bin_dir / "mostrador-api")], dict(
+        api_env = dict(
             base_env, MOSTRADOR_HTTP_PORT=str(api_port), MOSTRADOR_WEBHOOK_TOKEN=ctx.webhook_token,
             MOSTRADOR_ADMIN_USER=ADMIN_USER, MOSTRADOR_ADMIN_PASSWORD=ADMIN_PASSWORD, MOSTRADOR_INTAKE="off",
             # The Cloud API channel's webhook (test_15); the seed bridge stays every other customer's channel.
             MOSTRADOR_CLOUD_APP_SECRET=CLOUD_APP_SECRET,
             # Serve the panel from the source tree, so the tests check the files in this checkout.
-            MOSTRADOR_PUBLIC_DIR=str(PUBLIC_DIR)))
+            MOSTRADOR_PUBLIC_DIR=str(PUBLIC_DIR))
+        procs.start("api", [str(bin_dir / "mostrador-api")], api_env)
+        # The shared api runs without reCAPTCHA (test_07); test_16/test_17 start their own (ExtraAPI).
+        ctx.launch = {"procs": procs, "api_env": api_env, "bin_dir": bin_dir, "data_dir": data_dir,
+                      "broker_dir": broker_dir, "vhost": vhost if amqp_url != root_amqp_url else None,
+                      "amqp_url": root_amqp_url}
         procs.start("bridge-relay", [str(bin_dir / "mostrador-bridge-relay")], dict(
             base_env, MOSTRADOR_HTTP_PORT=str(relay_port), MOSTRADOR_BRIDGE_URL=ctx.bridge_tap.url,
             MOSTRADOR_BRIDGE_TOKEN=ctx.bridge_token, MOSTRADOR_RELAY_RATE="0",

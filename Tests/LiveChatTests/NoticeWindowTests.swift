@@ -73,3 +73,53 @@ struct NoticeWindowTests {
         #expect(send.template?.parameters == ["Ana", "Luis", "7"])
     }
 }
+
+/// Resolving and closing tell the customer (a WhatsApp notice or the web chat's notification) and the assigned
+/// agent, unless they did it themselves.
+@Suite("Resolve and close notices")
+struct ClosingNoticeTests {
+    static func event(to status: String, channel: Channel, by agent: Int64?) -> TicketStatusChanged {
+        TicketStatusChanged(
+            ticketID: 9, from: "open", to: status, at: Date(), channel: channel,
+            recipient: channel == .whatsapp ? "5215550001111" : nil, language: "es", customerName: "Ana",
+            assignedAgentID: 3, byAgentID: agent)
+    }
+
+    static func describe(_ outputs: [NotificationRules.Output]) -> [String] {
+        outputs.map { output in
+            switch output {
+            case .notice(let send, _): "whatsapp:\(send.recipient):\(send.text.contains("#9"))"
+            case .notification(let created, _): "\(created.audience):\(created.kind)"
+            }
+        }
+    }
+
+    @Test func closingAWhatsAppTicketSendsTheNoticeAndTellsTheAssignedAgent() throws {
+        let rules = NotificationRules(templates: try NoticeTemplates.load(path: nil))
+        let closedByAdmin = Self.describe(
+            rules.outputs(for: Self.event(to: "closed", channel: .whatsapp, by: 1), id: UUID()))
+        #expect(closedByAdmin == ["whatsapp:5215550001111:true", "\(NotificationAudience.agent(3)):chat_closed"])
+        // The assigned agent closing it themselves is not told about it.
+        let closedByOwner = Self.describe(
+            rules.outputs(for: Self.event(to: "closed", channel: .whatsapp, by: 3), id: UUID()))
+        #expect(closedByOwner == ["whatsapp:5215550001111:true"])
+        let sends = rules.outputs(for: Self.event(to: "closed", channel: .whatsapp, by: 3), id: UUID())
+        guard case .notice(let send, _) = sends.first else {
+            Issue.record("no notice")
+            return
+        }
+        #expect(send.text.contains("cerramos tu ticket"))
+    }
+
+    @Test func resolvingOrClosingAWebChatNotifiesTheVisitor() throws {
+        let rules = NotificationRules(templates: try NoticeTemplates.load(path: nil))
+        #expect(
+            Self.describe(rules.outputs(for: Self.event(to: "resolved", channel: .web, by: 3), id: UUID()))
+                == ["\(NotificationAudience.customer):chat_resolved"])
+        #expect(
+            Self.describe(rules.outputs(for: Self.event(to: "closed", channel: .web, by: 2), id: UUID()))
+                == ["\(NotificationAudience.customer):chat_closed", "\(NotificationAudience.agent(3)):chat_closed"])
+        // Reopening tells nobody.
+        #expect(rules.outputs(for: Self.event(to: "open", channel: .web, by: nil), id: UUID()).isEmpty)
+    }
+}

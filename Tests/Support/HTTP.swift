@@ -45,6 +45,9 @@ public enum HTTP {
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        // A fresh connection per request: a pooled one the server closed for idleness (some tests set a 1 s idle
+        // timeout) could be reused at the very moment it closes and fail with "connection reset by peer".
+        if !request.headers.contains(name: "Connection") { request.headers.add(name: "Connection", value: "close") }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.milliseconds))
         let bytes = try await response.body.collect(upTo: 64 << 20)

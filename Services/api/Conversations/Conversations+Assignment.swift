@@ -107,7 +107,8 @@ extension Conversations {
                     ticketID: ticketID, from: ticket.status.rawValue, to: status.rawValue, at: Date(),
                     channel: ticket.channel, recipient: ticket.replyAddress, language: ticket.language,
                     customerName: ticket.customerName, assignedAgentID: ticket.assignedAgentID,
-                    replyChannel: ticket.replyChannel, windowClosesAt: try Self.windowClosesAt(ticket, db: db)),
+                    replyChannel: ticket.replyChannel, windowClosesAt: try Self.windowClosesAt(ticket, db: db),
+                    byAgentID: actor.id),
                 in: db)
             return try TicketFacts.fetch(id: ticketID, db: db)!
         }
@@ -121,6 +122,15 @@ extension Conversations {
     static func windowClosesAt(_ ticket: TicketFacts, db: Database) throws -> Date? {
         guard let window = try ServiceWindow.of(ticket, db: db), window.applies else { return nil }
         return window.closesAt ?? .distantPast
+    }
+
+    /// The customer wrote: a resolved ticket opens again, one waiting on the customer is back with the technicians.
+    static func customerWrote(_ ticket: TicketFacts, db: Database) throws {
+        switch ticket.status {
+        case .resolved: try reopen(ticket, db: db)
+        case .waiting: try Tickets.setStatus(.open, ticketID: ticket.id, db: db)
+        case .new, .open, .closed: break
+        }
     }
 
     /// The customer wrote in a resolved ticket: it is open again.

@@ -101,7 +101,7 @@ extension Conversations {
             message.replyToID = try Messages.quoted(channelID: replyTo, ticketID: ticket.id, db: db)
         }
         let messageID = try Messages.insert(message, on: ticket, db: db)
-        if ticket.status == .resolved { try reopen(ticket, db: db) }
+        try Self.customerWrote(ticket, db: db)
         if let reaction { try IntakeStep.apply(reaction, ticketID: ticket.id, customerID: customerID, db: db) }
         return Received(ticketID: ticket.id, messageID: messageID, ticketCreated: created, duplicate: false)
     }

@@ -108,7 +108,7 @@ struct Conversations: Sendable {
                 }
                 try rates.admit(caller, address: address)
                 let id = try Messages.insert(message, on: ticket, db: db)
-                if ticket.status == .resolved { try Self.reopen(ticket, db: db) }
+                try Self.customerWrote(ticket, db: db)
                 return (Self.posted(ticket, id, repeated: false), false)
             case .agent(let agent):
                 var ticket = ticket

@@ -191,13 +191,14 @@ struct Tickets: Sendable {
             arguments: [agentID, now, now, ticketID])
     }
 
-    /// A human answered: the first response time, `new` → `open`, and the intake assistant steps aside.
+    /// A technician wrote to the customer: the first response time, the ticket now waits on the customer (`new` or
+    /// `open` → `waiting`; the customer's next message opens it again), and the intake assistant steps aside.
     static func recordHumanReply(ticketID: Int64, db: Database) throws {
         let now = Date()
         try db.cachedStatement(
             sql: """
                 UPDATE tickets SET first_response_at = COALESCE(first_response_at, ?),
-                    status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
+                    status = CASE WHEN status IN ('new', 'open') THEN 'waiting' ELSE status END,
                     intake_state = CASE WHEN intake_state IS NOT NULL
                         THEN json_set(intake_state, '$.step', 'done') ELSE intake_state END
                 WHERE id = ?

@@ -133,21 +133,32 @@ struct NotificationRules: Sendable {
         ].compactMap { $0 }
     }
 
+    /// Resolved or closed: the customer is told (a WhatsApp notice, or the web chat's notification), and so is the
+    /// assigned agent when someone else did it.
     func outputs(for event: TicketStatusChanged, id: UUID) -> [Output] {
-        guard event.to == "resolved" else { return [] }
+        let names: (web: String, whatsapp: String, agents: String)
+        switch event.to {
+        case "resolved": names = ("chat_resolved", "ticket_resuelto", "chat_resolved")
+        case "closed": names = ("chat_closed", "ticket_cerrado", "chat_closed")
+        default: return []
+        }
         let values = Self.values(ticket: event.ticketID, name: event.customerName, language: event.language)
+        var outputs: [Output?] = []
         switch event.channel {
         case .web:
-            return [customerNotification("chat_resolved", ticket: event.ticketID, values: values, source: id)]
-                .compactMap { $0 }
+            outputs.append(customerNotification(names.web, ticket: event.ticketID, values: values, source: id))
         case .whatsapp, nil:
-            return [
+            outputs.append(
                 notice(
-                    "ticket_resuelto", ticket: event.ticketID, recipient: event.recipient, channel: event.replyChannel,
-                    language: event.language,
-                    values: values, source: id, windowClosesAt: event.windowClosesAt)
-            ].compactMap { $0 }
+                    names.whatsapp, ticket: event.ticketID, recipient: event.recipient, channel: event.replyChannel,
+                    language: event.language, values: values, source: id, windowClosesAt: event.windowClosesAt))
         }
+        if let assigned = event.assignedAgentID, event.byAgentID != assigned {
+            outputs.append(
+                agentNotification(
+                    names.agents, ticket: event.ticketID, audience: .agent(assigned), values: values, source: id))
+        }
+        return outputs.compactMap { $0 }
     }
 
     func outputs(for event: DeliveryUpdated, id: UUID) -> [Output] {

@@ -10,6 +10,7 @@ import { placeIcons } from '../lib/icons.js';
 import { LiveChannel, Typing, renderConnection } from '../lib/live-channel.js';
 import { toast } from '../lib/toast.js';
 import { GuestAttachments, setupLightbox } from './attachments.js';
+import { Recaptcha } from './recaptcha.js';
 
 const KEYS = {
   session: 'mostrador.guest.session_id',
@@ -29,6 +30,12 @@ let room = null;
 /** La conversación en pantalla, su canal y sus temporizadores (una por sala). */
 let chat = null;
 const typing = new Typing(document.getElementById('guest-typing'));
+/** La verificación anti-robots del paso 2, si GET /api/chat/config la pide (chat/recaptcha.js). */
+const captcha = new Recaptcha({
+  field: document.getElementById('recaptcha-field'), widget: document.getElementById('recaptcha-widget'),
+  label: document.getElementById('recaptcha-label'), note: document.getElementById('recaptcha-note'),
+  error: document.getElementById('recaptcha-error'),
+});
 
 /* --------------------------------------------------------- almacenamiento */
 function store(key, value) {
@@ -56,6 +63,7 @@ function setFieldError(inputId, text) {
 function showStart(message) {
   leaveChat();
   showStep('start');
+  captcha.prepare();
   const ta = $('#initial-message');
   if (!ta.value) ta.value = read(KEYS.initial) || '';
   updateCount();
@@ -65,6 +73,7 @@ function showStart(message) {
 
 function showProfile(lead) {
   showStep('profile');
+  captcha.prepare();
   $('#profile-lead').textContent = lead || PROFILE_LEAD;
   showText($('#profile-error'), null);
   $('#full-name').focus();
@@ -138,9 +147,23 @@ async function onProfileSubmit(ev) {
   if (!sessionId) { resetAll('Tu sesión expiró. Por favor inicia el chat nuevamente.'); return; }
   const btn = $('#profile-submit');
   btn.disabled = true; btn.textContent = 'Iniciando chat…';
-  const body = { session_id: sessionId, ...data, recaptcha_token: $('#recaptcha-token').value };
+  // Sin verificación el token va vacío, como siempre; con ella, un envío sin token no sale: se dice por qué.
+  const check = await captcha.token();
+  if (check.error) {
+    btn.disabled = false; btn.textContent = 'Iniciar chat';
+    captcha.showError(check.error);
+    captcha.focus();
+    return;
+  }
+  captcha.showError(null);
+  const body = { session_id: sessionId, ...data, recaptcha_token: check.token };
   const res = await api('/api/chat/complete_chat/', { method: 'POST', body, auth: false, handle401: false });
   btn.disabled = false; btn.textContent = 'Iniciar chat';
+  const text = res.ok ? '' : errorText(res, 'No se pudo iniciar el chat.');
+  const refused = res.status === 400 && /recaptcha|robot/i.test(text);
+  // Un token vale una vez: salvo un 400 por campos (llega antes de verificarlo), la casilla se vuelve a pedir.
+  if (refused) captcha.rejected();
+  else if (!(res.status === 400 && res.data && res.data.fields)) captcha.consumed();
   if (res.ok) {
     const d = res.data;
     room = { id: d.chat_room_id, token: d.room_token };
@@ -149,8 +172,9 @@ async function onProfileSubmit(ev) {
     enterChat(d.message);
     return;
   }
-  const text = errorText(res, 'No se pudo iniciar el chat.');
   if (res.status === 400 && /sesi[oó]n|expir/i.test(text)) { forgetSession(); showStart(text); return; }
+  // El rechazo de la verificación se dice junto a la casilla, y el foco va ahí.
+  if (refused && captcha.shown) { captcha.showError(text); captcha.focus(); return; }
   if (res.status === 400) applyServerFieldErrors(res.data);
   showText($('#profile-error'), text);
 }
@@ -368,6 +392,7 @@ async function init() {
     resetAll();
   });
 
+  captcha.configure();
   sessionId = read(KEYS.session);
   const roomId = read(KEYS.room);
   const roomToken = read(KEYS.token);
