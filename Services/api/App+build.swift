@@ -127,6 +127,7 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     AgentsController(agents: components.agents, live: conversations.live).addRoutes(to: panel)
     let whatsAppTemplates = WhatsAppTemplates(reader: components.pool, committer: components.committer)
     WhatsAppTemplatesController(templates: whatsAppTemplates).addRoutes(to: panel)
+    CustomersController(reader: components.pool).addRoutes(to: panel)
     TicketController(
         conversations: conversations, readModels: components.readModels, templates: components.templates,
         whatsAppTemplates: whatsAppTemplates

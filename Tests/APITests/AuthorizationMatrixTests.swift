@@ -114,6 +114,8 @@ import Testing
             // WhatsApp templates: agents read the catalogue, admins keep it; sending one is writing in the chat
             // (this chat is a web chat: past the access policy, a template is refused as not for it).
             Row(method: .get, path: "/api/templates", expected: anyAgent),
+            // A customer's history: any agent who may read one of their chats (this one is taken by assignedAgent).
+            Row(method: .get, path: "/api/customers/{customer}", expected: [401, 403, 403, 404, 200, 200]),
             Row(
                 method: .post, path: "/api/templates",
                 body: ["nombre": "aviso_{n}", "idioma": "es_MX", "cuerpo": "Hola {{1}}"],
@@ -149,6 +151,7 @@ import Testing
         let otherGuest: String
         let message: Int64
         let attachment: Int64
+        let customer: Int64
     }
 
     @Test func everyRouteAnswersEveryCallerAsExpected() async throws {
@@ -178,9 +181,10 @@ import Testing
                     try await api.components.attachments.list(ticketID: mine.ticket).first {
                         $0.messageID == attachment
                     })
+                let customer = try #require(try await api.components.conversations.tickets.summary(id: mine.ticket))
                 return Room(
                     room: mine.room, ticket: mine.ticket, guest: mine.authorization, otherGuest: theirs.authorization,
-                    message: first.id, attachment: row.id)
+                    message: first.id, attachment: row.id, customer: customer.customerID)
             }
             let shared = try await makeRoom()
             let template = try #require(
@@ -201,6 +205,7 @@ import Testing
                             .replacingOccurrences(of: "{attachment}", with: String(room.attachment))
                             .replacingOccurrences(of: "{otherAgent}", with: other.id)
                             .replacingOccurrences(of: "{template}", with: String(template.id))
+                            .replacingOccurrences(of: "{customer}", with: String(room.customer))
                             .replacingOccurrences(of: "{n}", with: String(counter))
                     }
                     func fillAny(_ value: Any) -> Any {

@@ -145,3 +145,74 @@ import Testing
         }
     }
 }
+
+/// `GET /api/customers/{id}`: one person's history, within what the caller may read.
+@Suite struct CustomerHistoryTests {
+    @Test func aCustomersHistoryShowsEveryChannelAndTicketTheCallerMayRead() async throws {
+        try await APITestSystem.with { api in
+            let phone = CustomerMergeTests.phone
+            let first = try await CustomerMergeTests.post(
+                api, ["remitente": phone, "contenido": "Mi impresora no imprime", "nombre": "Lucía"])
+            let admin = try await api.admin()
+            let room = try #require(
+                try await api.pool.read { db in
+                    try String.fetchOne(db, sql: "SELECT uuid FROM tickets WHERE id = ?", arguments: [first])
+                })
+            _ = try await api.call(.post, "/api/chatrooms/\(room)/close/", authorization: admin)
+            let second = try await CustomerMergeTests.post(
+                api, ["remitente": CustomerMergeTests.lid, "remitente_alt": phone, "contenido": "Ahora el monitor"])
+            let ticket = try await api.call(.get, "/ticket/\(second)/conversacion", authorization: admin).json()
+            let customer = try #require((ticket["ticket"] as? [String: Any])?["cliente_id"] as? Int)
+
+            let history = try await api.call(.get, "/api/customers/\(customer)", authorization: admin)
+            #expect(history.status == 200, Comment(rawValue: history.text))
+            let body = try history.json()
+            #expect(body["nombre"] as? String == "Lucía")
+            let tickets = try #require(body["tickets"] as? [[String: Any]])
+            #expect(tickets.map { $0["id"] as? Int } == [Int(second), Int(first)])
+            #expect(tickets.last?["estado"] as? String == "closed")
+            let identities = try #require(body["identidades"] as? [[String: Any]])
+            #expect(Set(identities.compactMap { $0["tipo"] as? String }) == ["phone", "lid"])
+            #expect(identities.contains { $0["direccion"] as? String == "+" + phone })
+
+            // Another technician sees the person only through the chats they may read: these are unassigned.
+            let other = try await api.agent("tecnico2")
+            #expect(
+                try await api.call(.get, "/api/customers/\(customer)", authorization: other.authorization).status == 200
+            )
+            _ = try await api.call(
+                .post, "/api/chatrooms/\(try await Self.room(api, second))/assign/", authorization: admin,
+                json: ["agent_id": try await api.agent("tecnico3").id])
+            let hidden = try await api.call(.get, "/api/customers/\(customer)", authorization: other.authorization)
+            // The closed first ticket was never assigned, so it stays visible; the assigned one is not listed.
+            let visible = try #require(try hidden.json()["tickets"] as? [[String: Any]])
+            #expect(visible.map { $0["id"] as? Int } == [Int(first)])
+            #expect(try await api.call(.get, "/api/customers/99999", authorization: admin).status == 404)
+            #expect(try await api.call(.get, "/api/customers/abc", authorization: admin).status == 404)
+        }
+    }
+
+    @Test func aMergedCustomersIDAnswersWithThePersonTheyBecame() async throws {
+        try await APITestSystem.with { api in
+            _ = try await CustomerMergeTests.post(api, ["remitente": CustomerMergeTests.phone, "contenido": "Hola"])
+            _ = try await CustomerMergeTests.post(
+                api, ["remitente": CustomerMergeTests.lid, "contenido": "Hola otra vez", "nombre": "L"])
+            _ = try await CustomerMergeTests.post(
+                api,
+                ["remitente": CustomerMergeTests.lid, "remitente_alt": CustomerMergeTests.phone, "contenido": "Yo"])
+            let admin = try await api.admin()
+            let merged = try await api.call(.get, "/api/customers/2", authorization: admin).json()
+            #expect(merged["id"] as? Int == 1)
+            #expect(merged["solicitado"] as? Int == 2)
+            #expect((merged["fusiones"] as? [[String: Any]])?.first?["cliente_unido"] as? Int == 2)
+            #expect((merged["tickets"] as? [Any])?.count == 2)
+        }
+    }
+
+    static func room(_ api: APITestSystem, _ ticket: Int64) async throws -> String {
+        try #require(
+            try await api.pool.read { db in
+                try String.fetchOne(db, sql: "SELECT uuid FROM tickets WHERE id = ?", arguments: [ticket])
+            })
+    }
+}

@@ -9,7 +9,7 @@ import Testing
     static let ticketKeys: Set = [
         "id", "uuid", "estado", "channel", "categoria", "confianza", "requiere_revision", "nombre", "telefono",
         "telefono_verificado", "descripcion", "equipo", "agente_asignado", "ultimo_mensaje", "created_at",
-        "updated_at", "last_message_at", "first_response_at", "resolved_at", "closed_at",
+        "updated_at", "last_message_at", "first_response_at", "resolved_at", "closed_at", "cliente_id",
     ]
     static let roomKeys: Set = [
         "id", "ticket_id", "subject", "status", "estado", "channel", "categoria", "chat_user", "agent", "created_at",

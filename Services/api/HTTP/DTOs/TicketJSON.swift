@@ -8,6 +8,8 @@ struct TicketJSON: Encodable, Sendable {
     let uuid: String
     let status: TicketStatus
     let channel: Channel
+    /// The customer (`GET /api/customers/{id}`: the person's history).
+    let customerID: Int64
     let category: String
     @Nullable var confidence: Double?
     let needsReview: Bool
@@ -27,6 +29,7 @@ struct TicketJSON: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, uuid, channel
+        case customerID = "cliente_id"
         case status = "estado"
         case category = "categoria"
         case confidence = "confianza"
@@ -51,6 +54,7 @@ struct TicketJSON: Encodable, Sendable {
         uuid = ticket.uuid
         status = ticket.status
         channel = ticket.channel
+        customerID = ticket.customerID
         category = ticket.category
         confidence = ticket.confidence
         needsReview = ticket.needsReview
