@@ -50,7 +50,9 @@ struct APIComponents {
             disk: FreeDiskGuard(
                 paths: [dataDirectory, "\(dataDirectory)/attachments"], minimumFreeBytes: settings.minimumFreeDiskBytes,
                 probe: settings.freeDiskProbe, clock: clock))
-        templates = try Templates.load(path: settings.templatesFile)
+        let file = try Templates.load(path: settings.templatesFile)
+        templates = file
+        try pool.write { db in try MessageTemplates.seedMessages(from: file, db: db) }
         notifications = NotificationStore(committer: committer)
         guestSessions = GuestSessions(reader: pool)
         readModels = ReadModels(reader: pool)
@@ -125,12 +127,11 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     chatRooms.addAgentRoutes(to: panel)
     NotificationsController(notifications: components.notifications).addRoutes(to: panel)
     AgentsController(agents: components.agents, live: conversations.live).addRoutes(to: panel)
-    let whatsAppTemplates = WhatsAppTemplates(reader: components.pool, committer: components.committer)
-    WhatsAppTemplatesController(templates: whatsAppTemplates).addRoutes(to: panel)
+    let templates = MessageTemplates(reader: components.pool, committer: components.committer)
+    TemplatesController(templates: templates).addRoutes(to: panel)
     CustomersController(reader: components.pool).addRoutes(to: panel)
     TicketController(
-        conversations: conversations, readModels: components.readModels, templates: components.templates,
-        whatsAppTemplates: whatsAppTemplates
+        conversations: conversations, readModels: components.readModels, templates: templates
     ).addRoutes(to: panel)
     return router
 }

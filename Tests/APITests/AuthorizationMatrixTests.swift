@@ -124,6 +124,12 @@ import Testing
                 method: .patch, path: "/api/templates/{template}", body: ["estado": "approved"],
                 expected: [401, 403, 403, 403, 403, 200]),
             Row(
+                method: .put, path: "/api/templates/{template}",
+                body: ["nombre": "equipo_listo", "idioma": "es_MX", "cuerpo": "Hola {{1}}, su equipo está listo"],
+                expected: [401, 403, 403, 403, 403, 200]),
+            Row(
+                method: .delete, path: "/api/templates/999999", expected: [401, 403, 403, 403, 403, 404]),
+            Row(
                 method: .post, path: "/ticket/{ticket}/enviar-plantilla",
                 body: ["plantilla_id": 1, "parametros": ["Ana"]], expected: [401, 403, 403, 403, 400, 400]),
             // WhatsApp channels: only the channel's own credential (bridge token, signature, gateway token) gets in;
@@ -188,7 +194,7 @@ import Testing
             }
             let shared = try await makeRoom()
             let template = try #require(
-                try await WhatsAppTemplates(reader: api.pool, committer: api.components.committer).add(
+                try await MessageTemplates(reader: api.pool, committer: api.components.committer).add(
                     name: "equipo_listo", language: "es_MX", category: "UTILITY",
                     body: "Hola {{1}}, su equipo está listo",
                     status: .approved))

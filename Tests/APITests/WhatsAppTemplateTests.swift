@@ -57,14 +57,21 @@ import Testing
             let approved = try await api.call(
                 .patch, "/api/templates/\(id)", authorization: admin, json: ["estado": "approved"])
             #expect(try approved.json()["estado"] as? String == "approved")
+            // Meta reviews every edit: an edited WhatsApp template is pending again.
+            let edited = try await api.call(
+                .put, "/api/templates/\(id)", authorization: admin,
+                json: ["nombre": "equipo_listo", "idioma": "es_MX", "cuerpo": "Hola {{1}}, ya puede recoger su {{2}}."])
+            #expect(try edited.json()["estado"] as? String == "pending")
+            _ = try await api.call(.patch, "/api/templates/\(id)", authorization: admin, json: ["estado": "approved"])
             #expect(
                 try await api.call(.patch, "/api/templates/\(id)", authorization: admin, json: ["estado": "sí"]).status
                     == 400)
             #expect(
                 try await api.call(.patch, "/api/templates/99999", authorization: admin, json: ["estado": "paused"])
                     .status == 404)
-            let listed = try await api.call(.get, "/api/templates", authorization: admin).list()
+            let listed = try await api.call(.get, "/api/templates?tipo=whatsapp", authorization: admin).list()
             #expect(listed.map { $0["nombre"] as? String } == ["equipo_listo"])
+            #expect(listed.first?["tipo"] as? String == "whatsapp")
         }
     }
 
@@ -138,6 +145,57 @@ import Testing
                 .get, "/ticket/\(chat.ticket)/conversacion", authorization: try await api.admin()
             ).json()
             #expect(web["ventana_whatsapp"] == nil)
+        }
+    }
+
+    /// Ready-made messages live in the api too: seeded from the templates file on the first start, edited by admins,
+    /// used by "Notificar" in the ticket's language.
+    @Test func readyMadeMessagesAreEditedByAdminsAndUsedByNotificar() async throws {
+        try await APITestSystem.with { api in
+            let admin = try await api.admin()
+            let seeded = try await api.call(.get, "/api/templates?tipo=mensaje", authorization: admin).list()
+            #expect(seeded.contains { $0["nombre"] as? String == "equipo listo" && $0["idioma"] as? String == "es" })
+            #expect(seeded.allSatisfy { $0["estado"] as? String == "approved" && $0["tipo"] as? String == "mensaje" })
+
+            let created = try await api.call(
+                .post, "/api/templates", authorization: admin,
+                json: [
+                    "tipo": "mensaje", "nombre": "Garantía",
+                    "cuerpo": "Hola {nombre}, tu ticket #{ticket} tiene garantía.",
+                ])
+            #expect(created.status == 201, Comment(rawValue: created.text))
+            let id = try #require(try created.json()["id"] as? Int)
+            #expect(
+                try await api.call(
+                    .post, "/api/templates", authorization: admin,
+                    json: ["tipo": "mensaje", "nombre": "Mala", "cuerpo": "Hola {cliente}"]
+                ).status == 400)
+            let other = try await api.agent("tecnico1")
+            #expect(
+                try await api.call(
+                    .put, "/api/templates/\(id)", authorization: other.authorization,
+                    json: ["nombre": "x", "cuerpo": "y"]
+                ).status == 403)
+            let edited = try await api.call(
+                .put, "/api/templates/\(id)", authorization: admin,
+                json: [
+                    "nombre": "Garantía", "idioma": "es",
+                    "cuerpo": "Hola {nombre}, el ticket #{ticket} sigue en garantía.",
+                ])
+            #expect(edited.status == 200, Comment(rawValue: edited.text))
+
+            let ticket = try await api.whatsapp("5215550004444", "Hola", name: "Rosa")
+            let sent = try await api.call(
+                .post, "/ticket/\(ticket)/notificar", authorization: admin, json: ["plantilla": "garantía"])
+            #expect([200, 504].contains(sent.status), Comment(rawValue: sent.text))
+            #expect(try await api.relaySends().last?.text == "Hola Rosa, el ticket #\(ticket) sigue en garantía.")
+
+            #expect(try await api.call(.delete, "/api/templates/\(id)", authorization: admin).status == 204)
+            let gone = try await api.call(
+                .post, "/ticket/\(ticket)/notificar", authorization: admin, json: ["plantilla": "garantía"])
+            #expect(gone.status == 400)
+            #expect((try gone.json()["plantillas"] as? [String])?.contains("equipo listo") == true)
+            #expect(try await api.call(.delete, "/api/templates/\(id)", authorization: admin).status == 404)
         }
     }
 }

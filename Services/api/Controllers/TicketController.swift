@@ -8,8 +8,8 @@ import MostradorContracts
 struct TicketController {
     let conversations: Conversations
     let readModels: ReadModels
-    let templates: Templates
-    let whatsAppTemplates: WhatsAppTemplates
+    /// Ready-made messages ("Notificar") and WhatsApp templates.
+    let templates: MessageTemplates
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("tickets", use: list)
@@ -102,14 +102,14 @@ struct TicketController {
         let ticket = try await conversations.ticket(
             try Parameters.ticketNumber(context), for: context.caller, to: .write)
         let name = payload.plantilla ?? payload.template ?? Templates.defaultName
-        guard
-            let text = templates.render(
-                name, language: ticket.language, customerName: ticket.customerName, ticketID: ticket.id)
-        else {
+        // The ready-made messages admins keep in `/api/templates` (seeded from the templates file on first start).
+        guard let template = try await templates.message(named: name, language: ticket.language) else {
+            let names = Set(try await templates.all(kind: .message).map { $0.name.lowercased() }).sorted()
             throw APIError(
                 status: .badRequest, detail: "Plantilla desconocida: '\(name)'",
-                extra: ["plantillas": .array(templates.names.map(JSONValue.string))])
+                extra: ["plantillas": .array(names.map(JSONValue.string))])
         }
+        let text = template.fill(customerName: ticket.customerName, ticketID: ticket.id)
         return try await deliver(
             text, clientID: try Parameters.clientID(payload.clientID), context: context, template: name)
     }
@@ -138,7 +138,7 @@ struct TicketController {
         }
         let payload = try await request.decodeJSON(TemplatePayload.self, limit: 64 << 10)
         guard let id = payload.templateID else { throw APIError.badRequest("Falta el campo 'plantilla_id'") }
-        guard let template = try await whatsAppTemplates.find(id) else {
+        guard let template = try await templates.find(id), template.kind == .whatsapp else {
             throw APIError.notFound("Plantilla de WhatsApp no encontrada")
         }
         guard template.status == .approved else {

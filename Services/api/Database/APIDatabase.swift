@@ -277,11 +277,13 @@ enum APIDatabase {
                     CREATE INDEX customer_merges_survivor ON customer_merges(survivor_id);
                     """)
         }
-        migrator.registerMigration("v10: WhatsApp templates") { db in
+        migrator.registerMigration("v10: templates") { db in
             try db.execute(
                 sql: """
-                    CREATE TABLE whatsapp_templates (
+                    -- Ready-made messages (mensaje) and the WhatsApp templates registered with Meta (whatsapp).
+                    CREATE TABLE templates (
                         id INTEGER PRIMARY KEY,
+                        kind TEXT NOT NULL CHECK (kind IN ('mensaje', 'whatsapp')),
                         name TEXT NOT NULL,
                         language TEXT NOT NULL,
                         category TEXT NOT NULL,
@@ -290,7 +292,7 @@ enum APIDatabase {
                             CHECK (status IN ('pending', 'approved', 'rejected', 'paused', 'disabled')),
                         created_at DATETIME NOT NULL,
                         updated_at DATETIME NOT NULL,
-                        UNIQUE (name, language)
+                        UNIQUE (kind, name, language)
                     );
                     """)
         }

@@ -42,7 +42,16 @@ struct GatewayClient: Sendable {
 
     /// The body of a 2xx answer to `request`, at most `limit` bytes; any other status is `Problem.http`.
     static func fetch(_ request: HTTPClientRequest, limit: Int, timeout: Duration) async throws -> [UInt8] {
-        let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.milliseconds))
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.milliseconds))
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw error
+        } catch {
+            // A kept-alive connection the gateway had closed (it restarted, or timed the connection out) fails the
+            // first request sent on it; these calls only read, so one more try on a fresh connection is safe.
+            response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.milliseconds))
+        }
         guard (200..<300).contains(response.status.code) else {
             _ = try? await response.body.collect(upTo: 64 << 10)
             throw Problem.http(Int(response.status.code))

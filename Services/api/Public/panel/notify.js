@@ -8,11 +8,20 @@ import { refreshChat } from './chat-panel.js';
 import { openDialog } from './dialogs.js';
 import { loadTickets, ticketById, ticketLabel } from './tickets.js';
 
-/* El api no tiene una ruta que liste las plantillas (viven en Resources/plantillas.json): esta lista es la de
- * ese archivo, y se sustituye por la que el api devuelve en `plantillas` si rechaza una que no conoce. */
+/* Los mensajes listos viven en el api (GET /api/templates?tipo=mensaje; los administradores los editan): la lista se
+ * lee al abrir el diálogo. Mientras llega (o si falla) queda la última leída, y la que el api devuelve en
+ * `plantillas` si rechaza una que no conoce. */
 const DEFAULT = 'equipo listo';
-let templates = [DEFAULT, 'en revision', 'esperando refaccion', 'presupuesto', 'ticket resuelto'];
+let templates = [DEFAULT];
 let ticketId = null;
+
+/** Los nombres de los mensajes listos, sin repetir (cada uno puede estar en español y en inglés). */
+async function loadNames() {
+  const res = await api('/api/templates?tipo=mensaje');
+  if (!res.ok || !Array.isArray(res.data)) return;
+  const names = [...new Set(res.data.map((t) => String(t.nombre || '').toLowerCase()).filter(Boolean))];
+  if (names.length) templates = names;
+}
 
 function fillTemplates(selected) {
   const sel = $('#notify-template');
@@ -25,6 +34,7 @@ export function openNotify(id, opener) {
   const lbl = ticketLabel(ticketById(id));
   $('#notify-sub').textContent = 'Ticket #' + id + ' · ' + lbl.nombre + ' · ' + lbl.telefono;
   fillTemplates(DEFAULT);
+  loadNames().then(() => { if (ticketId === id) fillTemplates($('#notify-template').value || DEFAULT); });
   $('#notify-result').hidden = true;
   $('#notify-submit').disabled = false;
   openDialog($('#notify-modal'), opener);

@@ -23,7 +23,7 @@ const listeners = new Set();
 export async function loadTemplates({ maxAge = 30000 } = {}) {
   if (cache && Date.now() - cache.at < maxAge) return { ok: true, list: cache.list };
   if (!inflight) {
-    inflight = api('/api/templates').then((res) => {
+    inflight = api('/api/templates?tipo=whatsapp').then((res) => {
       inflight = null;
       if (res.ok && Array.isArray(res.data)) {
         cache = { list: res.data, at: Date.now() };
@@ -59,7 +59,7 @@ export function approved(list) { return list.filter((t) => t.estado === 'approve
 export function templateLabel(t) { return t.nombre + ' (' + t.idioma + ')'; }
 
 /**
- * El cuerpo con sus parámetros en su lugar, como lo hace el servidor (WhatsAppTemplate.render: del último al primero).
+ * El cuerpo con sus parámetros en su lugar, como lo hace el servidor (MessageTemplate.render: del último al primero).
  * Un valor vacío deja su {{n}} a la vista (la vista previa muestra qué falta).
  */
 export function renderTemplate(body, values) {
