@@ -2,7 +2,7 @@
 """Browser tests of Mostrador's panel (/) and guest chat (/chat/) with Selenium and headless Chromium.
 
 Starts everything it needs (a fresh RabbitMQ vhost when it can, the WhatsApp bridge simulator, mostrador-api,
-mostrador-bridge-relay, and in this process a tap between the relay and the simulator that records what the relay
+mostrador-bridge-relay, mostrador-notifier, and in this process a tap between the relay and the simulator that records what the relay
 sent whole, and a fake of Meta's Graph API for the Cloud API channel), runs every test, prints a summary table and
 exits non-zero if any test failed. The reCAPTCHA tests start apis of their own (ExtraAPI) pointed at a fake of
 Google's script and siteverify (FakeRecaptcha); the shared api runs without reCAPTCHA.
@@ -1104,7 +1104,9 @@ def test_06_shift_enter_newline(ctx):
     assert value == "Primera línea\nSegunda línea", "textarea holds %r" % value
     after = [b for b in bubbles(d) if b["role"] == "tecnico"]
     assert len(after) == len(before) and not any(b["pending"] for b in after), "Shift+Enter sent the message"
-    assert len(ctx.sim_messages()) == sim_before, "Shift+Enter sent the message to WhatsApp"
+    # Only these lines count: the notifier's notices to other customers may reach the simulator meanwhile.
+    assert not [m for m in ctx.sim_messages()[sim_before:] if "Primera línea" in m["texto"]], \
+        "Shift+Enter sent the message to WhatsApp"
     field.send_keys(Keys.ENTER)
     text = "Primera línea\nSegunda línea"
     wait_sim_text(ctx, text)
@@ -1963,6 +1965,22 @@ def test_15_whatsapp_window_and_templates(ctx):
     t0 = time.time()
     ctx.cloud_inbound(CLOUD_WA_ID, first, "Marta Nube")
     cloud_ticket = wait_until(lambda: ctx.ticket_of_phone(CLOUD_WA_ID), "no ticket for the Cloud API customer")
+    # The notifier's notices to this customer go through Graph too: the greeting (ticket_recibido) and, once a
+    # technician has the chat, tecnico_asignado (a technician's first message takes an unassigned chat). The admin
+    # takes it now and both are waited for, so that neither is counted as the technician's message below nor handed
+    # the failure scripted for it.
+    def notices_at_graph():
+        return [x["text"]["body"] for x in ctx.graph.bodies() if x.get("to") == CLOUD_WA_ID
+                and x.get("type") == "text" and "#%d" % cloud_ticket in x["text"]["body"]]
+
+    wait_until(lambda: any("recibimos" in t for t in notices_at_graph()),
+               "the notifier's ticket_recibido never reached Graph for #%d" % cloud_ticket, 20)
+    status, taken = http("POST", ctx.api + "/api/chatrooms/%s/take/" % ticket_uuid(ctx, cloud_ticket)["uuid"], {},
+                         ctx.admin())
+    assert status == 200, "take: %s %r" % (status, taken)
+    wait_until(lambda: any("atenderá" in t for t in notices_at_graph()),
+               "the notifier's tecnico_asignado never reached Graph for #%d: %r" % (cloud_ticket, notices_at_graph()),
+               20)
     d.find_element(By.ID, "tab-btn-tickets").click()  # the list now, not at its next 10 s refresh
     open_chat(ctx, cloud_ticket)
     wait_websocket(d)
@@ -2366,11 +2384,325 @@ def test_17_recaptcha_v3(ctx):
     assert not violations, "CSP violations on the reCAPTCHA page:\n" + "\n".join(violations[:10])
 
 
+# ---------------------------------------------------------------------------------------------------- ticket states,
+# the notifier's notices, the customer's history
+
+# The notifier's texts (Services/notifier/Resources/plantillas.json): what reaches WhatsApp and the guest page.
+NOTICES = json.loads((REPO / "Services" / "notifier" / "Resources" / "plantillas.json").read_text(encoding="utf-8"))
+ESTADO_LABELS = {"new": "Nuevo", "open": "Abierto", "waiting": "Esperando al cliente", "resolved": "Resuelto",
+                 "closed": "Cerrado"}
+
+# JS: the state badge of the open chat's header, and of the list row of ticket arguments[0]: [data-estado, text].
+CHAT_ESTADO_JS = """
+const b = document.querySelector('#chat-badges .estado-badge');
+return b ? [b.dataset.estado, b.textContent] : null;
+"""
+ROW_ESTADO_JS = """
+const b = document.querySelector('#tickets-body tr[data-ticket-id="' + arguments[0] + '"] .cell-estado .estado-badge');
+return b ? [b.dataset.estado, b.textContent] : null;
+"""
+
+
+def new_phone(tag):
+    """A WhatsApp number nobody used in this run (13 digits, Mexican like the others)."""
+    return "521555" + str(int(tag, 16) % 10 ** 7).zfill(7)
+
+
+def chat_estado(driver):
+    return tuple(driver.execute_script(CHAT_ESTADO_JS) or ()) or None
+
+
+def row_estado(driver, ticket_id):
+    return tuple(driver.execute_script(ROW_ESTADO_JS, ticket_id) or ()) or None
+
+
+def wait_chat_estado(ctx, estado, what, timeout=UI_TIMEOUT):
+    expected = (estado, ESTADO_LABELS[estado])
+    try:
+        return wait_for(ctx.panel, lambda x: chat_estado(x) == expected, "", timeout)
+    except TimeoutException:
+        raise AssertionError("%s: the chat header never showed %r within %s s; it shows %r"
+                             % (what, expected, timeout, chat_estado(ctx.panel))) from None
+
+
+def wait_row_estado(ctx, ticket_id, estado, what, timeout=UI_TIMEOUT):
+    expected = (estado, ESTADO_LABELS[estado])
+    try:
+        return wait_for(ctx.panel, lambda x: row_estado(x, ticket_id) == expected, "", timeout)
+    except TimeoutException:
+        raise AssertionError("%s: the list row of #%d never showed %r within %s s; it shows %r"
+                             % (what, ticket_id, expected, timeout, row_estado(ctx.panel, ticket_id))) from None
+
+
+def set_estado_filter(ctx, label):
+    Select(ctx.panel.find_element(By.ID, "filter-estado")).select_by_visible_text(label)
+
+
+def ticket_uuid(ctx, ticket_id):
+    status, data = http("GET", ctx.api + "/ticket/%d/conversacion" % ticket_id, headers=ctx.admin())
+    assert status == 200, "conversacion: %s %r" % (status, data)
+    return data["ticket"]
+
+
+def show_list(ctx):
+    """The ticket list, loaded now (not at its next 10 s refresh), with no chat in front of it."""
+    panel_logged_in(ctx)
+    close_chat(ctx)
+    ctx.panel.find_element(By.ID, "tab-btn-tickets").click()
+
+
+def assignment_shown(driver):
+    return driver.find_element(By.ID, "assign-controls").is_displayed()
+
+
+def test_18_ticket_states(ctx):
+    """Ticket states in Spanish, the same badge everywhere. A new WhatsApp ticket is «Nuevo»; the technician writes and
+    the header (live) and the list say «Esperando al cliente»; the status filter «Esperando al cliente» lists it (and
+    only tickets in that state); the customer answers and the header turns «Abierto» live while the filtered list
+    drops it. The dashboard's «Tickets por estado» shows the five badges with their counts, and a state there opens
+    the list filtered by it."""
+    d = ctx.panel
+    panel_logged_in(ctx)
+    tag = uuid.uuid4().hex[:6]
+    phone = new_phone(tag)
+    name = "Rosa Estados"
+    ticket = ctx.webhook(phone, "La impresora imprime hojas en blanco [%s]" % tag, name)
+    show_list(ctx)
+    wait_row_estado(ctx, ticket, "new", "a new ticket")
+    open_chat(ctx, ticket)
+    wait_chat_estado(ctx, "new", "before anyone answered")
+    badge = d.find_element(By.CSS_SELECTOR, "#chat-badges .estado-badge")
+    assert badge.get_attribute("title"), "the state badge does not say what the state means"
+    wait_websocket(d)
+
+    # The technician writes: waiting on the customer, in the header (without reopening the chat) and in the list.
+    answer = "Hola Rosa, ¿qué modelo de impresora es? [%s]" % tag
+    type_and_enter(d, "chat-input", answer)
+    wait_sim_text(ctx, answer)
+    wait_chat_estado(ctx, "waiting", "after the technician wrote", LIVE_TIMEOUT)
+    assert ticket_uuid(ctx, ticket)["estado"] == "waiting", "the server does not say waiting"
+    wait_row_estado(ctx, ticket, "waiting", "after the technician wrote")
+    ctx.shot("23-estado-esperando.png")
+    close_chat(ctx)
+
+    try:
+        # The filter offers «Esperando al cliente» and lists only those tickets.
+        options = [o.text for o in d.find_elements(By.CSS_SELECTOR, "#filter-estado option")]
+        assert "Esperando al cliente" in options and "En espera" not in options, options
+        set_estado_filter(ctx, "Esperando al cliente")
+        wait_row_estado(ctx, ticket, "waiting", "filtered by «Esperando al cliente»")
+        shown = wait_for(d, lambda x: (lambda e: e if e and all(v == "waiting" for v in e) else None)(
+            x.execute_script("return Array.from(document.querySelectorAll('#tickets-body tr'))"
+                             ".map((r) => r.dataset.estado)")), "the filter lists tickets in other states")
+        assert shown, "the filter lists nothing"
+
+        # The customer answers: the open chat's header turns «Abierto» live, and the filtered list drops the ticket.
+        open_chat(ctx, ticket)
+        wait_websocket(d)
+        reply = "Es una HP LaserJet 1020 [%s]" % tag
+        assert ctx.webhook(phone, reply, name) == ticket
+        wait_for(d, lambda x: bubble(x, "user", reply), "the customer's answer did not arrive live", LIVE_TIMEOUT)
+        wait_chat_estado(ctx, "open", "after the customer answered", LIVE_TIMEOUT)
+        assert ticket_uuid(ctx, ticket)["estado"] == "open", "the server does not say open"
+        wait_for(d, lambda x: not x.find_elements(By.CSS_SELECTOR, row_selector(ticket)),
+                 "the list filtered by «Esperando al cliente» still shows #%d after the customer answered" % ticket)
+        close_chat(ctx)
+    finally:
+        close_chat(ctx)
+        Select(d.find_element(By.ID, "filter-estado")).select_by_value("")
+    wait_row_estado(ctx, ticket, "open", "after the customer answered, unfiltered")
+
+    # The dashboard: the same badges, in the ticket's order of life, with counts; a state opens the filtered list.
+    d.find_element(By.ID, "tab-btn-dashboard").click()
+    counts = wait_for(d, lambda x: x.execute_script(
+        "return Array.from(document.querySelectorAll('#dashboard-content .state-count')).map((b) => ["
+        "b.dataset.estado, b.querySelector('.estado-badge').textContent, "
+        "Number(b.querySelector('.state-count-value').textContent)])") or None,
+        "the dashboard shows no «Tickets por estado»")
+    assert [c[:2] for c in counts] == [[k, v] for k, v in ESTADO_LABELS.items()], counts
+    by_state = {c[0]: c[2] for c in counts}
+    assert by_state["open"] >= 1, counts
+    assert icon_problems(d) == [], icon_problems(d)
+    ctx.shot("24-indicadores-estados.png")
+    d.find_element(By.CSS_SELECTOR, '#dashboard-content .state-count[data-estado="open"]').click()
+    try:
+        wait_for(d, lambda x: x.find_element(By.ID, "tab-tickets").is_displayed(), "the state did not open the list")
+        assert d.find_element(By.ID, "filter-estado").get_attribute("value") == "abierto"
+        wait_row_estado(ctx, ticket, "open", "the list opened from the dashboard")
+    finally:
+        Select(d.find_element(By.ID, "filter-estado")).select_by_value("")
+
+
+def test_19_resolve_and_close_notices(ctx):
+    """Resolving a WhatsApp chat from the panel sends the customer the notifier's `ticket_resuelto` notice through the
+    bridge (the tap records it whole) and the header says «Resuelto». Closing a web visitor's chat shows the guest
+    page the `chat_closed` notification as a line in the conversation, disables the composer with the reason and
+    offers «Nueva conversación», which starts over."""
+    d = ctx.panel
+    panel_logged_in(ctx)
+    tag = uuid.uuid4().hex[:6]
+    phone = new_phone(tag)
+    name = "Tomás Aviso"
+    ticket = ctx.webhook(phone, "Mi laptop ya no se calienta [%s]" % tag, name)
+    show_list(ctx)
+    open_chat(ctx, ticket)
+    wait_for(d, assignment_shown, "no take/transfer/resolve/close controls in the chat")
+    d.find_element(By.ID, "assign-resolve").click()
+    wait_chat_estado(ctx, "resolved", "after «Resolver»")
+    expected = NOTICES["whatsapp"]["ticket_resuelto"]["es"].replace("{nombre}", name).replace("{ticket}", str(ticket))
+    sent = wait_until(lambda: [b for b in ctx.bridge_tap.bodies() if b.get("texto") == expected],
+                      "the bridge never received the ticket_resuelto notice %r" % expected, 20)
+    assert len(sent) == 1, "the notice reached the bridge %d times" % len(sent)
+    assert "".join(c for c in sent[0].get("numero", "") if c.isdigit()).endswith(phone[-10:]), sent[0]
+    wait_for(d, lambda x: any(b["role"] == "system" and (b["text"] or "").startswith("Chat resuelto por")
+                              for b in bubbles(x)), "no «Chat resuelto por …» note in the chat")
+    wait_row_estado(ctx, ticket, "resolved", "after «Resolver»")
+    close_chat(ctx)
+
+    # A web visitor's chat, closed from the panel.
+    room = start_guest_chat(ctx, "Ya quedó mi equipo, gracias [%s]" % tag, "Carla Cierre", "carla.cierre@example.com",
+                            "+52 477 555 0199")
+    g = ctx.guest
+    web_ticket = web_ticket_of(ctx, room)
+    open_chat(ctx, web_ticket)
+    wait_for(d, assignment_shown, "no take/transfer/resolve/close controls in the web chat")
+    d.execute_script("window.confirm = () => true")  # «¿Cerrar definitivamente…?»
+    d.find_element(By.ID, "assign-close").click()
+    wait_chat_estado(ctx, "closed", "after «Cerrar»")
+    wait_for(d, lambda x: x.find_element(By.ID, "chat-input").get_attribute("disabled") is not None,
+             "the panel's composer stayed enabled on a closed chat")
+
+    closing = NOTICES["clientes"]["chat_closed"]["message"]
+    notice_js = """
+        return Array.from(document.querySelectorAll('#guest-messages .message.is-notice'))
+          .map((el) => el.querySelector('.message-text').textContent);
+    """
+    try:
+        wait_for(g, lambda x: closing in x.execute_script(notice_js), "", 20)
+    except TimeoutException:
+        raise AssertionError("the guest page never showed %r; notices: %r; messages: %r"
+                             % (closing, g.execute_script(notice_js),
+                                [b["text"] for b in bubbles(g, "#guest-messages")])) from None
+    line = g.execute_script("return document.querySelector('#guest-messages .message.is-notice')")
+    assert "role-system" in line.get_attribute("class"), line.get_attribute("class")
+    wait_for(g, lambda x: x.find_element(By.ID, "chat-closed-note").is_displayed(), "no closing note on the guest page")
+    note = g.find_element(By.ID, "chat-closed-text").text
+    assert "cerrado" in note and "ya no admite mensajes" in note, note
+    field = g.find_element(By.ID, "guest-input")
+    assert field.is_displayed() and not field.is_enabled(), "the guest's composer is not shown disabled"
+    assert not g.find_element(By.ID, "guest-send").is_enabled(), "«Enviar» stayed enabled"
+    assert field.get_attribute("aria-describedby") == "chat-closed-text", field.get_attribute("aria-describedby")
+    assert "cerrado" in field.get_attribute("placeholder"), field.get_attribute("placeholder")
+    assert g.find_element(By.ID, "chat-status").get_attribute("data-status") == "closed"
+    new = g.find_element(By.ID, "guest-new")
+    assert new.text.strip() == "Nueva conversación", new.text
+    assert icon_problems(g) == [], icon_problems(g)
+    g.execute_script("document.getElementById('guest-messages').scrollTop = 1e9")
+    ctx.shot("25-guest-closed.png", g)
+    close_chat(ctx)
+    new.click()
+    wait_for(g, lambda x: x.find_element(By.ID, "start-form").is_displayed(), "«Nueva conversación» did not start over")
+
+
+# JS: what «Historial del cliente» shows: its tickets, identities and merges.
+CUSTOMER_JS = """
+const body = document.getElementById('customer-body');
+const text = (el, sel) => { const x = el.querySelector(sel); return x ? x.textContent : null; };
+return {
+  open: document.getElementById('customer-modal').open,
+  busy: body.getAttribute('aria-busy'),
+  sub: document.getElementById('customer-sub').textContent,
+  tickets: Array.from(body.querySelectorAll('.customer-ticket')).map((b) => ({
+    id: Number(b.dataset.ticketId), estado: b.dataset.estado, badge: text(b, '.estado-badge'),
+    num: text(b, '.ticket-num'), date: text(b, 'time'), current: b.getAttribute('aria-current') === 'true',
+    category: text(b, '.badge-hardware, .badge-software, .badge-unknown'), desc: text(b, '.customer-ticket-desc'),
+    first: text(b, '.ticket-first-response'), equipo: text(b, '.customer-ticket-equipo'),
+  })),
+  identities: Array.from(body.querySelectorAll('.customer-identity')).map((li) => ({
+    tipo: li.dataset.tipo, kind: text(li, '.identity-kind'), address: text(li, '.identity-address'),
+    verified: text(li, '.badge'),
+  })),
+  merges: text(body, '[aria-labelledby="customer-merges-title"]'),
+  headings: Array.from(body.querySelectorAll('h3')).map((x) => x.textContent),
+};
+"""
+
+
+def test_20_customer_history(ctx):
+    """«Historial del cliente» from the chat header: a WhatsApp customer's first ticket (answered, then closed) and the
+    one their next message opened, newest first, each with its number, date, state badge (Nuevo, Cerrado), category,
+    description and first-response time («sin respuesta» when nobody answered); their phone «verificado por
+    WhatsApp»; no merges. Clicking the older ticket opens its chat (closed: read only). The list's own «Historial»
+    (a ticket's messages) is still there."""
+    d = ctx.panel
+    panel_logged_in(ctx)
+    tag = uuid.uuid4().hex[:6]
+    phone = new_phone(tag)
+    name = "Iván Historial"
+    first = "El monitor parpadea al encender [%s]" % tag
+    older = ctx.webhook(phone, first, name)
+    status, sent = http("POST", ctx.api + "/ticket/%d/enviar-mensaje" % older,
+                        {"mensaje": "Revisa el cable de video [%s]" % tag, "client_id": str(uuid.uuid4())}, ctx.admin())
+    assert status == 200, "enviar-mensaje: %s %r" % (status, sent)
+    status, closed = http("POST", ctx.api + "/api/chatrooms/%s/close/" % ticket_uuid(ctx, older)["uuid"], {},
+                          ctx.admin())
+    assert status == 200, "close: %s %r" % (status, closed)
+    second = "Ahora la laptop no enciende [%s]" % tag
+    newer = ctx.webhook(phone, second, name)
+    assert newer != older, "a message after closing went into the closed ticket #%d" % older
+
+    show_list(ctx)
+    row = wait_row(ctx, older)
+    history = row.find_element(By.CSS_SELECTOR, ".btn-history")
+    assert history.text.strip() == "Historial" and history.get_attribute("aria-label") == "Historial del ticket #%d" \
+        % older, "the row's message history button changed: %r" % history.text
+    open_chat(ctx, newer)
+    button = d.find_element(By.ID, "chat-customer-btn")
+    wait_for(d, lambda x: button.is_enabled(), "«Historial del cliente» stays disabled")
+    assert button.text.strip() == "Historial del cliente", button.text
+    assert button.find_elements(By.CSS_SELECTOR, "svg[data-icon]"), "the button has no SVG icon"
+    button.click()
+    shown = wait_for(d, lambda x: (lambda s: s if s["open"] and len(s["tickets"]) >= 2 else None)(
+        x.execute_script(CUSTOMER_JS)), "«Historial del cliente» did not list two tickets: %r"
+        % d.execute_script(CUSTOMER_JS))
+    tickets = shown["tickets"]
+    assert [t["id"] for t in tickets] == [newer, older], "tickets listed: %r" % tickets
+    new_t, old_t = tickets
+    assert (new_t["estado"], new_t["badge"]) == ("new", "Nuevo") and new_t["current"], new_t
+    assert (old_t["estado"], old_t["badge"]) == ("closed", "Cerrado") and not old_t["current"], old_t
+    assert new_t["num"] == "#%d" % newer and old_t["num"] == "#%d" % older, tickets
+    assert all(t["date"] and re.search(r"\d{4}", t["date"]) for t in tickets), "no dates: %r" % tickets
+    assert all(t["category"] in ("Hardware", "Software", "Sin clasificar") for t in tickets), tickets
+    assert second in new_t["desc"] and first in old_t["desc"], tickets
+    assert new_t["first"] == "1ª respuesta: sin respuesta", new_t
+    assert old_t["first"].startswith("1ª respuesta: ") and "sin respuesta" not in old_t["first"], old_t
+    assert name in shown["sub"], shown["sub"]
+    phones = [i for i in shown["identities"] if i["tipo"] == "phone"]
+    assert phones and phones[0]["kind"] == "Teléfono", shown["identities"]
+    assert "".join(c for c in phones[0]["address"] if c.isdigit()).endswith(phone[-10:]), phones
+    assert phones[0]["verified"] == "verificado por WhatsApp", phones
+    assert shown["headings"] == ["Identidades", "Tickets (2)", "Fusiones"], shown["headings"]
+    assert "Sin fusiones." in shown["merges"], shown["merges"]
+    assert icon_problems(d) == [], icon_problems(d)
+    ctx.shot("26-customer-history.png")
+
+    # The older ticket: its chat opens in place of this one, closed and read only.
+    d.find_element(By.CSS_SELECTOR, '#customer-body .customer-ticket[data-ticket-id="%d"]' % older).click()
+    wait_for(d, lambda x: chat_open(x) and x.find_element(By.ID, "chat-ticket-id").text == str(older)
+             and not x.execute_script("return document.getElementById('customer-modal').open"),
+             "clicking #%d in the customer's history did not open its chat" % older)
+    wait_for(d, lambda x: bubble(x, "user", first), "the older ticket's conversation did not load")
+    wait_chat_estado(ctx, "closed", "the older ticket")
+    assert d.find_element(By.ID, "chat-input").get_attribute("disabled") is not None, "a closed ticket accepts text"
+    close_chat(ctx)
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
          test_14_guest_sees_files, test_15_whatsapp_window_and_templates, test_16_recaptcha_v2,
-         test_17_recaptcha_v3, test_10_content_security_policy]
+         test_17_recaptcha_v3, test_18_ticket_states, test_19_resolve_and_close_notices, test_20_customer_history,
+         test_10_content_security_policy]
 
 
 # ---------------------------------------------------------------------------------------------------- runner
@@ -2429,12 +2761,12 @@ def main():
                 log("fresh vhost %s" % name)
             else:
                 log("could not prepare a vhost (%s); using %s as is" % ((r2.stderr or r1.stderr).strip(), amqp_url))
-        for b in ("mostrador-api", "mostrador-bridge-relay"):
+        for b in ("mostrador-api", "mostrador-bridge-relay", "mostrador-notifier"):
             wait_for_binary(bin_dir / b)
 
-        api_port, relay_port, sim_port = free_port(), free_port(), free_port()
-        while len({api_port, relay_port, sim_port}) < 3:
-            relay_port, sim_port = free_port(), free_port()
+        api_port, relay_port, sim_port, notifier_port = free_port(), free_port(), free_port(), free_port()
+        while len({api_port, relay_port, sim_port, notifier_port}) < 4:
+            relay_port, sim_port, notifier_port = free_port(), free_port(), free_port()
         ctx.api = "http://127.0.0.1:%d" % api_port
         ctx.relay = "http://127.0.0.1:%d" % relay_port
         ctx.sim = "http://127.0.0.1:%d" % sim_port
@@ -2471,9 +2803,15 @@ def main():
             # Cloud API customers' replies go to the fake Graph API (test_15).
             MOSTRADOR_CLOUD_PHONE_NUMBER_ID=CLOUD_PHONE_NUMBER_ID, MOSTRADOR_CLOUD_TOKEN=CLOUD_TOKEN,
             MOSTRADOR_CLOUD_API_URL=ctx.graph.url))
+        # The notifier turns the api's events into notices: WhatsApp texts through the relay (ticket_recibido,
+        # tecnico_asignado, ticket_resuelto, ticket_cerrado), the web visitor's notifications (chat_resolved,
+        # chat_closed…) and the agents' bell (test_19). It keeps no data: the broker is all it needs.
+        procs.start("notifier", [str(bin_dir / "mostrador-notifier")],
+                    dict(base_env, MOSTRADOR_HTTP_PORT=str(notifier_port)))
         wait_ready(procs, "bridge-simulator", ctx.sim + "/control", 20)
         wait_ready(procs, "api", ctx.api + "/health/ready")
         wait_ready(procs, "bridge-relay", ctx.relay + "/health/ready")
+        wait_ready(procs, "notifier", "http://127.0.0.1:%d/health/ready" % notifier_port)
 
         ctx.panel = new_driver(out / "logs" / "chromedriver-panel.log")
         for test in tests:

@@ -22,6 +22,16 @@ const KEYS = {
 const INITIAL_MAX = 2000;
 const PROFILE_LEAD = 'Por favor completa tus datos de contacto.';
 const COMPOSER_HINT = 'Escribe tu mensaje… (Enter envía, Shift+Enter nueva línea)';
+const CLOSED_HINT = 'El chat está cerrado: ya no se pueden enviar mensajes.';
+/** Avisos del equipo que son parte de la conversación: una línea del sistema en el chat (también al volver a la
+ * página), no un aviso efímero. */
+const CHAT_NOTICES = new Set(['chat_resolved', 'chat_closed']);
+/** Avisos que no hace falta mostrar: lo que anuncian ya está en la conversación. */
+const QUIET_NOTICES = new Set(['new_message']);
+/** Tras resolverse o cerrarse el chat, el aviso llega un momento después (lo crea el notificador): se consulta cada
+ * NOTICE_POLL_MS, como mucho NOTICE_POLLS veces, hasta verlo. */
+const NOTICE_POLL_MS = 2000;
+const NOTICE_POLLS = 20;
 
 /** La sesión de start_chat (antes de completar los datos). */
 let sessionId = null;
@@ -208,6 +218,7 @@ function enterChat(welcome) {
   const c = {
     conv: new Conversation($('#guest-messages'), { ...GUEST_VIEW, attachment: (m) => files.element(m, senderOf(m)) }),
     files, channel: null, statusTimer: null, notifTimer: null, shownNotifs: new Set(), closed: false, loadedOnce: false,
+    status: null, expectNotice: null, noticePolls: 0,
   };
   chat = c;
   setClosedUI(false);
@@ -219,9 +230,10 @@ function enterChat(welcome) {
     if (chat !== c) return;
     if (c.loadedOnce && !c.conv.size) c.conv.placeholder('Escribe tu primer mensaje cuando quieras.');
     if (!c.closed) startChannel(c, ok);
+    // Los avisos, después de los mensajes: sus líneas van entre ellos, por fecha.
+    pollNotifications(c);
   })();
   refreshStatus();
-  pollNotifications(c);
   c.statusTimer = setInterval(refreshStatus, 10000);
   $('#guest-input').focus();
 }
@@ -317,6 +329,11 @@ async function refreshStatus() {
 }
 
 function renderStatus(d) {
+  const c = chat;
+  const before = c.status;
+  c.status = d.status;
+  // Resuelto ahora mismo (no al abrir la página): su aviso llega en un momento.
+  if (d.status === 'resolved' && before && before !== 'resolved') expectNotice(c, 'chat_resolved');
   $('#chat-status').dataset.status = d.status;
   let text;
   if (d.status === 'closed') text = 'El chat ha sido cerrado';
@@ -328,22 +345,29 @@ function renderStatus(d) {
   if (d.status === 'closed') setClosed();
 }
 
+/** Cerrado: el compositor sigue a la vista, deshabilitado, con el porqué y «Nueva conversación». */
 function setClosedUI(closed) {
   const input = $('#guest-input');
+  const hadFocus = closed && $('#guest-form').contains(document.activeElement);
   input.disabled = closed;
   $('#guest-send').disabled = closed;
-  input.placeholder = closed ? 'El chat ha sido cerrado' : COMPOSER_HINT;
+  input.placeholder = closed ? CLOSED_HINT : COMPOSER_HINT;
+  if (closed) input.setAttribute('aria-describedby', 'chat-closed-text'); else input.removeAttribute('aria-describedby');
+  $('#guest-form').classList.toggle('is-closed', closed);
   $('#chat-closed-note').hidden = !closed;
-  $('#guest-form').hidden = closed;
   $('#connection-status').hidden = closed;
+  // Quien estaba escribiendo no pierde el foco en la nada: pasa a «Nueva conversación».
+  if (hadFocus) $('#guest-new').focus();
 }
 
-/** El chat se cerró: sin compositor ni canal; una última consulta trae la nota de cierre. */
+/** El chat se cerró: sin compositor ni canal; una última consulta trae la nota de cierre, y el aviso de cierre del
+ * equipo se espera un rato. */
 function setClosed() {
   const c = chat;
   if (!c || c.closed) return;
   c.closed = true;
   setClosedUI(true);
+  expectNotice(c, 'chat_closed');
   $('#chat-status').dataset.status = 'closed';
   $('#chat-status-text').textContent = 'El chat ha sido cerrado';
   typing.reset();
@@ -355,22 +379,59 @@ function setClosed() {
 }
 
 /* ----- notificaciones del usuario ----- */
-/** GET /api/user-notifications/get_notifications/: {notifications, unread_count}; las nuevas, como avisos. */
+/**
+ * GET /api/user-notifications/get_notifications/: {notifications: [{id, type, title, message, is_read, created_at}],
+ * unread_count}. Resuelto y cerrado (chat_resolved, chat_closed) son una línea del sistema en la conversación, en su
+ * lugar por fecha (también las ya leídas: son parte de la historia del chat); «nuevo mensaje» no se muestra (el
+ * mensaje ya está en el chat); las demás nuevas, como avisos. Cada 15 s mientras el chat sigue abierto.
+ */
 async function pollNotifications(c) {
+  clearTimeout(c.notifTimer);
   const res = await roomApi('/api/user-notifications/get_notifications/?chat_room_id=' + encodeURIComponent(room.id));
   if (chat !== c) return;
   if (res.ok) {
     let fresh = 0;
-    for (const n of res.data.notifications) {
-      if (n.is_read || c.shownNotifs.has(n.id)) continue;
+    let status = false;
+    const list = [...res.data.notifications].sort((a, b) => a.id - b.id);
+    for (const n of list) {
+      if (c.shownNotifs.has(n.id)) continue;
+      if (n.is_read && !CHAT_NOTICES.has(n.type)) continue;
+      // Sin los mensajes cargados no se sabe dónde va la línea: en la próxima consulta.
+      if (CHAT_NOTICES.has(n.type) && !c.loadedOnce) continue;
       c.shownNotifs.add(n.id);
-      fresh++;
-      toast(n.message, 'info', { title: n.title });
-      if (n.type === 'agent_joined' || n.type === 'chat_closed' || n.type === 'chat_resolved') refreshStatus();
+      if (!n.is_read) fresh++;
+      if (CHAT_NOTICES.has(n.type)) {
+        c.conv.notice('notification-' + n.id, n.message, n.created_at);
+        if (c.expectNotice === n.type) c.expectNotice = null;
+        status = true;
+      } else if (!n.is_read && !QUIET_NOTICES.has(n.type)) {
+        toast(n.message, 'info', { title: n.title });
+        if (n.type === 'agent_joined') status = true;
+      }
     }
     if (fresh) roomApi('/api/user-notifications/mark_read/', { method: 'POST', body: { chat_room_id: room.id } });
+    if (status && !c.closed) refreshStatus();
   }
-  if (!c.closed) c.notifTimer = setTimeout(() => pollNotifications(c), 15000);
+  scheduleNotifications(c);
+}
+
+function scheduleNotifications(c) {
+  clearTimeout(c.notifTimer);
+  if (chat !== c) return;
+  if (c.expectNotice && c.noticePolls < NOTICE_POLLS) {
+    c.noticePolls++;
+    c.notifTimer = setTimeout(() => pollNotifications(c), NOTICE_POLL_MS);
+  } else if (!c.closed) c.notifTimer = setTimeout(() => pollNotifications(c), 15000);
+}
+
+/** El chat se acaba de resolver o cerrar: su aviso (`type`) se consulta ya y seguido hasta que llegue. */
+function expectNotice(c, type) {
+  c.expectNotice = type;
+  c.noticePolls = 0;
+  // Antes de cargar los mensajes no: la primera consulta de avisos va tras ellos (enterChat) y sigue desde ahí.
+  if (!c.loadedOnce) return;
+  clearTimeout(c.notifTimer);
+  c.notifTimer = setTimeout(() => pollNotifications(c), 300);
 }
 
 /* ------------------------------------------------------------- arranque */

@@ -145,6 +145,8 @@ export class Conversation {
     this.lastId = 0;
     /** El mensaje resaltado al saltar a él desde una cita: {el, timer}. */
     this.highlighted = null;
+    /** Las líneas de aviso (notice) en pantalla, por clave. */
+    this.notices = new Map();
     box.replaceChildren();
   }
 
@@ -223,6 +225,35 @@ export class Conversation {
   }
 
   signature(m) { return this.view.status(m) + '|' + m.intento + '|' + m.error_entrega; }
+
+  /**
+   * Una línea del sistema que no es un mensaje guardado (un aviso al cliente, p. ej. «Tu chat fue cerrado…»):
+   * centrada como las notas, tras el último mensaje que no sea posterior a `timestamp`. `key` evita repetirla.
+   * Lleva un data-message-id intermedio (p. ej. 41.5) para que los mensajes que lleguen después (register) queden
+   * en su sitio respecto de ella. No cuenta en size ni mueve el cursor. Devuelve el elemento, o null si ya estaba.
+   */
+  notice(key, text, timestamp) {
+    if (this.notices.has(key)) return null;
+    const stick = nearBottom(this.box);
+    const el = this.bubble(message({ role: 'system', content: text, timestamp }));
+    el.classList.add('is-notice');
+    el.dataset.notice = key;
+    const at = Date.parse(timestamp);
+    const placed = Array.from(this.box.children).filter((c) => c.dataset.messageId);
+    const timeOf = (c) => Date.parse(c.querySelector('.message-meta time')?.getAttribute('datetime') || '');
+    let i = placed.length;
+    if (!isNaN(at)) while (i > 0 && timeOf(placed[i - 1]) > at) i--;
+    const prev = placed[i - 1], next = placed[i];
+    const prevId = prev ? Number(prev.dataset.messageId) : 0;
+    el.dataset.messageId = String(next ? (prevId + Number(next.dataset.messageId)) / 2 : prevId + 0.5);
+    if (next) next.before(el);
+    else if (prev) prev.after(el); // antes de las burbujas pendientes, que van al final
+    else this.box.prepend(el);
+    this.notices.set(key, el);
+    this.removePlaceholder();
+    if (stick) this.scrollToEnd();
+    return el;
+  }
 
   /* ----- envío: burbuja pendiente → id del servidor ----- */
 

@@ -42,6 +42,17 @@ export function formatTime(v) {
 
 export function formatFull(v) { const d = parseDate(v); return d ? fmtFull.format(d) : ''; }
 
+const fmtDateTime = new Intl.DateTimeFormat(LOCALE, { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+/** "5 dic 2026, 10:30": la fecha completa aunque sea hoy (listas de tickets de distintos días). */
+export function formatDateTime(v) { const d = parseDate(v); return d ? fmtDateTime.format(d) : ''; }
+
+/** Segundos entre dos fechas (null si falta alguna). */
+export function secondsBetween(from, to) {
+  const a = parseDate(from), b = parseDate(to);
+  return a && b ? Math.max(0, (b.getTime() - a.getTime()) / 1000) : null;
+}
+
 /** "2026-11-20" → "20 nov" (sin desfase de zona horaria). */
 export function formatDay(ymd) {
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(ymd || ''));

@@ -16,22 +16,23 @@ import {
   BLOCKED_PLACEHOLDER, applyWindow, isWindowRefusal, noteCustomerMessages, noteRefusals, noteWindow, resetChatWindow,
   setupChatWindow, windowRefused,
 } from './chat-window.js';
+import { openCustomerHistory } from './customer.js';
 import { openDialog } from './dialogs.js';
 import { openEvidence } from './evidence.js';
 import * as session from './session.js';
 import { renderTemplate } from './templates.js';
 import { openTemplatesAdmin } from './templates-admin.js';
-import { categoriaBadges, estadoBadge, remember, ticketById, ticketLabel } from './tickets.js';
+import { categoriaBadges, estadoBadge, loadTickets, remember, ticketById, ticketLabel } from './tickets.js';
 
 /** Estados de entrega que aún pueden cambiar: la consulta los vuelve a leer. */
 const TRACKED = new Set(['queued', 'retrying', 'waiting_bridge', 'sent', 'delivered']);
 /** Mientras quede alguno así, el aviso «WhatsApp desconectado / en cola» sigue a la vista. */
 const UNDELIVERED = new Set(['queued', 'retrying', 'waiting_bridge']);
 
-/** El chat abierto: {id, ticket, conv, channel, markTimer, window, refusedAt, sentTemplates}; null si no hay
- * ninguno. window: la ventana de 24 h (chat-window.js); refusedAt: cuándo WhatsApp rechazó por última vez un
- * mensaje por estar fuera de ella; sentTemplates: id del mensaje → {template, values} de las plantillas enviadas
- * desde aquí (para reintentarlas como plantilla). */
+/** El chat abierto: {id, ticket, conv, channel, markTimer, refreshTimer, window, refusedAt, sentTemplates, opener};
+ * null si no hay ninguno. window: la ventana de 24 h (chat-window.js); refusedAt: cuándo WhatsApp rechazó por última
+ * vez un mensaje por estar fuera de ella; sentTemplates: id del mensaje → {template, values} de las plantillas
+ * enviadas desde aquí (para reintentarlas como plantilla); opener: adónde vuelve el foco al cerrar el chat. */
 let chat = null;
 /** Borradores por ticket: lo escrito y no enviado sigue ahí al volver a abrir el chat. */
 const drafts = new Map();
@@ -59,10 +60,14 @@ export function panelView(getTicket, extra = {}) {
 export function refreshChat(ticketId) { if (chat && chat.id === ticketId) chat.channel?.pollNow(); }
 
 export async function openChat(ticketId, opener) {
+  let back = opener || document.activeElement;
+  // Otro ticket abierto desde el propio chat (el historial del cliente): al cerrar, el foco vuelve adonde estaba
+  // antes del primero (la fila de la lista, la campana), no a un botón de un diálogo ya cerrado.
+  if (chat && back?.closest?.('dialog')) back = chat.opener;
   if (chat) closeChat();
   const c = {
-    id: ticketId, ticket: ticketById(ticketId), channel: null, markTimer: null, window: null, refusedAt: null,
-    sentTemplates: new Map(),
+    id: ticketId, ticket: ticketById(ticketId), channel: null, markTimer: null, refreshTimer: null, window: null,
+    refusedAt: null, sentTemplates: new Map(), opener: back,
   };
   c.conv = new Conversation($('#chat-messages'), panelView(() => c.ticket, {
     onRetry: (m) => retry(c, m),
@@ -79,7 +84,7 @@ export async function openChat(ticketId, opener) {
   autoGrow(input);
   setConnMode('polling');
   updateHeader(c);
-  openDialog($('#chat-modal'), opener || document.activeElement);
+  openDialog($('#chat-modal'), back);
   input.focus();
 
   const res = await api('/ticket/' + ticketId + '/conversacion');
@@ -115,7 +120,8 @@ function closeChat() {
   typing.reset();
   c.channel?.stop();
   clearTimeout(c.markTimer);
-  for (const id of ['chat-modal', 'evidence-modal', 'lightbox']) {
+  clearTimeout(c.refreshTimer);
+  for (const id of ['chat-modal', 'evidence-modal', 'customer-modal', 'lightbox']) {
     const d = document.getElementById(id);
     if (d.open) d.close();
   }
@@ -132,8 +138,11 @@ async function poll(c) {
 
 /** La respuesta de GET /ticket/{id}/conversacion: {historial, ticket, ventana_whatsapp (WhatsApp)}. */
 function applyConversation(c, data) {
+  const before = c.ticket?.estado;
   c.ticket = data.ticket;
   remember(data.ticket);
+  // El estado cambió (respondió el técnico o el cliente, se resolvió, se cerró): la lista también lo dice ya.
+  if (before && before !== data.ticket.estado) loadTickets({ silent: true });
   noteWindow(c, data.ventana_whatsapp, data.historial);
   updateHeader(c);
   onAdded(c, c.conv.merge(data.historial.map(fromConversation), true));
@@ -160,6 +169,16 @@ function onDeliveryStatus(c, m) {
   updateComposer(c);
 }
 
+/**
+ * Un mensaje nuevo por el WebSocket puede cambiar el estado del ticket (el técnico escribió: esperando al cliente;
+ * el cliente respondió: abierto; la nota de resuelto o cerrado): la trama no trae el ticket, así que se vuelve a
+ * leer la conversación en un momento (una sola vez por ráfaga) y la cabecera se redibuja con `ticket.estado`.
+ */
+function refreshTicketSoon(c) {
+  clearTimeout(c.refreshTimer);
+  c.refreshTimer = setTimeout(() => { if (chat === c) c.channel?.pollNow(); }, 250);
+}
+
 /** Los mensajes del cliente se marcan leídos mientras el chat está abierto (el cliente web ve ✓✓). */
 function markRead(c) {
   if (document.hidden || !c.ticket) return;
@@ -182,6 +201,8 @@ function updateHeader(c) {
   equipo.title = t.equipo || '';
   equipo.hidden = !t.equipo;
   $('#chat-badges').replaceChildren(...(t.estado ? [estadoBadge(t.estado), categoriaBadges(t)] : []));
+  // «Historial del cliente»: en cuanto se sabe quién es (cliente_id llega con el ticket).
+  $('#chat-customer-btn').disabled = t.cliente_id === undefined || t.cliente_id === null;
   updateComposer(c);
   if (c.ticket) updateAssignment(c.ticket);
 }
@@ -291,6 +312,7 @@ function settle(c, p, res) {
     // Web: sin estado de entrega (guardado); WhatsApp: el veredicto del puente.
     c.conv.bind(p, id, { estado_entrega: d.estado_entrega ?? null });
     if (sendAlertShown()) hideChatAlert();
+    refreshTicketSoon(c); // el ticket pasa a «Esperando al cliente»
     return true;
   }
   if (d.guardado && res.status === 503) {
@@ -384,8 +406,10 @@ function retry(c, m) {
 function onFrame(c, tipo, d) {
   if (chat !== c) return;
   const added = applyFrame(c.conv, typing, 'CLIENTE', tipo, d);
-  if (added) onAdded(c, added);
-  else if (tipo === 'estado_entrega') {
+  if (added) {
+    onAdded(c, added);
+    if (added.length) refreshTicketSoon(c);
+  } else if (tipo === 'estado_entrega') {
     const fields = { estado_entrega: d.estado_entrega, intento: d.intento, error_entrega: d.error_entrega };
     if (!c.conv.updateStatus(d.mensaje_id, fields)) c.channel.pollNow();
   } else if (PEOPLE.has(tipo)) c.channel.pollNow();
@@ -424,6 +448,16 @@ export function setupChatPanel() {
   $('#chat-modal').addEventListener('close', () => { if (chat && !$('#chat-modal').open) closeChat(); });
   $('#chat-alert-close').addEventListener('click', hideChatAlert);
   $('#chat-evidence-btn').addEventListener('click', (ev) => { if (chat) openEvidence(chat.id, chat.ticket, ev.currentTarget); });
+  $('#chat-customer-btn').addEventListener('click', (ev) => {
+    const c = chat;
+    if (!c || !c.ticket || c.ticket.cliente_id === undefined || c.ticket.cliente_id === null) return;
+    openCustomerHistory(c.ticket.cliente_id, {
+      current: c.id,
+      opener: ev.currentTarget,
+      // Un ticket del historial: su chat, en lugar del que estaba abierto.
+      openTicket: (id) => { if (id !== c.id || chat !== c) openChat(id, c.opener); },
+    });
+  });
 }
 
 /** Al cerrar sesión. */

@@ -4,10 +4,38 @@ import { $, h } from '../lib/dom.js';
 import { formatDay, formatDuration } from '../lib/format.js';
 import { icon } from '../lib/icons.js';
 import { chartJsBar, chartJsDoughnut, chartLibrary, destroyCharts, hBars, svgBarChart } from './charts.js';
+import { ESTADO_ORDER, estadoBadge, estadoLabel } from './estados.js';
 
 const DAYS = 14;
 let timer = null;
 let showing = false;
+/** showState(estado, opener): ver en la lista los tickets de un estado (main.js). */
+let actions = { showState: null };
+
+export function setupDashboard(a) { actions = { ...actions, ...a }; }
+
+/** Cuántos tickets hay ahora en cada estado: la cabecera X-Total-Count de GET /tickets?estado=…&page_size=1.
+ * [{estado, count}] en el orden de ESTADO_ORDER, o null si alguna consulta falló. */
+async function stateCounts() {
+  const answers = await Promise.all(ESTADO_ORDER.map((e) => api('/tickets?estado=' + e + '&page_size=1')));
+  if (!answers.every((r) => r.ok)) return null;
+  return ESTADO_ORDER.map((estado, i) => ({ estado, count: Number(answers[i].headers.get('X-Total-Count')) || 0 }));
+}
+
+/** «Tickets por estado · ahora»: la insignia de cada estado (la misma que en la lista y el chat) y cuántos hay;
+ * cada una lleva a la lista filtrada por ese estado. */
+function statesCard(counts) {
+  const body = counts
+    ? h('ul', { class: 'state-counts' }, counts.map(({ estado, count }) => h('li', null,
+      h('button', {
+        type: 'button', class: 'state-count', dataset: { estado },
+        'aria-label': estadoLabel(estado) + ': ' + count + ' ticket' + (count === 1 ? '' : 's') + '. Ver en la lista',
+        onclick: (ev) => actions.showState?.(estado, ev.currentTarget),
+      }, estadoBadge(estado), h('span', { class: 'state-count-value', text: String(count) })))))
+    : h('p', { class: 'muted small', text: 'No se pudieron contar los tickets por estado.' });
+  return h('section', { class: 'card states-card', 'aria-labelledby': 'ch-states' },
+    h('h2', { id: 'ch-states', text: 'Tickets por estado · ahora' }), body);
+}
 
 export function showDashboard() {
   showing = true;
@@ -28,8 +56,10 @@ export function hideDashboard() {
  */
 export async function loadDashboard(silent) {
   const box = $('#dashboard-content');
+  // El refresco de cada minuto redibuja todo: el foco vuelve al mismo estado si estaba en uno.
+  const focused = box.contains(document.activeElement) ? document.activeElement.closest('.state-count')?.dataset.estado : null;
   if (!silent) box.replaceChildren(h('div', { class: 'card no-data', text: 'Cargando indicadores…' }));
-  const res = await api('/api/dashboard/?days=' + DAYS);
+  const [res, counts] = await Promise.all([api('/api/dashboard/?days=' + DAYS), stateCounts()]);
   if (!showing) return;
   destroyCharts();
   box.replaceChildren();
@@ -55,6 +85,8 @@ export async function loadDashboard(silent) {
     kpi('Sin clasificar', String(cats.unknown)),
     kpi('1ª respuesta · promedio', formatDuration(fr.average_seconds)),
     kpi('1ª respuesta · mediana', formatDuration(fr.median_seconds))));
+  box.appendChild(statesCard(counts));
+  if (focused) box.querySelector('.state-count[data-estado="' + focused + '"]')?.focus();
 
   const c1 = h('div', { class: 'chart-box', id: 'chart-tickets' });
   const c2 = h('div', { class: 'chart-box', id: 'chart-categories' });

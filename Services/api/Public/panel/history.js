@@ -1,11 +1,12 @@
-/* Mostrador (panel) — el historial de un ticket, de solo lectura. */
+/* Mostrador (panel) — el historial de un ticket (sus mensajes), de solo lectura: el botón «Historial» de cada fila.
+ * El de la persona, con todos sus tickets, es «Historial del cliente» (customer.js). */
 import { api, errorText } from '../lib/api.js';
 import { Conversation, fromConversation } from '../lib/conversation.js';
 import { $ } from '../lib/dom.js';
 import { setLabel } from '../lib/icons.js';
 import { panelView } from './chat-panel.js';
 import { openDialog } from './dialogs.js';
-import { ESTADOS, ticketById, ticketLabel } from './tickets.js';
+import { estadoBadge, ticketById, ticketLabel } from './tickets.js';
 
 export async function openHistory(ticketId, opener) {
   const dlg = $('#history-modal');
@@ -23,7 +24,7 @@ export async function openHistory(ticketId, opener) {
     return;
   }
   ticket = res.data.ticket;
-  $('#history-sub').textContent = sub(ticket) + ' · ' + (ESTADOS[ticket.estado] || ticket.estado);
+  $('#history-sub').replaceChildren(sub(ticket) + ' · ', estadoBadge(ticket.estado));
   conv.merge(res.data.historial.map(fromConversation));
   if (!conv.size) conv.placeholder('Este ticket no tiene mensajes.');
   conv.scrollToEnd();

@@ -7,7 +7,7 @@ import { placeIcons } from '../lib/icons.js';
 import { forgetAgents, setupAssignment } from './assignment.js';
 import { forgetAttachments } from './attachments.js';
 import { forgetChats, openChat, setupChatPanel } from './chat-panel.js';
-import { hideDashboard, loadDashboard, showDashboard } from './dashboard.js';
+import { hideDashboard, loadDashboard, setupDashboard, showDashboard } from './dashboard.js';
 import { closeAllDialogs, setupDialogs } from './dialogs.js';
 import { openHistory } from './history.js';
 import { openNotify, setupNotify } from './notify.js';
@@ -15,7 +15,7 @@ import { setupNotifications, startNotifications, stopNotifications } from './not
 import * as session from './session.js';
 import { forgetTemplatesAdmin, setupTemplatesAdmin, showTemplatesEntry } from './templates-admin.js';
 import { forgetTemplates } from './templates.js';
-import { loadTickets, setupTickets, startTickets, stopTickets } from './tickets.js';
+import { filterByEstado, loadTickets, setupTickets, startTickets, stopTickets } from './tickets.js';
 
 const TABS = ['tickets', 'dashboard'];
 
@@ -119,6 +119,10 @@ function init() {
   setupDialogs();
   setupTickets({ chat: openChat, history: openHistory, notify: openNotify });
   setupChatPanel();
+  setupDashboard({
+    // Un estado de «Tickets por estado»: la lista filtrada por él, con el foco en el filtro.
+    showState: (estado) => { filterByEstado(estado); selectTab('tickets', false); $('#filter-estado').focus(); },
+  });
   setupAssignment();
   setupNotify();
   setupNotifications();

@@ -3,10 +3,11 @@ import { api, errorText } from '../lib/api.js';
 import { $, $$, h } from '../lib/dom.js';
 import { debounce, formatFull, relativeTime, truncate } from '../lib/format.js';
 import { icon, withIcon } from '../lib/icons.js';
+import { estadoBadge } from './estados.js';
 import { isLoggedIn } from './session.js';
 
-export const ESTADOS = { new: 'Nuevo', open: 'Abierto', waiting: 'En espera', resolved: 'Resuelto', closed: 'Cerrado' };
-const CATEGORIAS = {
+export { ESTADOS, estadoBadge, estadoLabel } from './estados.js';
+export const CATEGORIAS = {
   Hardware: { label: 'Hardware', cls: 'badge-hardware' },
   Software: { label: 'Software', cls: 'badge-software' },
   unknown: { label: 'Sin clasificar', cls: 'badge-unknown' },
@@ -30,8 +31,10 @@ export function ticketLabel(t) {
   return { nombre: (t && t.nombre) || 'Cliente sin nombre', telefono: (t && t.telefono) || 'sin teléfono' };
 }
 
-export function estadoBadge(estado) {
-  return h('span', { class: 'badge estado-' + (ESTADOS[estado] ? estado : 'closed'), text: ESTADOS[estado] || estado || '—' });
+/** La insignia de la categoría sola (Hardware, Software, Sin clasificar). */
+export function categoriaBadge(categoria) {
+  const c = CATEGORIAS[categoria] || CATEGORIAS.unknown;
+  return h('span', { class: 'badge ' + c.cls, text: c.label });
 }
 
 export function categoriaBadges(t) {
@@ -149,6 +152,20 @@ function renderPagination(count, total) {
 }
 
 function visible() { return !document.hidden && !$('#tab-tickets').hidden; }
+
+/** El valor de #filter-estado de cada estado del servidor. */
+const FILTER_VALUE = { new: 'nuevo', open: 'abierto', waiting: 'en_espera', resolved: 'resuelto', closed: 'cerrado' };
+
+/** Muestra solo los tickets en `estado` (new, waiting… o un valor de #filter-estado; '' = todos), desde la primera
+ * página; la lista se vuelve a cargar al mostrarla. */
+export function filterByEstado(estado) {
+  estado = FILTER_VALUE[estado] ?? estado;
+  const select = $('#filter-estado');
+  if (![...select.options].some((o) => o.value === estado)) return;
+  select.value = estado;
+  filters.estado = estado;
+  filters.page = 1;
+}
 
 /** Empieza a mostrar y refrescar la lista (tras iniciar sesión). */
 export function startTickets() {
