@@ -122,6 +122,8 @@ def new_driver(log_path):
                 "--no-proxy-server", "--lang=es-MX"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # Desktop notices (test_23): Notification.permission is "granted" without a prompt.
+    options.add_experimental_option("prefs", {"profile.default_content_setting_values.notifications": 1})
     service = Service("/usr/bin/chromedriver", log_output=str(log_path))
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(30)
@@ -2697,11 +2699,272 @@ def test_20_customer_history(ctx):
     close_chat(ctx)
 
 
+def fresh_whatsapp_chat(ctx, tag, name, first):
+    """A new WhatsApp customer's ticket (nobody else's tests touch it), its chat open in the panel."""
+    ticket = ctx.webhook(new_phone(tag), first, name)
+    show_list(ctx)
+    open_chat(ctx, ticket)
+    wait_for(ctx.panel, lambda x: bubble(x, "user", first), "the customer's first message is not in the chat")
+    return ticket
+
+
+DAY_SEPARATORS_JS = """
+return Array.from(document.querySelectorAll(arguments[0] + ' > .day-separator, ' + arguments[0] + ' > .message'))
+  .map((c) => c.classList.contains('day-separator')
+    ? {sep: c.textContent.trim(), role: c.getAttribute('role'), label: c.getAttribute('aria-label')}
+    : {id: c.dataset.messageId || null, role: c.dataset.role});
+"""
+
+RENDER_DAYS_JS = """
+const done = arguments[arguments.length - 1];
+import('/lib/conversation.js').then(({ Conversation, fromConversation }) => {
+  const box = document.createElement('div');
+  const conv = new Conversation(box, { own: 'tecnico', status: () => 'stored', tracked: () => false, author: (m) => m.role });
+  const now = new Date();
+  const at = (days, hour) => new Date(now.getFullYear(), now.getMonth(), now.getDate() - days, hour, 0).toISOString();
+  const msg = (id, role, days, hour) => fromConversation({ id, role, content: 'm' + id, timestamp: at(days, hour), tipo: 'text' });
+  conv.merge([msg(1, 'user', 9, 10), msg(2, 'tecnico', 9, 11), msg(3, 'user', 1, 9), msg(5, 'user', 0, 0)], true);
+  // Late arrivals: one from yesterday between yesterday's and today's, an aviso (notice) 9 days ago, one pending now.
+  conv.merge([msg(4, 'tecnico', 1, 20)], true);
+  conv.notice('aviso', 'Aviso de prueba', at(9, 12));
+  conv.addPending('pendiente');
+  done(Array.from(box.children).map((c) => c.classList.contains('day-separator') ? 'sep:' + c.textContent.trim()
+    : c.dataset.notice ? 'notice' : c.dataset.pending ? 'pending' : 'msg:' + c.dataset.messageId));
+}).catch((e) => done('error: ' + e));
+"""
+
+WEEKDAYS_ES = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"]
+MONTHS_ES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+             "noviembre", "diciembre"]
+
+
+def test_21_date_separators(ctx):
+    """Date separators: «Hoy» above today's first message in the panel; the shared renderer labels other days."""
+    tag = uuid.uuid4().hex[:8]
+    first = "Hola, mi impresora no imprime [%s]" % tag
+    fresh_whatsapp_chat(ctx, tag, "Cliente Fechas %s" % tag, first)
+    d = ctx.panel
+    items = d.execute_script(DAY_SEPARATORS_JS, "#chat-messages")
+    assert items and items[0].get("sep") == "Hoy", "no «Hoy» above the first message: %r" % items[:3]
+    assert items[0]["role"] == "separator" and items[0]["label"] == "Hoy", items[0]
+    assert [i["sep"] for i in items if "sep" in i] == ["Hoy"], items
+    # A message sent now stays under the same «Hoy» (no second separator).
+    text = "Revisemos el cable [%s]" % tag
+    type_and_enter(d, "chat-input", text)
+    wait_for(d, lambda x: bubble(x, "tecnico", text), "the sent message is not in the chat")
+    items = d.execute_script(DAY_SEPARATORS_JS, "#chat-messages")
+    assert [i["sep"] for i in items if "sep" in i] == ["Hoy"], items
+    # The shared renderer (lib/conversation.js, the guest page's too), with timestamps the test controls.
+    got = d.execute_async_script(RENDER_DAYS_JS)
+    today = time.localtime()
+    old = time.localtime(time.mktime((today.tm_year, today.tm_mon, today.tm_mday - 9, 12, 0, 0, 0, 0, -1)))
+    label = "%s %d de %s" % (WEEKDAYS_ES[old.tm_wday], old.tm_mday, MONTHS_ES[old.tm_mon - 1])
+    if old.tm_year != today.tm_year:
+        label += " de %d" % old.tm_year
+    expected = ["sep:" + label, "msg:1", "msg:2", "notice", "sep:Ayer", "msg:3", "msg:4", "sep:Hoy", "msg:5", "pending"]
+    assert got == expected, "renderer: %r, expected %r" % (got, expected)
+    ctx.shot("27-date-separators.png")
+
+
+DRAFT_KEYS_JS = """
+return Object.keys(localStorage).filter((k) => k.startsWith('mostrador.draft.'))
+  .map((k) => [k, localStorage.getItem(k)]);
+"""
+
+
+def draft_of(driver, ticket):
+    for key, value in driver.execute_script(DRAFT_KEYS_JS):
+        if key.endswith(".%d" % ticket):
+            return value
+    return None
+
+
+def test_22_draft_survives_reload(ctx):
+    """A draft is kept in localStorage per ticket, survives a reload, is gone after sending and after logout."""
+    tag = uuid.uuid4().hex[:8]
+    first = "Mi equipo no enciende [%s]" % tag
+    ticket = fresh_whatsapp_chat(ctx, tag, "Cliente Borrador %s" % tag, first)
+    d = ctx.panel
+    text = "Borrador que sobrevive a recargar [%s]" % tag
+    field = d.find_element(By.ID, "chat-input")
+    field.click()
+    field.send_keys(text)
+    wait_until(lambda: draft_of(d, ticket) == text, "the draft never reached localStorage: %r"
+               % d.execute_script(DRAFT_KEYS_JS), 5)
+    d.refresh()
+    wait_for(d, lambda x: x.find_element(By.ID, "app").is_displayed(), "the panel did not come back after reloading")
+    open_chat(ctx, ticket)
+    wait_for(d, lambda x: x.find_element(By.ID, "chat-input").get_attribute("value") == text,
+             "the draft did not survive the reload: %r" % d.find_element(By.ID, "chat-input").get_attribute("value"))
+    d.find_element(By.ID, "chat-input").send_keys(Keys.ENTER)
+    wait_sim_text(ctx, text)
+    wait_status(ctx, "tecnico", text, "sent")
+    assert d.find_element(By.ID, "chat-input").get_attribute("value") == ""
+    assert draft_of(d, ticket) is None, "the draft is still stored after sending: %r" % d.execute_script(DRAFT_KEYS_JS)
+    d.refresh()
+    wait_for(d, lambda x: x.find_element(By.ID, "app").is_displayed(), "the panel did not come back after reloading")
+    open_chat(ctx, ticket)
+    assert d.find_element(By.ID, "chat-input").get_attribute("value") == "", "a sent draft came back"
+    # Logging out leaves no draft behind.
+    field = d.find_element(By.ID, "chat-input")
+    field.send_keys("Borrador de una sesión que se cierra")
+    wait_until(lambda: draft_of(d, ticket), "the second draft never reached localStorage", 5)
+    close_chat(ctx)
+    d.find_element(By.ID, "logout-btn").click()
+    wait_for(d, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "logout did not show the login form")
+    assert d.execute_script(DRAFT_KEYS_JS) == [], "drafts left after logout: %r" % d.execute_script(DRAFT_KEYS_JS)
+    panel_logged_in(ctx)
+
+
+RECORD_NOTIFICATIONS_JS = """
+if (!window.__notes) {
+  window.__notes = [];
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, options) {
+      super(title, options);
+      window.__notes.push({ title, body: options && options.body, tag: options && options.tag });
+      window.__lastNote = this;
+    }
+  };
+}
+window.__notes.length = 0;
+return window.Notification.permission;
+"""
+
+SET_HIDDEN_JS = """
+if (arguments[0]) {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+  Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+} else {
+  delete document.visibilityState;
+  delete document.hidden;
+}
+document.dispatchEvent(new Event('visibilitychange'));
+return [document.visibilityState, document.hidden];
+"""
+
+
+def test_23_desktop_notification(ctx):
+    """Desktop notices: the toggle asks permission; a customer message with the tab hidden makes a Notification
+    «Nuevo mensaje de <nombre> (ticket #N)» with the text truncated, none while visible; clicking it opens the chat."""
+    tag = uuid.uuid4().hex[:8]
+    name = "Cliente Avisos %s" % tag
+    phone = new_phone(tag)
+    first = "Necesito ayuda con mi laptop [%s]" % tag
+    ticket = ctx.webhook(phone, first, name)
+    show_list(ctx)
+    d = ctx.panel
+    assert d.execute_script(RECORD_NOTIFICATIONS_JS) == "granted", "Chromium did not grant notifications"
+    toggle = d.find_element(By.ID, "desktop-notify-toggle")
+    assert toggle.is_displayed(), "no «Activar avisos de escritorio» toggle"
+    if toggle.get_attribute("aria-pressed") == "true":
+        toggle.click()  # a previous run's preference: start from off
+    wait_for(d, lambda x: x.find_element(By.ID, "desktop-notify-toggle").get_attribute("aria-pressed") == "false",
+             "the toggle did not turn off")
+    assert "Activar avisos de escritorio" in toggle.text, toggle.text
+    toggle.click()
+    wait_for(d, lambda x: x.find_element(By.ID, "desktop-notify-toggle").get_attribute("aria-pressed") == "true",
+             "the toggle did not turn on")
+    open_chat(ctx, ticket)
+    wait_for(d, lambda x: bubble(x, "user", first), "the customer's first message is not in the chat")
+    wait_websocket(d)
+    assert d.execute_script("return window.__notes.length") == 0, "notified for messages already there"
+    # Visible tab: no notice.
+    visible = "Sigo aquí [%s]" % tag
+    ctx.webhook(phone, visible, name)
+    wait_for(d, lambda x: bubble(x, "user", visible), "the customer's message did not arrive", LIVE_TIMEOUT)
+    time.sleep(0.5)
+    assert d.execute_script("return window.__notes") == [], "notified with the tab visible"
+    # Hidden tab: a notice with the name, the ticket and the text truncated.
+    assert d.execute_script(SET_HIDDEN_JS, True) == ["hidden", True]
+    try:
+        hidden = "Ya lo reinicié tres veces y sigue igual, la pantalla se queda en negro y el ventilador suena " \
+                 "muy fuerte desde que lo actualicé ayer por la noche [%s]" % tag
+        ctx.webhook(phone, hidden, name)
+        wait_for(d, lambda x: x.execute_script("return window.__notes.length") > 0,
+                 "no Notification for a customer message with the tab hidden", LIVE_TIMEOUT)
+        notes = d.execute_script("return window.__notes")
+        assert len(notes) == 1, notes
+        assert notes[0]["title"] == "Nuevo mensaje de %s (ticket #%d)" % (name, ticket), notes[0]
+        body = notes[0]["body"]
+        assert body.endswith("…") and len(body) <= 120 and hidden.startswith(body[:-1].rstrip()), body
+        # Clicking the notice opens that ticket's chat (here: after the chat was closed).
+        close_chat(ctx)
+        d.execute_script("window.__lastNote.onclick()")
+        wait_for(d, lambda x: chat_open(x) and x.find_element(By.ID, "chat-ticket-id").text == str(ticket),
+                 "clicking the notice did not open the chat of #%d" % ticket)
+    finally:
+        d.execute_script(SET_HIDDEN_JS, False)
+    d.find_element(By.ID, "chat-close").click()
+    toggle = d.find_element(By.ID, "desktop-notify-toggle")
+    toggle.click()
+    wait_for(d, lambda x: x.find_element(By.ID, "desktop-notify-toggle").get_attribute("aria-pressed") == "false",
+             "the toggle did not turn off again")
+
+
+RECORD_SOCKETS_JS = """
+if (!window.__ws) {
+  window.__ws = { sockets: [], blocked: 0, block: false };
+  const Real = window.WebSocket;
+  window.WebSocket = class extends Real {
+    constructor(...args) {
+      if (window.__ws.block) { window.__ws.blocked++; throw new Error('bloqueado por la prueba'); }
+      super(...args);
+      window.__ws.sockets.push(this);
+    }
+  };
+}
+window.__ws.block = false;
+window.__ws.blocked = 0;
+"""
+
+
+def reconnect_button(driver):
+    return driver.find_element(By.ID, "chat-reconnect")
+
+
+def test_24_reconnect(ctx):
+    """«Reconectar»: hidden over the WebSocket, shown when the socket closes (polling), and it reconnects at once."""
+    tag = uuid.uuid4().hex[:8]
+    phone = new_phone(tag)
+    name = "Cliente Reconexión %s" % tag
+    first = "No me llega el correo [%s]" % tag
+    ticket = ctx.webhook(phone, first, name)
+    show_list(ctx)
+    d = ctx.panel
+    d.execute_script(RECORD_SOCKETS_JS)
+    open_chat(ctx, ticket)
+    wait_websocket(d)
+    assert not reconnect_button(d).is_displayed(), "«Reconectar» shown while on the WebSocket"
+    # The socket closes and the next automatic attempts fail (blocked): polling, and the button shows.
+    d.execute_script("window.__ws.block = true; window.__ws.sockets.forEach((s) => s.close());")
+    wait_for(d, lambda x: x.find_element(By.ID, "connection-status").get_attribute("data-mode") != "websocket",
+             "the panel did not leave WebSocket mode when the socket closed", 5)
+    wait_for(d, lambda x: reconnect_button(x).is_displayed(), "«Reconectar» not shown without the WebSocket", 3)
+    assert reconnect_button(d).text.strip() == "Reconectar", reconnect_button(d).text
+    # One automatic attempt failed: the next one is 6+ s away, so a reconnection within 4 s is the button's.
+    wait_until(lambda: d.execute_script("return window.__ws.blocked") >= 1, "no automatic reconnection attempt", 8)
+    ctx.shot("28-reconnect.png")
+    d.execute_script("window.__ws.block = false;")
+    t0 = time.monotonic()
+    reconnect_button(d).click()
+    wait_websocket(d, timeout=4)
+    log("«Reconectar» restored the WebSocket in %.2f s" % (time.monotonic() - t0))
+    wait_for(d, lambda x: not reconnect_button(x).is_displayed(), "«Reconectar» still shown over the WebSocket", 3)
+    # Live again: a customer message arrives.
+    again = "Ya llegó, gracias [%s]" % tag
+    ctx.webhook(phone, again, name)
+    wait_for(d, lambda x: bubble(x, "user", again), "no live message after reconnecting", LIVE_TIMEOUT)
+    close_chat(ctx)
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
          test_14_guest_sees_files, test_15_whatsapp_window_and_templates, test_16_recaptcha_v2,
          test_17_recaptcha_v3, test_18_ticket_states, test_19_resolve_and_close_notices, test_20_customer_history,
+         test_21_date_separators, test_22_draft_survives_reload, test_23_desktop_notification, test_24_reconnect,
          test_10_content_security_policy]
 
 

@@ -190,7 +190,11 @@ async function onProfileSubmit(ev) {
 }
 
 /* --------------------------------------------------------------- 3. chat */
-function setConn(mode) { renderConnection($('#connection-status'), mode); }
+function setConn(mode) {
+  renderConnection($('#connection-status'), mode);
+  // «Reconectar»: sin WebSocket (consultando o sin conexión) y con el canal en marcha; un chat cerrado no lo ofrece.
+  $('#guest-reconnect').hidden = mode === 'websocket' || !chat?.channel || chat.closed;
+}
 
 function showAlert(text) {
   $('#guest-alert-text').textContent = text || '';
@@ -356,6 +360,7 @@ function setClosedUI(closed) {
   $('#guest-form').classList.toggle('is-closed', closed);
   $('#chat-closed-note').hidden = !closed;
   $('#connection-status').hidden = closed;
+  if (closed) $('#guest-reconnect').hidden = true;
   // Quien estaba escribiendo no pierde el foco en la nada: pasa a «Nueva conversación».
   if (hadFocus) $('#guest-new').focus();
 }
@@ -447,6 +452,7 @@ async function init() {
   $('#profile-restart').addEventListener('click', () => { forgetSession(); showStart(); });
   bindComposer($('#guest-form'), $('#guest-input'), { send: sendMessage, input: (value) => typing.input(value) });
   $('#guest-alert-close').addEventListener('click', () => showAlert(null));
+  $('#guest-reconnect').addEventListener('click', () => { if (chat && !chat.closed) chat.channel?.reconnectNow(); });
   $('#guest-new').addEventListener('click', () => resetAll());
   $('#guest-reset').addEventListener('click', () => {
     if (chat && !chat.closed && !window.confirm('¿Salir de esta conversación e iniciar una nueva?')) return;

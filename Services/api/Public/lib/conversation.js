@@ -2,7 +2,7 @@
  * la forma única de un mensaje, las burbujas, la mezcla de lo que llega por consulta y por WebSocket sin
  * duplicar, los mensajes pendientes de confirmar y el estado de entrega. Nunca innerHTML. */
 import { h, nearBottom } from './dom.js';
-import { formatFull, formatTime, truncate } from './format.js';
+import { dayKey, dayLabel, formatFull, formatTime, truncate } from './format.js';
 import { icon, withIcon } from './icons.js';
 
 /* ------------------------------------------------------------------ la forma de un mensaje */
@@ -195,6 +195,7 @@ export class Conversation {
     }
     if (added.length) {
       this.removePlaceholder();
+      this.refreshDays();
       if (stick) this.scrollToEnd();
     }
     return added;
@@ -251,6 +252,7 @@ export class Conversation {
     else this.box.prepend(el);
     this.notices.set(key, el);
     this.removePlaceholder();
+    this.refreshDays();
     if (stick) this.scrollToEnd();
     return el;
   }
@@ -270,6 +272,7 @@ export class Conversation {
     this.pending.push(p);
     this.removePlaceholder();
     this.box.appendChild(el);
+    this.refreshDays();
     this.scrollToEnd();
     return p;
   }
@@ -280,7 +283,7 @@ export class Conversation {
     const existing = this.msgs.get(id);
     if (existing) {
       // La consulta o el WebSocket llegaron antes que la respuesta.
-      if (this.els.get(id) !== p.el) p.el.remove();
+      if (this.els.get(id) !== p.el) { p.el.remove(); this.refreshDays(); }
       if ((RANK[fields.estado_entrega] || 0) > (RANK[existing.estado_entrega] || 0) || fields.estado_entrega === 'failed') {
         this.update(existing, { ...existing, ...fields });
       }
@@ -292,6 +295,7 @@ export class Conversation {
     p.el.remove();
     this.register(m, p.el);
     this.renderStatus(m);
+    this.refreshDays();
     this.scrollToEnd();
   }
 
@@ -313,6 +317,7 @@ export class Conversation {
     this.elOf(m)?.remove();
     const p = this.pending.find((x) => x.msg === m);
     if (p) this.dropPending(p);
+    this.refreshDays();
   }
 
   /** Un mensaje rechazado por WhatsApp que ya se reenvió: sin botón de reintentar. */
@@ -348,10 +353,41 @@ export class Conversation {
     this.addReplyButton(m, el);
     let before = null;
     for (const child of this.box.children) {
-      if (child === el || child.classList.contains('chat-placeholder')) continue;
+      if (child === el || child.classList.contains('chat-placeholder') || child.classList.contains('day-separator')) continue;
       if (!child.dataset.messageId || Number(child.dataset.messageId) > m.id) { before = child; break; }
     }
     this.box.insertBefore(el, before);
+  }
+
+  /**
+   * Los separadores de fecha («Hoy», «Ayer», «lunes 30 de noviembre»): uno sobre el primer mensaje de cada día
+   * (también sobre el primero de la conversación). Se recalculan tras cada cambio, pero solo se tocan los que
+   * faltan o sobran (el cuadro es un role=log: no se vuelven a anunciar los que ya estaban). El día es el local
+   * del navegador, el mismo que la hora de cada burbuja.
+   */
+  refreshDays() {
+    const keep = new Set();
+    let last = null;
+    for (const el of Array.from(this.box.children)) {
+      if (!el.classList.contains('message')) continue;
+      const ts = el.querySelector('.message-meta time')?.getAttribute('datetime');
+      const key = dayKey(ts);
+      if (!key || key === last) continue;
+      last = key;
+      const label = dayLabel(ts);
+      let sep = el.previousElementSibling;
+      if (!sep || !sep.classList.contains('day-separator') || sep.dataset.day !== key || keep.has(sep)) {
+        sep = h('div', { class: 'day-separator', role: 'separator', dataset: { day: key } },
+          h('span', { class: 'day-separator-text' }));
+        el.before(sep);
+      }
+      if (sep.getAttribute('aria-label') !== label) {
+        sep.setAttribute('aria-label', label);
+        sep.firstChild.textContent = label;
+      }
+      keep.add(sep);
+    }
+    for (const sep of Array.from(this.box.querySelectorAll(':scope > .day-separator'))) if (!keep.has(sep)) sep.remove();
   }
 
   /* ----- DOM ----- */

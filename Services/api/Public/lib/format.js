@@ -92,3 +92,24 @@ export function formatBytes(n) {
   if (n < 1024 * 1024) return (n / 1024).toFixed(n < 10240 ? 1 : 0) + ' KB';
   return (n / 1024 / 1024).toFixed(1) + ' MB';
 }
+
+const WEEKDAYS = ['domingo', 'lunes', 'martes', 'miércoles', 'jueves', 'viernes', 'sábado'];
+const MONTHS = ['enero', 'febrero', 'marzo', 'abril', 'mayo', 'junio', 'julio', 'agosto', 'septiembre', 'octubre',
+  'noviembre', 'diciembre'];
+
+/** El día local de una fecha ("2026-12-2"), para saber si dos mensajes son del mismo día; null si no es fecha. */
+export function dayKey(v) {
+  const d = parseDate(v);
+  return d ? d.getFullYear() + '-' + (d.getMonth() + 1) + '-' + d.getDate() : null;
+}
+
+/** El separador de fechas de una conversación: «Hoy», «Ayer», «lunes 30 de noviembre» (con el año si no es este). */
+export function dayLabel(v, now = new Date()) {
+  const d = parseDate(v);
+  if (!d) return '';
+  if (dayKey(d) === dayKey(now)) return 'Hoy';
+  const y = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+  if (dayKey(d) === dayKey(y)) return 'Ayer';
+  const text = WEEKDAYS[d.getDay()] + ' ' + d.getDate() + ' de ' + MONTHS[d.getMonth()];
+  return d.getFullYear() === now.getFullYear() ? text : text + ' de ' + d.getFullYear();
+}

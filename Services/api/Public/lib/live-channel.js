@@ -46,9 +46,11 @@ export class LiveChannel {
 
   async connect() {
     if (this.stopped) return;
+    // Un intento más nuevo (reconnectNow) deja sin efecto el que aún esperaba su URL.
+    const seq = this.connectSeq = (this.connectSeq || 0) + 1;
     let url = null;
     try { url = await this.o.url(); } catch (e) { url = null; }
-    if (this.stopped) return;
+    if (this.stopped || seq !== this.connectSeq) return;
     if (!url) { this.scheduleReconnect(); return; }
     let ws;
     try { ws = new WebSocket(url); } catch (e) { this.scheduleReconnect(); return; }
@@ -103,6 +105,25 @@ export class LiveChannel {
     this.attempt++;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => this.connect(), d);
+  }
+
+  /**
+   * «Reconectar»: intenta el WebSocket ya, sin esperar el siguiente reintento (que se aleja cada vez más), y consulta
+   * ya. Un intento que seguía conectando se abandona. false si ya está abierto o el canal está detenido.
+   */
+  reconnectNow() {
+    if (this.stopped || this.isOpen()) return false;
+    clearTimeout(this.reconnectTimer);
+    this.attempt = 0;
+    const old = this.ws;
+    if (old) {
+      this.ws = null;
+      old.onopen = old.onmessage = old.onclose = null;
+      try { old.close(); } catch (e) { /* ya cerrado */ }
+    }
+    this.pollNow();
+    this.connect();
+    return true;
   }
 
   /** Envía {tipo, data} por el socket; false si no está abierto. */

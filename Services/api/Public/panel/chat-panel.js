@@ -17,6 +17,7 @@ import {
   setupChatWindow, windowRefused,
 } from './chat-window.js';
 import { openCustomerHistory } from './customer.js';
+import { notifyCustomerMessage } from './desktop-notify.js';
 import { openDialog } from './dialogs.js';
 import { openEvidence } from './evidence.js';
 import * as session from './session.js';
@@ -34,8 +35,37 @@ const UNDELIVERED = new Set(['queued', 'retrying', 'waiting_bridge']);
  * vez un mensaje por estar fuera de ella; sentTemplates: id del mensaje → {template, values} de las plantillas
  * enviadas desde aquí (para reintentarlas como plantilla); opener: adónde vuelve el foco al cerrar el chat. */
 let chat = null;
-/** Borradores por ticket: lo escrito y no enviado sigue ahí al volver a abrir el chat. */
-const drafts = new Map();
+/**
+ * Borradores por ticket: lo escrito y no enviado sigue ahí al volver a abrir el chat y tras recargar la página
+ * (localStorage, una clave por técnico y ticket: `mostrador.draft.<usuario>.<ticket>`). Se borra al enviar y todos
+ * al cerrar sesión (o al arrancar sin sesión): nada queda guardado de una sesión cerrada.
+ */
+const DRAFT_PREFIX = 'mostrador.draft.';
+const drafts = {
+  key(id) { const u = session.user(); return u ? DRAFT_PREFIX + u.id + '.' + id : null; },
+  get(id) {
+    const k = this.key(id);
+    try { return (k && localStorage.getItem(k)) || ''; } catch (e) { return ''; }
+  },
+  set(id, value) {
+    const k = this.key(id);
+    if (!k) return;
+    try { if (value) localStorage.setItem(k, value); else localStorage.removeItem(k); } catch (e) { /* sin almacenamiento */ }
+  },
+  delete(id) { this.set(id, ''); },
+};
+
+/** Borra todos los borradores guardados (de cualquier técnico) de este navegador. */
+export function clearDrafts() {
+  try {
+    const keys = [];
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      if (k && k.startsWith(DRAFT_PREFIX)) keys.push(k);
+    }
+    keys.forEach((k) => localStorage.removeItem(k));
+  } catch (e) { /* sin almacenamiento */ }
+}
 const typing = new Typing(document.getElementById('typing-indicator'));
 
 /** Quién escribió un mensaje citado, visto desde el panel: Cliente, Técnico (puede ser otro), Asistente. */
@@ -54,6 +84,12 @@ export function panelView(getTicket, extra = {}) {
     onQuoteMissing: () => toast('El mensaje citado no está en la conversación cargada.', 'info'),
     ...extra,
   };
+}
+
+/** Abre el chat del ticket si no es el que ya está abierto (un aviso de escritorio pulsado). */
+export function showChat(ticketId) {
+  if (chat && chat.id === ticketId && $('#chat-modal').open) return;
+  openChat(ticketId, null);
 }
 
 /** Tras un cambio hecho desde otro lugar (notificar, asignar): consultar ya. */
@@ -92,6 +128,7 @@ export async function openChat(ticketId, opener) {
   if (res.ok) {
     applyConversation(c, res.data);
     c.conv.scrollToEnd();
+    c.loaded = true;
     if (!c.conv.size) c.conv.placeholder('Aún no hay mensajes en este ticket.');
   } else {
     if (res.status === 401) return;
@@ -133,6 +170,7 @@ async function poll(c) {
   if (chat !== c) return true;
   if (!res.ok) return !isTransient(res);
   applyConversation(c, res.data);
+  c.loaded = true;
   return true;
 }
 
@@ -149,7 +187,10 @@ function applyConversation(c, data) {
 }
 
 function onAdded(c, added) {
-  if (added.some((m) => m.role === 'user')) {
+  const fromCustomer = added.filter((m) => m.role === 'user');
+  if (fromCustomer.length) {
+    // Lo que ya estaba al abrir el chat no es «nuevo»: solo avisan los que llegan después (y con la pestaña oculta).
+    if (c.loaded) notifyCustomerMessage(c.id, c.ticket?.nombre, fromCustomer[fromCustomer.length - 1].content);
     typing.hide();
     markRead(c);
     // El cliente escribió: la ventana de 24 h vuelve a abrirse.
@@ -232,6 +273,8 @@ const WINDOW_TEXT = 'Ventana de 24 h cerrada: WhatsApp no entregaría este texto
 
 function setConnMode(mode) {
   renderConnection($('#connection-status'), mode);
+  // «Reconectar»: solo sin WebSocket (consultando cada 5 s o sin conexión), y solo con el canal ya en marcha.
+  $('#chat-reconnect').hidden = mode === 'websocket' || !chat?.channel;
   refreshAttach();
 }
 
@@ -444,6 +487,11 @@ export function setupChatPanel() {
     isAdmin: () => session.agent()?.role === 'admin',
     manage: (opener) => openTemplatesAdmin(opener),
   });
+  $('#chat-reconnect').addEventListener('click', () => {
+    chat?.channel?.reconnectNow();
+  });
+  // Lo que llegó con la pestaña oculta se marca leído al volver a ella.
+  document.addEventListener('visibilitychange', () => { if (chat && !document.hidden) markRead(chat); });
   $('#chat-close').addEventListener('click', closeChat);
   $('#chat-modal').addEventListener('close', () => { if (chat && !$('#chat-modal').open) closeChat(); });
   $('#chat-alert-close').addEventListener('click', hideChatAlert);
@@ -463,5 +511,8 @@ export function setupChatPanel() {
 /** Al cerrar sesión. */
 export function forgetChats() {
   closeChat();
-  drafts.clear();
+  clearDrafts();
+  const input = $('#chat-input');
+  input.value = ''; // lo escrito en la sesión que se cerró no se queda en la página
+  autoGrow(input);
 }

@@ -6,8 +6,9 @@ import { $, showText } from '../lib/dom.js';
 import { placeIcons } from '../lib/icons.js';
 import { forgetAgents, setupAssignment } from './assignment.js';
 import { forgetAttachments } from './attachments.js';
-import { forgetChats, openChat, setupChatPanel } from './chat-panel.js';
+import { clearDrafts, forgetChats, openChat, setupChatPanel, showChat } from './chat-panel.js';
 import { hideDashboard, loadDashboard, setupDashboard, showDashboard } from './dashboard.js';
+import { setupDesktopNotify } from './desktop-notify.js';
 import { closeAllDialogs, setupDialogs } from './dialogs.js';
 import { openHistory } from './history.js';
 import { openNotify, setupNotify } from './notify.js';
@@ -126,6 +127,7 @@ function init() {
   setupAssignment();
   setupNotify();
   setupNotifications();
+  setupDesktopNotify({ open: (id) => { if (session.isLoggedIn()) showChat(id); } });
   setupTemplatesAdmin();
   onUnauthorized(() => {
     if (session.isLoggedIn()) logoutLocal('Tu sesión expiró o no es válida. Vuelve a iniciar sesión.');
@@ -143,7 +145,10 @@ function init() {
   $('#dashboard-refresh').addEventListener('click', () => loadDashboard());
 
   if (session.restore()) showApp();
-  else showLogin();
+  else {
+    clearDrafts(); // borradores de una sesión que ya no está (la pestaña se cerró sin «Cerrar sesión»)
+    showLogin();
+  }
 }
 
 init();
