@@ -48,8 +48,6 @@ public final class FakeBridge: Sendable {
 
     public init(token: String = "bridge-secret") async throws {
         self.token = token
-        let port = try freePort()
-        self.port = port
         let box = self.box
         let router = Router()
         router.post("enviar-mensaje") { request, _ -> Response in
@@ -97,13 +95,7 @@ public final class FakeBridge: Sendable {
             }
             return down ? Self.json(.serviceUnavailable, ["status": "desconectado"]) : Self.json(.ok, ["status": "ok"])
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        // Wait until it accepts connections.
-        for _ in 0..<100 {
-            if (try? await HTTP.get("http://127.0.0.1:\(port)/health").status) != nil { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        (port, task) = try await FakeServer.start(router, label: "fake-bridge")
     }
 
     deinit { task.cancel() }

@@ -55,6 +55,8 @@ public final class FakeCloudAPI: Sendable {
         var media: [String: [UInt8]] = [:]
         var mediaDownloads = 0
         var uploads: [Upload] = []
+        /// Where it listens (the media URLs it hands out name it).
+        var port = 0
     }
 
     public let token: String
@@ -67,8 +69,6 @@ public final class FakeCloudAPI: Sendable {
 
     public init(token: String = "cloud-token") async throws {
         self.token = token
-        let port = try freePort()
-        self.port = port
         let box = self.box
         let router = Router()
         router.post("v23.0/:id/media") { request, context -> Response in
@@ -148,7 +148,8 @@ public final class FakeCloudAPI: Sendable {
                 return Self.json(
                     200,
                     [
-                        "messaging_product": "whatsapp", "url": "http://127.0.0.1:\(port)/media/\(id)",
+                        "messaging_product": "whatsapp",
+                        "url": "http://127.0.0.1:\(box.state.withLock { $0.port })/media/\(id)",
                         "mime_type": "image/jpeg", "sha256": "x", "file_size": file.count, "id": id,
                     ])
             }
@@ -165,12 +166,8 @@ public final class FakeCloudAPI: Sendable {
             return Response(
                 status: .ok, headers: [.contentType: "image/jpeg"], body: .init(byteBuffer: ByteBuffer(bytes: file)))
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        for _ in 0..<100 {
-            if (try? await HTTP.get("http://127.0.0.1:\(port)/v23.0/0").status) != nil { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        (port, task) = try await FakeServer.start(router, label: "fake-cloud-api")
+        box.state.withLock { [port] in $0.port = port }
     }
 
     deinit { task.cancel() }

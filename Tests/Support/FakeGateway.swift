@@ -46,8 +46,6 @@ public final class FakeGateway: Sendable {
     public init(apiKey: String = "gateway-key", session: String = "default") async throws {
         self.apiKey = apiKey
         self.session = session
-        let port = try freePort()
-        self.port = port
         let box = self.box
         let router = Router()
 
@@ -185,12 +183,7 @@ public final class FakeGateway: Sendable {
             )
         }
 
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        for _ in 0..<100 {
-            if (try? await HTTP.get("http://127.0.0.1:\(port)/api/sessions/x").status) != nil { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        (port, task) = try await FakeServer.start(router, label: "fake-gateway")
     }
 
     deinit { task.cancel() }
