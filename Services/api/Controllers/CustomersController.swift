@@ -24,15 +24,10 @@ struct CustomersController {
 
     /// Nil when there is no such customer, or (for an agent) none of their tickets is one the agent may read.
     static func history(of requested: Int64, visibleTo agent: Agent, db: Database) throws -> CustomerHistoryJSON? {
-        // Follow merges to the customer the person is now (a chain ends within a few steps; bounded anyway).
-        var id = requested
-        for _ in 0..<8 {
-            guard
-                let next = try Int64.fetchOne(
-                    db, sql: "SELECT merged_into FROM customers WHERE id = ?", arguments: [id])
-            else { break }
-            id = next
-        }
+        // The customer the person is now: `Customers.merge` points every merged record straight at the survivor.
+        let id =
+            try Int64.fetchOne(db, sql: "SELECT merged_into FROM customers WHERE id = ?", arguments: [requested])
+            ?? requested
         guard let customer = try Row.fetchOne(db, sql: "SELECT * FROM customers WHERE id = ?", arguments: [id]) else {
             return nil
         }
