@@ -130,6 +130,7 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     let templates = MessageTemplates(reader: components.pool, committer: components.committer)
     TemplatesController(templates: templates).addRoutes(to: panel)
     CustomersController(reader: components.pool).addRoutes(to: panel)
+    ParticipantsController(conversations: conversations, agents: components.agents).addRoutes(to: panel)
     TicketController(
         conversations: conversations, readModels: components.readModels, templates: templates
     ).addRoutes(to: panel)

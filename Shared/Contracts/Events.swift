@@ -284,14 +284,45 @@ public struct ChatTransferred: MessageContract, Equatable {
     }
 }
 
+/// An agent was invited to a chat (or joined it) besides the agent it is assigned to, or left it (or was removed).
+public struct ChatParticipantChanged: MessageContract, Equatable {
+    public static let type = "chat.participant_changed"
+    public static let kind = ContractKind.event
+    public var ticketID: Int64
+    public var agentID: Int64
+    public var agentName: String
+    /// true: added (invited or joined); false: left or removed.
+    public var joined: Bool
+    public var byAgentID: Int64
+    public var channel: Channel
+    public var customerName: String?
+    public var correlationID: String? { String(ticketID) }
+
+    public init(
+        ticketID: Int64, agentID: Int64, agentName: String, joined: Bool, byAgentID: Int64, channel: Channel,
+        customerName: String? = nil
+    ) {
+        self.ticketID = ticketID
+        self.agentID = agentID
+        self.agentName = agentName
+        self.joined = joined
+        self.byAgentID = byAgentID
+        self.channel = channel
+        self.customerName = customerName
+    }
+}
+
 /// Who a notification is for; the api turns an audience into rows when it stores the notification.
-/// On the wire: `{"kind": "available_agents" | "assigned_agent" | "agent" | "customer", "agent_id": 5}`.
+/// On the wire: `{"kind": "available_agents" | "assigned_agent" | "agent" | "ticket_agents" |
+/// "customer", "agent_id": 5}`.
 public enum NotificationAudience: Codable, Sendable, Equatable {
     /// Every active agent marked available.
     case availableAgents
     /// The agent the ticket is assigned to when the notification is stored (nobody if unassigned).
     case assignedAgent
     case agent(Int64)
+    /// The assigned agent and every participant of the chat when the notification is stored.
+    case ticketAgents
     /// The web customer of the ticket (guest chat).
     case customer
 
@@ -306,6 +337,7 @@ public enum NotificationAudience: Codable, Sendable, Equatable {
         case "available_agents": self = .availableAgents
         case "assigned_agent": self = .assignedAgent
         case "agent": self = .agent(try container.decode(Int64.self, forKey: .agentID))
+        case "ticket_agents": self = .ticketAgents
         case "customer": self = .customer
         case let other:
             throw DecodingError.dataCorruptedError(
@@ -321,6 +353,7 @@ public enum NotificationAudience: Codable, Sendable, Equatable {
         case .agent(let id):
             try container.encode("agent", forKey: .kind)
             try container.encode(id, forKey: .agentID)
+        case .ticketAgents: try container.encode("ticket_agents", forKey: .kind)
         case .customer: try container.encode("customer", forKey: .kind)
         }
     }

@@ -46,7 +46,7 @@ public enum MostradorTopology {
         name: "notifier.events", exchange: events,
         routingKeys: [
             TicketCreated.type, MessageCreated.type, TicketAssigned.type, ChatTransferred.type,
-            TicketStatusChanged.type, DeliveryUpdated.type,
+            ChatParticipantChanged.type, TicketStatusChanged.type, DeliveryUpdated.type,
         ]
     )
 

@@ -8,25 +8,27 @@ import Testing
 /// Every route of the api × every kind of caller → the expected status, from one table (README "Who may do what").
 @Suite struct AuthorizationMatrixTests {
     enum Who: String, CaseIterable {
-        case nobody, otherGuest, guest, otherAgent, assignedAgent, admin
+        case nobody, otherGuest, guest, otherAgent, participant, assignedAgent, admin
     }
 
     struct Row {
         let method: HTTPRequest.Method
         let path: String
         var body: [String: Any]? = nil
-        /// In the order of `Who`: nobody, otherGuest, guest, otherAgent, assignedAgent, admin.
+        /// In the order of `Who`: nobody, otherGuest, guest, otherAgent, participant, assignedAgent, admin.
         let expected: [Int]
         /// Routes that change the chat get a fresh room per caller.
         var freshRoom = false
     }
 
     /// Read access: the room's visitor, its agent (or an unassigned chat's), admins.
-    static let readers = [401, 404, 200, 403, 200, 200]
+    static let readers = [401, 404, 200, 403, 200, 200, 200]
     /// Agent-only routes about one chat.
-    static let chatAgents = [401, 403, 403, 403, 200, 200]
+    static let chatAgents = [401, 403, 403, 403, 200, 200, 200]
+    /// Resolving and closing: the owner (or an unassigned chat's agent) and admins, not participants.
+    static let chatOwners = [401, 403, 403, 403, 403, 200, 200]
     /// Agent-only routes about no chat in particular.
-    static let anyAgent = [401, 403, 403, 200, 200, 200]
+    static let anyAgent = [401, 403, 403, 200, 200, 200, 200]
 
     static var rows: [Row] {
         [
@@ -45,13 +47,13 @@ import Testing
                 expected: readers),
             Row(
                 method: .post, path: "/api/chat/send_message/", body: ["chat_room_id": "{room}", "content": "hola"],
-                expected: [401, 404, 201, 403, 403, 403]),
+                expected: [401, 404, 201, 403, 403, 403, 403]),
             Row(
                 method: .post, path: "/api/messages/send_guest_message/",
                 body: ["chat_room_id": "{room}", "content": "hola"],
-                expected: [401, 404, 201, 403, 403, 403]),
+                expected: [401, 404, 201, 403, 403, 403, 403]),
             // The guest page's settings are public.
-            Row(method: .get, path: "/api/chat/config", expected: [200, 200, 200, 200, 200, 200]),
+            Row(method: .get, path: "/api/chat/config", expected: [200, 200, 200, 200, 200, 200, 200]),
             // Seed 003 REST companions
             Row(method: .get, path: "/api/soporte/tickets/{ticket}/chat/historial", expected: readers),
             Row(method: .get, path: "/api/soporte/tickets/{room}/chat/historial", expected: readers),
@@ -64,7 +66,7 @@ import Testing
                 body: ["messages": [["client_id": "c{n}", "contenido": "sin conexión"]]], expected: readers),
             Row(
                 method: .post, path: "/api/soporte/tickets/{ticket}/chat/upload?upload_token=inventado",
-                expected: [401, 401, 401, 401, 401, 401]),
+                expected: [401, 401, 401, 401, 401, 401, 401]),
             // Files
             Row(method: .get, path: "/ticket/{ticket}/evidencias", expected: readers),
             Row(method: .get, path: "/attachments/{attachment}", expected: readers),
@@ -72,10 +74,10 @@ import Testing
             Row(method: .get, path: "/api/chatrooms/{room}/", expected: chatAgents),
             Row(
                 method: .post, path: "/api/chatrooms/{room}/send_message/", body: ["content": "hola"],
-                expected: [401, 403, 403, 403, 201, 201]),
+                expected: [401, 403, 403, 403, 201, 201, 201]),
             Row(
                 method: .post, path: "/api/messages/", body: ["chat_room_id": "{room}", "content": "hola"],
-                expected: [401, 403, 403, 403, 201, 201]),
+                expected: [401, 403, 403, 403, 201, 201, 201]),
             Row(
                 method: .post, path: "/api/messages/mark_bulk_read/", body: ["message_ids": ["{message}"]],
                 expected: chatAgents),
@@ -90,19 +92,34 @@ import Testing
             Row(method: .get, path: "/api/agents/", expected: anyAgent),
             Row(
                 method: .post, path: "/api/agents/", body: ["username": "nuevo{n}", "password": "password123"],
-                expected: [401, 403, 403, 403, 403, 201]),
+                expected: [401, 403, 403, 403, 403, 403, 201]),
             Row(method: .get, path: "/api/dashboard/", expected: anyAgent),
             Row(
-                method: .post, path: "/api/chatrooms/{room}/take/", expected: [401, 403, 403, 403, 200, 409],
+                method: .post, path: "/api/chatrooms/{room}/take/", expected: [401, 403, 403, 403, 409, 200, 409],
                 freshRoom: true),
             Row(
                 method: .post, path: "/api/chatrooms/{room}/transfer/", body: ["agent_id": "{otherAgent}"],
-                expected: [401, 403, 403, 403, 200, 200], freshRoom: true),
+                expected: [401, 403, 403, 403, 403, 200, 200], freshRoom: true),
             Row(
                 method: .post, path: "/api/chatrooms/{room}/assign/", body: ["agent_id": "{otherAgent}"],
-                expected: [401, 403, 403, 403, 403, 200], freshRoom: true),
-            Row(method: .post, path: "/api/chatrooms/{room}/resolve/", expected: chatAgents, freshRoom: true),
-            Row(method: .post, path: "/api/chatrooms/{room}/close/", expected: chatAgents, freshRoom: true),
+                expected: [401, 403, 403, 403, 403, 403, 200], freshRoom: true),
+            Row(method: .post, path: "/api/chatrooms/{room}/resolve/", expected: chatOwners, freshRoom: true),
+            Row(method: .post, path: "/api/chatrooms/{room}/close/", expected: chatOwners, freshRoom: true),
+            // Several technicians on one chat: participants read and write; the owner or an admin invites and
+            // removes; an admin joins; a participant leaves (the owner transfers instead: 409).
+            Row(method: .get, path: "/api/chatrooms/{room}/participants/", expected: chatAgents),
+            Row(
+                method: .post, path: "/api/chatrooms/{room}/participants/", body: ["agent_id": "{otherAgent}"],
+                expected: [401, 403, 403, 403, 403, 201, 201], freshRoom: true),
+            Row(
+                method: .post, path: "/api/chatrooms/{room}/join/", expected: [401, 403, 403, 403, 200, 200, 201],
+                freshRoom: true),
+            Row(
+                method: .post, path: "/api/chatrooms/{room}/leave/", expected: [401, 403, 403, 403, 200, 409, 200],
+                freshRoom: true),
+            Row(
+                method: .delete, path: "/api/chatrooms/{room}/participants/{participant}",
+                expected: [401, 403, 403, 403, 200, 200, 200], freshRoom: true),
             // Seeds 000/001/004
             Row(method: .get, path: "/tickets", expected: anyAgent),
             Row(method: .get, path: "/ticket/{ticket}/conversacion", expected: chatAgents),
@@ -115,23 +132,23 @@ import Testing
             // (this chat is a web chat: past the access policy, a template is refused as not for it).
             Row(method: .get, path: "/api/templates", expected: anyAgent),
             // A customer's history: any agent who may read one of their chats (this one is taken by assignedAgent).
-            Row(method: .get, path: "/api/customers/{customer}", expected: [401, 403, 403, 404, 200, 200]),
+            Row(method: .get, path: "/api/customers/{customer}", expected: [401, 403, 403, 404, 200, 200, 200]),
             Row(
                 method: .post, path: "/api/templates",
                 body: ["nombre": "aviso_{n}", "idioma": "es_MX", "cuerpo": "Hola {{1}}"],
-                expected: [401, 403, 403, 403, 403, 201]),
+                expected: [401, 403, 403, 403, 403, 403, 201]),
             Row(
                 method: .patch, path: "/api/templates/{template}", body: ["estado": "approved"],
-                expected: [401, 403, 403, 403, 403, 200]),
+                expected: [401, 403, 403, 403, 403, 403, 200]),
             Row(
                 method: .put, path: "/api/templates/{template}",
                 body: ["nombre": "equipo_listo", "idioma": "es_MX", "cuerpo": "Hola {{1}}, su equipo está listo"],
-                expected: [401, 403, 403, 403, 403, 200]),
+                expected: [401, 403, 403, 403, 403, 403, 200]),
             Row(
-                method: .delete, path: "/api/templates/999999", expected: [401, 403, 403, 403, 403, 404]),
+                method: .delete, path: "/api/templates/999999", expected: [401, 403, 403, 403, 403, 403, 404]),
             Row(
                 method: .post, path: "/ticket/{ticket}/enviar-plantilla",
-                body: ["plantilla_id": 1, "parametros": ["Ana"]], expected: [401, 403, 403, 403, 400, 400]),
+                body: ["plantilla_id": 1, "parametros": ["Ana"]], expected: [401, 403, 403, 403, 400, 400, 400]),
             // WhatsApp channels: only the channel's own credential (bridge token, signature, gateway token) gets in;
             // no panel session or room token is one.
             Row(
@@ -140,16 +157,16 @@ import Testing
             Row(
                 method: .post, path: "/webhooks/whatsapp-cloud", body: ["object": "whatsapp_business_account"],
                 expected: channelsOnly),
-            Row(method: .get, path: "/webhooks/whatsapp-cloud", expected: [403, 403, 403, 403, 403, 403]),
+            Row(method: .get, path: "/webhooks/whatsapp-cloud", expected: [403, 403, 403, 403, 403, 403, 403]),
             Row(method: .post, path: "/webhooks/waha", body: ["event": "message"], expected: channelsOnly),
             Row(method: .post, path: "/webhooks/evolution", body: ["event": "messages.upsert"], expected: channelsOnly),
         ]
     }
 
     /// Webhooks: nobody's panel or room credential opens them.
-    static let channelsOnly = [401, 401, 401, 401, 401, 401]
+    static let channelsOnly = [401, 401, 401, 401, 401, 401, 401]
 
-    /// One chat taken by `assignedAgent`, its visitor, another visitor, and one file in it.
+    /// One chat taken by `assignedAgent` with `participant` invited, its visitor, another visitor, and one file in it.
     struct Room {
         let room: String
         let ticket: Int64
@@ -171,6 +188,7 @@ import Testing
             let admin = try await api.admin()
             let assigned = try await api.agent("tecnico1")
             let other = try await api.agent("tecnico2")
+            let participant = try await api.agent("tecnico3")
 
             func makeRoom() async throws -> Room {
                 let mine = try await api.guestChat("mi impresora no imprime")
@@ -178,6 +196,10 @@ import Testing
                 let taken = try await api.call(
                     .post, "/api/chatrooms/\(mine.room)/take/", authorization: assigned.authorization)
                 try #require(taken.status == 200, Comment(rawValue: taken.text))
+                let invited = try await api.call(
+                    .post, "/api/chatrooms/\(mine.room)/participants/", authorization: assigned.authorization,
+                    json: ["agent_id": participant.id])
+                try #require(invited.status == 201, Comment(rawValue: invited.text))
                 let file = try await api.components.attachments.store(Self.png, filename: "foto.png")
                 let attachment = try await api.components.conversations.attach(
                     file, by: .guest(ticketID: mine.ticket), in: mine.ticket)
@@ -210,6 +232,7 @@ import Testing
                             .replacingOccurrences(of: "{message}", with: String(room.message))
                             .replacingOccurrences(of: "{attachment}", with: String(room.attachment))
                             .replacingOccurrences(of: "{otherAgent}", with: other.id)
+                            .replacingOccurrences(of: "{participant}", with: participant.id)
                             .replacingOccurrences(of: "{template}", with: String(template.id))
                             .replacingOccurrences(of: "{customer}", with: String(room.customer))
                             .replacingOccurrences(of: "{n}", with: String(counter))
@@ -226,6 +249,7 @@ import Testing
                         case .otherGuest: room.otherGuest
                         case .guest: room.guest
                         case .otherAgent: other.authorization
+                        case .participant: participant.authorization
                         case .assignedAgent: assigned.authorization
                         case .admin: admin
                         }

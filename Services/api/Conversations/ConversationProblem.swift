@@ -6,6 +6,7 @@ enum ConversationProblem: Error, Equatable {
         case adminsOnly
         case agentsOnly
         case transfer
+        case ownerOnly
         case other(String)
 
         var message: String {
@@ -15,6 +16,7 @@ enum ConversationProblem: Error, Equatable {
             case .adminsOnly: "Solo un administrador puede asignar chats"
             case .agentsOnly: "Solo los agentes pueden hacer esto"
             case .transfer: "Solo el agente asignado o un administrador puede transferir el chat"
+            case .ownerOnly: "Solo el agente asignado al chat o un administrador puede hacer esto"
             case .other(let message): message
             }
         }

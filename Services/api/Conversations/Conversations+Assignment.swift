@@ -65,6 +65,7 @@ extension Conversations {
         }
         if ticket.assignedAgentID == target.id { return ticket }
         try Tickets.assign(ticketID: ticket.id, to: target.id, db: db)
+        try promoteParticipant(target.id, in: ticket.id, db: db)
         if let previous {
             _ = try Messages.insert(.note("\(previous.displayName) dejó el chat"), on: ticket, db: db)
             _ = try Messages.insert(.note(transferNote(from: previous, to: target)), on: ticket, db: db)

@@ -125,7 +125,7 @@ struct Conversations: Sendable {
                         "Las plantillas de WhatsApp solo se envían en tickets de WhatsApp")
                 }
                 let id = try Self.queueOutbound(
-                    message, on: ticket, db: db, replyTo: quoted ?? nil, template: template)
+                    message, on: ticket, db: db, replyTo: quoted ?? nil, template: template, signedBy: agent)
                 return (Self.posted(ticket, id, repeated: false), assigned)
             }
         }
@@ -184,7 +184,7 @@ struct Conversations: Sendable {
             message.role = .tecnico
             message.agentID = agent.id
             let outgoing = bytes.map { RelayAttachment(mime: file.mime, filename: file.filename, data: $0) }
-            return try Self.queueOutbound(message, on: ticket, db: db, file: outgoing)
+            return try Self.queueOutbound(message, on: ticket, db: db, file: outgoing, signedBy: agent)
         }
         outboxWakeup.signal()
         live.send(LiveEvent(ticketID: ticketID, kind: .fileUploaded, messageID: id))
@@ -204,10 +204,10 @@ struct Conversations: Sendable {
     /// Stores an outbound message (technician, assistant or system notice to the customer) and, for WhatsApp
     /// tickets, the `relay.send` that delivers it to the ticket's pinned address — inside the caller's transaction.
     /// `file` goes with it (the message's text is then its caption); `replyTo` is the channel's id of the message
-    /// it answers.
+    /// it answers. `signedBy`: the technician who wrote it, named on WhatsApp when the chat has several (`signed`).
     static func queueOutbound(
         _ message: NewMessage, on ticket: TicketFacts, db: Database, file: RelayAttachment? = nil,
-        replyTo: String? = nil, template: RelayTemplate? = nil
+        replyTo: String? = nil, template: RelayTemplate? = nil, signedBy agent: Agent? = nil
     ) throws -> Int64 {
         guard ticket.status != .closed else { throw ConversationProblem.closed }
         var message = message
@@ -219,10 +219,11 @@ struct Conversations: Sendable {
         let id = try Messages.insert(message, on: ticket, db: db)
         if message.role == .tecnico { try Tickets.recordHumanReply(ticketID: ticket.id, db: db) }
         if viaWhatsApp, let address = ticket.replyAddress {
+            let text = file == nil ? message.content : (message.caption ?? "")
             try Outbox.add(
                 RelaySend(
                     ticketID: ticket.id, messageID: id, recipient: address,
-                    text: file == nil ? message.content : (message.caption ?? ""), channel: ticket.replyChannel,
+                    text: template == nil ? signed(text, by: agent, in: ticket) : text, channel: ticket.replyChannel,
                     attachment: file, replyTo: replyTo, template: template),
                 in: db)
         }

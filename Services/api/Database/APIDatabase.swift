@@ -296,6 +296,21 @@ enum APIDatabase {
                     );
                     """)
         }
+        migrator.registerMigration("v11: chat participants") { db in
+            try db.execute(
+                sql: """
+                    -- Agents invited to (or joining) a chat besides the one it is assigned to: they read and write in
+                    -- it; the assigned agent stays its owner.
+                    CREATE TABLE ticket_participants (
+                        ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+                        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                        added_by INTEGER REFERENCES agents(id) ON DELETE SET NULL,
+                        added_at DATETIME NOT NULL,
+                        PRIMARY KEY (ticket_id, agent_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX ticket_participants_agent ON ticket_participants(agent_id);
+                    """)
+        }
         return migrator
     }
 }

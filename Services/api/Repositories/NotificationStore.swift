@@ -53,6 +53,11 @@ struct NotificationStore: Sendable {
                 agents = (ticket["assigned_agent_id"] as Int64?).map { [$0] } ?? []
             case .agent(let id):
                 agents = [id]
+            case .ticketAgents:
+                agents = (ticket["assigned_agent_id"] as Int64?).map { [$0] } ?? []
+                agents += try Int64.fetchAll(
+                    db, sql: "SELECT agent_id FROM ticket_participants WHERE ticket_id = ? ORDER BY agent_id",
+                    arguments: [notification.ticketID])
             case .customer:
                 toCustomer = ticket["channel"] as String == Channel.web.rawValue
             }

@@ -16,6 +16,8 @@ struct TicketFacts: Sendable, Equatable {
     /// The WhatsApp channel replies go through (`WhatsAppChannel`; nil: the seed bridge).
     let replyChannel: String?
     let language: String
+    /// Agents invited to the chat besides the assigned one (`ticket_participants`).
+    let participantIDs: Set<Int64>
 
     init(row: Row) {
         id = row["id"]
@@ -28,12 +30,21 @@ struct TicketFacts: Sendable, Equatable {
         replyAddress = row["reply_address"]
         replyChannel = row["reply_channel"]
         language = row["language"]
+        participantIDs = Set(
+            (row["participant_ids"] as String?)?.split(separator: ",").compactMap { Int64($0) } ?? [])
+    }
+
+    /// Whether `agent` is the assignee or a participant.
+    func involves(_ agentID: Int64) -> Bool {
+        assignedAgentID == agentID || participantIDs.contains(agentID)
     }
 
     static let select = """
         SELECT t.id, t.uuid, t.status, t.channel, t.customer_id, t.assigned_agent_id, t.reply_address,
                t.reply_channel, t.language,
-               c.name AS customer_name
+               c.name AS customer_name,
+               (SELECT group_concat(p.agent_id) FROM ticket_participants p WHERE p.ticket_id = t.id)
+                   AS participant_ids
         FROM tickets t JOIN customers c ON c.id = t.customer_id
         """
 

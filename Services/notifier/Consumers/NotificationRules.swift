@@ -86,10 +86,11 @@ struct NotificationRules: Sendable {
         let values = Self.values(ticket: event.ticketID, name: event.customerName, language: nil)
         switch event.role {
         case .user:
-            guard let agent = event.assignedAgentID else { return [] }
+            // The assigned agent and everyone invited to the chat.
+            guard event.assignedAgentID != nil else { return [] }
             return [
                 agentNotification(
-                    "new_message", ticket: event.ticketID, audience: .agent(agent), values: values, source: id)
+                    "new_message", ticket: event.ticketID, audience: .ticketAgents, values: values, source: id)
             ]
             .compactMap { $0 }
         case .tecnico where event.channel == .web:
@@ -153,10 +154,32 @@ struct NotificationRules: Sendable {
                     names.whatsapp, ticket: event.ticketID, recipient: event.recipient, channel: event.replyChannel,
                     language: event.language, values: values, source: id, windowClosesAt: event.windowClosesAt))
         }
-        if let assigned = event.assignedAgentID, event.byAgentID != assigned {
+        // The chat's agents (assigned and invited) but the one who did it.
+        if event.assignedAgentID != nil {
             outputs.append(
                 agentNotification(
-                    names.agents, ticket: event.ticketID, audience: .agent(assigned), values: values, source: id))
+                    names.agents, ticket: event.ticketID, audience: .ticketAgents, values: values,
+                    exclude: event.byAgentID, source: id))
+        }
+        return outputs.compactMap { $0 }
+    }
+
+    /// An agent invited to a chat (or removed from it) by someone else is told; a web customer sees who joined or
+    /// left (on WhatsApp, the technicians' messages carry their names once a chat has several).
+    func outputs(for event: ChatParticipantChanged, id: UUID) -> [Output] {
+        var values = Self.values(ticket: event.ticketID, name: event.customerName, language: nil)
+        values["agente"] = event.agentName
+        var outputs: [Output?] = []
+        if event.byAgentID != event.agentID {
+            outputs.append(
+                agentNotification(
+                    event.joined ? "chat_invited" : "chat_removed", ticket: event.ticketID,
+                    audience: .agent(event.agentID), values: values, source: id))
+        }
+        if event.channel == .web {
+            outputs.append(
+                customerNotification(
+                    event.joined ? "agent_joined" : "agent_left", ticket: event.ticketID, values: values, source: id))
         }
         return outputs.compactMap { $0 }
     }

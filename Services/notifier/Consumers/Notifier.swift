@@ -23,6 +23,9 @@ struct Notifier: Sendable {
         router.on(ChatTransferred.self) { envelope, _ in
             try await publish(rules.outputs(for: envelope.payload, id: envelope.messageID))
         }
+        router.on(ChatParticipantChanged.self) { envelope, _ in
+            try await publish(rules.outputs(for: envelope.payload, id: envelope.messageID))
+        }
         router.on(TicketStatusChanged.self) { envelope, _ in
             try await publish(rules.outputs(for: envelope.payload, id: envelope.messageID))
         }
