@@ -190,7 +190,8 @@ return r.height > 0 && r.top >= b.top - 1 && r.bottom <= b.bottom + 1;
 
 
 # JS that lists what is wrong with the page's icons: every icon is an inline <svg> (no emoji font needed), and
-# no slot of the static HTML was left without its icon.
+# no slot of the static HTML was left without its icon. The emoji picker's options (lib/emoji.js) are the characters
+# they type, not icons: the rule skips them (its own button is the `smile` SVG).
 ICONS_JS = """
 const problems = [];
 document.querySelectorAll('span[data-icon]').forEach((el) => problems.push('unfilled slot ' + el.dataset.icon));
@@ -198,7 +199,7 @@ document.querySelectorAll('svg[data-icon]').forEach((el) => {
   if (!el.querySelector('path, rect, circle')) problems.push('empty icon ' + el.dataset.icon);
 });
 const emoji = /[\\u{1F300}-\\u{1FAFF}\\u{2600}-\\u{27BF}\\u{2B00}-\\u{2BFF}]/u;
-document.querySelectorAll('button, .tab, h2, .status, .brand-logo').forEach((el) => {
+document.querySelectorAll('button:not(.emoji-option), .tab, h2, .status, .brand-logo').forEach((el) => {
   if (emoji.test(el.textContent)) problems.push('emoji in ' + el.tagName + ': ' + el.textContent.trim().slice(0, 40));
 });
 return problems;
@@ -2959,13 +2960,355 @@ def test_24_reconnect(ctx):
     close_chat(ctx)
 
 
+# JS: the emoji picker (lib/emoji.js) of the composer whose field is arguments[0], and where the focus is.
+PICKER_JS = """
+const field = document.getElementById(arguments[0]);
+const button = field.closest('form').querySelector('button[aria-label="Insertar emoji"]');
+const popover = button && document.getElementById(button.getAttribute('aria-controls'));
+const active = document.activeElement;
+const svg = button && button.querySelector('svg[data-icon]');
+return {
+  button: !!button, icon: svg ? svg.dataset.icon : null, title: button && button.title,
+  expanded: button && button.getAttribute('aria-expanded'), disabled: button && button.disabled,
+  open: !!popover && !popover.hidden && popover.getBoundingClientRect().height > 0,
+  options: popover ? Array.from(popover.querySelectorAll('.emoji-option'), (o) => o.dataset.emoji) : [],
+  focus: active === field ? 'field' : active === button ? 'button'
+    : active && active.classList.contains('emoji-option') ? active.dataset.emoji : (active && (active.id || active.tagName)),
+  value: field.value, caret: [field.selectionStart, field.selectionEnd],
+};
+"""
+
+# Emojis a support chat needs that the picker must offer.
+SUPPORT_EMOJIS = ["😊", "👍", "🙏", "✅", "❌", "⚠️", "🔧", "💻", "🖨️", "📱", "📷", "⏰", "🎉"]
+
+
+def picker(driver, field_id):
+    return driver.execute_script(PICKER_JS, field_id)
+
+
+def digits_of(number):
+    return "".join(c for c in number if c.isdigit())
+
+
+def utf16_len(text):
+    """Where the page puts a caret after `text`: JS counts UTF-16 code units (an emoji outside the BMP is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def open_picker(driver, field_id):
+    form = driver.find_element(By.ID, field_id).find_element(By.XPATH, "./ancestor::form")
+    form.find_element(By.CSS_SELECTOR, 'button[aria-label="Insertar emoji"]').click()
+    return wait_for(driver, lambda x: (lambda p: p if p["open"] else None)(picker(x, field_id)),
+                    "the emoji picker of #%s did not open" % field_id)
+
+
+def wait_picker_closed(driver, field_id, what):
+    return wait_for(driver, lambda x: (lambda p: p if not p["open"] else None)(picker(x, field_id)),
+                    "the emoji picker of #%s stayed open after %s" % (field_id, what))
+
+
+def pick_emoji(driver, name):
+    """Clicks the picker's emoji whose accessible name is `name` (no emoji through ChromeDriver's keyboard: it only
+    types the BMP)."""
+    driver.find_element(By.CSS_SELECTOR, '.emoji-popover:not([hidden]) .emoji-option[aria-label="%s"]' % name).click()
+
+
+def caret_at(driver, field_id, offset, select=0):
+    """Puts the caret of a one-line field `offset` characters from its start, with the keyboard, then selects the
+    next `select` characters with Shift+→."""
+    field = driver.find_element(By.ID, field_id)
+    field.send_keys(Keys.HOME)
+    if offset:
+        field.send_keys(Keys.ARROW_RIGHT * offset)
+    if select:
+        ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ARROW_RIGHT * select).key_up(Keys.SHIFT).perform()
+
+
+def test_25_emoji_picker(ctx):
+    """The emoji picker (lib/emoji.js) in the panel's composer and the guest page's: a `smile` SVG button «Insertar
+    emoji» opens a grid of 40 support emojis with the focus on the first; Esc closes only the picker (the chat stays
+    open, the focus and the caret back in the text), a click outside closes it too; an emoji goes in at the caret
+    (replacing a selection), the draft gets it (an `input` event) and the focus stays in the text. Sent: the bridge
+    gets the exact text of a WhatsApp ticket; the technician's emoji reaches the web visitor and the visitor's
+    (picked with the keyboard alone) the panel."""
+    tag = uuid.uuid4().hex[:8]
+    d = ctx.panel
+    ticket = fresh_whatsapp_chat(ctx, tag, "Cliente Emoji %s" % tag, "Se me mojó el celular [%s]" % tag)
+    closed = picker(d, "chat-input")
+    assert closed["button"] and closed["icon"] == "smile" and closed["title"] == "Insertar emoji", closed
+    assert closed["expanded"] == "false" and not closed["open"] and not closed["disabled"], closed
+    prefix, suffix = "Tu celular ya quedó ", " pasa cuando quieras [%s]" % tag
+    field = d.find_element(By.ID, "chat-input")
+    field.click()
+    field.send_keys(prefix + suffix)
+    caret_at(d, "chat-input", len(prefix))
+    middle = [utf16_len(prefix)] * 2
+    assert picker(d, "chat-input")["caret"] == middle
+
+    # Open: the grid, the focus on its first emoji. Esc closes the picker, not the chat.
+    shown = open_picker(d, "chat-input")
+    assert shown["expanded"] == "true" and shown["focus"] == "😊", shown
+    assert len(shown["options"]) == 40 and not [e for e in SUPPORT_EMOJIS if e not in shown["options"]], \
+        "the picker offers %r" % shown["options"]
+    assert icon_problems(d) == [], icon_problems(d)
+    ctx.shot("29-emoji-picker.png")
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    after = wait_picker_closed(d, "chat-input", "Esc")
+    assert chat_open(d), "Esc in the emoji picker closed the chat"
+    assert after["expanded"] == "false" and after["focus"] == "field", after
+    assert after["value"] == prefix + suffix and after["caret"] == middle, after
+    # A click outside (the chat's title) closes it too, and the chat stays.
+    open_picker(d, "chat-input")
+    d.find_element(By.ID, "chat-title").click()
+    wait_picker_closed(d, "chat-input", "a click outside")
+    assert chat_open(d), "a click outside the picker closed the chat"
+
+    # 👍 at the caret, in the middle of the text: the focus back in the text, after the emoji; the draft has it.
+    open_picker(d, "chat-input")
+    pick_emoji(d, "Pulgar arriba")
+    text = prefix + "👍" + suffix
+    picked = wait_picker_closed(d, "chat-input", "picking an emoji")
+    assert picked["value"] == text, "the composer holds %r" % picked["value"]
+    assert picked["caret"] == [utf16_len(prefix + "👍")] * 2 and picked["focus"] == "field", picked
+    wait_until(lambda: draft_of(d, ticket) == text, "the draft does not have the emoji (no input event): %r"
+               % draft_of(d, ticket), 5)
+    d.switch_to.active_element.send_keys(Keys.ENTER)
+    received = wait_sim_text(ctx, text)
+    assert len(received) == 1 and digits_of(received[0]["numero"]).endswith(new_phone(tag)), received
+    wait_status(ctx, "tecnico", text, "sent")
+    # With the picker closed, Esc closes the chat as always.
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not chat_open(x), "Esc no longer closes the chat after using the picker")
+
+    # The guest page: the same picker. Esc closes it and the chat stays.
+    digits = str(int(tag, 16) % 10 ** 7).zfill(7)
+    initial = "Mi impresora imprime hojas en blanco [%s]" % tag
+    room = start_guest_chat(ctx, initial, "Visitante Emoji", "emoji.%s@example.com" % tag, "+52 477 " + digits)
+    g = ctx.guest
+    assert picker(g, "guest-input")["icon"] == "smile"
+    open_picker(g, "guest-input")
+    ActionChains(g).send_keys(Keys.ESCAPE).perform()
+    after = wait_picker_closed(g, "guest-input", "Esc on the guest page")
+    assert after["focus"] == "field" and g.find_element(By.ID, "guest-messages").is_displayed(), after
+
+    # The technician answers the web chat with an emoji in the middle: the visitor sees it.
+    web_ticket = web_ticket_of(ctx, room)
+    show_list(ctx)
+    open_chat(ctx, web_ticket)
+    wait_websocket(d)
+    before, after_text = "Con gusto te ayudo ", " ¿qué modelo es? [%s]" % tag
+    field = d.find_element(By.ID, "chat-input")
+    field.click()
+    field.send_keys(before + after_text)
+    caret_at(d, "chat-input", len(before))
+    open_picker(d, "chat-input")
+    pick_emoji(d, "Impresora")
+    answer = before + "🖨️" + after_text
+    assert wait_picker_closed(d, "chat-input", "picking an emoji")["value"] == answer
+    d.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(g, lambda x: bubble(x, "tecnico", answer, "#guest-messages"),
+             "the visitor did not see the technician's emoji: %r"
+             % [b["text"] for b in bubbles(g, "#guest-messages")][-3:], LIVE_TIMEOUT)
+
+    # The visitor, with the keyboard alone: «XXX» selected, Shift+Tab to the button, Enter opens it, arrows to 🙏,
+    # Enter puts it in place of the selection.
+    words, rest = "Gracias ", " ya imprime [%s]" % tag
+    field = g.find_element(By.ID, "guest-input")
+    field.click()
+    field.send_keys(words + "XXX" + rest)
+    caret_at(g, "guest-input", len(words), select=3)
+    assert picker(g, "guest-input")["caret"] == [len(words), len(words) + 3]
+    ActionChains(g).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+    assert picker(g, "guest-input")["focus"] == "button", picker(g, "guest-input")
+    g.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(g, lambda x: picker(x, "guest-input")["focus"] == "😊", "Enter on the button did not open the grid")
+    ctx.shot("30-emoji-guest.png", g)
+    ActionChains(g).send_keys(Keys.ARROW_DOWN, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT).perform()
+    assert picker(g, "guest-input")["focus"] == "🙏", picker(g, "guest-input")
+    ActionChains(g).send_keys(Keys.ENTER).perform()
+    thanks = words + "🙏" + rest
+    picked = wait_picker_closed(g, "guest-input", "picking an emoji with Enter")
+    assert picked["value"] == thanks and picked["focus"] == "field", picked
+    assert picked["caret"] == [utf16_len(words + "🙏")] * 2, picked
+    assert icon_problems(g) == [], icon_problems(g)
+    g.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(d, lambda x: bubble(x, "user", thanks), "the panel did not show the visitor's emoji", LIVE_TIMEOUT)
+    wait_for(g, lambda x: (bubble(x, "user", thanks, "#guest-messages") or {}).get("status") in ("sent", "read"),
+             "the visitor's emoji message never turned ✓")
+    close_chat(ctx)
+
+
+# JS: the rows of «Mensajes listos»: {id, name, language, body, editing}.
+MESSAGE_ROWS_JS = """
+return Array.from(document.querySelectorAll('#messages-body tr')).map((r) => ({
+  id: r.dataset.templateId, name: r.querySelector('.msg-name').textContent,
+  language: r.querySelector('.msg-language').textContent, body: r.querySelector('.msg-body').textContent,
+  editing: r.classList.contains('is-editing'),
+}));
+"""
+
+
+def message_row(driver, name):
+    return next((r for r in driver.execute_script(MESSAGE_ROWS_JS) if r["name"] == name), None)
+
+
+def ready_messages(ctx, name):
+    status, listed = http("GET", ctx.api + "/api/templates?tipo=mensaje", headers=ctx.admin())
+    assert status == 200, "GET /api/templates?tipo=mensaje: %s %r" % (status, listed)
+    return [t for t in listed if t["nombre"] == name]
+
+
+def test_26_admin_template_used_by_agent(ctx):
+    """An admin adds a ready-made message in «Mensajes listos» (top bar) and edits it there: the server's 400 for a
+    field it does not know ({cliente}) shows in the form, the edit is saved with PUT. A non-admin agent, who has no
+    «Plantillas de WhatsApp», no «Mensajes listos» and no «Editar mensajes listos» in «Notificar» (and whose PUT the
+    api refuses), sends it with «Notificar» on a WhatsApp ticket: the bridge gets the edited text with {nombre} and
+    {ticket} filled in, once. The admin then deletes it from «Editar mensajes listos» in «Notificar», which stops
+    offering it."""
+    tag = uuid.uuid4().hex[:8]
+    d = ctx.panel
+    show_list(ctx)
+    name = "diagnostico listo %s" % tag
+    draft = "Hola {nombre}, ya revisamos tu equipo (ticket #{ticket})."
+    edited = ("Hola {nombre}, el diagnóstico de tu equipo (ticket #{ticket}) está listo: respóndenos y te enviamos "
+              "el presupuesto. [%s]" % tag)
+
+    # The admin adds it.
+    entry = d.find_element(By.ID, "messages-btn")
+    assert entry.is_displayed() and entry.text.strip() == "Mensajes listos", entry.text
+    entry.click()
+    wait_for(d, lambda x: x.execute_script("return document.getElementById('messages-modal').open"),
+             "«Mensajes listos» did not open")
+    wait_for(d, lambda x: message_row(x, "equipo listo"), "the seeded «equipo listo» is not listed")
+    assert d.switch_to.active_element == d.find_element(By.ID, "message-name"), "the focus is not on «Nombre»"
+    d.find_element(By.ID, "message-name").send_keys(name)
+    Select(d.find_element(By.ID, "message-language")).select_by_value("es")
+    d.find_element(By.ID, "message-body").send_keys(draft)
+    d.find_element(By.ID, "message-submit").click()
+    row = wait_for(d, lambda x: message_row(x, name), "the added message is not listed")
+    assert row["body"] == draft and row["language"] == "Español", row
+    assert [t["cuerpo"] for t in ready_messages(ctx, name)] == [draft]
+
+    # … and edits it: a field the server does not know is refused with its reason, then the right text is saved.
+    d.find_element(By.CSS_SELECTOR, 'button.msg-edit[aria-label="Editar «%s» (es)"]' % name).click()
+    wait_for(d, lambda x: x.find_element(By.ID, "message-form-title").text == "Editar «%s» (es)" % name,
+             "the form did not switch to editing: %r" % d.find_element(By.ID, "message-form-title").text)
+    body = d.find_element(By.ID, "message-body")
+    assert body.get_attribute("value") == draft and d.switch_to.active_element == body
+    assert message_row(d, name)["editing"], "the row being edited is not marked"
+    assert d.find_element(By.ID, "message-submit").text.strip() == "Guardar cambios"
+    body.clear()
+    body.send_keys("Hola {cliente}, tu equipo está listo.")
+    d.find_element(By.ID, "message-submit").click()
+    said = wait_for(d, lambda x: (lambda e: e.text if e.is_displayed() else None)(
+        x.find_element(By.ID, "message-form-error")), "no message for an unknown field")
+    assert "{cliente} no existe" in said, "the 400 says %r" % said
+    assert [t["cuerpo"] for t in ready_messages(ctx, name)] == [draft], "a refused edit was saved"
+    body.clear()
+    body.send_keys(edited)
+    d.find_element(By.ID, "message-submit").click()
+    wait_for(d, lambda x: (message_row(x, name) or {}).get("body") == edited,
+             "the edited text is not listed: %r" % message_row(d, name))
+    assert not d.find_element(By.ID, "message-form-error").is_displayed()
+    assert d.find_element(By.ID, "message-form-title").text == "Agregar un mensaje", "the form stayed in editing"
+    assert not message_row(d, name)["editing"]
+    saved = ready_messages(ctx, name)
+    assert len(saved) == 1 and saved[0]["cuerpo"] == edited and saved[0]["idioma"] == "es", saved
+    assert icon_problems(d) == [], icon_problems(d)
+    ctx.shot("31-ready-messages.png")
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not x.execute_script("return document.getElementById('messages-modal').open"),
+             "Esc did not close «Mensajes listos»")
+
+    # A non-admin agent and a new WhatsApp customer.
+    user = "agente-" + tag
+    status, agent = http("POST", ctx.api + "/api/agents/", {
+        "username": user, "password": "password-" + tag, "first_name": "Agente", "last_name": "Mensajes"},
+        ctx.admin())
+    assert status == 201, "create agent: %s %r" % (status, agent)
+    status, login = http("POST", ctx.api + "/api/auth/login/", {"username": user, "password": "password-" + tag})
+    assert status == 200 and login["agent"]["role"] != "admin", (status, login)
+    status, _ = http("PUT", ctx.api + "/api/templates/%s" % saved[0]["id"],
+                     {"nombre": name, "idioma": "es", "cuerpo": "Cambiado por un agente"},
+                     {"Authorization": "Token " + login["token"]})
+    assert status == 403, "a non-admin edited a ready-made message: %s" % status
+    phone, customer = new_phone(tag), "Rosa Díaz"
+    ticket = ctx.webhook(phone, "¿Ya revisaron mi laptop? [%s]" % tag, customer)
+
+    if ctx.guest is None:
+        ctx.guest = new_driver(ctx.out / "logs" / "chromedriver-guest.log")
+    g = ctx.guest
+    g.get(ctx.api + "/")
+    g.execute_script("sessionStorage.clear()")
+    g.get(ctx.api + "/")
+    wait_for(g, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "login form not shown (agent)")
+    g.find_element(By.ID, "username").send_keys(user)
+    g.find_element(By.ID, "password").send_keys("password-" + tag, Keys.ENTER)
+    wait_for(g, lambda x: x.find_element(By.ID, "app").is_displayed(), "the agent's panel did not open")
+    for control in ("templates-btn", "messages-btn"):
+        assert not g.find_element(By.ID, control).is_displayed(), "a non-admin sees #%s" % control
+    notify = wait_for(g, lambda x: x.find_element(By.CSS_SELECTOR, row_selector(ticket) + " .btn-notify"),
+                      "the agent does not see ticket #%d" % ticket, 20)
+    notify.click()
+    wait_for(g, lambda x: x.execute_script("return document.getElementById('notify-modal').open"),
+             "«Notificar» did not open for the agent")
+    assert not g.find_element(By.ID, "notify-manage").is_displayed(), "a non-admin sees «Editar mensajes listos»"
+    wait_for(g, lambda x: name in [o.get_attribute("value") for o in
+                                   x.find_elements(By.CSS_SELECTOR, "#notify-template option")],
+             "«Notificar» does not offer the edited message")
+    Select(g.find_element(By.ID, "notify-template")).select_by_value(name)
+    g.find_element(By.ID, "notify-submit").click()
+    result = wait_for(g, lambda x: (lambda r: r if r.is_displayed() else None)(x.find_element(By.ID, "notify-result")),
+                      "«Notificar» said nothing")
+    assert "enviada" in result.text, "«Notificar» says %r" % result.text
+    expected = edited.replace("{nombre}", customer).replace("{ticket}", str(ticket))
+    received = wait_sim_text(ctx, expected)
+    assert len(received) == 1 and digits_of(received[0]["numero"]).endswith(phone), received
+    item = conversation_item(ctx, ticket, expected)
+    assert item and item["role"] == "tecnico", "not in the conversation as the technician's: %r" % item
+    assert icon_problems(g) == [], icon_problems(g)
+    ctx.shot("32-agent-notify.png", g)
+    ActionChains(g).send_keys(Keys.ESCAPE).perform()
+    g.find_element(By.ID, "logout-btn").click()
+    wait_for(g, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "the agent could not log out")
+
+    # The admin's «Notificar» has «Editar mensajes listos»: the dialog opens on top, the admin deletes the message
+    # (the panel's confirm accepted), and back in «Notificar» (Esc closes only the top dialog) it is not offered.
+    wait_row(ctx, ticket, timeout=20).find_element(By.CSS_SELECTOR, ".btn-notify").click()
+    wait_for(d, lambda x: x.execute_script("return document.getElementById('notify-modal').open"),
+             "«Notificar» did not open for the admin")
+    manage = d.find_element(By.ID, "notify-manage")
+    assert manage.is_displayed() and manage.text.strip() == "Editar mensajes listos", manage.text
+    wait_for(d, lambda x: name in [o.get_attribute("value") for o in
+                                   x.find_elements(By.CSS_SELECTOR, "#notify-template option")],
+             "the admin's «Notificar» does not offer the message")
+    manage.click()
+    wait_for(d, lambda x: message_row(x, name), "«Editar mensajes listos» did not list the message")
+    d.execute_script("window.confirm = () => true")
+    d.find_element(By.CSS_SELECTOR, 'button.msg-delete[aria-label="Eliminar «%s» (es)"]' % name).click()
+    wait_for(d, lambda x: message_row(x, name) is None and message_row(x, "equipo listo"),
+             "the deleted message is still listed")
+    assert ready_messages(ctx, name) == [], "the server still has the deleted message"
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not x.execute_script("return document.getElementById('messages-modal').open"),
+             "Esc did not close «Mensajes listos»")
+    assert d.execute_script("return document.getElementById('notify-modal').open"), "«Notificar» closed too"
+    assert d.switch_to.active_element == manage, "the focus did not go back to «Editar mensajes listos»"
+    wait_for(d, lambda x: name not in [o.get_attribute("value") for o in
+                                       x.find_elements(By.CSS_SELECTOR, "#notify-template option")],
+             "«Notificar» still offers the deleted message")
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not x.execute_script("return document.getElementById('notify-modal').open"),
+             "Esc did not close «Notificar»")
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
          test_14_guest_sees_files, test_15_whatsapp_window_and_templates, test_16_recaptcha_v2,
          test_17_recaptcha_v3, test_18_ticket_states, test_19_resolve_and_close_notices, test_20_customer_history,
          test_21_date_separators, test_22_draft_survives_reload, test_23_desktop_notification, test_24_reconnect,
-         test_10_content_security_policy]
+         test_25_emoji_picker, test_26_admin_template_used_by_agent, test_10_content_security_policy]
 
 
 # ---------------------------------------------------------------------------------------------------- runner

@@ -5,6 +5,7 @@
 import { api, errorText, isTransient, liveUrl } from '../lib/api.js';
 import { Conversation, PEOPLE, ROLE_LABEL, applyFrame, bindComposer, fromRoomMessage } from '../lib/conversation.js';
 import { $, showText } from '../lib/dom.js';
+import { attachEmojiPicker } from '../lib/emoji.js';
 import { debounce } from '../lib/format.js';
 import { placeIcons } from '../lib/icons.js';
 import { LiveChannel, Typing, renderConnection } from '../lib/live-channel.js';
@@ -451,6 +452,7 @@ async function init() {
   for (const id of ['full-name', 'email', 'phone']) $('#' + id).addEventListener('input', () => setFieldError(id, null));
   $('#profile-restart').addEventListener('click', () => { forgetSession(); showStart(); });
   bindComposer($('#guest-form'), $('#guest-input'), { send: sendMessage, input: (value) => typing.input(value) });
+  attachEmojiPicker($('#guest-input'));
   $('#guest-alert-close').addEventListener('click', () => showAlert(null));
   $('#guest-reconnect').addEventListener('click', () => { if (chat && !chat.closed) chat.channel?.reconnectNow(); });
   $('#guest-new').addEventListener('click', () => resetAll());

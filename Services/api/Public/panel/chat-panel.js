@@ -4,6 +4,7 @@
 import { api, errorText, isTransient, liveUrl } from '../lib/api.js';
 import { Conversation, PEOPLE, ROLE_LABEL, applyFrame, autoGrow, bindComposer, fromConversation } from '../lib/conversation.js';
 import { $, nearBottom } from '../lib/dom.js';
+import { attachEmojiPicker } from '../lib/emoji.js';
 import { truncate, uuid } from '../lib/format.js';
 import { setLabel } from '../lib/icons.js';
 import { LiveChannel, Typing, renderConnection } from '../lib/live-channel.js';
@@ -473,6 +474,7 @@ export function setupChatPanel() {
       typing.input(value);
     },
   });
+  attachEmojiPicker($('#chat-input'));
   setupChatReply({ author: quoteAuthor });
   setupChatFiles({
     current: () => chat,

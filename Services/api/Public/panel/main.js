@@ -11,6 +11,7 @@ import { hideDashboard, loadDashboard, setupDashboard, showDashboard } from './d
 import { setupDesktopNotify } from './desktop-notify.js';
 import { closeAllDialogs, setupDialogs } from './dialogs.js';
 import { openHistory } from './history.js';
+import { forgetMessagesAdmin, setupMessagesAdmin, showMessagesEntry } from './messages-admin.js';
 import { openNotify, setupNotify } from './notify.js';
 import { setupNotifications, startNotifications, stopNotifications } from './notifications.js';
 import * as session from './session.js';
@@ -36,6 +37,7 @@ function showApp() {
   $('#app').hidden = false;
   $('#current-user').textContent = session.displayName();
   showTemplatesEntry(); // «Plantillas de WhatsApp»: solo administradores
+  showMessagesEntry(); // «Mensajes listos»: también
   selectTab('tickets', false, false);
   startTickets();
   startNotifications();
@@ -53,6 +55,7 @@ function logoutLocal(message) {
   forgetAttachments();
   forgetTemplates();
   forgetTemplatesAdmin();
+  forgetMessagesAdmin();
   showLogin(message);
 }
 
@@ -129,6 +132,7 @@ function init() {
   setupNotifications();
   setupDesktopNotify({ open: (id) => { if (session.isLoggedIn()) showChat(id); } });
   setupTemplatesAdmin();
+  setupMessagesAdmin();
   onUnauthorized(() => {
     if (session.isLoggedIn()) logoutLocal('Tu sesión expiró o no es válida. Vuelve a iniciar sesión.');
   });

@@ -6,11 +6,12 @@ import { setLabel } from '../lib/icons.js';
 import { toast } from '../lib/toast.js';
 import { refreshChat } from './chat-panel.js';
 import { openDialog } from './dialogs.js';
+import { isAdmin, onMessagesChanged, openMessagesAdmin } from './messages-admin.js';
 import { loadTickets, ticketById, ticketLabel } from './tickets.js';
 
-/* Los mensajes listos viven en el api (GET /api/templates?tipo=mensaje; los administradores los editan): la lista se
- * lee al abrir el diálogo. Mientras llega (o si falla) queda la última leída, y la que el api devuelve en
- * `plantillas` si rechaza una que no conoce. */
+/* Los mensajes listos viven en el api (GET /api/templates?tipo=mensaje; los administradores los editan en «Mensajes
+ * listos»: panel/messages-admin.js): la lista se lee al abrir el diálogo y tras cada cambio. Mientras llega (o si
+ * falla) queda la última leída, y la que el api devuelve en `plantillas` si rechaza una que no conoce. */
 const DEFAULT = 'equipo listo';
 let templates = [DEFAULT];
 let ticketId = null;
@@ -29,12 +30,19 @@ function fillTemplates(selected) {
   sel.value = templates.includes(selected) ? selected : templates.includes(DEFAULT) ? DEFAULT : templates[0];
 }
 
+/** Vuelve a leer los nombres y conserva el elegido (si sigue existiendo). */
+function reloadNames() {
+  const id = ticketId;
+  loadNames().then(() => { if (ticketId === id) fillTemplates($('#notify-template').value || DEFAULT); });
+}
+
 export function openNotify(id, opener) {
   ticketId = id;
   const lbl = ticketLabel(ticketById(id));
   $('#notify-sub').textContent = 'Ticket #' + id + ' · ' + lbl.nombre + ' · ' + lbl.telefono;
   fillTemplates(DEFAULT);
-  loadNames().then(() => { if (ticketId === id) fillTemplates($('#notify-template').value || DEFAULT); });
+  reloadNames();
+  $('#notify-manage').hidden = !isAdmin();
   $('#notify-result').hidden = true;
   $('#notify-submit').disabled = false;
   openDialog($('#notify-modal'), opener);
@@ -77,4 +85,6 @@ async function onSubmit(ev) {
 
 export function setupNotify() {
   $('#notify-form').addEventListener('submit', onSubmit);
+  $('#notify-manage').addEventListener('click', (ev) => openMessagesAdmin(ev.currentTarget));
+  onMessagesChanged(() => { if ($('#notify-modal').open) reloadNames(); });
 }
