@@ -179,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntakeTests",
-            dependencies: ["MostradorAPI", "MostradorContracts", "TestSupport"],
+            dependencies: ["MostradorAPI", "MostradorClassifier", "MostradorContracts", "TestSupport"],
             path: "Tests/IntakeTests",
             swiftSettings: swiftSettings
         ),

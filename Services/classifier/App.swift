@@ -75,6 +75,8 @@ struct Eval: ParsableCommand {
     @Option(help: "A model file from `train` (default: trained now on the bundled corpus's 80% split).")
     var model: String?
     @Flag(help: "List every mistake.") var mistakes = false
+    @Flag(help: "Print one JSON object per example ({text, gold, predicted, argmax, confidence}) before the report.")
+    var json = false
 
     func run() throws {
         let bundled = try Corpus.load(Corpus.bundledURL)
@@ -92,12 +94,31 @@ struct Eval: ParsableCommand {
             ?? TicketClassifier.train(split.training, version: ModelLoader.version(of: split.training))
         var evaluation = Evaluation()
         var argmax = Evaluation()
+        var byKind: [String: Evaluation] = [:]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         for example in examples {
             let result = classifier.classify(example.text)
             evaluation.add(gold: example.label, predicted: result.label.rawValue)
             var decided = classifier
             decided.threshold = 0
-            argmax.add(gold: example.label, predicted: decided.classify(example.text).label.rawValue)
+            let forced = decided.classify(example.text).label.rawValue
+            argmax.add(gold: example.label, predicted: forced)
+            if example.hard == true {
+                byKind["hard (all)", default: Evaluation()].add(gold: example.label, predicted: forced)
+            }
+            if let kind = example.kind {
+                byKind[kind, default: Evaluation()].add(gold: example.label, predicted: forced)
+            }
+            if let lang = example.lang {
+                byKind["lang " + lang, default: Evaluation()].add(gold: example.label, predicted: forced)
+            }
+            if json {
+                let line = EvalLine(
+                    text: example.text, gold: example.label, predicted: result.label.rawValue, argmax: forced,
+                    confidence: result.confidence)
+                print(String(decoding: try encoder.encode(line), as: UTF8.self))
+            }
             if mistakes, result.label.rawValue != example.label {
                 print(
                     String(
@@ -117,6 +138,23 @@ struct Eval: ParsableCommand {
                 evaluation.decidedAccuracy * 100))
         print("")
         print(evaluation.report)
+        if !byKind.isEmpty {
+            print("")
+            print("argmax accuracy by subset")
+            for (name, subset) in byKind.sorted(by: { $0.key < $1.key }) {
+                print(
+                    name.padding(toLength: 14, withPad: " ", startingAt: 0)
+                        + String(format: "%6.2f%%  (%d)", subset.accuracy * 100, subset.total))
+            }
+        }
+    }
+
+    struct EvalLine: Encodable {
+        let text: String
+        let gold: String
+        let predicted: String
+        let argmax: String
+        let confidence: Double
     }
 }
 

@@ -40,13 +40,16 @@ public struct TicketCreated: MessageContract, Equatable {
     public var intakeRunning: Bool?
     /// The WhatsApp channel `recipient` is reached through (`WhatsAppChannel`; absent: the seed bridge).
     public var replyChannel: String?
+    /// The device or product the customer named (the classifier reads it beside the description).
+    public var equipment: String?
     public var correlationID: String? { String(ticketID) }
 
     public init(
         ticketID: Int64, ticketUUID: UUID, channel: Channel, customerID: Int64, customerName: String?,
         description: String?, language: String, createdAt: Date, recipient: String? = nil, intakeRunning: Bool? = nil,
-        replyChannel: String? = nil
+        replyChannel: String? = nil, equipment: String? = nil
     ) {
+        self.equipment = equipment
         self.ticketID = ticketID
         self.ticketUUID = ticketUUID
         self.channel = channel
@@ -68,9 +71,12 @@ public struct TicketDescriptionUpdated: MessageContract, Equatable {
     public var ticketID: Int64
     public var description: String
     public var language: String
+    /// The device or product the customer named, if any.
+    public var equipment: String?
     public var correlationID: String? { String(ticketID) }
 
-    public init(ticketID: Int64, description: String, language: String) {
+    public init(ticketID: Int64, description: String, language: String, equipment: String? = nil) {
+        self.equipment = equipment
         self.ticketID = ticketID
         self.description = description
         self.language = language

@@ -8,7 +8,8 @@ import Testing
 @Suite struct WireShapeTests {
     static let ticketKeys: Set = [
         "id", "uuid", "estado", "channel", "categoria", "confianza", "requiere_revision", "nombre", "telefono",
-        "telefono_verificado", "descripcion", "equipo", "agente_asignado", "ultimo_mensaje", "created_at",
+        "telefono_verificado", "descripcion", "equipo", "activo", "ubicacion", "agente_asignado", "ultimo_mensaje",
+        "created_at",
         "updated_at", "last_message_at", "first_response_at", "resolved_at", "closed_at", "cliente_id",
     ]
     static let roomKeys: Set = [
@@ -28,12 +29,16 @@ import Testing
 
     @Test func ticketsShowEverySeedKeyEvenWhenEmpty() async throws {
         try await APITestSystem.with { api in
-            let ticket = try await api.whatsapp("5215550001234@s.whatsapp.net", "mi laptop no prende")
+            // No device named: the intake leaves `equipo` (and `activo`, `ubicacion`) empty.
+            let ticket = try await api.whatsapp("5215550001234@s.whatsapp.net", "no prende desde ayer")
             let admin = try await api.admin()
             let list = try await api.call(.get, "/tickets", authorization: admin).list()
             let listed = try #require(list.first)
             #expect(Set(listed.keys) == Self.ticketKeys)
-            for key in ["confianza", "equipo", "agente_asignado", "resolved_at", "closed_at", "first_response_at"] {
+            for key in [
+                "confianza", "equipo", "activo", "ubicacion", "agente_asignado", "resolved_at", "closed_at",
+                "first_response_at",
+            ] {
                 #expect(listed[key] is NSNull, Comment(rawValue: key))
             }
             let conversation = try await api.call(.get, "/ticket/\(ticket)/conversacion", authorization: admin).json()
@@ -82,7 +87,8 @@ import Testing
 
     @Test func historyItemKeysDependOnDeliveryAndAttachment() async throws {
         try await APITestSystem.with { api in
-            let ticket = try await api.whatsapp("5215550001234@s.whatsapp.net", "mi laptop no prende")
+            // No device named: the intake leaves `equipo` (and `activo`, `ubicacion`) empty.
+            let ticket = try await api.whatsapp("5215550001234@s.whatsapp.net", "no prende desde ayer")
             let admin = try await api.admin()
             _ = try await api.call(
                 .post, "/ticket/\(ticket)/enviar-mensaje", authorization: admin, json: ["mensaje": "¿Qué modelo?"])

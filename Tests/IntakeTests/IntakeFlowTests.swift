@@ -42,7 +42,8 @@ struct IntakeFlowTests {
                 })
             let ticket = try #require(try await tickets().first)
             #expect(ticket.nombre == "Mariana Ruiz")
-            #expect(ticket.equipo == "HP Probook 440, activo INV-2231")
+            #expect(ticket.equipo == "HP Probook 440")
+            #expect(ticket.activo == "INV-2231")
             #expect((ticket.confianza ?? 0) > 0.5)
             let notes = try await system.history(ticketID).filter { $0.role == "system" }
             #expect(notes.contains { $0.content.contains("Clasificado como Hardware") })

@@ -56,6 +56,7 @@ public struct TicketSummary: Decodable, Sendable {
     public let nombre: String?
     public let telefono: String?
     public let equipo: String?
+    public let activo: String?
     public let confianza: Double?
 }
 

@@ -80,14 +80,21 @@ extension Conversations {
                 try db.execute(
                     sql: "UPDATE tickets SET description = ? WHERE id = ?", arguments: [description, fresh.id])
             }
+            // The event carries what the first message said; `apply` stores the rest without announcing it again.
             reaction?.description = nil
+            let equipment = reaction?.equipment
+            if let equipment {
+                try db.execute(sql: "UPDATE tickets SET equipment = ? WHERE id = ?", arguments: [equipment, fresh.id])
+                reaction?.equipment = nil
+            }
             try Outbox.add(
                 TicketCreated(
                     ticketID: fresh.id, ticketUUID: UUID(uuidString: fresh.uuid)!, channel: .whatsapp,
-                    customerID: customerID, customerName: fresh.customerName, description: draft.description,
-                    language: language, createdAt: Date(), recipient: inbound.sender.address,
+                    customerID: customerID, customerName: reaction?.customerName ?? fresh.customerName,
+                    description: draft.description, language: language, createdAt: Date(),
+                    recipient: inbound.sender.address,
                     intakeRunning: reaction.map { $0.state.step != .done && $0.state.step != .handedOff } ?? false,
-                    replyChannel: inbound.channel),
+                    replyChannel: inbound.channel, equipment: equipment),
                 in: db)
             ticket = fresh
             created = true

@@ -311,6 +311,15 @@ enum APIDatabase {
                     CREATE INDEX ticket_participants_agent ON ticket_participants(agent_id);
                     """)
         }
+        migrator.registerMigration("v12: intake details") { db in
+            try db.execute(
+                sql: """
+                    -- What the intake read from the customer besides the device: its asset, inventory or serial
+                    -- number, and where they are (department, branch, floor).
+                    ALTER TABLE tickets ADD COLUMN asset_tag TEXT;
+                    ALTER TABLE tickets ADD COLUMN location TEXT;
+                    """)
+        }
         return migrator
     }
 }

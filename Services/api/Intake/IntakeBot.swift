@@ -1,8 +1,12 @@
 import Foundation
 
-/// The assistant that opens a ticket with the customer: greets, asks the name (unless known), the problem, the
-/// equipment or asset number ("no sé" is fine), invites photos, then sums up with the ticket number. "agente",
-/// "humano" or "asesor" at any point hands the chat to a technician; so does a technician writing.
+/// The assistant that opens a ticket with the customer. It reads every message for what it already says (the
+/// name, the device, its asset number, where they are, the problem: `IntakeExtractor`), asks only for what is
+/// still missing (the name unless known, the problem, the device or asset number — "no sé" is fine), invites
+/// photos, then sums up and lets the customer confirm or correct before the ticket is final. Answers come in any
+/// order and several at once; an answer that fits another question is taken for that one; "no, el equipo es…"
+/// corrects. "agente", "humano" or "asesor" at any point hands the chat to a technician; so does a technician
+/// writing.
 ///
 /// Pure logic: given the stored state and what the customer sent, it returns what to say and what to store. Its
 /// state lives in the ticket row, so a restart of any service resumes the conversation where it was.
@@ -12,13 +16,52 @@ struct IntakeBot {
         case awaitingDescription = "description"
         case awaitingEquipment = "equipment"
         case awaitingPhotos = "photos"
+        /// The summary was sent; the customer confirms or corrects it.
+        case confirming = "confirm"
         case done
         case handedOff = "handed_off"
+
+        /// The question this step asked.
+        var asked: IntakeSlot? {
+            switch self {
+            case .awaitingName: .name
+            case .awaitingDescription: .problem
+            case .awaitingEquipment: .equipment
+            default: nil
+            }
+        }
+    }
+
+    /// What a reply does, for tests and the dialogue suite (`Tests/Fixtures/intake/dialogues.json`).
+    enum Act: String, Codable, Sendable {
+        case greeting, handoff, summary, done
+        case askName = "ask_name"
+        case askProblem = "ask_problem"
+        case askEquipment = "ask_equipment"
+        case invitePhotos = "invite_photos"
+        case photoReceived = "photo_received"
     }
 
     struct State: Codable, Sendable, Equatable {
         var step: Step
         var photos = 0
+        /// Summaries sent so far: after the third, the next message ends the intake.
+        var summaries = 0
+        /// The customer does not know which device it is.
+        var equipmentUnknown = false
+
+        init(step: Step, photos: Int = 0) {
+            self.step = step
+            self.photos = photos
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            step = try container.decode(Step.self, forKey: .step)
+            photos = try container.decodeIfPresent(Int.self, forKey: .photos) ?? 0
+            summaries = try container.decodeIfPresent(Int.self, forKey: .summaries) ?? 0
+            equipmentUnknown = try container.decodeIfPresent(Bool.self, forKey: .equipmentUnknown) ?? false
+        }
     }
 
     /// What the customer sent.
@@ -30,9 +73,12 @@ struct IntakeBot {
     /// The ticket as the bot sees it.
     struct Context: Equatable {
         var ticketID: Int64
+        /// The name stated by the customer, or their WhatsApp push name until they state one.
         var customerName: String?
         var description: String?
         var equipment: String?
+        var asset: String? = nil
+        var location: String? = nil
         var language: String
     }
 
@@ -40,9 +86,12 @@ struct IntakeBot {
     struct Reaction: Equatable {
         var state: State
         var replies: [String] = []
+        var acts: [Act] = []
         var customerName: String?
         var description: String?
         var equipment: String?
+        var asset: String?
+        var location: String?
         var clearEquipment = false
     }
 
@@ -53,24 +102,21 @@ struct IntakeBot {
         if case .text(let text) = input, wantsHuman(text) {
             reaction.state.step = .handedOff
             reaction.replies = [texts.greeting(context.customerName, ticketID: context.ticketID), texts.handOff]
+            reaction.acts = [.greeting, .handoff]
             return reaction
         }
-        // A first message that already tells the problem is the description: nobody likes repeating it.
-        if case .text(let text) = input, looksLikeProblem(text) { reaction.description = text }
-        if case .image(let caption) = input {
+        var text: String?
+        switch input {
+        case .text(let said): text = said
+        case .image(let caption):
             reaction.state.photos = 1
-            if let caption, looksLikeProblem(caption) { reaction.description = caption }
+            text = caption
         }
-        let greeting = texts.greeting(context.customerName, ticketID: context.ticketID)
-        if context.customerName == nil {
-            reaction.state.step = .awaitingName
-            reaction.replies = [greeting + " " + texts.askName]
-        } else if reaction.description == nil {
-            reaction.replies = [greeting + " " + texts.askDescription]
-        } else {
-            reaction.state.step = .awaitingEquipment
-            reaction.replies = [greeting + " " + texts.askEquipment]
-        }
+        if let text, !text.isEmpty { absorb(IntakeExtractor.facts(in: text), into: &reaction, context: context) }
+        let act = ask(after: &reaction, context: context)
+        let name = reaction.customerName ?? context.customerName
+        reaction.replies = [texts.greeting(name, ticketID: context.ticketID) + " " + say(act, reaction, context)]
+        reaction.acts = [.greeting, act]
         return reaction
     }
 
@@ -82,61 +128,155 @@ struct IntakeBot {
         if case .text(let text) = input, wantsHuman(text) {
             reaction.state.step = .handedOff
             reaction.replies = [texts.handOff]
+            reaction.acts = [.handoff]
             return reaction
         }
         if case .image(let caption) = input {
             reaction.state.photos += 1
-            guard state.step == .awaitingPhotos else {
-                if let caption, !caption.isEmpty, context.description == nil, looksLikeProblem(caption) {
-                    reaction.description = caption
-                }
-                return reaction
+            if let caption, !caption.isEmpty {
+                absorb(IntakeExtractor.facts(in: caption, asked: state.step.asked), into: &reaction, context: context)
             }
+            guard state.step == .awaitingPhotos || state.step == .confirming else { return reaction }
             reaction.replies = [texts.photoReceived(reaction.state.photos)]
+            reaction.acts = [.photoReceived]
             return reaction
         }
         guard case .text(let raw) = input else { return reaction }
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         switch state.step {
-        case .awaitingName:
-            let name = cleanName(text)
-            reaction.customerName = name
-            if context.description == nil {
-                reaction.state.step = .awaitingDescription
-                reaction.replies = [texts.thanks(name) + " " + texts.askDescription]
-            } else {
-                reaction.state.step = .awaitingEquipment
-                reaction.replies = [texts.thanks(name) + " " + texts.askEquipment]
-            }
-        case .awaitingDescription:
-            reaction.description = text
-            reaction.state.step = .awaitingEquipment
-            reaction.replies = [texts.askEquipment]
-        case .awaitingEquipment:
-            if isUnknown(text) {
+        case .awaitingName, .awaitingDescription, .awaitingEquipment:
+            let asked = state.step.asked
+            let facts = IntakeExtractor.facts(in: text, asked: asked)
+            if asked == .equipment, facts.unknown {
+                reaction.state.equipmentUnknown = true
                 reaction.clearEquipment = true
             } else {
-                reaction.equipment = String(text.prefix(200))
+                absorb(facts, into: &reaction, context: context, asked: asked)
+                fillUnread(text, facts: facts, asked: asked, into: &reaction, context: context)
             }
-            reaction.state.step = .awaitingPhotos
-            reaction.replies = [texts.invitePhotos]
-        case .awaitingPhotos:
-            if !isDone(text) {
-                // Not a "listo": the customer is adding to the problem.
-                reaction.description = [context.description, text].compactMap { $0 }.joined(separator: "\n")
+            let act = ask(after: &reaction, context: context)
+            let thanks = reaction.customerName.map { texts.thanks($0) + " " } ?? ""
+            reaction.replies = [thanks + say(act, reaction, context)]
+            reaction.acts = [act]
+        case .awaitingPhotos, .confirming:
+            let facts = IntakeExtractor.facts(in: text)
+            if state.step == .confirming, facts.affirmative || state.summaries >= 3 {
+                reaction.state.step = .done
+                reaction.replies = [texts.done(name: context.customerName, ticketID: context.ticketID)]
+                reaction.acts = [.done]
+                return reaction
             }
-            reaction.state.step = .done
-            let equipment = reaction.equipment ?? context.equipment
-            reaction.replies = [
-                texts.summary(
-                    name: context.customerName, ticketID: context.ticketID,
-                    description: reaction.description ?? context.description, equipment: equipment,
-                    photos: state.photos)
-            ]
+            if !(state.step == .awaitingPhotos && facts.finished) {
+                if facts.hasDetails || facts.correction || facts.restatesProblem {
+                    absorb(facts, into: &reaction, context: context, replacing: true)
+                } else if !facts.affirmative, !facts.finished {
+                    // Not a detail: the customer is adding to the problem.
+                    reaction.description = [context.description, text].compactMap { $0 }.joined(separator: "\n")
+                }
+            }
+            reaction.state.step = .confirming
+            reaction.state.summaries += 1
+            reaction.replies = [say(.summary, reaction, context)]
+            reaction.acts = [.summary]
         case .done, .handedOff:
             break
         }
         return reaction
+    }
+
+    /// Takes what a message says into the reaction: a stated name always; a device, asset or place when not known
+    /// yet (or as a correction, `replacing`); the problem when there is none yet, added to it when the message is
+    /// only more of the problem, replaced when restated ("el problema es…").
+    static func absorb(
+        _ facts: IntakeFacts, into reaction: inout Reaction, context: Context, asked: IntakeSlot? = nil,
+        replacing: Bool = false
+    ) {
+        let replace = replacing || facts.correction
+        if let name = facts.name { reaction.customerName = name }
+        if let equipment = facts.equipment, replace || (reaction.equipment ?? context.equipment) == nil {
+            reaction.equipment = equipment
+            reaction.state.equipmentUnknown = false
+        }
+        if let asset = facts.asset, replace || (reaction.asset ?? context.asset) == nil { reaction.asset = asset }
+        if let location = facts.location, replace || (reaction.location ?? context.location) == nil {
+            reaction.location = location
+        }
+        guard let problem = facts.problem else { return }
+        let current = reaction.description ?? context.description
+        if facts.restatesProblem || current == nil {
+            reaction.description = problem
+        } else if !facts.hasDetails, !facts.correction, let current, current != problem {
+            reaction.description = current + "\n" + problem
+        }
+    }
+
+    /// An answer the extractor could not place is still the answer to the question: a device nobody's dictionary
+    /// knows ("una Vaio vieja"), a short name typed oddly. A long text where a name was asked is the problem.
+    static func fillUnread(
+        _ text: String, facts: IntakeFacts, asked: IntakeSlot?, into reaction: inout Reaction, context: Context
+    ) {
+        guard !text.isEmpty, !facts.hasDetails, facts.problem == nil, !facts.unknown else { return }
+        let words = IntakeExtractor.tokens(Substring(text)).filter(\.isWord)
+        switch asked {
+        case .equipment:
+            reaction.equipment = String(text.prefix(120))
+        case .name where (1...4).contains(words.count) && !words.contains(where: \.hasDigit):
+            reaction.customerName = IntakeExtractor.titleCased(words.map(\.text))
+        case .name, .problem:
+            if words.count >= 3, (reaction.description ?? context.description) == nil {
+                reaction.description = text
+            }
+        case nil:
+            break
+        }
+    }
+
+    /// The next thing to ask, from what is known now; moves the state to it.
+    static func ask(after reaction: inout Reaction, context: Context) -> Act {
+        let act: Act
+        if (reaction.customerName ?? context.customerName) == nil {
+            act = .askName
+            reaction.state.step = .awaitingName
+        } else if (reaction.description ?? context.description) == nil {
+            act = .askProblem
+            reaction.state.step = .awaitingDescription
+        } else if (reaction.equipment ?? context.equipment) == nil, (reaction.asset ?? context.asset) == nil,
+            !reaction.state.equipmentUnknown
+        {
+            act = .askEquipment
+            reaction.state.step = .awaitingEquipment
+        } else if reaction.state.photos == 0 {
+            act = .invitePhotos
+            reaction.state.step = .awaitingPhotos
+        } else {
+            act = .summary
+            reaction.state.step = .confirming
+            reaction.state.summaries += 1
+        }
+        return act
+    }
+
+    /// What the assistant says for `act`, with what it knows after this message.
+    static func say(_ act: Act, _ reaction: Reaction, _ context: Context) -> String {
+        let texts = IntakeTexts(language: context.language)
+        switch act {
+        case .askName: return texts.askName
+        case .askProblem: return texts.askDescription
+        case .askEquipment: return texts.askEquipment
+        case .invitePhotos: return texts.invitePhotos
+        case .photoReceived: return texts.photoReceived(reaction.state.photos)
+        case .handoff: return texts.handOff
+        case .done: return texts.done(name: reaction.customerName ?? context.customerName, ticketID: context.ticketID)
+        case .greeting: return texts.greeting(reaction.customerName ?? context.customerName, ticketID: context.ticketID)
+        case .summary:
+            return texts.summary(
+                IntakeTexts.Summary(
+                    name: reaction.customerName ?? context.customerName, ticketID: context.ticketID,
+                    description: reaction.description ?? context.description,
+                    equipment: reaction.clearEquipment ? nil : reaction.equipment ?? context.equipment,
+                    asset: reaction.asset ?? context.asset, location: reaction.location ?? context.location,
+                    photos: reaction.state.photos))
+        }
     }
 
     // MARK: Reading the customer
@@ -160,51 +300,6 @@ struct IntakeBot {
         let words = words(text)
         guard !words.isEmpty, words.count <= 8 else { return false }
         return words.contains { humanWords.contains($0) }
-    }
-
-    static let greetings: Set<Substring> = [
-        "hola", "buenas", "buenos", "dias", "tardes", "noches", "hi", "hello", "hey", "que", "tal", "ola", "saludos",
-        "good", "morning", "afternoon", "evening", "buen", "dia", "oye", "disculpe", "disculpa", "una", "pregunta",
-        "ayuda", "help", "please", "porfa", "favor", "por",
-    ]
-
-    /// Enough words that are not just a greeting.
-    static func looksLikeProblem(_ text: String) -> Bool {
-        let words = words(text)
-        return words.filter { !greetings.contains($0) }.count >= 3
-    }
-
-    static func isUnknown(_ text: String) -> Bool {
-        let answer = normalized(text)
-        return [
-            "no se", "nose", "no lo se", "ni idea", "no tengo", "no sabemos", "desconozco", "no", "n/a", "na",
-            "i don't know", "i dont know", "dont know", "don't know", "no idea", "unknown", "idk",
-        ].contains(answer) || answer.hasPrefix("no se ") || answer.hasPrefix("no lo se")
-    }
-
-    static func isDone(_ text: String) -> Bool {
-        let answer = normalized(text)
-        return [
-            "listo", "ya", "ya esta", "es todo", "eso es todo", "no", "no tengo", "no tengo fotos", "sin fotos",
-            "nada", "ninguna", "no gracias", "ok", "okay", "va", "sale", "done", "no photos", "thats all",
-            "that's all", "nope", "finished", "ready",
-        ].contains(answer)
-    }
-
-    /// "soy juan perez" → "Juan Perez"; "me llamo Ana" → "Ana".
-    static func cleanName(_ text: String) -> String {
-        var name = text.trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters))
-        let lowered = name.lowercased()
-        for prefix in ["mi nombre es ", "me llamo ", "soy ", "my name is ", "i am ", "i'm ", "im ", "it's ", "its "]
-        where lowered.hasPrefix(prefix) {
-            name = String(name.dropFirst(prefix.count))
-            break
-        }
-        let words = name.split(separator: " ").prefix(5).map { word in
-            word.prefix(1).uppercased() + word.dropFirst()
-        }
-        let cleaned = words.joined(separator: " ")
-        return cleaned.isEmpty ? text : String(cleaned.prefix(80))
     }
 
     static let englishWords: Set<Substring> = [

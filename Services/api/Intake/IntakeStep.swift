@@ -10,7 +10,7 @@ enum IntakeStep {
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT t.intake_state, t.description, t.equipment, t.language, c.name
+                        SELECT t.intake_state, t.description, t.equipment, t.asset_tag, t.location, t.language, c.name
                         FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.id = ?
                         """),
                 arguments: [ticketID]),
@@ -20,7 +20,8 @@ enum IntakeStep {
         else { return nil }
         let context = IntakeBot.Context(
             ticketID: ticketID, customerName: row["name"], description: row["description"],
-            equipment: row["equipment"], language: row["language"])
+            equipment: row["equipment"], asset: row["asset_tag"], location: row["location"],
+            language: row["language"])
         return IntakeBot.next(input, state: state, context: context)
     }
 
@@ -30,23 +31,34 @@ enum IntakeStep {
         if let name = reaction.customerName {
             try Customers.rename(customerID, to: name, db: db)
         }
+        let before = try Row.fetchOne(
+            db, sql: "SELECT description, equipment, language FROM tickets WHERE id = ?", arguments: [ticketID])
         if let equipment = reaction.equipment {
             try db.execute(sql: "UPDATE tickets SET equipment = ? WHERE id = ?", arguments: [equipment, ticketID])
         } else if reaction.clearEquipment {
             try db.execute(sql: "UPDATE tickets SET equipment = NULL WHERE id = ?", arguments: [ticketID])
         }
-        if let description = reaction.description {
-            let current = try String.fetchOne(
-                db, sql: "SELECT description FROM tickets WHERE id = ?", arguments: [ticketID])
-            if current != description {
-                let language =
-                    try String.fetchOne(
-                        db, sql: "SELECT language FROM tickets WHERE id = ?", arguments: [ticketID]) ?? "es"
+        if let asset = reaction.asset {
+            try db.execute(sql: "UPDATE tickets SET asset_tag = ? WHERE id = ?", arguments: [asset, ticketID])
+        }
+        if let location = reaction.location {
+            try db.execute(sql: "UPDATE tickets SET location = ? WHERE id = ?", arguments: [location, ticketID])
+        }
+        // A new description, or a device named for the one there is, is classified again.
+        let description = reaction.description ?? before?["description"]
+        let equipment = reaction.clearEquipment ? nil : reaction.equipment ?? before?["equipment"]
+        if let description,
+            description != before?["description"] || equipment != before?["equipment"] as String?
+        {
+            if description != before?["description"] {
                 try db.execute(
                     sql: "UPDATE tickets SET description = ? WHERE id = ?", arguments: [description, ticketID])
-                try Outbox.add(
-                    TicketDescriptionUpdated(ticketID: ticketID, description: description, language: language), in: db)
             }
+            try Outbox.add(
+                TicketDescriptionUpdated(
+                    ticketID: ticketID, description: description, language: before?["language"] ?? "es",
+                    equipment: equipment),
+                in: db)
         }
         guard !reaction.replies.isEmpty, let ticket = try TicketFacts.fetch(id: ticketID, db: db) else { return }
         for reply in reaction.replies {

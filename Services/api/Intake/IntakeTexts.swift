@@ -47,24 +47,41 @@ struct IntakeTexts {
             : "Claro, te comunico con un técnico. En breve te atiende una persona por aquí."
     }
 
-    func summary(name: String?, ticketID: Int64, description: String?, equipment: String?, photos: Int) -> String {
+    /// What the summary shows.
+    struct Summary {
+        var name: String?
+        var ticketID: Int64
+        var description: String?
+        var equipment: String?
+        var asset: String?
+        var location: String?
+        var photos: Int
+    }
+
+    /// The ticket as the assistant understood it, for the customer to confirm or correct.
+    func summary(_ summary: Summary) -> String {
         let unknown = english ? "not given" : "sin indicar"
-        let problem = description.map { String($0.prefix(300)) } ?? unknown
-        if english {
-            return """
-                Thanks\(name.map { ", \($0)" } ?? "")! This is your ticket #\(ticketID):
-                • Problem: \(problem)
-                • Device: \(equipment ?? unknown)
-                • Photos: \(photos)
-                A technician will contact you here soon.
-                """
-        }
-        return """
-            ¡Gracias\(name.map { ", \($0)" } ?? "")! Este es tu ticket #\(ticketID):
-            • Problema: \(problem)
-            • Equipo: \(equipment ?? unknown)
-            • Fotos: \(photos)
-            Un técnico te contactará por aquí en breve.
-            """
+        let problem = summary.description.map { String($0.prefix(300)) } ?? unknown
+        var lines = [
+            english
+                ? "This is your ticket #\(summary.ticketID)\(summary.name.map { ", \($0)" } ?? ""):"
+                : "Este es tu ticket #\(summary.ticketID)\(summary.name.map { ", \($0)" } ?? ""):",
+            (english ? "• Problem: " : "• Problema: ") + problem,
+            (english ? "• Device: " : "• Equipo: ") + (summary.equipment ?? unknown),
+        ]
+        if let asset = summary.asset { lines.append((english ? "• Asset/serial: " : "• Activo/serie: ") + asset) }
+        if let location = summary.location { lines.append((english ? "• Location: " : "• Ubicación: ") + location) }
+        lines.append((english ? "• Photos: " : "• Fotos: ") + String(summary.photos))
+        lines.append(
+            english
+                ? "Is this right? Answer “yes”, or tell me what to fix (for example: “the device is an HP ProBook”)."
+                : "¿Es correcto? Responde “sí” o dime qué corregir (por ejemplo: “el equipo es una HP ProBook”).")
+        return lines.joined(separator: "\n")
+    }
+
+    func done(name: String?, ticketID: Int64) -> String {
+        english
+            ? "Thanks\(name.map { ", \($0)" } ?? "")! Ticket #\(ticketID) is registered. A technician will contact you here soon."
+            : "¡Gracias\(name.map { ", \($0)" } ?? "")! Tu ticket #\(ticketID) quedó registrado. Un técnico te contactará por aquí en breve."
     }
 }

@@ -79,6 +79,8 @@ struct TicketSummary: Sendable {
     let phoneVerified: Bool
     let description: String?
     let equipment: String?
+    let assetTag: String?
+    let location: String?
     let subject: String?
     let initialMessage: String?
     let assignedAgentID: Int64?
@@ -107,6 +109,8 @@ struct TicketSummary: Sendable {
         email = row["claimed_email"] ?? row["customer_email"]
         description = row["description"]
         equipment = row["equipment"]
+        assetTag = row["asset_tag"]
+        location = row["location"]
         subject = row["subject"]
         initialMessage = row["initial_message"]
         assignedAgentID = row["assigned_agent_id"]

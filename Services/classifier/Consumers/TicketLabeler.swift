@@ -30,12 +30,15 @@ struct TicketLabeler: Sendable {
         var router = MessageRouter()
         router.on(TicketCreated.self) { envelope, _ in
             guard let description = envelope.payload.description, !description.isEmpty else { return .ack }
-            try await label(ticketID: envelope.payload.ticketID, text: description, from: envelope.messageID)
+            try await label(
+                ticketID: envelope.payload.ticketID, text: description, equipment: envelope.payload.equipment,
+                from: envelope.messageID)
             return .ack
         }
         router.on(TicketDescriptionUpdated.self) { envelope, _ in
             try await label(
-                ticketID: envelope.payload.ticketID, text: envelope.payload.description, from: envelope.messageID)
+                ticketID: envelope.payload.ticketID, text: envelope.payload.description,
+                equipment: envelope.payload.equipment, from: envelope.messageID)
             return .ack
         }
         return router
@@ -46,8 +49,18 @@ struct TicketLabeler: Sendable {
         DerivedID.make(from: source, TicketClassified.type)
     }
 
-    func label(ticketID: Int64, text: String, from source: UUID) async throws {
-        let result = await classify(text)
+    /// What the model reads: the problem description, and the device the customer named when the description
+    /// does not name it already ("no imprime" + "impresora HP").
+    static func input(description: String, equipment: String?) -> String {
+        guard let equipment, !equipment.isEmpty else { return description }
+        let fold = { (text: String) in text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil) }
+        return fold(description).contains(fold(equipment)) ? description : "\(description)\n\(equipment)"
+    }
+
+    /// Labels the ticket's description; the verdict names the description it was about (its digest), so the api
+    /// drops a verdict on a description the ticket no longer has.
+    func label(ticketID: Int64, text: String, equipment: String? = nil, from source: UUID) async throws {
+        let result = await classify(Self.input(description: text, equipment: equipment))
         logger.info(
             "ticket classified",
             metadata: [

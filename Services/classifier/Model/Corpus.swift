@@ -5,6 +5,11 @@ import MostradorContracts
 struct Example: Codable, Sendable, Equatable {
     let text: String
     let label: String
+    /// Evaluation sets only: a hard case, of which kind (negation, cause, mixed, english, typo, short), in which
+    /// language.
+    var hard: Bool? = nil
+    var kind: String? = nil
+    var lang: String? = nil
 }
 
 enum Corpus {
@@ -27,7 +32,8 @@ enum Corpus {
         var examples: [Example] = []
         for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty else { continue }
+            // Blank lines, and the `{"_header": "…"}` an evaluation set opens with.
+            guard !trimmed.isEmpty, !trimmed.hasPrefix("{\"_header\"") else { continue }
             guard let example = try? JSONDecoder().decode(Example.self, from: Data(trimmed.utf8)) else {
                 throw Problem.badLine(number + 1, "not {\"text\", \"label\"} JSON")
             }

@@ -18,6 +18,8 @@ struct TicketJSON: Encodable, Sendable {
     let phoneVerified: Bool
     @Nullable var description: String?
     @Nullable var equipment: String?
+    @Nullable var assetTag: String?
+    @Nullable var location: String?
     @Nullable var assignedAgentID: Int64?
     @Nullable var lastMessage: String?
     let createdAt: Date
@@ -39,6 +41,8 @@ struct TicketJSON: Encodable, Sendable {
         case phoneVerified = "telefono_verificado"
         case description = "descripcion"
         case equipment = "equipo"
+        case assetTag = "activo"
+        case location = "ubicacion"
         case assignedAgentID = "agente_asignado"
         case lastMessage = "ultimo_mensaje"
         case createdAt = "created_at"
@@ -63,6 +67,8 @@ struct TicketJSON: Encodable, Sendable {
         phoneVerified = ticket.phoneVerified
         description = ticket.description
         equipment = ticket.equipment
+        assetTag = ticket.assetTag
+        location = ticket.location
         assignedAgentID = ticket.assignedAgentID
         lastMessage = ticket.lastMessage
         createdAt = ticket.createdAt
