@@ -888,6 +888,17 @@ class ExtraAPI:
 
 # ---------------------------------------------------------------------------------------------------- panel helpers
 
+def panel_login(ctx, driver, user, password):
+    """`user` logs into the panel of `driver`, a browser of their own (nothing of another session left)."""
+    driver.get(ctx.api + "/")
+    driver.execute_script("sessionStorage.clear()")
+    driver.get(ctx.api + "/")
+    wait_for(driver, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "login form not shown (%s)" % user)
+    driver.find_element(By.ID, "username").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password, Keys.ENTER)
+    wait_for(driver, lambda x: x.find_element(By.ID, "app").is_displayed(), "the panel of %s did not open" % user)
+
+
 def panel_logged_in(ctx):
     d = ctx.panel
     if d.current_url.startswith(ctx.api) and d.execute_script(
@@ -2163,13 +2174,7 @@ def test_15_whatsapp_window_and_templates(ctx):
     if ctx.guest is None:
         ctx.guest = new_driver(ctx.out / "logs" / "chromedriver-guest.log")
     g = ctx.guest
-    g.get(ctx.api + "/")
-    g.execute_script("sessionStorage.clear()")
-    g.get(ctx.api + "/")
-    wait_for(g, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "login form not shown (agent)")
-    g.find_element(By.ID, "username").send_keys(user)
-    g.find_element(By.ID, "password").send_keys("password-" + tag, Keys.ENTER)
-    wait_for(g, lambda x: x.find_element(By.ID, "app").is_displayed(), "the agent's panel did not open")
+    panel_login(ctx, g, user, "password-" + tag)
     assert not g.find_element(By.ID, "templates-btn").is_displayed(), "a non-admin sees «Plantillas de WhatsApp»"
     g.find_element(By.ID, "logout-btn").click()
     wait_for(g, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "the agent could not log out")
@@ -3238,13 +3243,7 @@ def test_26_admin_template_used_by_agent(ctx):
     if ctx.guest is None:
         ctx.guest = new_driver(ctx.out / "logs" / "chromedriver-guest.log")
     g = ctx.guest
-    g.get(ctx.api + "/")
-    g.execute_script("sessionStorage.clear()")
-    g.get(ctx.api + "/")
-    wait_for(g, lambda x: x.find_element(By.ID, "login-form").is_displayed(), "login form not shown (agent)")
-    g.find_element(By.ID, "username").send_keys(user)
-    g.find_element(By.ID, "password").send_keys("password-" + tag, Keys.ENTER)
-    wait_for(g, lambda x: x.find_element(By.ID, "app").is_displayed(), "the agent's panel did not open")
+    panel_login(ctx, g, user, "password-" + tag)
     for control in ("templates-btn", "messages-btn"):
         assert not g.find_element(By.ID, control).is_displayed(), "a non-admin sees #%s" % control
     notify = wait_for(g, lambda x: x.find_element(By.CSS_SELECTOR, row_selector(ticket) + " .btn-notify"),
@@ -3302,13 +3301,249 @@ def test_26_admin_template_used_by_agent(ctx):
              "Esc did not close «Notificar»")
 
 
+# JS: the open chat's technicians strip (panel/participants.js) and which assignment controls show.
+PEOPLE_JS = """
+const shown = (id) => { const el = document.getElementById(id); return !!el && el.getClientRects().length > 0; };
+const text = (el) => (el ? el.textContent : null);
+return {
+  shown: shown('chat-people'),
+  owner: text(document.querySelector('#people-owner .people-owner-name')),
+  ownerText: text(document.getElementById('people-owner')),
+  members: Array.from(document.querySelectorAll('#people-list .people-chip .people-name')).map(text),
+  removable: Array.from(document.querySelectorAll('#people-list .people-remove'))
+    .map((b) => b.getAttribute('aria-label')),
+  invite: shown('people-invite-box'), join: shown('people-join'), leave: shown('people-leave'),
+  actions: ['assign-take', 'assign-transfer', 'assign-agent', 'assign-resolve', 'assign-close'].filter(shown),
+};
+"""
+# JS: [author, text] of every bubble of role arguments[1] in the box arguments[0].
+AUTHORS_JS = """
+return Array.from(document.querySelectorAll(arguments[0] + ' .message.role-' + arguments[1])).map((el) => [
+  el.querySelector('.message-author') ? el.querySelector('.message-author').textContent : null,
+  el.querySelector('.message-text') ? el.querySelector('.message-text').textContent : null]);
+"""
+TOASTS_JS = "return Array.from(document.querySelectorAll('#toasts .toast')).map((t) => t.textContent)"
+
+
+def people(driver):
+    return driver.execute_script(PEOPLE_JS)
+
+
+def wait_people(driver, check, what, timeout=UI_TIMEOUT):
+    try:
+        return wait_for(driver, lambda x: (lambda p: p if check(p) else None)(people(x)), "", timeout)
+    except TimeoutException:
+        raise AssertionError("%s; the strip shows %r" % (what, people(driver))) from None
+
+
+def author_of(driver, role, text, box="#chat-messages"):
+    return next((a for a, t in driver.execute_script(AUTHORS_JS, box, role) if t == text), None)
+
+
+def wait_author(driver, role, text, name, where, box="#chat-messages", timeout=UI_TIMEOUT):
+    try:
+        wait_for(driver, lambda x: author_of(x, role, text, box) == name, "", timeout)
+    except TimeoutException:
+        raise AssertionError("%s: the bubble %r is signed %r, not %r"
+                             % (where, text, author_of(driver, role, text, box), name)) from None
+
+
+def wait_toast(driver, fragment, where):
+    try:
+        return wait_for(driver, lambda x: next((t for t in x.execute_script(TOASTS_JS) if fragment in t), None), "")
+    except TimeoutException:
+        raise AssertionError("%s: no toast saying %r; toasts: %r"
+                             % (where, fragment, driver.execute_script(TOASTS_JS))) from None
+
+
+def open_chat_as(driver, ticket_id, who):
+    """open_chat for any browser: the row's «Chat en Vivo» (the list refreshes itself every 10 s)."""
+    if chat_open(driver):
+        driver.find_element(By.ID, "chat-close").click()
+        wait_for(driver, lambda d: not chat_open(d), "%s: the chat did not close" % who)
+
+    def click_chat(drv):
+        drv.find_element(By.CSS_SELECTOR, row_selector(ticket_id) + " .btn-chat").click()
+        return True
+
+    wait_for(driver, click_chat, "%s never saw ticket #%d in their list" % (who, ticket_id), 25)
+    wait_for(driver, lambda x: chat_open(x) and x.find_element(By.ID, "chat-ticket-id").text == str(ticket_id),
+             "%s: the chat of #%d did not open" % (who, ticket_id))
+    wait_for(driver, lambda x: not x.execute_script(
+        "const p = document.querySelector('#chat-messages .chat-placeholder');"
+        "return p && /Cargando/.test(p.textContent)"), "%s: the conversation of #%d never loaded" % (who, ticket_id))
+
+
+def test_27_two_technicians_one_chat(ctx):
+    """Two technicians on one chat, on WhatsApp and on the web. Technician A (not an admin) takes the chat and, from
+    the strip under the header («Responsable: A»), invites B with «Invitar»; B gets a `chat_invited` notification
+    (the bell shows it with the user-plus icon), sees the chat in their list and opens it: the strip says
+    «Responsable: A» with B's chip, «Salir del chat» is there and take/transfer/resolve/close are not. B and A write:
+    each panel signs the technicians' bubbles with their names; the WhatsApp customer gets «*B*:\\n…» and «*A*:\\n…»
+    (the conversation keeps the plain text), the web visitor's page names B and A on their messages. On WhatsApp B
+    leaves with «Salir del chat»: their chat closes with «Saliste del chat…» and the ticket leaves their list; on the
+    web A removes B with the chip's ✕: B's open chat closes with «Ya no participas en el chat…» (no endless
+    reconnecting) and the ticket leaves their list. Either way A's strip drops B live. An admin who is not in the chat
+    sees «Unirme», joins (their chip, «(tú)») and leaves again, the chat still open for them."""
+    tag = uuid.uuid4().hex[:6]
+    password = "password-" + tag
+    techs = {}
+    for key, first, last in (("a", "Ana", "Responsable"), ("b", "Luis", "Invitado")):
+        user = "tec%s-%s" % (key, tag)
+        status, agent = http("POST", ctx.api + "/api/agents/", {
+            "username": user, "password": password, "first_name": first, "last_name": last}, ctx.admin())
+        assert status == 201 and agent["role"] != "admin", "create agent: %s %r" % (status, agent)
+        techs[key] = {"user": user, "name": "%s %s" % (first, last), "id": agent["id"]}
+    a_name, b_name = techs["a"]["name"], techs["b"]["name"]
+    status, login = http("POST", ctx.api + "/api/auth/login/", {"username": techs["b"]["user"], "password": password})
+    assert status == 200, "REST login of B: %s %r" % (status, login)
+    b_rest = {"Authorization": "Token " + login["token"]}
+
+    a = new_driver(ctx.out / "logs" / "chromedriver-tec-a.log")
+    b = None
+    try:
+        b = new_driver(ctx.out / "logs" / "chromedriver-tec-b.log")
+        panel_login(ctx, a, techs["a"]["user"], password)
+        panel_login(ctx, b, techs["b"]["user"], password)
+
+        def together(ticket, first, what):
+            """A takes `ticket` and invites B through the strip; B opens it; both write. Returns (text_a, text_b)."""
+            open_chat_as(a, ticket, "A")
+            wait_for(a, lambda x: bubble(x, "user", first), "%s: the customer's message is not in A's chat" % what)
+            wait_for(a, lambda x: x.find_element(By.ID, "assign-take").is_displayed(), "%s: A has no «Tomar»" % what)
+            a.find_element(By.ID, "assign-take").click()
+            wait_people(a, lambda p: p["owner"] == a_name and p["invite"] and not p["members"],
+                        "%s: after «Tomar» A's strip does not say «Responsable: %s» with «Invitar»" % (what, a_name))
+            Select(a.find_element(By.ID, "people-agent")).select_by_value(techs["b"]["id"])
+            a.find_element(By.ID, "people-invite").click()
+            wait_toast(a, "%s se unió al chat" % b_name, what + ", A's invitation")
+            p = wait_people(a, lambda p: p["members"] == [b_name], "%s: B's chip is not in A's strip" % what)
+            assert p["removable"] == ["Quitar a %s del chat" % b_name] and not p["leave"] and not p["join"], p
+            assert p["ownerText"] == "Responsable:%s(tú)" % a_name, p
+            assert techs["b"]["id"] not in [o.get_attribute("value") for o in
+                                            a.find_elements(By.CSS_SELECTOR, "#people-agent option")], \
+                "%s: A may invite B again" % what
+
+            open_chat_as(b, ticket, "B")
+            p = wait_people(b, lambda p: p["owner"] == a_name and p["members"] == [b_name] and p["leave"],
+                            "%s: B's strip does not list A as owner and B with «Salir del chat»" % what)
+            assert p["actions"] == [] and not p["invite"] and not p["join"] and p["removable"] == [], \
+                "%s: B (a participant) sees %r" % (what, p)
+            assert p["ownerText"] == "Responsable:" + a_name, p
+            wait_websocket(b, where="B's panel")
+
+            text_b = "Soy %s, reviso los controladores [%s]" % (b_name, uuid.uuid4().hex[:6])
+            type_and_enter(b, "chat-input", text_b)
+            wait_author(a, "tecnico", text_b, b_name, what + ", B's message in A's panel")
+            wait_author(b, "tecnico", text_b, b_name, what + ", B's message in B's panel")
+            text_a = "Gracias, %s; yo llamo al cliente [%s]" % (b_name.split()[0], uuid.uuid4().hex[:6])
+            type_and_enter(a, "chat-input", text_a)
+            wait_author(b, "tecnico", text_a, a_name, what + ", A's message in B's panel")
+            wait_author(a, "tecnico", text_a, a_name, what + ", A's message in A's panel")
+            if what == "WhatsApp":
+                ctx.shot("34-participant.png", b)
+            for text in (text_a, text_b):
+                item = conversation_item(ctx, ticket, text)
+                assert item and item["role"] == "tecnico", "%s: %r is not stored as written: %r" % (what, text, item)
+            return text_a, text_b
+
+        # WhatsApp: the customer gets each technician's messages signed with their name.
+        wa_first = "Mi impresora no jala [%s]" % tag
+        wa_ticket = ctx.webhook(new_phone(tag), wa_first, "Marta Dos Técnicos")
+        text_a, text_b = together(wa_ticket, wa_first, "WhatsApp")
+        for name, text in ((b_name, text_b), (a_name, text_a)):
+            received = wait_sim_text(ctx, "*%s*:\n%s" % (name, text))
+            assert len(received) == 1, "sent %d times: %r" % (len(received), received)
+        unsigned = [m for m in ctx.sim_messages() if m["texto"] in (text_a, text_b)]
+        assert not unsigned, "an unsigned copy reached WhatsApp: %r" % unsigned
+
+        # B was told: a `chat_invited` notification, in the bell with its icon.
+        wait_until(lambda: any(n["type"] == "chat_invited" and n.get("ticket_id") == wa_ticket for n in http(
+            "GET", ctx.api + "/api/notifications/", headers=b_rest)[1]["notifications"]),
+            "B never got a chat_invited notification for #%d" % wa_ticket, 20)
+        b.find_element(By.ID, "chat-close").click()
+        b.find_element(By.ID, "notifications-bell").click()
+        item = wait_for(b, lambda x: next((li for li in x.find_elements(By.CSS_SELECTOR, "#notifications-list li")
+                                           if li.find_elements(By.CSS_SELECTOR, 'svg[data-icon="user-plus"]')), None),
+                        "B's bell shows no invitation with the user-plus icon")
+        assert "invitaron" in item.text.lower(), item.text
+        b.find_element(By.ID, "notifications-bell").click()
+        ctx.shot("33-participants.png", a)
+
+        # B leaves the WhatsApp chat: told, the chat closes, the ticket leaves B's list; A's strip drops B live.
+        open_chat_as(b, wa_ticket, "B")
+        wait_people(b, lambda p: p["leave"], "WhatsApp: B has no «Salir del chat»")
+        b.execute_script("window.confirm = () => true")  # «¿Salir del chat…?»
+        b.find_element(By.ID, "people-leave").click()
+        wait_toast(b, "Saliste del chat del ticket #%d" % wa_ticket, "B leaving")
+        wait_for(b, lambda x: not chat_open(x), "B's chat stayed open after «Salir del chat»")
+        wait_for(b, lambda x: not x.find_elements(By.CSS_SELECTOR, row_selector(wa_ticket)),
+                 "#%d is still in B's list after B left" % wa_ticket)
+        wait_people(a, lambda p: p["members"] == [] and p["owner"] == a_name, "A's strip still lists B after B left")
+        left = "%s dejó el chat" % b_name
+        wait_for(a, lambda x: any(t["role"] == "system" and t["text"] == left for t in bubbles(x)),
+                 "no «%s» note in A's chat" % left)
+        status, _ = http("GET", ctx.api + "/ticket/%d/conversacion" % wa_ticket, headers=b_rest)
+        assert status == 403, "B still reads the chat they left: %s" % status
+
+        # The web: the visitor's page names each technician on their messages.
+        web_first = "No me llega el correo a Outlook [%s]" % tag
+        room = start_guest_chat(ctx, web_first, "Pedro Web", "pedro.web@example.com", "+52 477 555 0127")
+        g = ctx.guest
+        web_ticket = web_ticket_of(ctx, room)
+        text_a, text_b = together(web_ticket, web_first, "web")
+        wait_author(g, "tecnico", text_b, b_name, "the guest page", "#guest-messages")
+        wait_author(g, "tecnico", text_a, a_name, "the guest page", "#guest-messages")
+
+        # A removes B with the chip's ✕ while B has the chat open: B is told and their panel stops trying.
+        remove = '#people-list .people-remove[aria-label="Quitar a %s del chat"]' % b_name
+        wait_for(a, lambda x: x.find_element(By.CSS_SELECTOR, remove).click() or True, "A could not click B's ✕")
+        wait_toast(a, "%s ya no participa en el chat" % b_name, "A removing B")
+        wait_people(a, lambda p: p["members"] == [], "A's strip still lists B after removing them")
+        wait_toast(b, "Ya no participas en el chat del ticket #%d" % web_ticket, "B removed")
+        wait_for(b, lambda x: not chat_open(x), "B's chat stayed open after A removed B")
+        wait_for(b, lambda x: not x.find_elements(By.CSS_SELECTOR, row_selector(web_ticket)),
+                 "#%d is still in B's list after A removed B" % web_ticket)
+
+        # An admin who is not in the chat joins and leaves it again; the chat stays open for them.
+        d = ctx.panel
+        panel_logged_in(ctx)
+        open_chat(ctx, web_ticket)
+        p = wait_people(d, lambda p: p["join"] and p["owner"] == a_name, "the admin has no «Unirme»")
+        assert not p["leave"] and p["invite"], p
+        d.find_element(By.ID, "people-join").click()
+        wait_toast(d, "Te uniste al chat del ticket #%d" % web_ticket, "the admin joining")
+        p = wait_people(d, lambda p: len(p["members"]) == 1 and p["leave"] and not p["join"],
+                        "the admin's chip is not in the strip after «Unirme»")
+        assert d.find_element(By.CSS_SELECTOR, "#people-list .people-you").text == "(tú)"
+        d.execute_script("window.confirm = () => true")
+        d.find_element(By.ID, "people-leave").click()
+        wait_people(d, lambda p: p["members"] == [] and p["join"], "the admin's chip stayed after «Salir del chat»")
+        assert chat_open(d), "the admin's chat closed when they left it"
+        close_chat(ctx)
+
+        for who, driver in (("A", a), ("B", b)):
+            assert icon_problems(driver) == [], (who, icon_problems(driver))
+            csp = [e.get("message") for e in driver.get_log("browser")
+                   if "Content Security Policy" in (e.get("message") or "")]
+            assert csp == [], "%s's console: %r" % (who, csp)
+    finally:
+        for driver in (a, b):
+            if driver is not None:
+                try:
+                    driver.quit()
+                except Exception:  # noqa: BLE001
+                    pass
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
          test_14_guest_sees_files, test_15_whatsapp_window_and_templates, test_16_recaptcha_v2,
          test_17_recaptcha_v3, test_18_ticket_states, test_19_resolve_and_close_notices, test_20_customer_history,
          test_21_date_separators, test_22_draft_survives_reload, test_23_desktop_notification, test_24_reconnect,
-         test_25_emoji_picker, test_26_admin_template_used_by_agent, test_10_content_security_policy]
+         test_25_emoji_picker, test_26_admin_template_used_by_agent, test_27_two_technicians_one_chat,
+         test_10_content_security_policy]
 
 
 # ---------------------------------------------------------------------------------------------------- runner
@@ -3393,6 +3628,9 @@ def main():
         api_env = dict(
             base_env, MOSTRADOR_HTTP_PORT=str(api_port), MOSTRADOR_WEBHOOK_TOKEN=ctx.webhook_token,
             MOSTRADOR_ADMIN_USER=ADMIN_USER, MOSTRADOR_ADMIN_PASSWORD=ADMIN_PASSWORD, MOSTRADOR_INTAKE="off",
+            # Every guest chat of the run comes from 127.0.0.1: room for more than the default 5 (test_07, test_09,
+            # test_14, test_19, test_25, test_27…); the limit itself has its Swift tests.
+            MOSTRADOR_GUEST_CHATS_PER_IP="50",
             # The Cloud API channel's webhook (test_15); the seed bridge stays every other customer's channel.
             MOSTRADOR_CLOUD_APP_SECRET=CLOUD_APP_SECRET,
             # Serve the panel from the source tree, so the tests check the files in this checkout.

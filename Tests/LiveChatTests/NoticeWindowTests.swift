@@ -74,8 +74,8 @@ struct NoticeWindowTests {
     }
 }
 
-/// Resolving and closing tell the customer (a WhatsApp notice or the web chat's notification) and the assigned
-/// agent, unless they did it themselves.
+/// Resolving and closing tell the customer (a WhatsApp notice or the web chat's notification) and the chat's
+/// technicians (its owner and participants: `ticket_agents`), except the one who did it.
 @Suite("Resolve and close notices")
 struct ClosingNoticeTests {
     static func event(to status: String, channel: Channel, by agent: Int64?) -> TicketStatusChanged {
@@ -89,20 +89,22 @@ struct ClosingNoticeTests {
         outputs.map { output in
             switch output {
             case .notice(let send, _): "whatsapp:\(send.recipient):\(send.text.contains("#9"))"
-            case .notification(let created, _): "\(created.audience):\(created.kind)"
+            case .notification(let created, _):
+                "\(created.audience):\(created.kind)" + (created.excludeAgentID.map { " but \($0)" } ?? "")
             }
         }
     }
 
-    @Test func closingAWhatsAppTicketSendsTheNoticeAndTellsTheAssignedAgent() throws {
+    @Test func closingAWhatsAppTicketSendsTheNoticeAndTellsTheChatsTechnicians() throws {
         let rules = NotificationRules(templates: try NoticeTemplates.load(path: nil))
         let closedByAdmin = Self.describe(
             rules.outputs(for: Self.event(to: "closed", channel: .whatsapp, by: 1), id: UUID()))
-        #expect(closedByAdmin == ["whatsapp:5215550001111:true", "\(NotificationAudience.agent(3)):chat_closed"])
-        // The assigned agent closing it themselves is not told about it.
+        #expect(closedByAdmin == ["whatsapp:5215550001111:true", "ticketAgents:chat_closed but 1"])
+        // The owner closing it themselves is not told about it (the api leaves them out of `ticket_agents`);
+        // the chat's participants are.
         let closedByOwner = Self.describe(
             rules.outputs(for: Self.event(to: "closed", channel: .whatsapp, by: 3), id: UUID()))
-        #expect(closedByOwner == ["whatsapp:5215550001111:true"])
+        #expect(closedByOwner == ["whatsapp:5215550001111:true", "ticketAgents:chat_closed but 3"])
         let sends = rules.outputs(for: Self.event(to: "closed", channel: .whatsapp, by: 3), id: UUID())
         guard case .notice(let send, _) = sends.first else {
             Issue.record("no notice")
@@ -115,10 +117,10 @@ struct ClosingNoticeTests {
         let rules = NotificationRules(templates: try NoticeTemplates.load(path: nil))
         #expect(
             Self.describe(rules.outputs(for: Self.event(to: "resolved", channel: .web, by: 3), id: UUID()))
-                == ["\(NotificationAudience.customer):chat_resolved"])
+                == ["customer:chat_resolved", "ticketAgents:chat_resolved but 3"])
         #expect(
             Self.describe(rules.outputs(for: Self.event(to: "closed", channel: .web, by: 2), id: UUID()))
-                == ["\(NotificationAudience.customer):chat_closed", "\(NotificationAudience.agent(3)):chat_closed"])
+                == ["customer:chat_closed", "ticketAgents:chat_closed but 2"])
         // Reopening tells nobody.
         #expect(rules.outputs(for: Self.event(to: "open", channel: .web, by: nil), id: UUID()).isEmpty)
     }

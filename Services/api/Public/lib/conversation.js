@@ -227,6 +227,18 @@ export class Conversation {
 
   signature(m) { return this.view.status(m) + '|' + m.intento + '|' + m.error_entrega; }
 
+  /** Vuelve a escribir el nombre sobre cada burbuja: view.author(m) puede decir más que al dibujarla (p. ej. el
+   * panel supo después qué técnico escribió cada mensaje). */
+  refreshAuthors() {
+    const saved = Array.from(this.msgs, ([id, m]) => [this.els.get(id), m]);
+    for (const [el, m] of [...saved, ...this.pending.map((p) => [p.el, p.msg])]) {
+      const slot = el?.querySelector('.message-author');
+      if (!slot) continue;
+      const name = this.view.author(m);
+      if (slot.textContent !== name) slot.textContent = name;
+    }
+  }
+
   /**
    * Una línea del sistema que no es un mensaje guardado (un aviso al cliente, p. ej. «Tu chat fue cerrado…»):
    * centrada como las notas, tras el último mensaje que no sea posterior a `timestamp`. `key` evita repetirla.

@@ -17,12 +17,20 @@ function agentName(a) {
   return [a.user.first_name, a.user.last_name].filter(Boolean).join(' ').trim() || a.user.username;
 }
 
-async function loadAgents() {
-  if (agents) return true;
+/** fresh: volver a pedirlos aunque ya estén (un agente creado después de entrar). */
+async function loadAgents(fresh = false) {
+  if (agents && !fresh) return true;
   const res = await api('/api/agents/');
   if (!res.ok) return false;
-  agents = res.data.map((a) => ({ id: a.id, userId: a.user.id, name: agentName(a), available: a.is_available }));
+  agents = res.data.map((a) => ({
+    id: a.id, userId: a.user.id, name: agentName(a), available: a.is_available, active: a.is_active !== false,
+  }));
   return true;
+}
+
+/** Los agentes de GET /api/agents/ (los mismos de «Transferir a…»); null si no se pudieron leer. */
+export async function agentList(fresh = false) {
+  return (await loadAgents(fresh)) ? agents : null;
 }
 
 /** Muestra los controles para el chat de `ticketId`; changed() se llama tras cada acción hecha. */
@@ -55,6 +63,11 @@ export function updateAssignment(ticket) {
   $('#assign-resolve').disabled = estado === 'closed' || estado === 'resolved';
   const info = $('#assign-info');
   const uid = ticket.agente_asignado;
+  // Un técnico que lee el chat de otro es un participante invitado (panel/participants.js): escribe, pero tomar,
+  // transferir, resolver y cerrar son del responsable (la API se lo negaría).
+  const participant = session.agent()?.role !== 'admin' && uid !== null && uid !== session.user()?.id;
+  for (const k of ACTIONS) $('#assign-' + k).hidden = participant;
+  $('#assign-agent').hidden = participant;
   if (uid === null) info.textContent = 'Sin asignar';
   else if (session.user()?.id === uid) info.textContent = 'Asignado a ti';
   else info.textContent = 'Asignado a ' + (agents?.find((a) => a.userId === uid)?.name || 'agente #' + uid);

@@ -21,6 +21,10 @@ import { openCustomerHistory } from './customer.js';
 import { notifyCustomerMessage } from './desktop-notify.js';
 import { openDialog } from './dialogs.js';
 import { openEvidence } from './evidence.js';
+import {
+  accessLost, hideParticipants, noteTechnicians, peopleChanged, setupParticipants, showParticipants, technicianName,
+  updateParticipants,
+} from './participants.js';
 import * as session from './session.js';
 import { renderTemplate } from './templates.js';
 import { openTemplatesAdmin } from './templates-admin.js';
@@ -79,7 +83,9 @@ export function panelView(getTicket, extra = {}) {
     outgoing: ['tecnico', 'assistant'],
     status: (m) => m.localStatus || m.estado_entrega || 'stored',
     tracked: (m) => TRACKED.has(m.estado_entrega),
-    author: (m) => (m.role === 'user' ? getTicket()?.nombre || ROLE_LABEL.user : ROLE_LABEL[m.role]),
+    // extra.technician(m): el nombre del técnico, cuando el chat tiene más de uno (panel/participants.js).
+    author: (m) => (m.role === 'user' ? getTicket()?.nombre || ROLE_LABEL.user
+      : (m.role === 'tecnico' && extra.technician?.(m)) || ROLE_LABEL[m.role]),
     attachment: attachmentEl,
     quoteAuthor,
     onQuoteMissing: () => toast('El mensaje citado no está en la conversación cargada.', 'info'),
@@ -110,6 +116,7 @@ export async function openChat(ticketId, opener) {
     onRetry: (m) => retry(c, m),
     onStatus: (m) => { clearSendAlertIfDelivered(c); onDeliveryStatus(c, m); },
     onReply: (m) => { if (chat === c) startReply(m); },
+    technician: (m) => technicianName(c, m),
   }));
   chat = c;
   c.conv.placeholder('Cargando conversación…');
@@ -146,6 +153,7 @@ export async function openChat(ticketId, opener) {
   typing.channel = c.channel;
   c.channel.start(res.ok || !isTransient(res));
   showAssignment(c.id, c.ticket, () => c.channel.pollNow());
+  if (res.ok) showParticipants(c);
 }
 
 function closeChat() {
@@ -154,6 +162,7 @@ function closeChat() {
   resetChatFiles(); // antes de soltar el chat: un comentario sin enviar vuelve a su borrador
   cancelReply(); // la cita era de este chat
   resetChatWindow();
+  hideParticipants();
   chat = null;
   typing.reset();
   c.channel?.stop();
@@ -169,6 +178,7 @@ async function poll(c) {
   if (chat !== c) return true;
   const res = await api('/ticket/' + c.id + '/conversacion?desde=' + c.conv.cursor());
   if (chat !== c) return true;
+  if (res.status === 403) { accessLost(c); return true; } // ya no participa en el chat (panel/participants.js)
   if (!res.ok) return !isTransient(res);
   applyConversation(c, res.data);
   c.loaded = true;
@@ -188,6 +198,7 @@ function applyConversation(c, data) {
 }
 
 function onAdded(c, added) {
+  noteTechnicians(c, added);
   const fromCustomer = added.filter((m) => m.role === 'user');
   if (fromCustomer.length) {
     // Lo que ya estaba al abrir el chat no es «nuevo»: solo avisan los que llegan después (y con la pestaña oculta).
@@ -238,15 +249,17 @@ function updateHeader(c) {
   const lbl = ticketLabel(c.ticket);
   $('#chat-customer').textContent = lbl.nombre;
   $('#chat-phone').textContent = lbl.telefono;
+  // What the intake read: the device, its asset or serial number, where the customer is.
   const equipo = $('#chat-equipo');
-  if (t.equipo) setLabel(equipo, 'laptop', truncate(t.equipo, 80));
-  equipo.title = t.equipo || '';
-  equipo.hidden = !t.equipo;
+  const detalle = [t.equipo, t.activo && 'Activo/serie ' + t.activo, t.ubicacion].filter(Boolean).join(' · ');
+  if (detalle) setLabel(equipo, 'laptop', truncate(detalle, 120));
+  equipo.title = detalle;
+  equipo.hidden = !detalle;
   $('#chat-badges').replaceChildren(...(t.estado ? [estadoBadge(t.estado), categoriaBadges(t)] : []));
   // «Historial del cliente»: en cuanto se sabe quién es (cliente_id llega con el ticket).
   $('#chat-customer-btn').disabled = t.cliente_id === undefined || t.cliente_id === null;
   updateComposer(c);
-  if (c.ticket) updateAssignment(c.ticket);
+  if (c.ticket) { updateAssignment(c.ticket); updateParticipants(c); }
 }
 
 /** El compositor según el ticket (cerrado: nada se envía) y la ventana de 24 h (cerrada: solo plantillas). */
@@ -456,7 +469,10 @@ function onFrame(c, tipo, d) {
   } else if (tipo === 'estado_entrega') {
     const fields = { estado_entrega: d.estado_entrega, intento: d.intento, error_entrega: d.error_entrega };
     if (!c.conv.updateStatus(d.mensaje_id, fields)) c.channel.pollNow();
-  } else if (PEOPLE.has(tipo)) c.channel.pollNow();
+  } else if (PEOPLE.has(tipo)) {
+    c.channel.pollNow();
+    peopleChanged(c);
+  }
 }
 
 /* ----- arranque ----- */
@@ -489,6 +505,7 @@ export function setupChatPanel() {
     isAdmin: () => session.agent()?.role === 'admin',
     manage: (opener) => openTemplatesAdmin(opener),
   });
+  setupParticipants({ close: (c) => { if (!c || chat !== c) return false; closeChat(); return true; } });
   $('#chat-reconnect').addEventListener('click', () => {
     chat?.channel?.reconnectNow();
   });

@@ -8,7 +8,10 @@ import { openChat } from './chat-panel.js';
 import { isLoggedIn } from './session.js';
 import { ticketByRoom } from './tickets.js';
 
-const ICONS = { new_chat: 'chat', new_message: 'mail', chat_assigned: 'take', chat_transferred: 'transfer', chat_resolved: 'check', chat_closed: 'lock' };
+const ICONS = {
+  new_chat: 'chat', new_message: 'mail', chat_assigned: 'take', chat_transferred: 'transfer', chat_resolved: 'check',
+  chat_closed: 'lock', chat_invited: 'user-plus', chat_removed: 'user-minus',
+};
 
 let timer = null;
 let open = false;
@@ -80,7 +83,8 @@ async function onItemClick(n) {
   }
   const ticketId = n.ticket_id ?? (n.chat_room_id ? ticketByRoom(n.chat_room_id)?.id : null);
   closePanel();
-  if (ticketId) openChat(ticketId, $('#notifications-bell'));
+  // A quien quitaron de un chat ya no lo puede abrir (chat_removed): el aviso basta.
+  if (ticketId && n.type !== 'chat_removed') openChat(ticketId, $('#notifications-bell'));
   pollUnread();
 }
 
