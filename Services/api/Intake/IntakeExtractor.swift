@@ -186,9 +186,12 @@ enum IntakeExtractor {
         return nil
     }
 
-    /// The whole message is a name: one to four words (two at least unless the name was asked), no digits, none of
-    /// them a word a problem or a greeting is made of.
+    /// The whole message, answering a question, is a name: one to four words (two at least unless the name was
+    /// asked), no digits, none of them a word a problem or a greeting is made of.
     static func isOnlyName(_ tokens: [Token], asked: IntakeSlot?) -> Bool {
+        // Unasked (a first message, an answer to the summary), two capitalised words are not taken for a name:
+        // "Body Text", "Buen Día".
+        guard asked != nil else { return false }
         let words = tokens.filter(\.isWord)
         let punctuation = tokens.filter { !$0.isWord && !".,!¡\n".contains($0.key) }
         guard punctuation.isEmpty, (asked == .name ? 1 : 2)...4 ~= words.count else { return false }
