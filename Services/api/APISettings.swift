@@ -20,6 +20,12 @@ struct APISettings: Sendable {
     var guestSessionLifetime: TimeInterval = 30 * 60
     var guestChatsPerIP = 5
     var guestChatWindow: TimeInterval = 3600
+    /// The OpenAI-compatible endpoint the intake asks to read customers' messages (`MOSTRADOR_LLM_URL`, the same
+    /// setting the classifier uses; nil: the local extractor only), its model, key and time limit.
+    var llmURL: String?
+    var llmModel = "llama3.2"
+    var llmAPIKey: String?
+    var llmTimeout: Duration = .seconds(3)
     /// reCAPTCHA on `complete_chat`: off unless a secret is set.
     var recaptchaSecret: String?
     var recaptchaVerifyURL = "https://www.google.com/recaptcha/api/siteverify"
@@ -116,6 +122,10 @@ struct APISettings: Sendable {
         guestChatsPerIP = try configuration.setting("MOSTRADOR_GUEST_CHATS_PER_IP", default: 5)
         guestChatWindow =
             try configuration.number("MOSTRADOR_GUEST_CHAT_WINDOW_MINUTES", default: 60, within: 1...10080) * 60
+        llmURL = configuration.setting("MOSTRADOR_LLM_URL")
+        llmModel = configuration.setting("MOSTRADOR_LLM_MODEL") ?? llmModel
+        llmAPIKey = configuration.setting("MOSTRADOR_LLM_API_KEY")
+        llmTimeout = try configuration.seconds("MOSTRADOR_LLM_TIMEOUT_SECONDS", default: 3, within: 0.1...60)
         recaptchaSecret = configuration.setting("MOSTRADOR_RECAPTCHA_SECRET")
         recaptchaVerifyURL = configuration.setting("MOSTRADOR_RECAPTCHA_VERIFY_URL") ?? recaptchaVerifyURL
         recaptchaMinimumScore = try configuration.number("MOSTRADOR_RECAPTCHA_MIN_SCORE", default: 0.5, within: 0...1)

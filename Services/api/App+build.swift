@@ -56,9 +56,15 @@ struct APIComponents {
         notifications = NotificationStore(committer: committer)
         guestSessions = GuestSessions(reader: pool)
         readModels = ReadModels(reader: pool)
-        conversations = Conversations(
+        var conversations = Conversations(
             committer: committer, live: live, deliveries: DeliveryOutcomeWaiter(), sendWait: settings.sendWait,
             outboxWakeup: outboxWakeup, clock: clock, rates: MessageRateLimits(settings, clock: clock))
+        conversations.intakeLLM = settings.llmURL.map { url in
+            IntakeLLM(
+                endpoint: IntakeLLM.endpoint(from: url), model: settings.llmModel, apiKey: settings.llmAPIKey,
+                timeout: settings.llmTimeout, logger: Logger(label: "mostrador.api.intake-llm"))
+        }
+        self.conversations = conversations
     }
 
     var callers: CallerMiddleware { CallerMiddleware(agents: agents, tickets: conversations.tickets) }

@@ -24,6 +24,17 @@ extension Conversations {
         /// How many new tickets this sender may still open (nil: no cap).
         var newTicketCap: NewTicketCap?
 
+        /// What the optional LLM read in `content` for the intake (validated), read before the transaction.
+        var intakeFacts: IntakeFacts?
+
+        /// The intake's reader for this message: the local extractor, with the LLM's fields over it.
+        var intakeReader: IntakeBot.Reader {
+            let (content, llm) = (content, intakeFacts)
+            return { text, asked in
+                IntakeExtractor.facts(in: text, asked: asked).overlaid(with: text == content ? llm : nil)
+            }
+        }
+
         var intakeInput: IntakeBot.Input {
             attachment == nil ? .text(content) : .image(caption: content.isEmpty ? nil : content)
         }
@@ -41,7 +52,15 @@ extension Conversations {
     /// reopening a resolved one), runs the intake assistant, and pins the ticket's reply address to the verified
     /// address it came from — in one transaction.
     func receive(_ inbound: Inbound, intake: Bool) async throws -> Received {
-        let received = try await committer.write { db in try Self.receive(inbound, intake: intake, db: db) }
+        var inbound = inbound
+        // The LLM reads the message outside the transaction, and only while the intake is talking to the sender.
+        let sender = inbound.sender
+        if intake, let llm = intakeLLM, !inbound.content.isEmpty,
+            try await messages.reader.read({ db in try IntakeStep.reads(from: sender, db: db) })
+        {
+            inbound.intakeFacts = await llm.read(inbound.content)
+        }
+        let received = try await committer.write { [inbound] db in try Self.receive(inbound, intake: intake, db: db) }
         if !received.duplicate {
             outboxWakeup.signal()
             live.changed(received.ticketID)
@@ -62,7 +81,10 @@ extension Conversations {
             try Tickets.pinReplyAddress(inbound.sender.address, channel: inbound.channel, ticketID: open.id, db: db)
             ticket = try TicketFacts.fetch(id: open.id, db: db)!
             created = false
-            if intake { reaction = try IntakeStep.next(inbound.intakeInput, ticketID: ticket.id, db: db) }
+            if intake {
+                reaction = try IntakeStep.next(
+                    inbound.intakeInput, ticketID: ticket.id, db: db, read: inbound.intakeReader)
+            }
         } else {
             try inbound.newTicketCap?.check(customerID: customerID, db: db)
             let language = IntakeBot.language(of: inbound.content)
@@ -74,7 +96,7 @@ extension Conversations {
                 ticketID: fresh.id, customerName: fresh.customerName, description: nil, equipment: nil,
                 language: language)
             // Without the assistant, the first message is the description.
-            reaction = intake ? IntakeBot.start(inbound.intakeInput, context: context) : nil
+            reaction = intake ? IntakeBot.start(inbound.intakeInput, context: context, read: inbound.intakeReader) : nil
             draft.description = intake ? reaction?.description : inbound.content
             if let description = draft.description {
                 try db.execute(

@@ -21,6 +21,8 @@ struct Conversations: Sendable {
     let clock: WallClock
     /// How fast visitors may write.
     let rates: MessageRateLimits
+    /// Reads customers' messages for the intake besides the local extractor (`MOSTRADOR_LLM_URL`; nil: local only).
+    var intakeLLM: IntakeLLM?
 
     init(
         committer: GroupCommitter, live: any LivePublisher, deliveries: DeliveryOutcomeWaiter,

@@ -95,8 +95,12 @@ struct IntakeBot {
         var clearEquipment = false
     }
 
+    /// How a message is read: the local extractor, or with the LLM's validated fields over it (`IntakeLLM`).
+    typealias Reader = @Sendable (_ text: String, _ asked: IntakeSlot?) -> IntakeFacts
+    static let localReader: Reader = { text, asked in IntakeExtractor.facts(in: text, asked: asked) }
+
     /// The first message of a new ticket.
-    static func start(_ input: Input, context: Context) -> Reaction {
+    static func start(_ input: Input, context: Context, read: Reader = localReader) -> Reaction {
         let texts = IntakeTexts(language: context.language)
         var reaction = Reaction(state: State(step: .awaitingDescription))
         if case .text(let text) = input, wantsHuman(text) {
@@ -112,7 +116,7 @@ struct IntakeBot {
             reaction.state.photos = 1
             text = caption
         }
-        if let text, !text.isEmpty { absorb(IntakeExtractor.facts(in: text), into: &reaction, context: context) }
+        if let text, !text.isEmpty { absorb(read(text, nil), into: &reaction, context: context) }
         let act = ask(after: &reaction, context: context)
         let name = reaction.customerName ?? context.customerName
         reaction.replies = [texts.greeting(name, ticketID: context.ticketID) + " " + say(act, reaction, context)]
@@ -121,7 +125,7 @@ struct IntakeBot {
     }
 
     /// A later message while the intake is going on.
-    static func next(_ input: Input, state: State, context: Context) -> Reaction {
+    static func next(_ input: Input, state: State, context: Context, read: Reader = localReader) -> Reaction {
         let texts = IntakeTexts(language: context.language)
         var reaction = Reaction(state: state)
         guard state.step != .done, state.step != .handedOff else { return reaction }
@@ -134,7 +138,7 @@ struct IntakeBot {
         if case .image(let caption) = input {
             reaction.state.photos += 1
             if let caption, !caption.isEmpty {
-                absorb(IntakeExtractor.facts(in: caption, asked: state.step.asked), into: &reaction, context: context)
+                absorb(read(caption, state.step.asked), into: &reaction, context: context)
             }
             guard state.step == .awaitingPhotos || state.step == .confirming else { return reaction }
             reaction.replies = [texts.photoReceived(reaction.state.photos)]
@@ -146,7 +150,7 @@ struct IntakeBot {
         switch state.step {
         case .awaitingName, .awaitingDescription, .awaitingEquipment:
             let asked = state.step.asked
-            let facts = IntakeExtractor.facts(in: text, asked: asked)
+            let facts = read(text, asked)
             if asked == .equipment, facts.unknown {
                 reaction.state.equipmentUnknown = true
                 reaction.clearEquipment = true
@@ -159,7 +163,7 @@ struct IntakeBot {
             reaction.replies = [thanks + say(act, reaction, context)]
             reaction.acts = [act]
         case .awaitingPhotos, .confirming:
-            let facts = IntakeExtractor.facts(in: text)
+            let facts = read(text, nil)
             if state.step == .confirming, facts.affirmative || state.summaries >= 3 {
                 reaction.state.step = .done
                 reaction.replies = [texts.done(name: context.customerName, ticketID: context.ticketID)]

@@ -5,7 +5,9 @@ import MostradorContracts
 /// Persists the intake inside the webhook's transaction: reads the state from the ticket, stores what the bot decided
 /// and queues its replies like any other outbound message.
 enum IntakeStep {
-    static func next(_ input: IntakeBot.Input, ticketID: Int64, db: Database) throws -> IntakeBot.Reaction? {
+    static func next(
+        _ input: IntakeBot.Input, ticketID: Int64, db: Database, read: IntakeBot.Reader = IntakeBot.localReader
+    ) throws -> IntakeBot.Reaction? {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(
@@ -22,7 +24,21 @@ enum IntakeStep {
             ticketID: ticketID, customerName: row["name"], description: row["description"],
             equipment: row["equipment"], asset: row["asset_tag"], location: row["location"],
             language: row["language"])
-        return IntakeBot.next(input, state: state, context: context)
+        return IntakeBot.next(input, state: state, context: context, read: read)
+    }
+
+    /// Whether the intake reads a message from `sender` now: a new customer or one without an open WhatsApp
+    /// ticket (a ticket opens and the intake starts), or one whose open ticket's intake is still going on.
+    static func reads(from sender: SenderAddress, db: Database) throws -> Bool {
+        guard let customerID = try Customers.owner(of: sender, db: db),
+            let open = try Tickets.openWhatsApp(customerID: customerID, db: db)
+        else { return true }
+        guard
+            let text = try String.fetchOne(
+                db, sql: "SELECT intake_state FROM tickets WHERE id = ?", arguments: [open.id]),
+            let state = try? JSONDecoder().decode(IntakeBot.State.self, from: Data(text.utf8))
+        else { return false }
+        return state.step != .done && state.step != .handedOff
     }
 
     static func apply(_ reaction: IntakeBot.Reaction, ticketID: Int64, customerID: Int64, db: Database) throws {
