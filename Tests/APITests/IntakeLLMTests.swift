@@ -33,7 +33,12 @@ import Testing
                          "ubicacion": "almacén", "problema": "la copiadora Ricoh MP 2014 atasca todas las hojas",
                          "correccion": false}
                         """))
-            try await APITestSystem.with(configure: { $0.llmURL = llm.url }) { api in
+            // A generous limit: the fake answers at once, but a loaded machine (the whole suite in one process) can
+            // take seconds to connect.
+            try await APITestSystem.with(configure: {
+                $0.llmURL = llm.url
+                $0.llmTimeout = .seconds(30)
+            }) { api in
                 let id = try await api.whatsapp("5215550006001", Self.message)
                 let row = try await Self.ticket(api, id)
                 // The local extractor alone finds no name in "aquí Rodrigo Salas reportando".
@@ -61,7 +66,12 @@ import Testing
                         {"nombre": "Juan Pérez", "equipo": "impresora Epson", "activo": "99999", "ubicacion": null,
                          "problema": "la impresora no funciona", "correccion": false}
                         """))
-            try await APITestSystem.with(configure: { $0.llmURL = llm.url }) { api in
+            // A generous limit: the fake answers at once, but a loaded machine (the whole suite in one process) can
+            // take seconds to connect.
+            try await APITestSystem.with(configure: {
+                $0.llmURL = llm.url
+                $0.llmTimeout = .seconds(30)
+            }) { api in
                 let id = try await api.whatsapp(
                     "5215550006002", "Hola, soy Marta Ríos, mi impresora Epson L3150 no jala las hojas", name: "Martita"
                 )
@@ -75,27 +85,33 @@ import Testing
         }
     }
 
+    /// Each failure leaves the local reading. The slow answer would name the customer (a name the local extractor
+    /// cannot find in "aquí Rodrigo Salas reportando"): past the time limit it must not be used.
     @Test(arguments: ["error", "nonsense", "timeout"])
     func aFailingLLMLeavesTheLocalExtractor(_ failure: String) async throws {
         try await FakeLLM.with { llm in
             switch failure {
             case "error": llm.set(.init(status: 500))
-            case "nonsense": llm.set(.init(reply: "Claro, con gusto te ayudo con tu impresora."))
-            default: llm.set(.init(reply: #"{"nombre": "Marta Ríos"}"#, delay: .seconds(5)))
+            case "nonsense": llm.set(.init(reply: "Claro, con gusto te ayudo con tu copiadora."))
+            default: llm.set(.init(reply: #"{"nombre": "Rodrigo Salas"}"#, delay: .seconds(60)))
             }
             try await APITestSystem.with(configure: {
                 $0.llmURL = llm.url
-                $0.llmTimeout = .milliseconds(500)
+                // Errors and prose come at once (a long limit keeps a loaded machine from turning them into
+                // timeouts); the slow answer is 60 s away from a 2 s limit.
+                $0.llmTimeout = failure == "timeout" ? .seconds(2) : .seconds(30)
             }) { api in
-                let started = ContinuousClock.now
-                let id = try await api.whatsapp(
-                    "5215550006003", "Hola, soy Marta Ríos, mi impresora Epson L3150 no jala las hojas")
-                #expect(ContinuousClock.now - started < .seconds(4))
+                let id = try await api.whatsapp("5215550006003", Self.message, name: "Rodri")
                 let row = try await Self.ticket(api, id)
-                #expect(row["name"] as String? == "Marta Ríos")
-                #expect(row["equipment"] as String? == "impresora Epson L3150")
-                #expect(row["description"] as String? == "mi impresora Epson L3150 no jala las hojas")
-                #expect(llm.asked.count == 1)
+                // Exactly the local reading: the push name stays, no name from the model.
+                let local = IntakeExtractor.facts(in: Self.message)
+                #expect(row["name"] as String? == "Rodri")
+                #expect(row["equipment"] as String? == local.equipment)
+                #expect(row["location"] as String? == local.location)
+                #expect(row["description"] as String? == local.problem)
+                #expect(local.equipment != nil && local.problem != nil)
+                // Asked once at most (on a loaded machine the request may not even arrive within the limit).
+                #expect(llm.asked.count <= 1)
             }
         }
     }
