@@ -115,7 +115,7 @@ extension Conversations {
                     customerID: customerID, customerName: reaction?.customerName ?? fresh.customerName,
                     description: draft.description, language: language, createdAt: Date(),
                     recipient: inbound.sender.address,
-                    intakeRunning: reaction.map { $0.state.step != .done && $0.state.step != .handedOff } ?? false,
+                    intakeRunning: reaction.map { !$0.state.step.isOver } ?? false,
                     replyChannel: inbound.channel, equipment: equipment),
                 in: db)
             ticket = fresh

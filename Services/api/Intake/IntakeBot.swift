@@ -21,6 +21,9 @@ struct IntakeBot {
         case done
         case handedOff = "handed_off"
 
+        /// The intake is over: the summary was confirmed, or the customer asked for a person.
+        var isOver: Bool { self == .done || self == .handedOff }
+
         /// The question this step asked.
         var asked: IntakeSlot? {
             switch self {
@@ -128,7 +131,7 @@ struct IntakeBot {
     static func next(_ input: Input, state: State, context: Context, read: Reader = localReader) -> Reaction {
         let texts = IntakeTexts(language: context.language)
         var reaction = Reaction(state: state)
-        guard state.step != .done, state.step != .handedOff else { return reaction }
+        guard !state.step.isOver else { return reaction }
         if case .text(let text) = input, wantsHuman(text) {
             reaction.state.step = .handedOff
             reaction.replies = [texts.handOff]

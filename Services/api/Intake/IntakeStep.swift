@@ -16,9 +16,7 @@ enum IntakeStep {
                         FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.id = ?
                         """),
                 arguments: [ticketID]),
-            let stateText = row["intake_state"] as String?,
-            let state = try? JSONDecoder().decode(IntakeBot.State.self, from: Data(stateText.utf8)),
-            state.step != .done, state.step != .handedOff
+            let state = running(row["intake_state"])
         else { return nil }
         let context = IntakeBot.Context(
             ticketID: ticketID, customerName: row["name"], description: row["description"],
@@ -33,12 +31,16 @@ enum IntakeStep {
         guard let customerID = try Customers.owner(of: sender, db: db),
             let open = try Tickets.openWhatsApp(customerID: customerID, db: db)
         else { return true }
-        guard
-            let text = try String.fetchOne(
-                db, sql: "SELECT intake_state FROM tickets WHERE id = ?", arguments: [open.id]),
-            let state = try? JSONDecoder().decode(IntakeBot.State.self, from: Data(text.utf8))
-        else { return false }
-        return state.step != .done && state.step != .handedOff
+        return running(
+            try String.fetchOne(db, sql: "SELECT intake_state FROM tickets WHERE id = ?", arguments: [open.id])) != nil
+    }
+
+    /// A ticket's stored intake state, when the intake is still going on (nil: none, unreadable or over).
+    static func running(_ stored: String?) -> IntakeBot.State? {
+        guard let stored, let state = try? JSONDecoder().decode(IntakeBot.State.self, from: Data(stored.utf8)),
+            !state.step.isOver
+        else { return nil }
+        return state
     }
 
     static func apply(_ reaction: IntakeBot.Reaction, ticketID: Int64, customerID: Int64, db: Database) throws {

@@ -80,7 +80,7 @@ enum IntakeVocabulary {
             "urgente", "urgent", "activo", "inventario", "serie", "serial", "correo", "email", "internet", "wifi",
             "red", "sistema", "programa", "impresion", "sonido", "carga", "prende", "enciende", "funciona", "sirve",
             "imprime", "abre", "conecta", "trabo", "traba", "congela", "apaga", "reinicia", "lento", "lenta", "rota",
-            "roto", "listo", "ok", "gracias", "thanks", "yes", "no", "sí", "claro", "ninguna", "ninguno",
+            "roto", "listo", "ok", "gracias", "thanks", "yes", "sí", "claro", "ninguna", "ninguno",
         ]
         words.formUnion(greetingWords)
         words.formUnion(closingWords)
@@ -96,9 +96,9 @@ enum IntakeVocabulary {
         "ruido", "calienta", "manchas", "rayas", "parpadea", "parpadeando", "atasca", "atascado", "atora",
         "bloqueado", "bloqueada", "olvide", "contrasena", "not", "won't", "wont", "can't", "cant", "doesn't",
         "doesnt", "isn't", "broken", "slow", "crash", "crashes", "fails", "failing", "stuck", "frozen", "freezes",
-        "dead", "error", "errors", "noise", "overheating", "flickering", "jammed", "locked", "forgot", "password",
+        "dead", "errors", "noise", "overheating", "flickering", "jammed", "locked", "forgot", "password",
         "cracked", "won’t", "can’t", "doesn’t", "nprende", "noprende", "sirbe", "jala", "jalando", "stopped",
-        "spilled", "expired", "keeps", "derrame", "derrame", "tire", "cayo", "mojo", "vencio", "marca", "sale",
+        "spilled", "expired", "keeps", "derrame", "tire", "cayo", "mojo", "vencio", "marca", "sale",
         "aparece", "dañado", "danado", "damaged", "corrupt", "shows", "says",
     ]
 
