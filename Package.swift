@@ -109,7 +109,7 @@ let package = Package(
             dependencies: [
                 "AMQPClient", "MostradorMessaging", .hummingbird, .serviceLifecycle, .argumentParser, .logging,
                 .metrics,
-                .prometheus, .nioCore,
+                .prometheus, .nioCore, .asyncHTTPClient,
             ],
             path: "Shared/ServiceKit",
             swiftSettings: swiftSettings
@@ -173,7 +173,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ClassifierTests",
-            dependencies: ["MostradorClassifier", "MostradorContracts", "TestSupport", .hummingbird, .asyncHTTPClient],
+            dependencies: [
+                "MostradorClassifier", "MostradorContracts", "MostradorServiceKit", "TestSupport", .hummingbird,
+                .asyncHTTPClient,
+            ],
             path: "Tests/ClassifierTests",
             swiftSettings: swiftSettings
         ),

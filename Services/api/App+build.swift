@@ -61,8 +61,9 @@ struct APIComponents {
             outboxWakeup: outboxWakeup, clock: clock, rates: MessageRateLimits(settings, clock: clock))
         conversations.intakeLLM = settings.llmURL.map { url in
             IntakeLLM(
-                endpoint: IntakeLLM.endpoint(from: url), model: settings.llmModel, apiKey: settings.llmAPIKey,
-                timeout: settings.llmTimeout, logger: Logger(label: "mostrador.api.intake-llm"))
+                chat: ChatCompletions(
+                    url: url, model: settings.llmModel, apiKey: settings.llmAPIKey, timeout: settings.llmTimeout),
+                logger: Logger(label: "mostrador.api.intake-llm"))
         }
         self.conversations = conversations
     }

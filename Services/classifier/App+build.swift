@@ -21,11 +21,14 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     if let url = settings.llmURL {
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         let llm = LLMClassifier(
-            client: client, endpoint: LLMClassifier.endpoint(from: url), model: settings.llmModel,
-            apiKey: settings.llmAPIKey, timeout: settings.llmTimeout, fallback: local, logger: logger)
+            chat: ChatCompletions(
+                client: client, url: url, model: settings.llmModel, apiKey: settings.llmAPIKey,
+                timeout: settings.llmTimeout),
+            fallback: local, logger: logger)
         workers.append(HTTPClientShutdown(client: client))
         classify = { await llm.classify($0) }
-        logger.info("asking the LLM first", metadata: ["endpoint": "\(llm.endpoint)", "model": "\(llm.model)"])
+        logger.info(
+            "asking the LLM first", metadata: ["endpoint": "\(llm.chat.endpoint)", "model": "\(llm.chat.model)"])
     } else {
         classify = { local.classify($0) }
     }

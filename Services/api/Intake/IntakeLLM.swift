@@ -1,7 +1,6 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
-import NIOCore
+import MostradorServiceKit
 
 /// The optional reader of customer messages for the intake: an OpenAI-compatible chat endpoint (the same
 /// `MOSTRADOR_LLM_URL` the classifier asks for labels) asked for the fields as JSON. Its answer is validated — every
@@ -9,10 +8,7 @@ import NIOCore
 /// timeout or an answer with nothing valid gives nil, and the local extractor alone reads the message. Never
 /// required: without the setting, or when it fails, the intake works the same.
 struct IntakeLLM: Sendable {
-    let endpoint: String
-    let model: String
-    let apiKey: String?
-    let timeout: Duration
+    let chat: ChatCompletions
     let logger: Logger
 
     static let prompt = """
@@ -25,39 +21,13 @@ struct IntakeLLM: Sendable {
         el JSON.
         """
 
-    /// `https://host:port` or a full `…/chat/completions` URL (as the classifier takes it).
-    static func endpoint(from url: String) -> String {
-        var base = url
-        while base.hasSuffix("/") { base.removeLast() }
-        if base.hasSuffix("/chat/completions") { return base }
-        return base.hasSuffix("/v1") ? base + "/chat/completions" : base + "/v1/chat/completions"
-    }
-
     func read(_ text: String) async -> IntakeFacts? {
-        var request = HTTPClientRequest(url: endpoint)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        let body: [String: Any] = [
-            "model": model, "temperature": 0, "max_tokens": 400, "response_format": ["type": "json_object"],
-            "messages": [
-                ["role": "system", "content": Self.prompt], ["role": "user", "content": String(text.prefix(4000))],
-            ],
-        ]
         do {
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
-            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.milliseconds))
-            let bytes = try await response.body.collect(upTo: 1 << 20)
-            guard response.status.code == 200,
-                let object = try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any],
-                let choices = object["choices"] as? [[String: Any]],
-                let message = choices.first?["message"] as? [String: Any],
-                let content = message["content"] as? String,
-                let facts = Self.validated(content, message: text)
-            else {
+            let reply = try await chat.ask(system: Self.prompt, user: text, maxTokens: 400, json: true)
+            guard let content = reply.content, let facts = Self.validated(content, message: text) else {
                 logger.warning(
                     "LLM gave no usable intake fields: the local extractor reads the message",
-                    metadata: ["status": "\(response.status.code)"])
+                    metadata: ["status": "\(reply.status)"])
                 return nil
             }
             return facts

@@ -1,18 +1,13 @@
 import AMQPClient
-import AsyncHTTPClient
 import Foundation
 import Logging
 import MostradorContracts
-import NIOCore
+import MostradorServiceKit
 
 /// Asks an OpenAI-compatible chat endpoint (`/v1/chat/completions`: Ollama, llama.cpp, vLLM…) for the label, and
 /// falls back to the local model when it fails, answers nonsense, or takes longer than `timeout`.
 struct LLMClassifier: Sendable {
-    let client: HTTPClient
-    let endpoint: String
-    let model: String
-    let apiKey: String?
-    let timeout: Duration
+    let chat: ChatCompletions
     let fallback: TicketClassifier
     let logger: Logger
 
@@ -24,14 +19,6 @@ struct LLMClassifier: Sendable {
         o un controlador. Responde solo Hardware o Software.
         """
 
-    /// `https://host:port` or a full `…/chat/completions` URL.
-    static func endpoint(from url: String) -> String {
-        var base = url
-        while base.hasSuffix("/") { base.removeLast() }
-        if base.hasSuffix("/chat/completions") { return base }
-        return base.hasSuffix("/v1") ? base + "/chat/completions" : base + "/v1/chat/completions"
-    }
-
     func classify(_ text: String) async -> Classification {
         let local = fallback.classify(text)
         guard let label = await ask(text) else { return local }
@@ -39,32 +26,14 @@ struct LLMClassifier: Sendable {
         let confidence = label == local.label ? max(local.confidence, 0.9) : 0.75
         return Classification(
             label: label, confidence: confidence, topTerms: fallback.topTerms(text, towards: label),
-            modelVersion: "llm:\(model)")
+            modelVersion: "llm:\(chat.model)")
     }
 
     private func ask(_ text: String) async -> TicketCategory? {
-        var request = HTTPClientRequest(url: endpoint)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        let body: [String: Any] = [
-            "model": model, "temperature": 0, "max_tokens": 5,
-            "messages": [
-                ["role": "system", "content": Self.prompt], ["role": "user", "content": String(text.prefix(4000))],
-            ],
-        ]
         do {
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
-            let response = try await client.execute(request, timeout: .milliseconds(timeout.milliseconds))
-            let bytes = try await response.body.collect(upTo: 1 << 20)
-            guard response.status.code == 200,
-                let object = try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any],
-                let choices = object["choices"] as? [[String: Any]],
-                let message = choices.first?["message"] as? [String: Any],
-                let content = (message["content"] as? String)?.lowercased()
-            else {
-                logger.warning(
-                    "LLM answered badly: using the local model", metadata: ["status": "\(response.status.code)"])
+            let reply = try await chat.ask(system: Self.prompt, user: text, maxTokens: 5)
+            guard let content = reply.content?.lowercased() else {
+                logger.warning("LLM answered badly: using the local model", metadata: ["status": "\(reply.status)"])
                 return nil
             }
             let hardware = content.contains("hardware")
