@@ -141,7 +141,8 @@ let package = Package(
         .executableTarget(
             name: "MostradorBench",
             dependencies: [
-                "AMQPClient", "CRabbitMQ", "MostradorMessaging", .argumentParser, .logging, .hummingbird, .httpTypes,
+                "AMQPClient", "CRabbitMQ", "MostradorContracts", "MostradorMessaging", "MostradorStorage",
+                .argumentParser, .logging, .hummingbird, .httpTypes, .grdb,
             ],
             path: "Tests/Bench",
             swiftSettings: swiftSettings

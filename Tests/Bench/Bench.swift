@@ -6,7 +6,9 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mostrador-bench",
         abstract: "Measures Mostrador's moving parts.",
-        subcommands: [AMQPBench.self, RawAMQPBench.self, BridgeBench.self]
+        subcommands: [
+            AMQPBench.self, RawAMQPBench.self, BridgeBench.self, EchoBench.self, SQLiteBench.self, BacklogBench.self,
+        ]
     )
 }
 

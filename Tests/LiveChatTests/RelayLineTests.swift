@@ -109,6 +109,26 @@ struct RelayLineTests {
         }
     }
 
+    @Test func customersLinesDrainSideBySideEachInItsOrder() async throws {
+        try await RelayRig.with { rig in
+            let customers = (1...4).map { "521555000000\($0)" }
+            for n in 1...40 {
+                try await rig.ledger.record(
+                    "m\(n)", command: rig.command(Int64(n), to: customers[n % 4]), status: .parked, attempts: 1)
+            }
+            rig.channel.delay = .milliseconds(5)
+            try await rig.monitor.resendWaiting()
+            let sent = rig.channel.sentKeys.map { Int($0.dropFirst())! }
+            #expect(sent.sorted() == Array(1...40), "every waiting message sent once")
+            for customer in 0..<4 {
+                let line = sent.filter { $0 % 4 == customer }
+                #expect(line == line.sorted(), "customer \(customer)'s messages in their order")
+            }
+            #expect(rig.channel.mostInFlight > 1, "several customers' lines at once")
+            for n in 1...40 { #expect(try await rig.ledger.entry("m\(n)")?.status == .sent) }
+        }
+    }
+
     @Test func shutdownStopsTheResendAfterTheMessageInHand() async throws {
         try await RelayRig.with { rig in
             for n in 1...5 {
@@ -171,6 +191,9 @@ final class ScriptedChannel: ChannelAdapter {
         var sent: [String] = []
         var onSend: (@Sendable (String) -> Void)?
         var health: Bool? = true
+        var delay: Duration?
+        var inFlight = 0
+        var mostInFlight = 0
     }
 
     let name = "scripted"
@@ -186,13 +209,26 @@ final class ScriptedChannel: ChannelAdapter {
     /// Every attempt's idempotency key, in order.
     var sentKeys: [String] { state.withLock { $0.sent } }
 
+    /// How long each send takes (none: at once).
+    var delay: Duration? {
+        get { state.withLock { $0.delay } }
+        set { state.withLock { $0.delay = newValue } }
+    }
+
+    /// The most sends that were in progress at the same time.
+    var mostInFlight: Int { state.withLock { $0.mostInFlight } }
+
     func send(_ message: OutboundMessage) async -> SendOutcome {
-        let (outcome, hook) = state.withLock { state in
+        let (outcome, hook, delay) = state.withLock { state in
             state.sent.append(message.idempotencyKey)
+            state.inFlight += 1
+            state.mostInFlight = max(state.mostInFlight, state.inFlight)
             let next = state.script[message.idempotencyKey]?.first
             if next != nil { state.script[message.idempotencyKey]?.removeFirst() }
-            return (next ?? .sent(providerID: "P-\(message.idempotencyKey)"), state.onSend)
+            return (next ?? .sent(providerID: "P-\(message.idempotencyKey)"), state.onSend, state.delay)
         }
+        if let delay { try? await Task.sleep(for: delay) }
+        state.withLock { $0.inFlight -= 1 }
         hook?(message.idempotencyKey)
         return outcome
     }

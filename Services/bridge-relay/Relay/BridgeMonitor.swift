@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MostradorContracts
 import ServiceLifecycle
+import Synchronization
 
 /// Keeps the customers' lines moving: watches a bridge that went down and, once it answers again, resends every
 /// waiting message, oldest first (which keeps each customer's messages in order); sends the messages that queued
@@ -61,47 +62,84 @@ struct BridgeMonitor: Service {
         }
     }
 
-    /// Resends the messages their lines let go, in order, except through the channels in `down`; returns the
-    /// channels that failed again meanwhile (their messages keep their places). Stops when shutdown begins
+    /// Resends the messages their lines let go, except through the channels in `down`; returns the channels that
+    /// failed again meanwhile (their messages keep their places). Customers' lines drain side by side, up to the
+    /// relay's lanes at once, each in its own order (a line is never split between two lanes); the ledger's group
+    /// commits and the broker's confirm window carry many lines' writes together. Stops when shutdown begins
     /// (checked after every message).
     @discardableResult
     func resendWaiting(skipping down: Set<WhatsAppChannel> = []) async throws -> Set<WhatsAppChannel> {
-        var down = down
-        var failed = Set<WhatsAppChannel>()
+        let drain = Drain(down: down)
         while !Task.isShuttingDownGracefully {
-            let batch = try await relay.ledger.ready(limit: 100, skipping: down)
-            if batch.isEmpty { return failed }
+            let batch = try await relay.ledger.ready(limit: Self.batchSize, skipping: drain.down)
+            if batch.isEmpty { break }
             logger.info("resending waiting messages", metadata: ["count": "\(batch.count)"])
-            // A customer whose earlier message just failed to go keeps the rest of their line behind it.
-            var held = Set<String>()
+            var lines: [String: [DeliveryLedger.Entry]] = [:]
+            var customers: [String] = []
             for entry in batch {
-                let channel = WhatsAppChannel(command: entry.command.channel)
-                if let channel, down.contains(channel) || held.contains(entry.command.recipient) {
-                    held.insert(entry.command.recipient)
-                    continue
+                if lines[entry.command.recipient] == nil { customers.append(entry.command.recipient) }
+                lines[entry.command.recipient, default: []].append(entry)
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var pending = customers.makeIterator()
+                for _ in 0..<max(1, relay.settings.lanes) {
+                    guard let customer = pending.next(), let line = lines[customer] else { break }
+                    group.addTask { try await resend(line, drain: drain) }
                 }
-                let attempt = entry.attempts + 1
-                switch try await relay.send(
-                    entry.command, messageID: entry.messageID, attempt: attempt, markSending: true)
-                {
-                case .sent:
-                    break
-                case .channelDown(let reason), .transient(let reason, _):
-                    try await relay.ledger.record(
-                        entry.messageID, command: entry.command, status: .parked, attempts: attempt, reason: reason,
-                        incarnation: relay.incarnation)
-                    let stopped = channel ?? .seedBridge
-                    relay.setDown(true, channel: stopped)
-                    down.insert(stopped)
-                    failed.insert(stopped)
-                    held.insert(entry.command.recipient)
-                case .rejected(let reason):
-                    try await relay.finish(
-                        entry.command, messageID: entry.messageID, status: .failed, attempts: attempt, reason: reason)
+                while try await group.next() != nil {
+                    guard let customer = pending.next(), let line = lines[customer] else { continue }
+                    group.addTask { try await resend(line, drain: drain) }
                 }
-                if Task.isShuttingDownGracefully { return failed }
             }
         }
-        return failed
+        return drain.failed
+    }
+
+    /// How many waiting messages one pass of ``resendWaiting(skipping:)`` reads from the ledger.
+    static let batchSize = 1_000
+
+    /// One customer's waiting messages, oldest first: sent one after the other until one cannot go (the rest keep
+    /// their places behind it).
+    private func resend(_ line: [DeliveryLedger.Entry], drain: Drain) async throws {
+        for entry in line {
+            let channel = WhatsAppChannel(command: entry.command.channel)
+            if let channel, drain.isDown(channel) { return }
+            let attempt = entry.attempts + 1
+            switch try await relay.send(entry.command, messageID: entry.messageID, attempt: attempt, markSending: true)
+            {
+            case .sent:
+                break
+            case .channelDown(let reason), .transient(let reason, _):
+                try await relay.ledger.record(
+                    entry.messageID, command: entry.command, status: .parked, attempts: attempt, reason: reason,
+                    incarnation: relay.incarnation)
+                let stopped = channel ?? .seedBridge
+                relay.setDown(true, channel: stopped)
+                drain.stopped(stopped)
+                return
+            case .rejected(let reason):
+                try await relay.finish(
+                    entry.command, messageID: entry.messageID, status: .failed, attempts: attempt, reason: reason)
+            }
+            if Task.isShuttingDownGracefully { return }
+        }
+    }
+
+    /// What the lanes of one ``resendWaiting(skipping:)`` share: the channels down, and those that failed during it.
+    private final class Drain: Sendable {
+        private let state: Mutex<(down: Set<WhatsAppChannel>, failed: Set<WhatsAppChannel>)>
+
+        init(down: Set<WhatsAppChannel>) { state = Mutex((down, [])) }
+
+        var down: Set<WhatsAppChannel> { state.withLock { $0.down } }
+        var failed: Set<WhatsAppChannel> { state.withLock { $0.failed } }
+        func isDown(_ channel: WhatsAppChannel) -> Bool { state.withLock { $0.down.contains(channel) } }
+
+        func stopped(_ channel: WhatsAppChannel) {
+            state.withLock { state in
+                state.down.insert(channel)
+                state.failed.insert(channel)
+            }
+        }
     }
 }
