@@ -143,6 +143,7 @@ let package = Package(
             dependencies: [
                 "AMQPClient", "CRabbitMQ", "MostradorContracts", "MostradorMessaging", "MostradorStorage",
                 .argumentParser, .logging, .hummingbird, .httpTypes, .grdb,
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             path: "Tests/Bench",
             swiftSettings: swiftSettings

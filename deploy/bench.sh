@@ -46,8 +46,8 @@ export MOSTRADOR_BRIDGE_URL=http://127.0.0.1:18099 MOSTRADOR_BRIDGE_TOKEN=bench-
 export MOSTRADOR_RELAY_LANES=${BENCH_LANES:-64}
 
 rows=()
-# row SCENARIO OURS CEILING RATIO TARGET VERDICT
-row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); }
+# row SCENARIO OURS CEILING RATIO TARGET VERDICT [CORES]
+row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 | ${7:-} |"); }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 meets() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == ">=" ? v >= t : v <= t); print (ok ? "met" : "**not met**") }'; }
 both() { [ "$1" = met ] && [ "$2" = met ] && echo met || echo "**not met**"; }
@@ -65,9 +65,29 @@ start_bridge() {
 }
 bridge_stat() { curl -fs http://127.0.0.1:18099/stats | sed "s/.*\"$1\":\([0-9.]*\).*/\1/"; }
 
-# wrk_run SCRIPT URL: runs wrk, prints its summary; sets RPS, P99 (ms), REQUESTS, NON2XX.
+# Which process is busy: cores each of the services, the broker and wrk used during the last wrk run.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+watched() { # name pid pairs: the services started, the broker's Erlang VM
+    local pid
+    for pid in "${pids[@]}"; do echo "$(tr -d '\0' <"/proc/$pid/comm" 2>/dev/null) $pid"; done
+    echo "broker $(pgrep -f "beam.smp.*$WORK/broker" | head -1)"
+}
+CPU=""
+# wrk_run SCRIPT URL: runs wrk, prints its summary; sets RPS, P99 (ms), REQUESTS, NON2XX and CPU (cores per process).
 wrk_run() {
-    wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$1" "$2" >"$WORK/wrk.txt"
+    local before started name pid wrk_pid
+    before=$(watched | while read -r name pid; do echo "$name $pid $(ticks "$pid")"; done)
+    started=$(awk '{print $1}' /proc/uptime)
+    wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$1" "$2" >"$WORK/wrk.txt" &
+    wrk_pid=$!
+    sleep "$(( ${DURATION%s} - 1 ))"
+    local wrk_ticks; wrk_ticks=$(ticks "$wrk_pid")
+    wait "$wrk_pid"
+    local elapsed; elapsed=$(awk -v s="$started" '{print $1 - s}' /proc/uptime)
+    CPU=$(echo "$before" | while read -r name pid start; do
+        awk -v n="$name" -v a="$start" -v b="$(ticks "$pid")" -v t="$elapsed" 'BEGIN { printf "%s %.2f, ", n, (b - a) / 100 / t }'
+    done; awk -v w="$wrk_ticks" -v t="$(( ${DURATION%s} - 1 ))" 'BEGIN { printf "wrk %.2f", w / 100 / t }')
+    echo "   cores used: $CPU (of $(nproc))"
     grep -E "Latency  |50%|99%|requests in|Requests/sec|Non-2xx" "$WORK/wrk.txt" | sed 's/^/   /'
     RPS=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/wrk.txt")
     P99=$(awk '$1 == "99%" { v = $2; u = v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v);
@@ -103,7 +123,7 @@ ingest() {
         accepted=$((accepted + REQUESTS - NON2XX))
         verdict=$(both "$(meets "$(ratio "$RPS" "$CEILING_RPS")" ">=" 0.5)" "$(meets "$P99" "<=" 20)")
         row "($number) ingest, $phase" "$RPS req/s, p99 $P99 ms" "$CEILING_RPS req/s, p99 $CEILING_P99 ms (echo)" \
-            "$(ratio "$RPS" "$CEILING_RPS")" "≥ 0.5, p99 ≤ 20 ms" "$verdict"
+            "$(ratio "$RPS" "$CEILING_RPS")" "≥ 0.5, p99 ≤ 20 ms" "$verdict" "$CPU"
         number=$((number + 1))
     done
     stored=$(sqlite3 "$WORK/ingest/mostrador.sqlite" "SELECT COUNT(*) FROM messages WHERE role = 'user'")
@@ -123,7 +143,7 @@ outbound() {
     local ceiling=$RPS
     stop_all
     start_bridge
-    start api 18080 "$WORK/outbound"
+    MOSTRADOR_INTAKE=off start api 18080 "$WORK/outbound"
     start bridge-relay 18081 "$WORK/outbound"
     for i in $(seq 1 1000); do
         printf '{"remitente":"52155%08d","contenido":"hola"}' "$i" |
@@ -134,6 +154,7 @@ outbound() {
     export BENCH_AGENT_TOKEN BENCH_TICKETS=1000
     echo "-- Mostrador: enviar-mensaje over 1,000 tickets"
     wrk_run deploy/bench/send.lua http://127.0.0.1:18080
+    local cores=$CPU
     local stored unique=0 requests seconds delivered
     sleep 2
     for _ in $(seq 1 120); do
@@ -153,7 +174,7 @@ outbound() {
         echo "   MISMATCH"; verdict="**lost or duplicated**"
     fi
     row "(3) outbound enviar-mensaje → relay → bridge" "$delivered msg/s delivered (accepted $RPS req/s, p99 $P99 ms)" \
-        "$ceiling req/s (bridge alone)" "$(ratio "$delivered" "$ceiling")" "≥ 0.3, none lost" "$verdict"
+        "$ceiling req/s (bridge alone)" "$(ratio "$delivered" "$ceiling")" "≥ 0.3, none lost" "$verdict" "$cores"
     stop_all
 }
 
@@ -167,15 +188,22 @@ websocket() {
         MOSTRADOR_WS_PER_TOKEN=$sockets start api 18080 "$WORK/websocket"
     python3 -c "import websockets" 2>/dev/null || pip install -q websockets 2>/dev/null ||
         pip install -q --break-system-packages websockets
+    local api_pid=${pids[-1]}
+    # The memory ceiling: a bare Hummingbird WebSocket server holding the same number of idle sockets.
+    "$BIN/mostrador-bench" websocket --port 18091 >"$WORK/ws-ceiling.log" 2>&1 &
+    pids+=($!)
+    wait_ready http://127.0.0.1:18091
     python3 deploy/bench/ws_fanout.py --api http://127.0.0.1:18080 --webhook-token "$MOSTRADOR_WEBHOOK_TOKEN" \
         --password "$MOSTRADOR_ADMIN_PASSWORD" --clients "$BENCH_WS_CLIENTS" --idle "$BENCH_WS_IDLE" \
-        --api-pid "${pids[-1]}" | tee "$WORK/ws.txt"
-    local last p99 kb
-    field() { sed -n "s/^RESULT $1 .*$2=\([0-9.]*\).*/\1/p" "$WORK/ws.txt"; }
+        --api-pid "$api_pid" --ceiling-url ws://127.0.0.1:18091/ws --ceiling-pid "${pids[-1]}" | tee "$WORK/ws.txt"
+    local last p99 kb bare
+    field() { sed -n "s/^RESULT $1 .* $2=\([0-9.]*\).*/\1/p" "$WORK/ws.txt"; }
     p99=$(field fanout p99_ms); last=$(field fanout last_p99_ms); kb=$(field idle kb_per_socket)
+    bare=$(field idle_ceiling kb_per_socket)
     row "(4) webhook → $BENCH_WS_CLIENTS WebSocket clients" "p99 $p99 ms (to the last client: $last ms)" "—" "—" \
         "p99 ≤ 50 ms to the last client" "$(meets "${last:-9999}" "<=" 50)"
-    row "(6) memory per idle WebSocket ($BENCH_WS_IDLE sockets)" "$kb KB" "—" "—" "≤ 20 KB" "$(meets "${kb:-9999}" "<=" 20)"
+    row "(6) memory per idle WebSocket ($BENCH_WS_IDLE sockets)" "$kb KB" "$bare KB (bare Hummingbird WebSocket)" \
+        "$(ratio "${kb:-0}" "${bare:-0}")" "≤ 20 KB" "$(meets "${kb:-9999}" "<=" 20)"
     stop_all
 }
 
@@ -198,7 +226,9 @@ backlog() {
     done
     echo "   parked: $parked in $(($(date +%s) - started)) s; the bridge comes back"
     start_bridge
-    local unique=0
+    local unique=0 before up
+    before=$(watched | while read -r name pid; do echo "$name $pid $(ticks "$pid")"; done)
+    up=$(awk '{print $1}' /proc/uptime)
     started=$(date +%s)
     while [ "$unique" -lt "$BACKLOG" ] && [ $(($(date +%s) - started)) -lt 900 ]; do
         sleep 1
@@ -206,13 +236,20 @@ backlog() {
     done
     local seconds outoforder requests drained
     seconds=$(bridge_stat seconds); outoforder=$(bridge_stat out_of_order); requests=$(bridge_stat requests)
+    local elapsed cores
+    elapsed=$(awk -v s="$up" '{print $1 - s}' /proc/uptime)
+    cores=$(echo "$before" | while read -r name pid start; do
+        awk -v n="$name" -v a="$start" -v b="$(ticks "$pid")" -v t="$elapsed" 'BEGIN { printf "%s %.2f, ", n, (b - a) / 100 / t }'
+    done)
+    echo "   cores used while draining: ${cores%, }"
     drained=$(awk -v n="$unique" -v s="$seconds" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
     echo "   delivered $unique of $BACKLOG ($requests requests) in $seconds s: $drained msg/s; out of order: $outoforder"
     local verdict
     verdict=$(meets "$drained" ">=" 5000)
     [ "$unique" -eq "$BACKLOG" ] && [ "$outoforder" -eq 0 ] || verdict="**lost or out of order**"
     row "(5) backlog: $BACKLOG parked messages drained" "$drained msg/s, $outoforder out of order" \
-        "$ceiling req/s (bridge alone)" "$(ratio "$drained" "$ceiling")" "≥ 5,000 msg/s, in order" "$verdict"
+        "$ceiling req/s (bridge alone)" "$(ratio "$drained" "$ceiling")" "≥ 5,000 msg/s, in order" "$verdict" \
+        "${cores%, }"
     stop_all
 }
 
@@ -232,8 +269,8 @@ table() {
         echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))," \
             "load generator, broker and services on the same machine; \`deploy/bench.sh $what\`."
         echo
-        echo "| Scenario | Mostrador | Ceiling, same run | Ratio | Target | |"
-        echo "|---|---|---|---|---|---|"
+        echo "| Scenario | Mostrador | Ceiling, same run | Ratio | Target | | Cores used (of $(nproc)) |"
+        echo "|---|---|---|---|---|---|---|"
         printf '%s\n' "${rows[@]}"
     } >"$TABLE"
     echo; cat "$TABLE"

@@ -8,6 +8,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measures Mostrador's moving parts.",
         subcommands: [
             AMQPBench.self, RawAMQPBench.self, BridgeBench.self, EchoBench.self, SQLiteBench.self, BacklogBench.self,
+            WebSocketBench.self,
         ]
     )
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRDB
 import Hummingbird
+import HummingbirdWebSocket
 import MostradorStorage
 
 /// The HTTP ceiling for ingest: a Hummingbird server of our own that decodes the webhook's JSON and answers, with
@@ -92,5 +93,30 @@ struct SQLiteBench: AsyncParsableCommand {
             count += rowsPerCommit
         }
         return (count, Date().timeIntervalSince(start))
+    }
+}
+
+/// The memory ceiling for idle WebSockets: a Hummingbird server of our own that upgrades `GET /ws` and holds the
+/// socket, greeting it and reading whatever arrives, with nothing else per connection. What one idle socket costs the framework.
+struct WebSocketBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "websocket", abstract: "WebSocket ceiling: upgrades GET /ws and holds idle sockets.")
+
+    @Option var port = 18091
+
+    func run() async throws {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.ws("ws") { inbound, outbound, _ in
+            // The api greets each socket with one frame; so does this (the load client waits for it).
+            try await outbound.write(.text(#"{"type":"connection_established"}"#))
+            for try await _ in inbound {}
+        }
+        let http = Router()
+        http.get("health/ready") { _, _ in "ok" }
+        let app = Application(
+            router: http,
+            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        try await app.runService()
     }
 }

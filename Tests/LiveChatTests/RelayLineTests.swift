@@ -129,6 +129,33 @@ struct RelayLineTests {
         }
     }
 
+    /// A backlog of parked messages must not make each line query read the whole ledger: the plans walk the
+    /// pending messages by index, and a new place in line is the line-order index's last entry.
+    @Test func lineQueriesUseTheirIndexes() async throws {
+        try await RelayRig.with { rig in
+            for n in 1...50 {
+                try await rig.ledger.record(
+                    "m\(n)", command: rig.command(Int64(n), to: "52155500000\(n % 7)"),
+                    status: n % 2 == 0 ? .sent : .parked, attempts: 1)
+            }
+            func plan(_ sql: String, _ arguments: StatementArguments = []) async throws -> [String] {
+                try await rig.ledger.reader.read { db in
+                    try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] }
+                }
+            }
+            for channels in [0, 1, 2] {
+                let steps = try await plan(
+                    DeliveryLedger.readySQL(channels: channels),
+                    StatementArguments(Array(repeating: "seed", count: channels * 2)) + [100])
+                #expect(steps.contains { $0.contains("SCAN d USING INDEX deliveries_line") }, "\(steps)")
+                #expect(steps.contains { $0.contains("SEARCH head USING INDEX deliveries_recipient_line") }, "\(steps)")
+                #expect(!steps.contains { $0.contains("TEMP B-TREE") }, "\(steps)")
+            }
+            let place = try await plan("SELECT COALESCE(MAX(line_order), 0) + 1 FROM deliveries")
+            #expect(place.contains { $0.contains("deliveries_line_order") }, "\(place)")
+        }
+    }
+
     @Test func shutdownStopsTheResendAfterTheMessageInHand() async throws {
         try await RelayRig.with { rig in
             for n in 1...5 {

@@ -43,6 +43,29 @@ struct ExecutableLifecycleTests {
         #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
     }
 
+    /// A service that cannot listen must say so and exit (an api whose port was taken kept running, logging outbox
+    /// errors every second, and ignored SIGTERM: its background loops never saw the group's cancellation).
+    @Test(arguments: ["mostrador-api", "mostrador-bridge-relay"])
+    func exitsWithAnErrorWhenItsPortIsTaken(_ name: String) async throws {
+        let broker = try await TestBroker.shared()
+        let vhost = try await broker.freshVirtualHost("\(name)-port")
+        func environment() -> [String: String] {
+            [
+                "MOSTRADOR_AMQP_URL": "amqp://guest:guest@\(vhost.host):\(vhost.port)/\(vhost.virtualHost)",
+                "MOSTRADOR_DATA_DIR": NSTemporaryDirectory() + "mostrador-\(UUID().uuidString.prefix(8))",
+            ]
+        }
+        let first = try ServiceProcess(name, environment: environment())
+        let ready = await eventually(timeout: .seconds(90), poll: .milliseconds(100)) {
+            (try? await HTTP.get("\(first.opsURL)/health/ready").status) == 200
+        }
+        #expect(ready, "\(first.output)")
+        let second = try ServiceProcess(name, environment: environment(), port: first.port)
+        let status = await second.waitForExit(timeout: .seconds(90))
+        #expect(status != nil && status != 0, "the second \(name) did not exit with an error:\n\(second.output)")
+        #expect(await first.terminate() == 0, "\(first.output)")
+    }
+
     @Test func notReadyWhileTheBrokerIsUnreachableAndStillExitsCleanly() async throws {
         let service = try ServiceProcess(
             "mostrador-notifier",

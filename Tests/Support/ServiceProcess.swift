@@ -12,18 +12,21 @@ public final class ServiceProcess: @unchecked Sendable {
 
     /// Starts `.build/<config>/<name>` with `environment` added to this process's, listening on a free port, with
     /// its operations port on another.
-    public init(_ name: String, environment: [String: String], arguments: [String] = []) throws {
+    /// `port`: the HTTP port to give it (default: a free one).
+    public init(_ name: String, environment: [String: String], arguments: [String] = [], port: Int? = nil) throws {
         self.name = name
-        port = try freePort()
+        self.port = try port ?? freePort()
         var ops = try freePort()
-        while ops == port { ops = try freePort() }
+        while ops == self.port { ops = try freePort() }
         opsPort = ops
-        logFile = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("\(name)-\(port).log")
+        logFile = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "\(name)-\(self.port)-\(UUID().uuidString.prefix(6)).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = Self.binaryDirectory.appendingPathComponent(name)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-            .merging(["MOSTRADOR_HTTP_PORT": String(port), "MOSTRADOR_OPS_PORT": String(opsPort)]) { _, new in new }
+            .merging(["MOSTRADOR_HTTP_PORT": String(self.port), "MOSTRADOR_OPS_PORT": String(opsPort)]) { _, new in new
+            }
         let log = try FileHandle(forWritingTo: logFile)
         process.standardOutput = log
         process.standardError = log

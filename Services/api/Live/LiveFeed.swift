@@ -71,7 +71,7 @@ final class LiveFeed: Service, Sendable {
     /// Publishes queued pokes in batches; repeated "new messages in ticket X" pokes collapse into one.
     private func publishLoop() async {
         let encoder = JSONEncoder()
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await wakeup.wait(timeout: .seconds(1))
             let events = pending.withLock { pending in
                 defer { pending.removeAll(keepingCapacity: true) }

@@ -142,14 +142,18 @@ actor LiveHub {
             let messages = (try? await messages.after(after, ticketID: event.ticketID)) ?? []
             // Re-read after the await: other pokes and joins may have moved clients on meanwhile.
             if !messages.isEmpty, let current = rooms[event.ticketID] {
+                // Each message is encoded once, however many clients it goes to (a room of 1,000 sockets encoded
+                // it 1,000 times).
+                var frames: [String?] = Array(repeating: nil, count: messages.count)
                 for (clientID, client) in current.clients {
                     let last = current.lastMessageID[clientID] ?? 0
-                    let missing = messages.filter { $0.id > last }
-                    guard let newest = missing.last?.id else { continue }
-                    for message in missing {
-                        client.socket.send(LiveFrame(.messageReceived, LiveMessageJSON(message)).text)
+                    guard let first = messages.firstIndex(where: { $0.id > last }) else { continue }
+                    for index in first..<messages.count {
+                        let frame = frames[index] ?? LiveFrame(.messageReceived, LiveMessageJSON(messages[index])).text
+                        frames[index] = frame
+                        client.socket.send(frame)
                     }
-                    rooms[event.ticketID]?.lastMessageID[clientID] = newest
+                    rooms[event.ticketID]?.lastMessageID[clientID] = messages[messages.count - 1].id
                 }
             }
             switch event.kind {

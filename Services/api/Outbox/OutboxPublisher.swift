@@ -46,7 +46,8 @@ struct OutboxPublisher: Service {
 
     func run() async throws {
         await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully {
+            // Cancelled (another service failed, e.g. the HTTP port was taken): stop, or the group never ends.
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 do {
                     if try await publishBatch() == 0 { await wakeup.wait(timeout: .seconds(1)) }
                 } catch {

@@ -15,7 +15,7 @@ struct BridgeMonitor: Service {
     var reportGrace: TimeInterval = 30
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await check()
             } catch {
