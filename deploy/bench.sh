@@ -26,8 +26,19 @@ command -v wrk >/dev/null && command -v sqlite3 >/dev/null || { apt-get update -
 
 swift build -c release >&2
 BIN=$(swift build -c release --show-bin-path)
-URL=$(deploy/broker.sh start --dir "$WORK/broker" --port auto)
-PORT=${URL##*:}; PORT=${PORT%%/*}
+broker_start() {
+    URL=$(deploy/broker.sh start --dir "$WORK/broker" --port auto)
+    PORT=${URL##*:}; PORT=${PORT%%/*}
+    export MOSTRADOR_AMQP_URL=$URL
+}
+# A scenario after another starts on an empty broker: what one left queued (the intake's replies for a relay that
+# was not running) must not reach the next one's bridge.
+fresh_broker() {
+    deploy/broker.sh stop --dir "$WORK/broker" >/dev/null 2>&1 || true
+    rm -rf "$WORK/broker"
+    broker_start
+}
+broker_start
 pids=()
 stop_all() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -40,7 +51,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export MOSTRADOR_AMQP_URL=$URL MOSTRADOR_LOG_LEVEL=warning
+export MOSTRADOR_LOG_LEVEL=warning
 export MOSTRADOR_WEBHOOK_TOKEN=bench-webhook MOSTRADOR_ADMIN_USER=admin MOSTRADOR_ADMIN_PASSWORD=bench-password
 export MOSTRADOR_BRIDGE_URL=http://127.0.0.1:18099 MOSTRADOR_BRIDGE_TOKEN=bench-bridge MOSTRADOR_RELAY_RATE=0
 export MOSTRADOR_RELAY_LANES=${BENCH_LANES:-64}
@@ -72,21 +83,29 @@ watched() { # name pid pairs: the services started, the broker's Erlang VM
     for pid in "${pids[@]}"; do echo "$(tr -d '\0' <"/proc/$pid/comm" 2>/dev/null) $pid"; done
     echo "broker $(pgrep -f "beam.smp.*$WORK/broker" | head -1)"
 }
+# cpu_mark: remembers every watched process's CPU time; cpu_since prints the cores each used since the mark.
+cpu_mark() {
+    CPU_MARK=$(watched | while read -r name pid; do echo "$name $pid $(ticks "$pid")"; done)
+    CPU_STARTED=$(awk '{print $1}' /proc/uptime)
+}
+cpu_since() {
+    local elapsed name pid start
+    elapsed=$(awk -v s="$CPU_STARTED" '{print $1 - s}' /proc/uptime)
+    echo "$CPU_MARK" | while read -r name pid start; do
+        awk -v n="$name" -v a="$start" -v b="$(ticks "$pid")" -v t="$elapsed" 'BEGIN { printf "%s %.2f, ", n, (b - a) / 100 / t }'
+    done
+}
 CPU=""
 # wrk_run SCRIPT URL: runs wrk, prints its summary; sets RPS, P99 (ms), REQUESTS, NON2XX and CPU (cores per process).
 wrk_run() {
-    local before started name pid wrk_pid
-    before=$(watched | while read -r name pid; do echo "$name $pid $(ticks "$pid")"; done)
-    started=$(awk '{print $1}' /proc/uptime)
+    local wrk_pid
+    cpu_mark
     wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$1" "$2" >"$WORK/wrk.txt" &
     wrk_pid=$!
     sleep "$(( ${DURATION%s} - 1 ))"
     local wrk_ticks; wrk_ticks=$(ticks "$wrk_pid")
     wait "$wrk_pid"
-    local elapsed; elapsed=$(awk -v s="$started" '{print $1 - s}' /proc/uptime)
-    CPU=$(echo "$before" | while read -r name pid start; do
-        awk -v n="$name" -v a="$start" -v b="$(ticks "$pid")" -v t="$elapsed" 'BEGIN { printf "%s %.2f, ", n, (b - a) / 100 / t }'
-    done; awk -v w="$wrk_ticks" -v t="$(( ${DURATION%s} - 1 ))" 'BEGIN { printf "wrk %.2f", w / 100 / t }')
+    CPU="$(cpu_since)$(awk -v w="$wrk_ticks" -v t="$(( ${DURATION%s} - 1 ))" 'BEGIN { printf "wrk %.2f", w / 100 / t }')"
     echo "   cores used: $CPU (of $(nproc))"
     grep -E "Latency  |50%|99%|requests in|Requests/sec|Non-2xx" "$WORK/wrk.txt" | sed 's/^/   /'
     RPS=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/wrk.txt")
@@ -104,6 +123,14 @@ http_ceiling() {
     wrk_run deploy/bench/webhook.lua http://127.0.0.1:18090
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
     CEILING_RPS=$RPS CEILING_P99=$P99
+}
+
+# The outbound ceiling: the counting bridge alone, wrk straight at its /enviar-mensaje (sets RPS).
+bridge_ceiling() {
+    start_bridge
+    echo "-- ceiling: the counting bridge alone (/enviar-mensaje straight at it)"
+    wrk_run deploy/bench/bridge.lua http://127.0.0.1:18099
+    stop_all
 }
 
 ingest() {
@@ -130,6 +157,13 @@ ingest() {
     echo "   accepted (200): $accepted   stored customer messages: $stored"
     # wrk cuts requests off at the deadline: those may be stored without wrk seeing their 200.
     [ "$stored" -ge "$accepted" ] && echo "   every accepted message is committed" || echo "   LOST MESSAGES"
+    # Their events are durably queued once the outbox is empty (a row leaves it when the broker confirmed it).
+    local outbox=1 waited=0
+    while [ "$outbox" -gt 0 ] && [ "$waited" -lt 120 ]; do
+        outbox=$(sqlite3 "$WORK/ingest/mostrador.sqlite" "SELECT COUNT(*) FROM outbox")
+        [ "$outbox" -gt 0 ] && { sleep 1; waited=$((waited + 1)); }
+    done
+    echo "   outbox rows not yet confirmed by the broker after $waited s: $outbox"
     row "storage: SQLite inserts, synchronous=FULL" "—" "$single rows/s one per commit, $grouped rows/s 64 per commit" \
         "—" "ceiling only" "—"
     stop_all
@@ -137,11 +171,7 @@ ingest() {
 
 outbound() {
     echo "== (3) outbound: enviar-mensaje → relay → bridge, $CONNECTIONS connections, $DURATION"
-    start_bridge
-    echo "-- ceiling: the counting bridge alone (/enviar-mensaje straight at it)"
-    wrk_run deploy/bench/bridge.lua http://127.0.0.1:18099
-    local ceiling=$RPS
-    stop_all
+    local ceiling; bridge_ceiling; ceiling=$RPS
     start_bridge
     MOSTRADOR_INTAKE=off start api 18080 "$WORK/outbound"
     start bridge-relay 18081 "$WORK/outbound"
@@ -209,11 +239,7 @@ websocket() {
 
 backlog() {
     echo "== (5) backlog: $BACKLOG parked messages (1,000 customers) drained once the bridge returns"
-    start_bridge
-    echo "-- ceiling: the counting bridge alone"
-    wrk_run deploy/bench/bridge.lua http://127.0.0.1:18099
-    local ceiling=$RPS
-    stop_all
+    local ceiling; bridge_ceiling; ceiling=$RPS
     # The bridge is down (nothing listens on 18099): the relay parks every command it takes.
     MOSTRADOR_BRIDGE_PROBE_SECONDS=0.5 start bridge-relay 18081 "$WORK/backlog"
     "$BIN/mostrador-bench" backlog --url "$URL" --count "$BACKLOG" | sed 's/^/   /'
@@ -226,9 +252,8 @@ backlog() {
     done
     echo "   parked: $parked in $(($(date +%s) - started)) s; the bridge comes back"
     start_bridge
-    local unique=0 before up
-    before=$(watched | while read -r name pid; do echo "$name $pid $(ticks "$pid")"; done)
-    up=$(awk '{print $1}' /proc/uptime)
+    local unique=0
+    cpu_mark
     started=$(date +%s)
     while [ "$unique" -lt "$BACKLOG" ] && [ $(($(date +%s) - started)) -lt 900 ]; do
         sleep 1
@@ -236,11 +261,8 @@ backlog() {
     done
     local seconds outoforder requests drained
     seconds=$(bridge_stat seconds); outoforder=$(bridge_stat out_of_order); requests=$(bridge_stat requests)
-    local elapsed cores
-    elapsed=$(awk -v s="$up" '{print $1 - s}' /proc/uptime)
-    cores=$(echo "$before" | while read -r name pid start; do
-        awk -v n="$name" -v a="$start" -v b="$(ticks "$pid")" -v t="$elapsed" 'BEGIN { printf "%s %.2f, ", n, (b - a) / 100 / t }'
-    done)
+    local cores
+    cores=$(cpu_since)
     echo "   cores used while draining: ${cores%, }"
     drained=$(awk -v n="$unique" -v s="$seconds" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
     echo "   delivered $unique of $BACKLOG ($requests requests) in $seconds s: $drained msg/s; out of order: $outoforder"
@@ -278,7 +300,7 @@ table() {
 
 case $what in
     ingest | outbound | websocket | backlog | amqp) "$what" ;;
-    all) ingest; outbound; websocket; amqp; backlog ;;
+    all) ingest; fresh_broker; outbound; fresh_broker; websocket; fresh_broker; amqp; fresh_broker; backlog ;;
     *) echo "usage: $0 ingest|outbound|websocket|backlog|amqp|all" >&2; exit 2 ;;
 esac
 table
