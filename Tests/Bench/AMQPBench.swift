@@ -1,7 +1,6 @@
 import AMQPClient
 import ArgumentParser
 import Foundation
-import Logging
 
 /// Publishes persistent messages with confirms through the wrapper, then consumes them with acks.
 struct AMQPBench: AsyncParsableCommand {
@@ -18,26 +17,17 @@ struct AMQPBench: AsyncParsableCommand {
     @Option var prefetch: UInt16 = 1_000
 
     func run() async throws {
-        var logger = Logger(label: "bench")
-        logger.logLevel = .warning
-        var configuration = try AMQPConfiguration(url: url)
-        configuration.confirmWindow = window
-        configuration.connectionName = "bench"
         let queue = "bench.\(UUID().uuidString.prefix(8))"
-        let topology = AMQPTopology(queues: [.quorum(queue, deliveryLimit: 5, deadLetterExchange: nil)])
-        let connection = AMQPConnection(configuration: configuration, topology: topology, logger: logger)
-        connection.start()
-        try await connection.waitUntilReady()
+        let connection = try await connect(
+            url: url, name: "bench",
+            topology: AMQPTopology(queues: [.quorum(queue, deliveryLimit: 5, deadLetterExchange: nil)]),
+            confirmWindow: window)
         let body = [UInt8](repeating: 0x61, count: size)
 
         print("wrapper: \(count) persistent \(size)-byte messages, quorum queue, window \(window)")
         let publishStart = ContinuousClock.now
-        var failures = 0
-        for start in stride(from: 0, to: count, by: batch) {
-            let messages = (start..<min(start + batch, count)).map { _ in
-                AMQPMessage(exchange: "", routingKey: queue, body: body)
-            }
-            failures += await connection.publish(contentsOf: messages).filter { (try? $0.get()) == nil }.count
+        let failures = try await publishConfirmed(count, batch: batch, on: connection) { _ in
+            AMQPMessage(exchange: "", routingKey: queue, body: body)
         }
         print("  publish (confirmed): \(rate(count, ContinuousClock.now - publishStart))  failures: \(failures)")
 

@@ -1,7 +1,6 @@
 import AMQPClient
 import ArgumentParser
 import Foundation
-import Logging
 import MostradorContracts
 import MostradorMessaging
 
@@ -18,26 +17,15 @@ struct BacklogBench: AsyncParsableCommand {
     @Option var batch = 5_000
 
     func run() async throws {
-        var logger = Logger(label: "bench")
-        logger.logLevel = .warning
-        var configuration = try AMQPConfiguration(url: url)
-        configuration.connectionName = "bench-backlog"
-        let connection = AMQPConnection(
-            configuration: configuration, topology: MostradorTopology.topology, logger: logger)
-        connection.start()
-        try await connection.waitUntilReady()
+        let connection = try await connect(url: url, name: "bench-backlog", topology: MostradorTopology.topology)
         let start = ContinuousClock.now
-        var failures = 0
-        for first in stride(from: 0, to: count, by: batch) {
-            let messages = try (first..<min(first + batch, count)).map { index in
-                let customer = index % customers
-                let command = RelaySend(
-                    ticketID: Int64(customer + 1), messageID: Int64(index + 1),
-                    recipient: String(format: "5215510%06d", customer),
-                    text: "mensaje pendiente #\(index / customers + 1)")
-                return try AMQPMessage(Envelope(command))
-            }
-            failures += await connection.publish(contentsOf: messages).filter { (try? $0.get()) == nil }.count
+        let failures = try await publishConfirmed(count, batch: batch, on: connection) { index in
+            let customer = index % customers
+            let command = RelaySend(
+                ticketID: Int64(customer + 1), messageID: Int64(index + 1),
+                recipient: String(format: "5215510%06d", customer),
+                text: "mensaje pendiente #\(index / customers + 1)")
+            return try AMQPMessage(Envelope(command))
         }
         print("published (confirmed): \(rate(count, ContinuousClock.now - start))  failures: \(failures)")
         await connection.shutdown()
