@@ -12,6 +12,8 @@ struct APISettings: Sendable {
     var adminUser: String?
     var adminPassword: String?
     var sessionLifetime: Duration = .seconds(12 * 3600)
+    /// How long a session read from the database is trusted without reading it again (`SessionCache`; 0: off).
+    var sessionCacheLifetime: Duration = .seconds(2)
     /// An operator-edited message templates file (JSON) replacing the built-in one.
     var templatesFile: String?
     /// Whether the assistant runs the intake of new WhatsApp tickets (`MOSTRADOR_INTAKE=off` turns it off).
@@ -115,6 +117,7 @@ struct APISettings: Sendable {
         }
         let hours = try configuration.number("MOSTRADOR_SESSION_HOURS", default: 12, within: 0.01...8784)
         sessionLifetime = .clampedSeconds(hours * 3600, in: 1...(8784 * 3600))
+        sessionCacheLifetime = try configuration.seconds("MOSTRADOR_SESSION_CACHE_SECONDS", default: 2, within: 0...60)
         templatesFile = configuration.setting("MOSTRADOR_TEMPLATES_FILE")
         publicDirectory = configuration.setting("MOSTRADOR_PUBLIC_DIR")
         guestSessionLifetime =

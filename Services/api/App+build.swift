@@ -31,7 +31,7 @@ struct APIComponents {
     /// `passwords` lets many apis in one process (tests) share bcrypt threads; by default the api has its own.
     init(
         settings: APISettings, pool: DatabasePool, dataDirectory: String, live: any LivePublisher, logger: Logger,
-        clock: WallClock = .system, passwords: PasswordHasher? = nil
+        clock: WallClock = .system, passwords: PasswordHasher? = nil, sessions: SessionCache? = nil
     ) throws {
         self.settings = settings
         self.pool = pool
@@ -43,7 +43,8 @@ struct APIComponents {
             failuresPerUser: settings.loginFailuresPerUser, failuresPerClient: settings.loginFailuresPerClient,
             window: settings.loginWindow, clock: clock)
         agents = AgentStore(
-            committer: committer, sessionLifetime: settings.sessionLifetime, clock: clock, passwords: self.passwords)
+            committer: committer, sessionLifetime: settings.sessionLifetime, clock: clock, passwords: self.passwords,
+            sessions: sessions ?? SessionCache(lifetime: settings.sessionCacheLifetime))
         uploads = UploadGrants(clock: clock, limits: UploadGrants.Limits(settings))
         attachments = AttachmentStore(
             root: "\(dataDirectory)/attachments", reader: pool,
@@ -171,9 +172,11 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
         configuration, role: "live", topology: LiveFeed.topology(instance: instance))
     let connections = ServiceApplication.connections(configuration, auxiliary: [live])
     let hub = LiveHub(messages: Messages(reader: pool), logger: logger)
-    let feed = LiveFeed(connection: live, instance: instance, hub: hub, logger: logger)
+    let sessions = SessionCache(lifetime: settings.sessionCacheLifetime)
+    let feed = LiveFeed(connection: live, instance: instance, hub: hub, sessions: sessions, logger: logger)
     let components = try APIComponents(
-        settings: settings, pool: pool, dataDirectory: configuration.dataDirectory, live: feed, logger: logger)
+        settings: settings, pool: pool, dataDirectory: configuration.dataDirectory, live: feed, logger: logger,
+        sessions: sessions)
     let abandoned = components.attachments.removeAbandonedTemporaryFiles()
     if abandoned > 0 {
         logger.notice("removed temporary attachment files a crash left behind", metadata: ["count": "\(abandoned)"])

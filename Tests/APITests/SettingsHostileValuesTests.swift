@@ -11,6 +11,7 @@ import Testing
         "MOSTRADOR_GUEST_CHAT_WINDOW_MINUTES", "MOSTRADOR_RECAPTCHA_MIN_SCORE", "MOSTRADOR_WEBHOOK_MAX_SKEW_SECONDS",
         "MOSTRADOR_LOGIN_WINDOW_MINUTES", "MOSTRADOR_SESSION_PURGE_MINUTES", "MOSTRADOR_SESSION_SWEEP_SECONDS",
         "MOSTRADOR_ROOM_TOKEN_DAYS_AFTER_CLOSE", "MOSTRADOR_TICKET_MAX_MB", "MOSTRADOR_MIN_FREE_DISK_MB",
+        "MOSTRADOR_SESSION_CACHE_SECONDS",
     ]
 
     static func settings(_ environment: [String: String]) throws -> APISettings {
@@ -28,11 +29,14 @@ import Testing
         let settings = try Self.settings([
             "MOSTRADOR_SEND_WAIT_SECONDS": "2.5", "MOSTRADOR_SESSION_HOURS": "0.5",
             "MOSTRADOR_GUEST_CHAT_WINDOW_MINUTES": "10", "MOSTRADOR_LOGIN_WINDOW_MINUTES": "1",
+            "MOSTRADOR_SESSION_CACHE_SECONDS": "0",
         ])
         #expect(settings.sendWait == .milliseconds(2500))
         #expect(settings.sessionLifetime == .seconds(1800))
         #expect(settings.guestChatWindow == 600)
         #expect(settings.loginWindow == 60)
+        #expect(settings.sessionCacheLifetime == .zero)
+        #expect(try Self.settings([:]).sessionCacheLifetime == .seconds(2))
     }
 
     /// A rate limiter's `Retry-After` from a window that is not finite does not trap either.

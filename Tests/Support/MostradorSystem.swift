@@ -79,8 +79,9 @@ public final class MostradorSystem: @unchecked Sendable {
     }
 
     /// A second api instance on the same database and broker (another port): for live fan-out across instances.
-    public func startSecondAPI() async throws -> ServiceProcess {
-        let process = try ServiceProcess("mostrador-api", environment: environmentValues)
+    public func startSecondAPI(environment extra: [String: String] = [:]) async throws -> ServiceProcess {
+        let process = try ServiceProcess(
+            "mostrador-api", environment: environmentValues.merging(extra) { _, new in new })
         extraProcesses.withLock { $0.append(process) }
         try await Self.waitUntilReady(process)
         return process

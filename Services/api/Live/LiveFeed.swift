@@ -13,6 +13,8 @@ final class LiveFeed: Service, Sendable {
     let queue: String
     let hub: LiveHub
     let logger: Logger
+    /// Forgotten when an agent's sessions are revoked on any instance.
+    let sessions: SessionCache?
     private let pending = Mutex([LiveEvent]())
     private let wakeup = Wakeup()
 
@@ -28,8 +30,9 @@ final class LiveFeed: Service, Sendable {
             bindings: [.init(queue: queue, exchange: MostradorTopology.live)])
     }
 
-    init(connection: AMQPConnection, instance: String, hub: LiveHub, logger: Logger) {
+    init(connection: AMQPConnection, instance: String, hub: LiveHub, sessions: SessionCache? = nil, logger: Logger) {
         self.connection = connection
+        self.sessions = sessions
         queue = "mostrador.live.\(instance)"
         self.hub = hub
         self.logger = logger
@@ -57,6 +60,7 @@ final class LiveFeed: Service, Sendable {
                         guard let event = try? decoder.decode(LiveEvent.self, from: Data(delivery.body)) else {
                             continue
                         }
+                        if event.kind == .sessionsRevoked { self.sessions?.forgetAll() }
                         await self.hub.handle(event)
                     }
                 }

@@ -72,6 +72,7 @@ extension AgentStore {
     func update(_ id: Int64, _ changes: Changes) async throws -> Agent {
         let hash: String? =
             if let password = changes.password { try await passwords.hash(password) } else { nil }
+        defer { sessions.forget(agentID: id) }
         return try await committer.write { db in
             guard
                 let current = try Row.fetchOne(db, sql: "SELECT * FROM agents WHERE id = ?", arguments: [id]).map(

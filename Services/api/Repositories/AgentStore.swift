@@ -47,6 +47,8 @@ struct AgentStore: Sendable {
     var clock = WallClock.system
     /// bcrypt's own bounded pool: hashing and verifying may throw `PasswordHasher.busy` (429).
     let passwords: PasswordHasher
+    /// Sessions recently read (a request with a known token costs no database read).
+    var sessions = SessionCache()
     var reader: DatabasePool { committer.writer }
 
     /// Creates the first admin from configuration when there is no admin yet. Returns whether it did. Runs before
@@ -89,31 +91,43 @@ struct AgentStore: Sendable {
 
     /// The agent a token belongs to, if the session is live.
     func agent(forToken token: String) async throws -> Agent? {
-        try await reader.read { db in
-            try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT a.* FROM sessions s JOIN agents a ON a.id = s.agent_id
-                        WHERE s.token_hash = ? AND s.expires_at > ? AND a.is_active
-                        """),
-                arguments: [Self.digest(token), clock.now()]
-            ).map(Agent.init(row:))
+        let digest = Self.digest(token)
+        let now = clock.now()
+        if let agent = sessions.agent(digest: digest, now: now) { return agent }
+        guard let found = try await reader.read({ db in try Self.session(digest: digest, now: now, db: db) }) else {
+            return nil
         }
+        sessions.store(digest: digest, agent: found.agent, sessionExpiresAt: found.expiresAt, now: now)
+        return found.agent
     }
 
     func logout(token: String) async throws {
+        let digest = Self.digest(token)
         try await committer.write { db in
-            try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [Self.digest(token)])
+            try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [digest])
             try db.execute(sql: "DELETE FROM sessions WHERE expires_at <= ?", arguments: [clock.now()])
         }
+        sessions.forget(digest: digest)
     }
 
     static func newToken() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        return hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     static func digest(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        hex(SHA256.hash(data: Data(token.utf8)))
+    }
+
+    /// Lowercase hexadecimal (`String(format:)` per byte cost more than the SQL read it keys, on every request).
+    static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(64)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
