@@ -139,6 +139,7 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     TemplatesController(templates: templates).addRoutes(to: panel)
     CustomersController(reader: components.pool).addRoutes(to: panel)
     ParticipantsController(conversations: conversations, agents: components.agents).addRoutes(to: panel)
+    NotesController(conversations: conversations).addRoutes(to: panel)
     TicketController(
         conversations: conversations, readModels: components.readModels, templates: templates
     ).addRoutes(to: panel)

@@ -128,6 +128,11 @@ import Testing
             Row(
                 method: .post, path: "/ticket/{ticket}/notificar", body: ["plantilla": "equipo listo"],
                 expected: chatAgents),
+            // Private notes: the agents who may read the chat; never a visitor.
+            Row(
+                method: .post, path: "/api/tickets/{ticket}/notes", body: ["content": "nota interna"],
+                expected: [401, 403, 403, 403, 201, 201, 201]),
+            Row(method: .get, path: "/api/tickets/{ticket}/notes", expected: chatAgents),
             // WhatsApp templates: agents read the catalogue, admins keep it; sending one is writing in the chat
             // (this chat is a web chat: past the access policy, a template is refused as not for it).
             Row(method: .get, path: "/api/templates", expected: anyAgent),
@@ -204,7 +209,9 @@ import Testing
                 let attachment = try await api.components.conversations.attach(
                     file, by: .guest(ticketID: mine.ticket), in: mine.ticket)
                 let first = try #require(
-                    try await api.components.conversations.messages.recent(ticketID: mine.ticket, count: 1_000).first)
+                    try await api.components.conversations.messages.recent(
+                        ticketID: mine.ticket, count: 1_000, for: .agents
+                    ).first)
                 let row = try #require(
                     try await api.components.attachments.list(ticketID: mine.ticket).first {
                         $0.messageID == attachment

@@ -98,7 +98,8 @@ struct WebSocketResyncTests {
             }
             let hub = LiveHub(messages: api.components.conversations.messages, logger: .init(label: "t"))
             // 1. The socket reads the history it is given on connecting: the message is `queued`.
-            let history = try await api.components.conversations.messages.recent(ticketID: chat.ticket, count: 50)
+            let history = try await api.components.conversations.messages.recent(
+                ticketID: chat.ticket, count: 50, for: .customer)
             #expect(history.last?.deliveryStatus == .queued)
             // 2. The relay's report is applied and announced; nobody is in the room yet.
             try await api.components.conversations.applyDelivery(

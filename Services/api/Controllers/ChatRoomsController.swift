@@ -84,7 +84,8 @@ struct ChatRoomsController {
             request.uri.queryParameters["desde"] ?? request.uri.queryParameters["after"], name: "desde", default: 0,
             range: 0...Int.max)
         if let caller = context.caller { try await conversations.markRead(ticket, by: caller) }
-        let messages = try await conversations.messages.after(Int64(after), ticketID: ticket.id, limit: 100_000)
+        let messages = try await conversations.messages.after(
+            Int64(after), ticketID: ticket.id, limit: 100_000, for: Audience(context.caller))
         return messages.map(MessageJSON.init)
     }
 
@@ -129,7 +130,10 @@ struct ChatRoomsController {
         let posted = try await conversations.post(
             text, clientID: try Parameters.clientID(body.clientID), by: .agent(agent), in: ticket.id,
             replyTo: body.replyTo)
-        guard let message = try await conversations.messages.find(posted.messageID, ticketID: ticket.id) else {
+        guard
+            let message = try await conversations.messages.find(
+                posted.messageID, ticketID: ticket.id, for: Audience(context.caller))
+        else {
             throw ConversationProblem.notFound
         }
         return EditedResponse(status: .created, response: MessageJSON(message))

@@ -22,7 +22,7 @@ struct ChatSyncController {
         let ticket = try await conversations.ticket(try Parameters.ticketKey(context), for: context.caller, to: .read)
         let page = try Parameters.Page(request, sizeName: "size", defaultSize: 50, maximumSize: 200)
         let (messages, total) = try await conversations.messages.page(
-            ticketID: ticket.id, page: page.number, size: page.size)
+            ticketID: ticket.id, page: page.number, size: page.size, for: Audience(context.caller))
         return HistoryPageJSON(ticketID: ticket.id, messages: messages, page: page, total: total)
     }
 

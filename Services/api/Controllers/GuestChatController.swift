@@ -143,7 +143,8 @@ struct GuestChatController {
         let posted = try await conversations.post(
             text, clientID: nil, by: .guest(ticketID: ticket.id), in: ticket.id,
             address: context.clientAddress.rateLimitKey)
-        guard let message = try await conversations.messages.find(posted.messageID, ticketID: ticket.id) else {
+        guard let message = try await conversations.messages.find(posted.messageID, ticketID: ticket.id, for: .customer)
+        else {
             throw ConversationProblem.notFound
         }
         return EditedResponse(status: .created, response: MessageJSON(message))

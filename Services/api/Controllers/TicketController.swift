@@ -50,7 +50,8 @@ struct TicketController {
             try Parameters.ticketNumber(context), for: context.caller, to: .read)
         let after = try Parameters.integer(
             request.uri.queryParameters["desde"], name: "desde", default: 0, range: 0...Int.max)
-        let messages = try await conversations.messages.after(Int64(after), ticketID: ticket.id, limit: 100_000)
+        let messages = try await conversations.messages.after(
+            Int64(after), ticketID: ticket.id, limit: 100_000, for: Audience(context.caller))
         guard let summary = try await conversations.tickets.summary(id: ticket.id) else {
             throw ConversationProblem.notFound
         }

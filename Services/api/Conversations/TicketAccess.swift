@@ -14,6 +14,8 @@ enum TicketAction: String, Sendable, CaseIterable {
     case invite
     /// Assign the chat to someone else.
     case administer
+    /// Write a private note (agents only, who may read the ticket; closed tickets too: notes document afterwards).
+    case note
 }
 
 /// The one access policy, used by every controller, the WebSocket upgrade and upload grants.
@@ -24,6 +26,7 @@ enum TicketAction: String, Sendable, CaseIterable {
 ///   invited to (participants): `read`, `write` and `upload`; resolving, closing and inviting stay with the owner.
 ///   On chats assigned to another agent without them: nothing, not even `read`. Transferring is decided by the
 ///   assignment rule (the assignee or an admin); leaving a chat is always one's own decision.
+/// - Private notes (`note`): whoever of the agents may `read` the ticket; never a web visitor.
 /// - A web visitor (room token): `read`, `write` and `upload` on their own chat only; any other ticket does not
 ///   exist for them (404).
 /// - Nobody: 401.

@@ -320,6 +320,15 @@ enum APIDatabase {
                     ALTER TABLE tickets ADD COLUMN location TEXT;
                     """)
         }
+        migrator.registerMigration("v13: private notes") { db in
+            try db.execute(
+                sql: """
+                    -- A technician's note on a ticket: a message of the timeline (role 'tecnico') that only agents
+                    -- read. It never gets a delivery status, an event or a relay command; readers for customers
+                    -- leave it out (`Messages.Audience`).
+                    ALTER TABLE messages ADD COLUMN private BOOLEAN NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -49,7 +49,8 @@ struct LiveController: Sendable {
         let ticketID = context.ticketID
         let connection = LiveConnection(capacity: frameCapacity)
         let me = try await person(context.caller, ticketID: ticketID)
-        let recent = try await conversations.messages.recent(ticketID: ticketID, count: 50)
+        let recent = try await conversations.messages.recent(
+            ticketID: ticketID, count: 50, for: Audience(context.caller))
         // Distinct people (an agent with two tabs is one), at most 50: the frame stays small however many
         // sockets share the room.
         let participants = await hub.participants(ticketID: ticketID)

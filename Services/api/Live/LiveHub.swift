@@ -76,7 +76,7 @@ actor LiveHub {
     func catchUp(ticketID: Int64, clientID: String, history: [MessageRow]) async {
         await handle(LiveEvent(ticketID: ticketID, kind: .messages))
         guard !history.isEmpty,
-            let now = try? await messages.recent(ticketID: ticketID, count: history.count + 50),
+            let now = try? await messages.recent(ticketID: ticketID, count: history.count + 50, for: .agents),
             let client = rooms[ticketID]?.clients[clientID]
         else { return }
         let given = Dictionary(history.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -139,7 +139,8 @@ actor LiveHub {
         switch event.kind {
         case .messages, .agentJoined, .agentLeft, .chatTransferred, .status:
             let after = room.lastMessageID.values.min() ?? 0
-            let messages = (try? await messages.after(after, ticketID: event.ticketID)) ?? []
+            // Private notes are read with the rest and pushed to agents only.
+            let messages = (try? await messages.after(after, ticketID: event.ticketID, for: .agents)) ?? []
             // Re-read after the await: other pokes and joins may have moved clients on meanwhile.
             if !messages.isEmpty, let current = rooms[event.ticketID] {
                 // Each message is encoded once, however many clients it goes to (a room of 1,000 sockets encoded
@@ -148,7 +149,7 @@ actor LiveHub {
                 for (clientID, client) in current.clients {
                     let last = current.lastMessageID[clientID] ?? 0
                     guard let first = messages.firstIndex(where: { $0.id > last }) else { continue }
-                    for index in first..<messages.count {
+                    for index in first..<messages.count where client.kind == "AGENTE" || !messages[index].isNote {
                         let frame = frames[index] ?? LiveFrame(.messageReceived, LiveMessageJSON(messages[index])).text
                         frames[index] = frame
                         client.socket.send(frame)
@@ -173,14 +174,15 @@ actor LiveHub {
             }
         case .fileUploaded:
             await handle(LiveEvent(ticketID: event.ticketID, kind: .messages))
-            guard let id = event.messageID, let message = try? await messages.find(id, ticketID: event.ticketID)
+            guard let id = event.messageID,
+                let message = try? await messages.find(id, ticketID: event.ticketID, for: .customer)
             else {
                 return
             }
             broadcast(ticketID: event.ticketID, LiveFrame(.fileUploaded, LiveFrames.FileUploaded(message)).text)
         case .delivery:
             guard let id = event.messageID,
-                let message = try? await messages.find(id, ticketID: event.ticketID)
+                let message = try? await messages.find(id, ticketID: event.ticketID, for: .customer)
             else { return }
             broadcast(ticketID: event.ticketID, LiveFrame(.deliveryStatus, LiveFrames.Delivery(message)).text)
         case .typingStart, .typingStop:

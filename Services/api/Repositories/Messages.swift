@@ -45,6 +45,11 @@ struct MessageRow: Sendable, Equatable {
     let attachmentMime: String?
     /// The message this one answers, with a preview of it.
     let quoted: Quoted?
+    /// A private note: only agents read it (`Audience.agents`).
+    let isNote: Bool
+
+    /// The role agents and customers are shown: `note` for a private note.
+    var shownRole: String { isNote ? "note" : role.rawValue }
 
     struct Quoted: Sendable, Equatable {
         let id: Int64
@@ -72,6 +77,7 @@ struct MessageRow: Sendable, Equatable {
         deliveryAttempt = row["delivery_attempt"]
         attachmentID = row["attachment_id"]
         attachmentMime = row["attachment_mime"]
+        isNote = row["private"]
         if let replyID: Int64 = row["reply_to_id"], let role: MessageRole = row["quoted_role"] {
             quoted = Quoted(
                 id: replyID, role: role, content: String((row["quoted_content"] as String? ?? "").prefix(200)))
@@ -90,6 +96,18 @@ enum ReaderSide: Sendable {
 
     /// The roles whose messages this side reads.
     var counterpartRoles: String { self == .agents ? "('user')" : "('tecnico', 'assistant')" }
+}
+
+/// Who reads a conversation: customers (web visitors, and everything that goes out to WhatsApp) never read
+/// private notes. Every read of messages says which; there is no default.
+enum Audience: Sendable {
+    case customer
+    case agents
+
+    init(_ caller: Caller?) { self = caller?.agent == nil ? .customer : .agents }
+
+    /// The condition on `m` (the messages table) that keeps what this audience may read.
+    var condition: String { self == .agents ? "1" : "NOT m.private" }
 }
 
 /// Messages: the one insert path (which also records `MessageCreated`), the one row model and its one SELECT.
@@ -157,7 +175,10 @@ struct Messages: Sendable {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(
-                    sql: "SELECT external_id, provider_message_id FROM messages WHERE id = ? AND ticket_id = ?"),
+                    sql: """
+                        SELECT external_id, provider_message_id FROM messages
+                        WHERE id = ? AND ticket_id = ? AND NOT private
+                        """),
                 arguments: [id, ticketID])
         else { throw ConversationProblem.invalid("El mensaje citado (\(id)) no es de este ticket") }
         return row["external_id"] as String? ?? row["provider_message_id"] as String?
@@ -254,7 +275,7 @@ struct Messages: Sendable {
     static func markRead(ticketID: Int64, by side: ReaderSide, db: Database) throws {
         try db.execute(
             sql: """
-                UPDATE messages SET read_at = ? WHERE ticket_id = ? AND read_at IS NULL
+                UPDATE messages SET read_at = ? WHERE ticket_id = ? AND read_at IS NULL AND NOT private
                 AND role IN \(side.counterpartRoles)
                 """,
             arguments: [Date(), ticketID])
@@ -265,7 +286,7 @@ struct Messages: Sendable {
         guard !ids.isEmpty else { return 0 }
         try db.execute(
             sql: """
-                UPDATE messages SET read_at = ? WHERE read_at IS NULL AND role IN \(side.counterpartRoles)
+                UPDATE messages SET read_at = ? WHERE read_at IS NULL AND NOT private AND role IN \(side.counterpartRoles)
                 AND id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
                 """,
             arguments: [Date()] + StatementArguments(ids))
@@ -274,38 +295,62 @@ struct Messages: Sendable {
 
     // MARK: Reading
 
-    func after(_ messageID: Int64, ticketID: Int64, limit: Int = 500) async throws -> [MessageRow] {
+    func after(_ messageID: Int64, ticketID: Int64, limit: Int = 500, for audience: Audience) async throws
+        -> [MessageRow]
+    {
         try await reader.read { db in
             try Row.fetchAll(
-                db.cachedStatement(sql: "\(Self.select) WHERE m.ticket_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"),
+                db.cachedStatement(
+                    sql: """
+                        \(Self.select) WHERE m.ticket_id = ? AND m.id > ? AND \(audience.condition)
+                        ORDER BY m.id LIMIT ?
+                        """),
                 arguments: [ticketID, messageID, limit]
             ).map(MessageRow.init(row:))
         }
     }
 
     /// The newest `count` messages, oldest first.
-    func recent(ticketID: Int64, count: Int) async throws -> [MessageRow] {
-        try await page(ticketID: ticketID, page: 1, size: count).messages
+    func recent(ticketID: Int64, count: Int, for audience: Audience) async throws -> [MessageRow] {
+        try await page(ticketID: ticketID, page: 1, size: count, for: audience).messages
     }
 
     /// A page of the history, oldest first within the page; page 1 is the newest.
-    func page(ticketID: Int64, page: Int, size: Int) async throws -> (messages: [MessageRow], total: Int) {
+    func page(ticketID: Int64, page: Int, size: Int, for audience: Audience) async throws
+        -> (messages: [MessageRow], total: Int)
+    {
         try await reader.read { db in
             let total =
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE ticket_id = ?", arguments: [ticketID])
-                ?? 0
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM messages m WHERE m.ticket_id = ? AND \(audience.condition)",
+                    arguments: [ticketID]) ?? 0
             let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "\(Self.select) WHERE m.ticket_id = ? ORDER BY m.id DESC LIMIT ? OFFSET ?"),
+                db.cachedStatement(
+                    sql: """
+                        \(Self.select) WHERE m.ticket_id = ? AND \(audience.condition)
+                        ORDER BY m.id DESC LIMIT ? OFFSET ?
+                        """),
                 arguments: [ticketID, size, (page - 1) * size]
             ).map(MessageRow.init(row:))
             return (rows.reversed(), total)
         }
     }
 
-    func find(_ id: Int64, ticketID: Int64) async throws -> MessageRow? {
+    /// A ticket's private notes, oldest first.
+    func notes(ticketID: Int64) async throws -> [MessageRow] {
+        try await reader.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "\(Self.select) WHERE m.ticket_id = ? AND m.private ORDER BY m.id"),
+                arguments: [ticketID]
+            ).map(MessageRow.init(row:))
+        }
+    }
+
+    func find(_ id: Int64, ticketID: Int64, for audience: Audience) async throws -> MessageRow? {
         try await reader.read { db in
             try Row.fetchOne(
-                db.cachedStatement(sql: "\(Self.select) WHERE m.id = ? AND m.ticket_id = ?"), arguments: [id, ticketID]
+                db.cachedStatement(sql: "\(Self.select) WHERE m.id = ? AND m.ticket_id = ? AND \(audience.condition)"),
+                arguments: [id, ticketID]
             ).map(MessageRow.init(row:))
         }
     }
@@ -339,7 +384,7 @@ struct Messages: Sendable {
             try Int.fetchOne(
                 db,
                 sql: """
-                    SELECT COUNT(*) FROM messages WHERE ticket_id = ? AND read_at IS NULL
+                    SELECT COUNT(*) FROM messages WHERE ticket_id = ? AND read_at IS NULL AND NOT private
                     AND role IN \(side.counterpartRoles)
                     """,
                 arguments: [ticketID]) ?? 0

@@ -79,7 +79,7 @@ struct ReadModels: Sendable {
         try await reader.read { db in
             var byRole: [String: Int] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT role, COUNT(*) AS n FROM messages WHERE ticket_id = ? GROUP BY role",
+                db, sql: "SELECT role, COUNT(*) AS n FROM messages WHERE ticket_id = ? AND NOT private GROUP BY role",
                 arguments: [ticketID])
             {
                 byRole[row["role"]] = row["n"]
@@ -87,7 +87,7 @@ struct ReadModels: Sendable {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT role, created_at FROM messages WHERE ticket_id = ? AND role IN ('user', 'tecnico')
+                    SELECT role, created_at FROM messages WHERE ticket_id = ? AND role IN ('user', 'tecnico') AND NOT private
                     ORDER BY id
                     """,
                 arguments: [ticketID])

@@ -236,7 +236,8 @@ struct Tickets: Sendable {
 
     static let summaryColumns = """
         t.*, c.name AS customer_name, c.email AS customer_email,
-        (SELECT content FROM messages m WHERE m.ticket_id = t.id ORDER BY m.id DESC LIMIT 1) AS last_message,
+        (SELECT content FROM messages m WHERE m.ticket_id = t.id AND NOT m.private ORDER BY m.id DESC LIMIT 1)
+            AS last_message,
         (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id AND m.role = 'user' AND m.read_at IS NULL) AS unread
         """
     static let from = "FROM tickets t JOIN customers c ON c.id = t.customer_id"

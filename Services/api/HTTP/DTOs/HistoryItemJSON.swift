@@ -5,7 +5,8 @@ import MostradorContracts
 /// for a message that goes out through WhatsApp.
 struct HistoryItemJSON: Encodable, Sendable {
     let id: Int64
-    let role: MessageRole
+    /// `user`, `assistant`, `tecnico`, `system`, or `note` (a private note, shown to agents only).
+    let role: String
     let content: String
     let timestamp: Date
     let type: MessageType
@@ -34,7 +35,7 @@ struct HistoryItemJSON: Encodable, Sendable {
 
     init(_ message: MessageRow) {
         id = message.id
-        role = message.role
+        role = message.shownRole
         content = message.content
         timestamp = message.createdAt
         type = message.type

@@ -34,7 +34,8 @@ struct LiveMessageJSON: Encodable, Sendable {
     let text: String
     let kind: String
     let state: String
-    let role: MessageRole
+    /// As `HistoryItemJSON.role` (`note` for a private note, pushed to agents only, `tipo: "NOTA"`).
+    let role: String
     let content: String
     @Nullable var clientID: String?
     @Nullable var deliveryStatus: DeliveryStatus?
@@ -78,6 +79,7 @@ struct LiveMessageJSON: Encodable, Sendable {
         kind =
             switch (message.role, message.type) {
             case (.system, _): "SISTEMA"
+            case _ where message.isNote: "NOTA"
             case (_, .image): "IMAGEN"
             case (_, .file): "ARCHIVO"
             case (_, .text): "TEXTO"
@@ -90,7 +92,7 @@ struct LiveMessageJSON: Encodable, Sendable {
             case .read: "LEIDO"
             case .sent, .delivered: "ENTREGADO"
             }
-        role = message.role
+        role = message.shownRole
         content = message.content
         clientID = message.clientID
         deliveryStatus = message.deliveryStatus

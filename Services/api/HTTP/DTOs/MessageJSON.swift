@@ -25,7 +25,8 @@ struct MessageJSON: ResponseEncodable, Sendable {
     let content: String
     /// The role, with `tecnico` shown as `agent`.
     let senderType: String
-    let role: MessageRole
+    /// As `HistoryItemJSON.role` (`note` for a private note).
+    let role: String
     let messageType: MessageType
     let createdAt: Date
     let isRead: Bool
@@ -55,7 +56,7 @@ struct MessageJSON: ResponseEncodable, Sendable {
         ticketID = message.ticketID
         content = message.content
         senderType = message.role == .tecnico ? "agent" : message.role.rawValue
-        role = message.role
+        role = message.shownRole
         messageType = message.type
         createdAt = message.createdAt
         isRead = message.readAt != nil
