@@ -3535,6 +3535,65 @@ def test_27_two_technicians_one_chat(ctx):
                 except Exception:  # noqa: BLE001
                     pass
 
+NOTE_STYLE_JS = """
+const el = Array.from(document.querySelectorAll('#chat-messages .message.role-note'))
+  .find((m) => m.querySelector('.message-text')?.textContent === arguments[0]);
+if (!el) return null;
+return {background: getComputedStyle(el.querySelector('.message-bubble')).backgroundColor,
+        author: el.querySelector('.message-author')?.textContent, reply: !!el.querySelector('.btn-reply')};
+"""
+
+
+def test_28_private_note(ctx):
+    """Private notes: the technician switches the composer to «Nota», writes a note that @mentions a colleague; the
+    note shows in the panel as a yellow «Nota privada» bubble with no «Responder», the colleague gets a `mencion`
+    notification, and the web visitor never sees it (live, nor after reloading), while the next ordinary message
+    reaches them."""
+    tag = uuid.uuid4().hex[:6]
+    colleague = "colega%s" % tag
+    status, _ = http("POST", ctx.api + "/api/agents/", {
+        "username": colleague, "password": "password-" + tag, "first_name": "Colega"}, ctx.admin())
+    assert status == 201, "create the colleague: %s" % status
+    initial = "Mi computadora hace ruido [%s]" % tag
+    room = start_guest_chat(ctx, initial, "Rosa Notas", "rosa.notas@example.com", "+52 477 555 0101")
+    g = ctx.guest
+    ticket = web_ticket_of(ctx, room)
+    open_chat(ctx, ticket)
+    d = ctx.panel
+    wait_for(d, lambda x: bubble(x, "user", initial), "the guest's message is not in the panel chat")
+    wait_websocket(d)
+    toggle = d.find_element(By.ID, "chat-note-toggle")
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "true", "the «Nota» toggle is not pressed"
+    assert "Nota privada" in d.find_element(By.ID, "chat-input").get_attribute("placeholder")
+    note = "@%s revisa la garantía anterior antes de cotizar [%s]" % (colleague, tag)
+    type_and_enter(d, "chat-input", note)
+    wait_for(d, lambda x: bubble(x, "note", note), "the note is not in the panel chat")
+    wait_toast(d, "@" + colleague, "saving the note")
+    style = d.execute_script(NOTE_STYLE_JS, note)
+    assert style and style["author"] == "Nota privada", style
+    assert style["background"] == "rgb(254, 243, 199)", "the note is not shown distinctly: %r" % style
+    assert not style["reply"], "a note offers «Responder» (a quote would carry it to the customer)"
+    ctx.shot("35-private-note.png", d)
+
+    # Back to writing to the customer: the ordinary message reaches the visitor, the note never does.
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "false"
+    answer = "Hola Rosa, ya revisamos su caso [%s]" % tag
+    type_and_enter(d, "chat-input", answer)
+    wait_for(g, lambda x: bubble(x, "tecnico", answer, "#guest-messages"),
+             "the visitor did not get the ordinary message", LIVE_TIMEOUT)
+    assert "garantía anterior" not in g.find_element(By.ID, "guest-messages").text, "the visitor sees the note"
+    g.refresh()
+    wait_for(g, lambda x: bubble(x, "tecnico", answer, "#guest-messages"), "the guest page did not reload its chat")
+    assert "garantía anterior" not in g.find_element(By.TAG_NAME, "body").text, "the note after a reload"
+
+    status, login = http("POST", ctx.api + "/api/auth/login/", {"username": colleague, "password": "password-" + tag})
+    status, mine = http("GET", ctx.api + "/api/notifications/", headers={"Authorization": "Token " + login["token"]})
+    assert status == 200 and any(n["type"] == "mencion" and n.get("ticket_id") == ticket
+                                 for n in mine["notifications"]), "no mention notification: %r" % mine
+
+
 
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
@@ -3543,7 +3602,7 @@ TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_rep
          test_17_recaptcha_v3, test_18_ticket_states, test_19_resolve_and_close_notices, test_20_customer_history,
          test_21_date_separators, test_22_draft_survives_reload, test_23_desktop_notification, test_24_reconnect,
          test_25_emoji_picker, test_26_admin_template_used_by_agent, test_27_two_technicians_one_chat,
-         test_10_content_security_policy]
+         test_10_content_security_policy, test_28_private_note]
 
 
 # ---------------------------------------------------------------------------------------------------- runner

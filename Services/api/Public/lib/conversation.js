@@ -99,8 +99,8 @@ export function isStale(current, next) {
   return next.estado_entrega === current.estado_entrega && (next.intento ?? 0) < (current.intento ?? 0);
 }
 
-const ROLE_ICON = { user: 'user', tecnico: 'headset', assistant: 'bot' };
-export const ROLE_LABEL = { user: 'Cliente', tecnico: 'Técnico', assistant: 'Asistente' };
+const ROLE_ICON = { user: 'user', tecnico: 'headset', assistant: 'bot', note: 'lock' };
+export const ROLE_LABEL = { user: 'Cliente', tecnico: 'Técnico', assistant: 'Asistente', note: 'Nota privada' };
 
 /** Quién escribió el mensaje citado, por omisión: «Tú» si es de esta página, si no el nombre del rol. */
 function defaultQuoteAuthor(own) {
@@ -463,7 +463,8 @@ export class Conversation {
 
   /** «Responder» en la cabecera de un mensaje ya guardado (no en las notas del sistema), si la página lo ofrece. */
   addReplyButton(m, el) {
-    if (!this.view.onReply || m.role === 'system' || m.id === null) return;
+    // Una nota privada no se cita: la cita llevaría su texto al cliente.
+    if (!this.view.onReply || m.role === 'system' || m.role === 'note' || m.id === null) return;
     const head = el.querySelector('.message-head');
     if (!head || head.querySelector('.btn-reply')) return;
     head.appendChild(h('button', {

@@ -12,6 +12,7 @@ import { toast } from '../lib/toast.js';
 import { hideAssignment, showAssignment, updateAssignment } from './assignment.js';
 import { attachmentEl } from './attachments.js';
 import { refreshAttach, resetChatFiles, setupChatFiles } from './chat-files.js';
+import { NOTE_PLACEHOLDER, isNoteMode, saveNote, setNoteMode, setupChatNotes } from './chat-notes.js';
 import { cancelReply, setupChatReply, startReply, takeReply } from './chat-reply.js';
 import {
   BLOCKED_PLACEHOLDER, applyWindow, isWindowRefusal, noteCustomerMessages, noteRefusals, noteWindow, resetChatWindow,
@@ -161,6 +162,7 @@ function closeChat() {
   if (!c) return;
   resetChatFiles(); // antes de soltar el chat: un comentario sin enviar vuelve a su borrador
   cancelReply(); // la cita era de este chat
+  setNoteMode(false); // cada chat empieza escribiendo al cliente
   resetChatWindow();
   hideParticipants();
   chat = null;
@@ -272,9 +274,11 @@ function updateComposer(c) {
   // (una plantilla no cita).
   $('#chat-messages').classList.toggle('is-closed', closed);
   const input = $('#chat-input');
-  input.disabled = closed || templatesOnly;
-  $('#chat-send').disabled = closed || templatesOnly;
-  input.placeholder = closed ? 'El ticket está cerrado; no se pueden enviar mensajes.'
+  // Una nota no sale a WhatsApp: se escribe también con la ventana cerrada o el ticket cerrado.
+  const note = isNoteMode();
+  input.disabled = !note && (closed || templatesOnly);
+  $('#chat-send').disabled = !note && (closed || templatesOnly);
+  input.placeholder = note ? NOTE_PLACEHOLDER : closed ? 'El ticket está cerrado; no se pueden enviar mensajes.'
     : templatesOnly ? BLOCKED_PLACEHOLDER : 'Escribe un mensaje para el cliente…';
   // Con solo plantillas, el lector de pantalla dice por qué el texto está deshabilitado (la línea de la ventana).
   input.setAttribute('aria-describedby', templatesOnly ? 'chat-window chat-hint' : 'chat-hint');
@@ -334,6 +338,7 @@ async function send(c, text, clientId, quote = null) {
   text = text.trim();
   if (!text) return;
   if (text.length > 4096) { showChatAlert('El mensaje excede 4096 caracteres.', 'error'); return; }
+  if (isNoteMode()) { await sendNote(c, text); return; }
   const cid = clientId || uuid();
   const p = c.conv.addPending(text, cid, quote);
   typing.stop();
@@ -475,6 +480,20 @@ function onFrame(c, tipo, d) {
   }
 }
 
+/** Guarda una nota privada: aparece en la conversación (solo para técnicos) al llegar del servidor. */
+async function sendNote(c, text) {
+  const saved = await saveNote(c, text);
+  if (chat !== c) return;
+  if (!saved.ok) {
+    giveBack(c, text);
+    showChatAlert(saved.reason, 'error');
+    return;
+  }
+  toast(saved.mentioned.length ? 'Nota guardada; se avisó a ' + saved.mentioned.map((u) => '@' + u).join(', ')
+    : 'Nota privada guardada', 'success');
+  c.channel?.pollNow();
+}
+
 /* ----- arranque ----- */
 
 export function setupChatPanel() {
@@ -487,10 +506,12 @@ export function setupChatPanel() {
     input: (value) => {
       if (!chat) return;
       if (value) drafts.set(chat.id, value); else drafts.delete(chat.id);
-      typing.input(value);
+      // Escribir una nota no es «escribiendo…» para el cliente.
+      if (!isNoteMode()) typing.input(value);
     },
   });
   attachEmojiPicker($('#chat-input'));
+  setupChatNotes(() => { if (chat) updateComposer(chat); });
   setupChatReply({ author: quoteAuthor });
   setupChatFiles({
     current: () => chat,
