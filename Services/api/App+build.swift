@@ -140,6 +140,8 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     CustomersController(reader: components.pool).addRoutes(to: panel)
     ParticipantsController(conversations: conversations, agents: components.agents).addRoutes(to: panel)
     NotesController(conversations: conversations).addRoutes(to: panel)
+    LabelsController(labels: Labels(committer: components.committer), conversations: conversations)
+        .addRoutes(to: panel)
     TicketController(
         conversations: conversations, readModels: components.readModels, templates: templates
     ).addRoutes(to: panel)

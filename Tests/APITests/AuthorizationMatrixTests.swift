@@ -133,6 +133,14 @@ import Testing
                 method: .post, path: "/api/tickets/{ticket}/notes", body: ["content": "nota interna"],
                 expected: [401, 403, 403, 403, 201, 201, 201]),
             Row(method: .get, path: "/api/tickets/{ticket}/notes", expected: chatAgents),
+            // Labels: admins keep the catalogue; the agents who may read a chat label it.
+            Row(method: .get, path: "/api/labels", expected: anyAgent),
+            Row(
+                method: .post, path: "/api/labels", body: ["name": "etiqueta{n}", "color": "#123456"],
+                expected: [401, 403, 403, 403, 403, 403, 201]),
+            Row(
+                method: .put, path: "/api/tickets/{ticket}/labels", body: ["labels": []],
+                expected: [401, 403, 403, 403, 200, 200, 200]),
             // WhatsApp templates: agents read the catalogue, admins keep it; sending one is writing in the chat
             // (this chat is a web chat: past the access policy, a template is refused as not for it).
             Row(method: .get, path: "/api/templates", expected: anyAgent),

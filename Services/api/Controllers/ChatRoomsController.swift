@@ -41,7 +41,8 @@ struct ChatRoomsController {
             return status
         }
         let page = try Parameters.Page(request)
-        let filter = Tickets.Filter(room: status, page: page.number, pageSize: page.size, byActivity: true)
+        var filter = Tickets.Filter(room: status, page: page.number, pageSize: page.size, byActivity: true)
+        filter.label = request.uri.queryParameters["label"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let (tickets, total) = try await conversations.tickets.list(filter, visibleTo: agent)
         var rooms: [RoomJSON] = []
         for ticket in tickets { rooms.append(try await room(ticket)) }

@@ -40,6 +40,7 @@ struct TicketController {
         if let categoria = query["categoria"].map(String.init), !categoria.isEmpty {
             filter.category = try Self.category(categoria)
         }
+        filter.label = query["label"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         filter.search = query["q"].map(String.init)?.trimmingCharacters(in: .whitespaces)
         let (rows, total) = try await conversations.tickets.list(filter, visibleTo: agent)
         return EditedResponse(headers: page.headers(total: total), response: rows.map(TicketJSON.init))

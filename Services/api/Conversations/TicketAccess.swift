@@ -16,6 +16,8 @@ enum TicketAction: String, Sendable, CaseIterable {
     case administer
     /// Write a private note (agents only, who may read the ticket; closed tickets too: notes document afterwards).
     case note
+    /// Put labels on the ticket (as `note`: the agents who may read it).
+    case label
 }
 
 /// The one access policy, used by every controller, the WebSocket upgrade and upload grants.
@@ -26,7 +28,7 @@ enum TicketAction: String, Sendable, CaseIterable {
 ///   invited to (participants): `read`, `write` and `upload`; resolving, closing and inviting stay with the owner.
 ///   On chats assigned to another agent without them: nothing, not even `read`. Transferring is decided by the
 ///   assignment rule (the assignee or an admin); leaving a chat is always one's own decision.
-/// - Private notes (`note`): whoever of the agents may `read` the ticket; never a web visitor.
+/// - Private notes (`note`) and labels (`label`): whoever of the agents may `read` the ticket; never a web visitor.
 /// - A web visitor (room token): `read`, `write` and `upload` on their own chat only; any other ticket does not
 ///   exist for them (404).
 /// - Nobody: 401.

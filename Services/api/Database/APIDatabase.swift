@@ -329,6 +329,26 @@ enum APIDatabase {
                     ALTER TABLE messages ADD COLUMN private BOOLEAN NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v14: labels") { db in
+            try db.execute(
+                sql: """
+                    -- Labels admins define and agents put on tickets (the category stays the classifier's).
+                    CREATE TABLE labels (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                        color TEXT NOT NULL,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE ticket_labels (
+                        ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+                        label_id INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+                        added_by INTEGER REFERENCES agents(id) ON DELETE SET NULL,
+                        added_at DATETIME NOT NULL,
+                        PRIMARY KEY (ticket_id, label_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX ticket_labels_label ON ticket_labels(label_id, ticket_id);
+                    """)
+        }
         return migrator
     }
 }

@@ -92,6 +92,7 @@ struct TicketSummary: Sendable {
     let firstResponseAt: Date?
     let resolvedAt: Date?
     let closedAt: Date?
+    let labels: [TicketLabel]
 
     init(row: Row) {
         id = row["id"]
@@ -122,6 +123,7 @@ struct TicketSummary: Sendable {
         firstResponseAt = row["first_response_at"]
         resolvedAt = row["resolved_at"]
         closedAt = row["closed_at"]
+        labels = Labels.decode(row["labels_json"])
     }
 
     var roomStatus: RoomStatus { RoomStatus(ticket: status, assigned: assignedAgentID != nil) }
@@ -238,7 +240,8 @@ struct Tickets: Sendable {
         t.*, c.name AS customer_name, c.email AS customer_email,
         (SELECT content FROM messages m WHERE m.ticket_id = t.id AND NOT m.private ORDER BY m.id DESC LIMIT 1)
             AS last_message,
-        (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id AND m.role = 'user' AND m.read_at IS NULL) AS unread
+        (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id AND m.role = 'user' AND m.read_at IS NULL) AS unread,
+        \(Labels.summaryColumn)
         """
     static let from = "FROM tickets t JOIN customers c ON c.id = t.customer_id"
 
@@ -247,6 +250,8 @@ struct Tickets: Sendable {
         var statuses: [TicketStatus] = []
         var room: RoomStatus?
         var category: String?
+        /// Only tickets carrying the label of this name (case-insensitive).
+        var label: String?
         var search: String?
         var page = 1
         var pageSize = 20
@@ -275,6 +280,14 @@ struct Tickets: Sendable {
             if let category = filter.category {
                 conditions.append("t.category = ?")
                 arguments += [category]
+            }
+            if let label = filter.label {
+                conditions.append(
+                    """
+                    EXISTS (SELECT 1 FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id
+                            WHERE tl.ticket_id = t.id AND l.name = ? COLLATE NOCASE)
+                    """)
+                arguments += [label]
             }
             if let search = filter.search, !search.isEmpty {
                 let number = Int64(search.trimmingCharacters(in: CharacterSet(charactersIn: "# ")))

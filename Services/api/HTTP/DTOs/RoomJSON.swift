@@ -62,9 +62,11 @@ struct RoomJSON: ResponseEncodable, Sendable {
     let unreadMessages: Int
     @Nullable var lastMessage: String?
     @Nullable var lastMessageAt: Date?
+    /// The ticket's labels (agents only read rooms).
+    let labels: [LabelJSON]
 
     enum CodingKeys: String, CodingKey {
-        case id, subject, channel, agent
+        case id, subject, channel, agent, labels
         case ticketID = "ticket_id"
         case roomStatus = "status"
         case status = "estado"
@@ -104,6 +106,7 @@ struct RoomJSON: ResponseEncodable, Sendable {
         unreadMessages = ticket.unread
         lastMessage = ticket.lastMessage
         lastMessageAt = ticket.lastMessageAt
+        labels = ticket.labels.map { LabelJSON($0) }
     }
 }
 

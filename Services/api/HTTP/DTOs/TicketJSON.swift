@@ -28,6 +28,7 @@ struct TicketJSON: Encodable, Sendable {
     @Nullable var firstResponseAt: Date?
     @Nullable var resolvedAt: Date?
     @Nullable var closedAt: Date?
+    let labels: [TicketLabelJSON]
 
     enum CodingKeys: String, CodingKey {
         case id, uuid, channel
@@ -51,6 +52,7 @@ struct TicketJSON: Encodable, Sendable {
         case firstResponseAt = "first_response_at"
         case resolvedAt = "resolved_at"
         case closedAt = "closed_at"
+        case labels = "etiquetas"
     }
 
     init(_ ticket: TicketSummary) {
@@ -77,6 +79,7 @@ struct TicketJSON: Encodable, Sendable {
         firstResponseAt = ticket.firstResponseAt
         resolvedAt = ticket.resolvedAt
         closedAt = ticket.closedAt
+        labels = ticket.labels.map(TicketLabelJSON.init)
     }
 }
 
