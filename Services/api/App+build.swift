@@ -16,6 +16,8 @@ struct APIComponents {
     let committer: GroupCommitter
     let outboxWakeup: Wakeup
     let agents: AgentStore
+    /// Who did what (`GET /api/audit`).
+    let audit: AuditStore
     let attachments: AttachmentStore
     let templates: Templates
     let notifications: NotificationStore
@@ -55,6 +57,7 @@ struct APIComponents {
         templates = file
         try pool.write { db in try MessageTemplates.seedMessages(from: file, db: db) }
         notifications = NotificationStore(committer: committer)
+        audit = AuditStore(committer: committer)
         guestSessions = GuestSessions(reader: pool)
         readModels = ReadModels(reader: pool)
         var conversations = Conversations(
@@ -110,8 +113,11 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
         gateway: settings.gateways.evolution.map { GatewayClient(gateway: $0, keyHeader: "apikey") },
         clock: conversations.clock
     ).addRoutes(to: router)
-    AuthController(agents: components.agents, throttle: components.loginThrottle, live: conversations.live)
-        .addRoutes(to: router)
+    AuthController(
+        agents: components.agents, throttle: components.loginThrottle, live: conversations.live,
+        audit: components.audit
+    )
+    .addRoutes(to: router)
     DocsController().addRoutes(to: router)
     router.add(middleware: components.callers)
     WebSocketTicketController(tickets: WebSocketTickets(conversations), conversations: conversations)
@@ -134,14 +140,17 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     let panel = router.group().add(middleware: AgentOnlyMiddleware())
     chatRooms.addAgentRoutes(to: panel)
     NotificationsController(notifications: components.notifications).addRoutes(to: panel)
-    AgentsController(agents: components.agents, live: conversations.live).addRoutes(to: panel)
+    AgentsController(agents: components.agents, live: conversations.live, audit: components.audit).addRoutes(to: panel)
     let templates = MessageTemplates(reader: components.pool, committer: components.committer)
-    TemplatesController(templates: templates).addRoutes(to: panel)
+    TemplatesController(templates: templates, audit: components.audit).addRoutes(to: panel)
     CustomersController(reader: components.pool).addRoutes(to: panel)
     ParticipantsController(conversations: conversations, agents: components.agents).addRoutes(to: panel)
     NotesController(conversations: conversations).addRoutes(to: panel)
-    LabelsController(labels: Labels(committer: components.committer), conversations: conversations)
-        .addRoutes(to: panel)
+    AuditController(audit: components.audit).addRoutes(to: panel)
+    LabelsController(
+        labels: Labels(committer: components.committer), conversations: conversations, audit: components.audit
+    )
+    .addRoutes(to: panel)
     TicketController(
         conversations: conversations, readModels: components.readModels, templates: templates
     ).addRoutes(to: panel)

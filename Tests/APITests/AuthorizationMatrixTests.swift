@@ -141,6 +141,8 @@ import Testing
             Row(
                 method: .put, path: "/api/tickets/{ticket}/labels", body: ["labels": []],
                 expected: [401, 403, 403, 403, 200, 200, 200]),
+            // The audit log is for admins only.
+            Row(method: .get, path: "/api/audit", expected: [401, 403, 403, 403, 403, 403, 200]),
             // WhatsApp templates: agents read the catalogue, admins keep it; sending one is writing in the chat
             // (this chat is a web chat: past the access policy, a template is refused as not for it).
             Row(method: .get, path: "/api/templates", expected: anyAgent),

@@ -4,18 +4,19 @@ import Testing
 @testable import MostradorAPI
 
 /// The keys of the main response shapes, exactly: a key the seeds' clients read must not disappear, an empty value
-/// stays as `null` rather than a missing key, and no key appears where the seeds have none.
+/// stays as `null` rather than a missing key, and no key appears beyond the seeds' and our documented additions
+/// (`etiquetas`, `labels`).
 @Suite struct WireShapeTests {
     static let ticketKeys: Set = [
         "id", "uuid", "estado", "channel", "categoria", "confianza", "requiere_revision", "nombre", "telefono",
         "telefono_verificado", "descripcion", "equipo", "activo", "ubicacion", "agente_asignado", "ultimo_mensaje",
         "created_at",
-        "updated_at", "last_message_at", "first_response_at", "resolved_at", "closed_at", "cliente_id",
+        "updated_at", "last_message_at", "first_response_at", "resolved_at", "closed_at", "cliente_id", "etiquetas",
     ]
     static let roomKeys: Set = [
         "id", "ticket_id", "subject", "status", "estado", "channel", "categoria", "chat_user", "agent", "created_at",
         "updated_at", "resolved_at", "closed_at", "initial_message", "unread_messages_count", "last_message",
-        "last_message_at",
+        "last_message_at", "labels",
     ]
     static let messageKeys: Set = [
         "id", "chat_room_ticket_id", "content", "sender_type", "role", "message_type", "created_at", "is_read",

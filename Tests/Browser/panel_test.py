@@ -3595,6 +3595,274 @@ def test_28_private_note(ctx):
 
 
 
+# JS: the rows of «Etiquetas» (panel/labels-admin.js) and the chips under a selector (panel/labels.js).
+LABEL_ROWS_JS = """
+return Array.from(document.querySelectorAll('#labels-body tr')).map((r) => ({
+  id: Number(r.dataset.labelId), name: r.querySelector('.lbl-name .label-chip').textContent,
+  color: r.querySelector('.lbl-color code').textContent, tickets: r.querySelector('.lbl-count').textContent,
+  editing: r.classList.contains('is-editing'),
+}));
+"""
+CHIPS_JS = """
+return Array.from(document.querySelectorAll(arguments[0] + ' .label-chip')).map((c) => {
+  const st = getComputedStyle(c);
+  return {name: c.textContent, color: c.dataset.color, bg: st.backgroundColor, fg: st.color,
+          shown: c.getClientRects().length > 0};
+});
+"""
+LABEL_OPTIONS_JS = """
+return Array.from(document.querySelectorAll('#ticket-labels-list input[type=checkbox]')).map((b) => ({
+  name: b.value, checked: b.checked, chip: b.closest('li').querySelector('.label-chip').textContent}));
+"""
+LIST_IDS_JS = "return Array.from(document.querySelectorAll('#tickets-body tr[data-ticket-id]')).map((r) => Number(r.dataset.ticketId))"
+
+
+def label_row(driver, name):
+    return next((r for r in driver.execute_script(LABEL_ROWS_JS) if r["name"] == name), None)
+
+
+def chips(driver, selector):
+    return driver.execute_script(CHIPS_JS, selector)
+
+
+def chip_names(driver, selector):
+    return [c["name"] for c in chips(driver, selector)]
+
+
+def rest_labels(ctx, headers=None):
+    status, listed = http("GET", ctx.api + "/api/labels", headers=headers or ctx.admin())
+    assert status == 200 and isinstance(listed, list), "GET /api/labels: %s %r" % (status, listed)
+    return listed
+
+
+def ticket_labels(ctx, ticket):
+    status, data = http("GET", ctx.api + "/ticket/%d/conversacion" % ticket, headers=ctx.admin())
+    assert status == 200, "conversacion of #%d: %s %r" % (ticket, status, data)
+    return data["ticket"].get("etiquetas")
+
+
+def set_color(driver, field_id, color):
+    """An <input type=color> takes no keys: its value is set and `input` fired, as the browser's picker does."""
+    driver.execute_script("const el = document.getElementById(arguments[0]); el.value = arguments[1];"
+                          "el.dispatchEvent(new Event('input', {bubbles: true}))", field_id, color)
+
+
+def form_error(driver, field_id):
+    el = driver.find_element(By.ID, field_id)
+    return el.text if el.is_displayed() else None
+
+
+def set_ticket_labels(driver, names, who, expect_error=None):
+    """In the open chat: «Etiquetas», tick exactly `names`, «Guardar». With `expect_error`, returns the dialog's
+    error (which must contain it) and leaves the dialog open; otherwise waits for it to close."""
+    if not driver.execute_script("return document.getElementById('ticket-labels-modal').open"):
+        driver.find_element(By.ID, "chat-labels-btn").click()
+        wait_for(driver, lambda x: x.execute_script("return document.getElementById('ticket-labels-modal').open"),
+                 "%s: «Etiquetas» of the chat did not open" % who)
+    wait_for(driver, lambda x: not x.find_element(By.ID, "ticket-labels-loading").is_displayed()
+             and all(n in [o["name"] for o in x.execute_script(LABEL_OPTIONS_JS)] for n in names),
+             "%s: the dialog does not offer %r: %r" % (who, names, driver.execute_script(LABEL_OPTIONS_JS)))
+    for box in driver.find_elements(By.CSS_SELECTOR, "#ticket-labels-list input[type=checkbox]"):
+        if box.is_selected() != (box.get_attribute("value") in names):
+            box.click()
+    driver.find_element(By.ID, "ticket-labels-submit").click()
+    if expect_error:
+        said = wait_for(driver, lambda x: form_error(x, "ticket-labels-error"),
+                        "%s: the dialog showed no error" % who)
+        assert expect_error in said, "%s: the dialog says %r" % (who, said)
+        return said
+    wait_for(driver, lambda x: not x.execute_script("return document.getElementById('ticket-labels-modal').open"),
+             "%s: the dialog did not close after «Guardar»: %r" % (who, form_error(driver, "ticket-labels-error")))
+    return None
+
+
+def test_29_labels(ctx):
+    """Ticket labels. The admin opens «Etiquetas» in the top bar and creates «Garantía …» (amber) with the name and
+    the colour picker; the same name in lower case is refused with the server's 409 reason in the form; then «Urgente
+    …» (violet). The api refuses a colour that is not #rrggbb (400) and lists the labels by name. On a new WhatsApp
+    ticket's chat, «Etiquetas» offers a checkbox per label; ticking one the admin has just deleted shows the server's
+    «Etiquetas desconocidas» and the dialog reloads the catalogue; «Garantía» is saved: its chip (amber, dark text) is
+    in the header and in the list row, and the ticket JSON has it in `etiquetas`. The filter «Etiqueta» lists only
+    tickets with it (an unlabelled ticket is not there; `GET /tickets?label=` agrees). A technician who is not an admin
+    has no «Etiquetas» in the top bar, reads `GET /api/labels` but gets 403 from `POST /api/labels`, and labels an
+    unassigned ticket «Urgente» from its chat (white text on violet). The admin renames and recolours «Urgente» and
+    the list row follows; deleting it (confirmed) takes it off the ticket."""
+    tag = uuid.uuid4().hex[:8]
+    d = ctx.panel
+    show_list(ctx)
+    ctx.drain_console()
+    mark = len(ctx.console["panel"])  # test_10 runs before this one: the chips' colours are checked against the CSP here
+    garantia, urgente, amber, violet = "Garantía %s" % tag, "Urgente %s" % tag, "#d97706", "#7c3aed"
+
+    # The admin creates the labels in «Etiquetas» (top bar); a duplicate name is refused with the server's reason.
+    entry = d.find_element(By.ID, "labels-btn")
+    assert entry.is_displayed() and entry.text.strip() == "Etiquetas", entry.text
+    entry.click()
+    wait_for(d, lambda x: x.execute_script("return document.getElementById('labels-modal').open"),
+             "«Etiquetas» did not open")
+    assert d.switch_to.active_element == d.find_element(By.ID, "label-name"), "the focus is not on «Nombre»"
+    for name, color in ((garantia, amber), (garantia.lower(), amber), (urgente, violet)):
+        field = d.find_element(By.ID, "label-name")
+        field.clear()
+        field.send_keys(name)
+        set_color(d, "label-color", color)
+        assert chip_names(d, "#label-preview") == [name], chip_names(d, "#label-preview")
+        d.find_element(By.ID, "label-submit").click()
+        if name == garantia.lower():
+            said = wait_for(d, lambda x: form_error(x, "label-form-error"), "no error for a duplicate name")
+            assert "Ya existe una etiqueta" in said, "the 409 says %r" % said
+            assert [l["name"] for l in rest_labels(ctx) if l["name"].lower() == garantia.lower()] == [garantia], \
+                "a duplicate label was created"
+            continue
+        row = wait_for(d, lambda x: label_row(x, name), "the label %r is not listed" % name)
+        assert row["color"] == color and row["tickets"] == "ningún ticket", row
+        assert not d.find_element(By.ID, "label-form-error").is_displayed()
+    listed = [l for l in rest_labels(ctx) if tag in l["name"]]
+    assert [(l["name"], l["color"], l["tickets"]) for l in listed] == [(garantia, amber, 0), (urgente, violet, 0)], listed
+    names = [l["name"] for l in rest_labels(ctx)]
+    assert names == sorted(names, key=lambda n: n.lower()), "GET /api/labels is not ordered by name: %r" % names
+    ids = {l["name"]: l["id"] for l in listed}
+    status, answer = http("POST", ctx.api + "/api/labels", {"name": "Color malo %s" % tag, "color": "naranja"},
+                          ctx.admin())
+    assert status == 400 and "#rrggbb" in (answer or {}).get("detail", ""), (status, answer)
+    assert icon_problems(d) == [], icon_problems(d)
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not x.execute_script("return document.getElementById('labels-modal').open"),
+             "Esc did not close «Etiquetas»")
+
+    # An unlabelled ticket, and a new WhatsApp ticket whose chat is open.
+    other_first = "Se me cayó el teléfono [%s]" % tag
+    other = ctx.webhook(new_phone(uuid.uuid4().hex[:8]), other_first, "Otro Cliente")
+    first = "Mi laptop de la garantía no carga [%s]" % tag
+    ticket = fresh_whatsapp_chat(ctx, tag, "Carla Etiquetas", first)
+    assert not d.find_element(By.ID, "chat-labels").is_displayed(), "a new ticket shows labels"
+    assert ticket_labels(ctx, ticket) == [], ticket_labels(ctx, ticket)
+
+    # A label deleted while the dialog is open: the server's reason, and the dialog drops it.
+    gone = "Temporal %s" % tag
+    status, temp = http("POST", ctx.api + "/api/labels", {"name": gone, "color": "#16a34a"}, ctx.admin())
+    assert status == 201 and temp["name"] == gone, (status, temp)
+    d.find_element(By.ID, "chat-labels-btn").click()
+    wait_for(d, lambda x: gone in [o["name"] for o in x.execute_script(LABEL_OPTIONS_JS)],
+             "the dialog does not offer a label created a moment ago")
+    assert d.find_element(By.ID, "ticket-labels-manage").is_displayed(), "the admin has no «Administrar etiquetas»"
+    status, _ = http("DELETE", ctx.api + "/api/labels/%d" % temp["id"], headers=ctx.admin())
+    assert status == 204, "DELETE /api/labels: %s" % status
+    said = set_ticket_labels(d, [garantia, gone], "the admin", expect_error="Etiquetas desconocidas")
+    assert gone in said, said
+    wait_for(d, lambda x: gone not in [o["name"] for o in x.execute_script(LABEL_OPTIONS_JS)],
+             "the dialog still offers the deleted label")
+    assert ticket_labels(ctx, ticket) == [], "a refused PUT changed the labels"
+
+    # «Garantía» saved: the chip in the header and in the list row, in the ticket JSON.
+    set_ticket_labels(d, [garantia], "the admin")
+    wait_toast(d, "Etiquetas del ticket #%d" % ticket, "saving the labels")
+    wait_for(d, lambda x: chip_names(x, "#chat-labels") == [garantia],
+             "the header does not show the chip: %r" % chip_names(d, "#chat-labels"))
+    chip = chips(d, "#chat-labels")[0]
+    assert chip["shown"] and chip["color"] == amber and chip["bg"] == "rgb(217, 119, 6)" \
+        and chip["fg"] == "rgb(15, 23, 42)", chip
+    assert ticket_labels(ctx, ticket) == [{"id": ids[garantia], "nombre": garantia, "color": amber}], \
+        ticket_labels(ctx, ticket)
+    status, answer = http("PUT", ctx.api + "/api/tickets/%d/labels" % ticket, {"labels": [garantia]}, ctx.admin())
+    assert status == 200 and answer["ticket_id"] == ticket and [l["name"] for l in answer["labels"]] == [garantia], \
+        (status, answer)
+    close_chat(ctx)
+    wait_for(d, lambda x: chip_names(x, row_selector(ticket) + " .row-labels") == [garantia],
+             "the list row of #%d has no chip: %r" % (ticket, chip_names(d, row_selector(ticket) + " .row-labels")))
+    wait_row(ctx, other)
+    assert chip_names(d, row_selector(other)) == [], "the unlabelled ticket shows a chip"
+
+    # The filter «Etiqueta»: only the labelled tickets.
+    Select(d.find_element(By.ID, "filter-label")).select_by_visible_text(garantia)
+    wait_for(d, lambda x: ticket in x.execute_script(LIST_IDS_JS) and other not in x.execute_script(LIST_IDS_JS),
+             "filtering by %r did not list only its tickets: %r" % (garantia, d.execute_script(LIST_IDS_JS)))
+    listed_ids = d.execute_script(LIST_IDS_JS)
+    for t in listed_ids:
+        assert garantia in chip_names(d, row_selector(t)), "#%d is listed under %r without it" % (t, garantia)
+    status, rest = http("GET", ctx.api + "/tickets?label=%s&page_size=100" % urllib.parse.quote(garantia),
+                        headers=ctx.admin())
+    assert status == 200 and sorted(int(t["id"]) for t in rest) == sorted(listed_ids), (status, rest, listed_ids)
+    assert icon_problems(d) == [], icon_problems(d)
+    ctx.shot("36-labels.png")
+    Select(d.find_element(By.ID, "filter-label")).select_by_visible_text("Todas")
+    wait_for(d, lambda x: other in x.execute_script(LIST_IDS_JS), "«Todas» did not list every ticket again")
+
+    # A technician who is not an admin: no «Etiquetas» to manage, 403 from the api, but labels a ticket.
+    user, password = "etiquetas-" + tag, "password-" + tag
+    status, agent = http("POST", ctx.api + "/api/agents/", {
+        "username": user, "password": password, "first_name": "Tomás", "last_name": "Etiquetas"}, ctx.admin())
+    assert status == 201 and agent["role"] != "admin", "create agent: %s %r" % (status, agent)
+    status, login = http("POST", ctx.api + "/api/auth/login/", {"username": user, "password": password})
+    assert status == 200, "REST login: %s %r" % (status, login)
+    tech_rest = {"Authorization": "Token " + login["token"]}
+    assert [l["name"] for l in rest_labels(ctx, tech_rest) if tag in l["name"]] == [garantia, urgente]
+    status, answer = http("POST", ctx.api + "/api/labels", {"name": "Del técnico %s" % tag, "color": "#000000"},
+                          tech_rest)
+    assert status == 403, "a non-admin created a label: %s %r" % (status, answer)
+    t = new_driver(ctx.out / "logs" / "chromedriver-labels.log")
+    try:
+        panel_login(ctx, t, user, password)
+        assert not t.find_element(By.ID, "labels-btn").is_displayed(), "a non-admin sees «Etiquetas» in the top bar"
+        open_chat_as(t, other, "the technician")
+        wait_for(t, lambda x: bubble(x, "user", other_first), "the technician's chat did not load")
+        t.find_element(By.ID, "chat-labels-btn").click()
+        wait_for(t, lambda x: x.execute_script("return document.getElementById('ticket-labels-modal').open"),
+                 "the technician's «Etiquetas» did not open")
+        assert not t.find_element(By.ID, "ticket-labels-manage").is_displayed(), \
+            "a non-admin sees «Administrar etiquetas»"
+        set_ticket_labels(t, [urgente], "the technician")
+        wait_for(t, lambda x: chip_names(x, "#chat-labels") == [urgente],
+                 "the technician's header does not show the chip: %r" % chip_names(t, "#chat-labels"))
+        chip = chips(t, "#chat-labels")[0]
+        assert chip["bg"] == "rgb(124, 58, 237)" and chip["fg"] == "rgb(255, 255, 255)", chip
+        assert [l["nombre"] for l in ticket_labels(ctx, other)] == [urgente], ticket_labels(ctx, other)
+        t.find_element(By.ID, "chat-close").click()
+        wait_for(t, lambda x: chip_names(x, row_selector(other)) == [urgente],
+                 "the technician's list row has no chip: %r" % chip_names(t, row_selector(other)))
+        assert icon_problems(t) == [], icon_problems(t)
+        csp = [e.get("message") for e in t.get_log("browser") if "Content Security Policy" in (e.get("message") or "")]
+        assert csp == [], "the technician's console: %r" % csp
+    finally:
+        t.quit()
+
+    # The admin renames and recolours «Urgente»: the list row follows; deleting it takes it off the ticket.
+    renamed, teal = "Muy urgente %s" % tag, "#0d9488"
+    wait_for(d, lambda x: chip_names(x, row_selector(other)) == [urgente],
+             "the admin's list row of #%d has no chip: %r" % (other, chip_names(d, row_selector(other))), 20)
+    d.find_element(By.ID, "labels-btn").click()
+    wait_for(d, lambda x: (label_row(x, urgente) or {}).get("tickets") == "1 ticket",
+             "«Etiquetas» does not count the labelled ticket: %r" % label_row(d, urgente))
+    d.find_element(By.CSS_SELECTOR, 'button.lbl-edit[aria-label="Editar la etiqueta «%s»"]' % urgente).click()
+    wait_for(d, lambda x: (label_row(x, urgente) or {}).get("editing"), "the row being edited is not marked")
+    field = d.find_element(By.ID, "label-name")
+    assert field.get_attribute("value") == urgente and d.switch_to.active_element == field
+    assert d.find_element(By.ID, "label-color").get_attribute("value") == violet
+    field.clear()
+    field.send_keys(renamed)
+    set_color(d, "label-color", teal)
+    d.find_element(By.ID, "label-submit").click()
+    wait_for(d, lambda x: (label_row(x, renamed) or {}).get("color") == teal and not label_row(x, urgente),
+             "the renamed label is not listed: %r" % d.execute_script(LABEL_ROWS_JS))
+    assert [(l["name"], l["color"]) for l in rest_labels(ctx) if l["id"] == ids[urgente]] == [(renamed, teal)]
+    wait_for(d, lambda x: [(c["name"], c["bg"]) for c in chips(x, row_selector(other))] == [(renamed, "rgb(13, 148, 136)")],
+             "the list row of #%d does not show the renamed label: %r" % (other, chips(d, row_selector(other))))
+    d.execute_script("window.confirm = () => true")
+    d.find_element(By.CSS_SELECTOR, 'button.lbl-delete[aria-label="Eliminar la etiqueta «%s»"]' % renamed).click()
+    wait_for(d, lambda x: label_row(x, renamed) is None and label_row(x, garantia), "the deleted label is still listed")
+    assert ids[urgente] not in [l["id"] for l in rest_labels(ctx)], "the server still has the deleted label"
+    assert ticket_labels(ctx, other) == [], "the deleted label is still on #%d" % other
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not x.execute_script("return document.getElementById('labels-modal').open"),
+             "Esc did not close «Etiquetas»")
+    wait_for(d, lambda x: chip_names(x, row_selector(other)) == [],
+             "the list row of #%d still shows the deleted label: %r" % (other, chip_names(d, row_selector(other))))
+    ctx.drain_console()
+    csp = [e.get("message") for e in ctx.console["panel"][mark:]
+           if "Content Security Policy" in (e.get("message") or "")]
+    assert csp == [], "the admin's console: %r" % csp
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
@@ -3602,7 +3870,7 @@ TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_rep
          test_17_recaptcha_v3, test_18_ticket_states, test_19_resolve_and_close_notices, test_20_customer_history,
          test_21_date_separators, test_22_draft_survives_reload, test_23_desktop_notification, test_24_reconnect,
          test_25_emoji_picker, test_26_admin_template_used_by_agent, test_27_two_technicians_one_chat,
-         test_10_content_security_policy, test_28_private_note]
+         test_10_content_security_policy, test_28_private_note, test_29_labels]
 
 
 # ---------------------------------------------------------------------------------------------------- runner

@@ -7,6 +7,7 @@ struct AgentsController {
     let agents: AgentStore
     /// Told when an agent's sessions or rights change, so that their WebSockets are checked on every instance.
     let live: any LivePublisher
+    let audit: AuditStore
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("api/agents", use: list)
@@ -42,7 +43,7 @@ struct AgentsController {
     }
 
     @Sendable func create(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<AgentJSON> {
-        try context.requireAdmin(to: "gestionar agentes")
+        let admin = try context.requireAdmin(to: "gestionar agentes")
         let body = try await request.decodeJSON(CreateBody.self)
         guard let username = body.username?.trimmingCharacters(in: .whitespaces), (3...64).contains(username.count),
             username.allSatisfy({ $0.isLetter || $0.isNumber || "._-@".contains($0) })
@@ -58,7 +59,12 @@ struct AgentsController {
         draft.specialty = try Self.name(body.specialty, field: "specialty") ?? draft.specialty
         draft.isAvailable = body.isAvailable ?? true
         do {
-            return EditedResponse(status: .created, response: AgentJSON(try await agents.create(draft)))
+            let created = try await agents.create(draft)
+            try await audit.record(
+                AuditEntry(
+                    "agent.create", by: admin, target: ("agent", created.uuid),
+                    details: ["usuario": created.username, "rol": created.role.rawValue]))
+            return EditedResponse(status: .created, response: AgentJSON(created))
         } catch AgentStore.AdminProblem.usernameTaken {
             throw APIError(status: .conflict, detail: "Ya existe un agente con ese usuario")
         }
@@ -105,7 +111,7 @@ struct AgentsController {
             lastName: try Self.name(body.lastName, field: "last_name"), role: try Self.role(body.role),
             specialty: try Self.name(body.specialty, field: "specialty"), isAvailable: body.isAvailable,
             isActive: body.isActive)
-        return try await apply(changes, to: target)
+        return try await apply(changes, to: target, by: caller)
     }
 
     /// A name field under `TextRules` (empty allowed): 400 naming the field otherwise.
@@ -119,15 +125,19 @@ struct AgentsController {
     }
 
     @Sendable func deactivate(_ request: Request, context: APIRequestContext) async throws -> AgentJSON {
-        try context.requireAdmin(to: "gestionar agentes")
+        let admin = try context.requireAdmin(to: "gestionar agentes")
         var changes = AgentStore.Changes()
         changes.isActive = false
-        return try await apply(changes, to: try await find(context))
+        return try await apply(changes, to: try await find(context), by: admin)
     }
 
-    func apply(_ changes: AgentStore.Changes, to target: Agent) async throws -> AgentJSON {
+    func apply(_ changes: AgentStore.Changes, to target: Agent, by actor: Agent) async throws -> AgentJSON {
         do {
             let updated = try await agents.update(target.id, changes)
+            try await audit.record(
+                AuditEntry(
+                    changes.isActive == false ? "agent.deactivate" : "agent.update", by: actor,
+                    target: ("agent", updated.uuid), details: Self.described(changes, of: updated)))
             if changes.password != nil || changes.role != nil || changes.isActive != nil {
                 live.sessionsRevoked(updated)
             }
@@ -150,5 +160,18 @@ struct AgentsController {
         guard let text else { return nil }
         guard let role = Agent.Role(rawValue: text) else { throw APIError.badRequest("'role' debe ser admin o agent") }
         return role
+    }
+
+    /// What an agent change touched, for the audit log: the new values, never the password.
+    static func described(_ changes: AgentStore.Changes, of agent: Agent) -> [String: String] {
+        var details = ["usuario": agent.username]
+        if changes.password != nil { details["contraseña"] = "cambiada" }
+        if let role = changes.role { details["rol"] = role.rawValue }
+        if let active = changes.isActive { details["activo"] = String(active) }
+        if let available = changes.isAvailable { details["disponible"] = String(available) }
+        if let email = changes.email { details["email"] = email }
+        if changes.firstName != nil || changes.lastName != nil { details["nombre"] = agent.displayName }
+        if let specialty = changes.specialty { details["especialidad"] = specialty }
+        return details
     }
 }

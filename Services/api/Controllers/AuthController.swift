@@ -8,6 +8,7 @@ struct AuthController {
     let throttle: LoginThrottle
     /// Told when a session ends, so that its WebSockets close on every instance.
     let live: any LivePublisher
+    let audit: AuditStore
 
     func addRoutes(to router: Router<APIRequestContext>) {
         router.post("api/auth/login", use: login)
@@ -26,7 +27,10 @@ struct AuthController {
             throw APIError.badRequest("Usuario y contraseña son obligatorios")
         }
         let client = context.clientAddress.rateLimitKey
+        let address = "\(context.clientAddress)"
         if let wait = throttle.admit(username: credentials.username, client: client) {
+            try? await audit.record(
+                Self.attempt("auth.login_blocked", username: credentials.username, address: address))
             context.logger.notice(
                 "login refused: too many failures",
                 metadata: ["username": "\(credentials.username.prefix(64))", "client": "\(context.clientAddress)"])
@@ -46,9 +50,11 @@ struct AuthController {
             context.logger.notice(
                 "failed login",
                 metadata: ["username": "\(credentials.username.prefix(64))", "client": "\(context.clientAddress)"])
+            try? await audit.record(Self.attempt("auth.login_failed", username: credentials.username, address: address))
             throw APIError(status: .unauthorized, detail: "Usuario o contraseña incorrectos")
         }
         throttle.succeeded(username: credentials.username, client: client)
+        try await audit.record(AuditEntry("auth.login", by: agent, address: address))
         return LoginJSON(token: token, agent: agent)
     }
 
@@ -57,8 +63,16 @@ struct AuthController {
             throw APIError.unauthorized
         }
         try await agents.logout(token: token)
+        try await audit.record(AuditEntry("auth.logout", by: agent, address: "\(context.clientAddress)"))
         live.sessionsRevoked(agent)
         return ConfirmationJSON(message: "Successfully logged out")
+    }
+
+    /// A login attempt by someone who is not (yet) an agent: the username they tried is what identifies it.
+    static func attempt(_ action: String, username: String, address: String) -> AuditEntry {
+        var entry = AuditEntry(action, by: nil, address: address)
+        entry.actorName = username
+        return entry
     }
 
     /// `1 minuto`, `15 minutos` (a wait in seconds, rounded up).

@@ -6,6 +6,7 @@ import Hummingbird
 struct LabelsController {
     let labels: Labels
     let conversations: Conversations
+    let audit: AuditStore
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("api/labels", use: list)
@@ -31,30 +32,40 @@ struct LabelsController {
     }
 
     @Sendable func create(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<LabelJSON> {
-        try context.requireAdmin(to: "gestionar etiquetas")
+        let admin = try context.requireAdmin(to: "gestionar etiquetas")
         let body = try await request.decodeJSON(Body.self)
         guard let name = body.name else { throw APIError.badRequest("Falta 'name'") }
         guard let color = body.color else { throw APIError.badRequest("Falta 'color'") }
         let created = try await Self.mapping {
             try await labels.create(name: try Self.name(name), color: try Self.color(color))
         }
+        try await audit.record(
+            AuditEntry(
+                "label.create", by: admin, target: ("label", String(created.id)),
+                details: ["nombre": created.name, "color": created.color]))
         return EditedResponse(status: .created, response: LabelJSON(created))
     }
 
     @Sendable func update(_ request: Request, context: APIRequestContext) async throws -> LabelJSON {
-        try context.requireAdmin(to: "gestionar etiquetas")
+        let admin = try context.requireAdmin(to: "gestionar etiquetas")
         let id = try Self.id(context)
         let body = try await request.decodeJSON(Body.self)
         guard body.name != nil || body.color != nil else { throw APIError.badRequest("Indique 'name' o 'color'") }
         let name = try body.name.map(Self.name)
         let color = try body.color.map(Self.color)
-        return LabelJSON(try await Self.mapping { try await labels.update(id, name: name, color: color) })
+        let updated = try await Self.mapping { try await labels.update(id, name: name, color: color) }
+        try await audit.record(
+            AuditEntry(
+                "label.update", by: admin, target: ("label", String(id)),
+                details: ["nombre": updated.name, "color": updated.color]))
+        return LabelJSON(updated)
     }
 
     @Sendable func delete(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try context.requireAdmin(to: "gestionar etiquetas")
+        let admin = try context.requireAdmin(to: "gestionar etiquetas")
         let id = try Self.id(context)
         try await Self.mapping { try await labels.delete(id) }
+        try await audit.record(AuditEntry("label.delete", by: admin, target: ("label", String(id))))
         return Response(status: .noContent)
     }
 

@@ -8,6 +8,7 @@ import Hummingbird
 /// WhatsApp Manager and records the decision when Meta gives it; editing one sends it back to `pending`.
 struct TemplatesController {
     let templates: MessageTemplates
+    let audit: AuditStore
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("api/templates", use: list)
@@ -48,7 +49,7 @@ struct TemplatesController {
     @Sendable func create(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<
         MessageTemplateJSON
     > {
-        try context.requireAdmin(to: "editar plantillas")
+        let admin = try context.requireAdmin(to: "editar plantillas")
         let body = try await request.decodeJSON(ContentBody.self, limit: 16 << 10)
         let kind = try Self.kind(body.kind ?? MessageTemplate.Kind.whatsapp.rawValue)
         let content = try Self.content(body, kind: kind)
@@ -61,12 +62,13 @@ struct TemplatesController {
             throw APIError(
                 status: .conflict, detail: "Ya existe la plantilla '\(content.name)' en '\(content.language)'")
         }
+        try await record("create", created, by: admin)
         return EditedResponse(status: .created, response: MessageTemplateJSON(created))
     }
 
     /// `PUT`: new name, language, body (and category) for a template of either kind.
     @Sendable func replace(_ request: Request, context: APIRequestContext) async throws -> MessageTemplateJSON {
-        try context.requireAdmin(to: "editar plantillas")
+        let admin = try context.requireAdmin(to: "editar plantillas")
         let id = try Self.id(context)
         let body = try await request.decodeJSON(ContentBody.self, limit: 16 << 10)
         guard let current = try await templates.find(id) else { throw APIError.notFound("Plantilla no encontrada") }
@@ -75,7 +77,9 @@ struct TemplatesController {
             id,
             .content(name: content.name, language: content.language, body: content.body, category: content.category))
         {
-        case .updated(let template): return MessageTemplateJSON(template)
+        case .updated(let template):
+            try await record("update", template, by: admin)
+            return MessageTemplateJSON(template)
         case .missing: throw APIError.notFound("Plantilla no encontrada")
         case .duplicate:
             throw APIError(
@@ -85,7 +89,7 @@ struct TemplatesController {
 
     /// `PATCH`: Meta's decision on a WhatsApp template.
     @Sendable func update(_ request: Request, context: APIRequestContext) async throws -> MessageTemplateJSON {
-        try context.requireAdmin(to: "editar plantillas")
+        let admin = try context.requireAdmin(to: "editar plantillas")
         let id = try Self.id(context)
         let body = try await request.decodeJSON(UpdateBody.self, limit: 4 << 10)
         guard let status = try Self.status(body.status) else { throw APIError.badRequest("Falta el campo 'estado'") }
@@ -96,15 +100,30 @@ struct TemplatesController {
         guard case .updated(let updated) = try await templates.update(id, .status(status)) else {
             throw APIError.notFound("Plantilla no encontrada")
         }
+        try await record("update", updated, by: admin, details: ["estado": status.rawValue])
         return MessageTemplateJSON(updated)
     }
 
     @Sendable func delete(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try context.requireAdmin(to: "editar plantillas")
-        guard try await templates.delete(try Self.id(context)) else {
+        let admin = try context.requireAdmin(to: "editar plantillas")
+        let id = try Self.id(context)
+        let current = try await templates.find(id)
+        guard try await templates.delete(id), let current else {
             throw APIError.notFound("Plantilla no encontrada")
         }
+        try await record("delete", current, by: admin)
         return Response(status: .noContent)
+    }
+
+    /// `template.*` for WhatsApp templates, `message_template.*` for ready-made messages.
+    func record(_ verb: String, _ template: MessageTemplate, by admin: Agent, details: [String: String] = [:])
+        async throws
+    {
+        var details = details
+        details["nombre"] = template.name
+        let family = template.kind == .whatsapp ? "template" : "message_template"
+        try await audit.record(
+            AuditEntry("\(family).\(verb)", by: admin, target: (family, String(template.id)), details: details))
     }
 
     // MARK: Parameters

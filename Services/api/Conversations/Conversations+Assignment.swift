@@ -65,6 +65,13 @@ extension Conversations {
         }
         if ticket.assignedAgentID == target.id { return ticket }
         try Tickets.assign(ticketID: ticket.id, to: target.id, db: db)
+        var details = ["a": target.username]
+        if let previous { details["de"] = previous.username }
+        try AuditLog.add(
+            AuditEntry(
+                "ticket.\(assignment)", by: actor, target: ("ticket", String(ticket.id)), ticketID: ticket.id,
+                details: details),
+            db: db)
         try promoteParticipant(target.id, in: ticket.id, db: db)
         if let previous {
             _ = try Messages.insert(.note("\(previous.displayName) dejó el chat"), on: ticket, db: db)
@@ -99,6 +106,12 @@ extension Conversations {
             if ticket.status == .closed, status != .closed { throw ConversationProblem.closed }
             if ticket.status == status { return ticket }
             try Tickets.setStatus(status, ticketID: ticketID, db: db)
+            try AuditLog.add(
+                AuditEntry(
+                    status == .resolved ? "ticket.resolve" : "ticket.close", by: actor,
+                    target: ("ticket", String(ticketID)), ticketID: ticketID,
+                    details: ["estado_anterior": ticket.status.rawValue]),
+                db: db)
             let note =
                 status == .resolved
                 ? "Chat resuelto por \(actor.displayName)" : "Chat cerrado por \(actor.displayName)"

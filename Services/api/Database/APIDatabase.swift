@@ -349,6 +349,27 @@ enum APIDatabase {
                     CREATE INDEX ticket_labels_label ON ticket_labels(label_id, ticket_id);
                     """)
         }
+        migrator.registerMigration("v15: audit log") { db in
+            try db.execute(
+                sql: """
+                    -- Who did what and when (`AuditLog`); kept when the agent or ticket goes.
+                    CREATE TABLE audit_log (
+                        id INTEGER PRIMARY KEY,
+                        at DATETIME NOT NULL,
+                        action TEXT NOT NULL,
+                        actor_agent_id INTEGER REFERENCES agents(id) ON DELETE SET NULL,
+                        actor_name TEXT,
+                        target_type TEXT,
+                        target_id TEXT,
+                        ticket_id INTEGER,
+                        details TEXT,
+                        address TEXT
+                    );
+                    CREATE INDEX audit_log_action ON audit_log(action, id);
+                    CREATE INDEX audit_log_actor ON audit_log(actor_name COLLATE NOCASE, id);
+                    CREATE INDEX audit_log_ticket ON audit_log(ticket_id, id) WHERE ticket_id IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

@@ -64,6 +64,14 @@ enum Customers {
                 VALUES (?, ?, ?, ?, ?)
                 """,
             arguments: [survivor, merged, evidence, moved.map(String.init).joined(separator: ","), Date()])
+        try AuditLog.add(
+            AuditEntry(
+                "customer.merge", by: nil, target: ("customer", String(survivor)),
+                details: [
+                    "fusionado": String(merged), "evidencia": evidence,
+                    "tickets": moved.map(String.init).joined(separator: ","),
+                ]),
+            db: db)
         let note =
             "WhatsApp confirmó que \(evidence) son la misma persona: se unieron sus clientes (#\(merged) en #\(survivor))"
             + (moved.isEmpty

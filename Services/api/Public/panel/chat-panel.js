@@ -12,6 +12,7 @@ import { toast } from '../lib/toast.js';
 import { hideAssignment, showAssignment, updateAssignment } from './assignment.js';
 import { attachmentEl } from './attachments.js';
 import { refreshAttach, resetChatFiles, setupChatFiles } from './chat-files.js';
+import { setupChatLabels } from './chat-labels.js';
 import { NOTE_PLACEHOLDER, isNoteMode, saveNote, setNoteMode, setupChatNotes } from './chat-notes.js';
 import { cancelReply, setupChatReply, startReply, takeReply } from './chat-reply.js';
 import {
@@ -22,6 +23,8 @@ import { openCustomerHistory } from './customer.js';
 import { notifyCustomerMessage } from './desktop-notify.js';
 import { openDialog } from './dialogs.js';
 import { openEvidence } from './evidence.js';
+import { labelChip } from './labels.js';
+import { onLabelsEdited } from './labels-admin.js';
 import {
   accessLost, hideParticipants, noteTechnicians, peopleChanged, setupParticipants, showParticipants, technicianName,
   updateParticipants,
@@ -170,7 +173,7 @@ function closeChat() {
   c.channel?.stop();
   clearTimeout(c.markTimer);
   clearTimeout(c.refreshTimer);
-  for (const id of ['chat-modal', 'evidence-modal', 'customer-modal', 'lightbox']) {
+  for (const id of ['chat-modal', 'evidence-modal', 'customer-modal', 'lightbox', 'ticket-labels-modal']) {
     const d = document.getElementById(id);
     if (d.open) d.close();
   }
@@ -258,6 +261,11 @@ function updateHeader(c) {
   equipo.title = detalle;
   equipo.hidden = !detalle;
   $('#chat-badges').replaceChildren(...(t.estado ? [estadoBadge(t.estado), categoriaBadges(t)] : []));
+  // Las etiquetas del ticket (panel/labels.js); «Etiquetas» las cambia (panel/chat-labels.js).
+  const etiquetas = Array.isArray(t.etiquetas) ? t.etiquetas : [];
+  $('#chat-labels').replaceChildren(...etiquetas.map(labelChip));
+  $('#chat-labels').hidden = !etiquetas.length;
+  $('#chat-labels-btn').disabled = !c.ticket;
   // «Historial del cliente»: en cuanto se sabe quién es (cliente_id llega con el ticket).
   $('#chat-customer-btn').disabled = t.cliente_id === undefined || t.cliente_id === null;
   updateComposer(c);
@@ -527,6 +535,19 @@ export function setupChatPanel() {
     manage: (opener) => openTemplatesAdmin(opener),
   });
   setupParticipants({ close: (c) => { if (!c || chat !== c) return false; closeChat(); return true; } });
+  setupChatLabels({
+    current: () => chat,
+    // Guardadas: la cabecera ya las muestra y la lista también (su fila se vuelve a dibujar).
+    saved: (c, etiquetas) => {
+      if (chat !== c) return;
+      c.ticket = { ...c.ticket, etiquetas };
+      remember(c.ticket);
+      updateHeader(c);
+      loadTickets({ silent: true });
+    },
+  });
+  // Un administrador renombró, recoloreó o borró una etiqueta: la cabecera la muestra como quedó.
+  onLabelsEdited(() => chat?.channel?.pollNow());
   $('#chat-reconnect').addEventListener('click', () => {
     chat?.channel?.reconnectNow();
   });

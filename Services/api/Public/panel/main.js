@@ -11,6 +11,8 @@ import { hideDashboard, loadDashboard, setupDashboard, showDashboard } from './d
 import { setupDesktopNotify } from './desktop-notify.js';
 import { closeAllDialogs, setupDialogs } from './dialogs.js';
 import { openHistory } from './history.js';
+import { forgetLabels } from './labels.js';
+import { forgetLabelsAdmin, onLabelsEdited, setupLabelsAdmin, showLabelsEntry } from './labels-admin.js';
 import { forgetMessagesAdmin, setupMessagesAdmin, showMessagesEntry } from './messages-admin.js';
 import { openNotify, setupNotify } from './notify.js';
 import { setupNotifications, startNotifications, stopNotifications } from './notifications.js';
@@ -38,6 +40,7 @@ function showApp() {
   $('#current-user').textContent = session.displayName();
   showTemplatesEntry(); // «Plantillas de WhatsApp»: solo administradores
   showMessagesEntry(); // «Mensajes listos»: también
+  showLabelsEntry(); // «Etiquetas» (el catálogo): también
   selectTab('tickets', false, false);
   startTickets();
   startNotifications();
@@ -56,6 +59,8 @@ function logoutLocal(message) {
   forgetTemplates();
   forgetTemplatesAdmin();
   forgetMessagesAdmin();
+  forgetLabelsAdmin();
+  forgetLabels();
   showLogin(message);
 }
 
@@ -133,6 +138,9 @@ function init() {
   setupDesktopNotify({ open: (id) => { if (session.isLoggedIn()) showChat(id); } });
   setupTemplatesAdmin();
   setupMessagesAdmin();
+  setupLabelsAdmin();
+  // Una etiqueta renombrada, recoloreada o borrada: las filas de la lista la muestran como quedó.
+  onLabelsEdited(() => loadTickets({ silent: true }));
   onUnauthorized(() => {
     if (session.isLoggedIn()) logoutLocal('Tu sesión expiró o no es válida. Vuelve a iniciar sesión.');
   });

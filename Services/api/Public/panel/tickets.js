@@ -4,6 +4,7 @@ import { $, $$, h } from '../lib/dom.js';
 import { debounce, formatFull, relativeTime, truncate } from '../lib/format.js';
 import { icon, withIcon } from '../lib/icons.js';
 import { estadoBadge } from './estados.js';
+import { labelChips, loadLabels, onLabelsChanged } from './labels.js';
 import { isLoggedIn } from './session.js';
 
 export { ESTADOS, estadoBadge, estadoLabel } from './estados.js';
@@ -13,7 +14,8 @@ export const CATEGORIAS = {
   unknown: { label: 'Sin clasificar', cls: 'badge-unknown' },
 };
 
-const filters = { estado: '', categoria: '', q: '', page: 1, pageSize: 20 };
+/** label: el nombre de la etiqueta elegida en «Etiqueta» ('' = todas); labelId: su id, para seguirla si la renombran. */
+const filters = { estado: '', categoria: '', label: '', labelId: null, q: '', page: 1, pageSize: 20 };
 let totalPages = 1;
 let request = 0;
 let timer = null;
@@ -53,6 +55,7 @@ function query() {
   const add = (k, v) => parts.push(k + '=' + encodeURIComponent(v));
   if (filters.estado) add('estado', filters.estado);
   if (filters.categoria) add('categoria', filters.categoria);
+  if (filters.label) add('label', filters.label);
   if (filters.q) add('q', filters.q);
   add('page', String(filters.page));
   add('page_size', String(filters.pageSize));
@@ -94,7 +97,8 @@ function buildRow(t) {
       desc ? h('span', { class: 'desc-text', title: desc, text: truncate(desc, 90) })
         : h('span', { class: 'desc-text muted', text: '(sin descripción)' }),
       t.equipo ? h('span', { class: 'desc-equipo', title: t.equipo }, withIcon('laptop', truncate(t.equipo, 60))) : null)),
-    cell('Categoría', 'cell-cat', categoriaBadges(t)),
+    // La categoría del clasificador y, aparte, las etiquetas que le pusieron los técnicos.
+    cell('Categoría', 'cell-cat', categoriaBadges(t), labelChips(t.etiquetas, 'row-labels')),
     cell('Estado', 'cell-estado', estadoBadge(t.estado)),
     cell('Última actividad', 'cell-time',
       h('time', { datetime: last || '', title: formatFull(last), dataset: { rel: last || '' }, text: relativeTime(last) })),
@@ -167,9 +171,36 @@ export function filterByEstado(estado) {
   filters.page = 1;
 }
 
+/* ----- filtro «Etiqueta» ----- */
+
+/** Las opciones del filtro: «Todas» y una por etiqueta del catálogo. La elegida sigue elegida aunque la renombren
+ * (se sigue por id); si la borraron, el filtro vuelve a «Todas» y la lista se vuelve a cargar. */
+function fillLabelFilter(list) {
+  const select = $('#filter-label');
+  const still = filters.labelId !== null ? list.find((l) => l.id === filters.labelId) : null;
+  select.replaceChildren(h('option', { value: '', text: 'Todas' }),
+    ...list.map((l) => h('option', { value: l.name, dataset: { labelId: l.id }, text: l.name })));
+  const before = filters.label;
+  filters.label = still ? still.name : '';
+  filters.labelId = still ? still.id : null;
+  select.value = filters.label;
+  if (filters.label !== before && isLoggedIn()) { filters.page = 1; loadTickets({ silent: true }); }
+}
+
+/** Muestra solo los tickets con la etiqueta `name` ('' = todos), desde la primera página. */
+export function filterByLabel(name) {
+  const option = [...$('#filter-label').options].find((o) => o.value === name);
+  if (!option) return;
+  $('#filter-label').value = name;
+  filters.label = name;
+  filters.labelId = name ? Number(option.dataset.labelId) : null;
+  filters.page = 1;
+}
+
 /** Empieza a mostrar y refrescar la lista (tras iniciar sesión). */
 export function startTickets() {
   loadTickets();
+  loadLabels({ maxAge: 0 }).then((res) => fillLabelFilter(res.list));
   clearInterval(timer);
   timer = setInterval(() => { if (visible()) loadTickets({ silent: true }); }, 10000);
 }
@@ -182,6 +213,10 @@ export function stopTickets() {
   rows.clear();
   known.clear();
   $('#tickets-body').replaceChildren();
+  // Las etiquetas de la sesión que se cerró no se quedan en el filtro.
+  filters.label = '';
+  filters.labelId = null;
+  fillLabelFilter([]);
 }
 
 /** actions: {chat(id, opener), history(id, opener), notify(id, opener)}: los botones de cada fila. */
@@ -190,6 +225,10 @@ export function setupTickets(actions) {
   $('#tickets-filters').addEventListener('submit', (ev) => ev.preventDefault());
   $('#filter-estado').addEventListener('change', (ev) => { filters.estado = ev.target.value; reload(); });
   $('#filter-categoria').addEventListener('change', (ev) => { filters.categoria = ev.target.value; reload(); });
+  $('#filter-label').addEventListener('change', () => { filterByLabel($('#filter-label').value); loadTickets(); });
+  // Al ir a elegir, el catálogo se vuelve a leer si pasó un rato (otro administrador pudo crear etiquetas).
+  $('#filter-label').addEventListener('focus', () => { loadLabels(); });
+  onLabelsChanged(fillLabelFilter);
   $('#page-size').addEventListener('change', (ev) => { filters.pageSize = Number(ev.target.value); reload(); });
   const search = debounce(() => { filters.q = $('#filter-q').value.trim(); reload(); }, 350);
   $('#filter-q').addEventListener('input', search);
