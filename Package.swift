@@ -151,7 +151,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "AMQPClient", .logging, .asyncHTTPClient, .nioCore, .hummingbird, .httpTypes,
+                "AMQPClient", .logging, .asyncHTTPClient, .nioCore, .hummingbird, .httpTypes, .crypto,
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],

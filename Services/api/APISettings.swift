@@ -65,6 +65,12 @@ struct APISettings: Sendable {
     var webhookMaximumSkew: TimeInterval = 300
     /// New WhatsApp tickets one sender may open per hour (0: no cap).
     var webhookNewTicketsPerSenderHour = 5
+    /// Outbound webhooks: attempts per event and receiver before giving up (waits double from 1 s to 5 minutes, so
+    /// 30 attempts cover about two hours), how long one POST may take, and whether URLs may name loopback,
+    /// private or link-local addresses (off: an admin's session must not reach the machine's own network).
+    var outboundWebhookAttempts = 30
+    var outboundWebhookTimeout: Duration = .seconds(10)
+    var outboundWebhooksAllowPrivate = false
     /// Days after which processed ids, read notifications and orphaned files are removed (0: keep forever).
     var retentionDays = 90
     /// Meta's WhatsApp Cloud API webhook (`/webhooks/whatsapp-cloud`): the verify token of the GET handshake and
@@ -183,6 +189,18 @@ struct APISettings: Sendable {
         case "full": durability = .full
         case "normal": durability = .normal
         case let other: throw ValidationError("MOSTRADOR_DB_DURABILITY must be full or normal, not '\(other)'")
+        }
+        outboundWebhookAttempts = try configuration.setting("MOSTRADOR_OUTBOUND_WEBHOOK_ATTEMPTS", default: 30)
+        guard (1...1000).contains(outboundWebhookAttempts) else {
+            throw ValidationError("MOSTRADOR_OUTBOUND_WEBHOOK_ATTEMPTS must be within 1...1000")
+        }
+        outboundWebhookTimeout = try configuration.seconds(
+            "MOSTRADOR_OUTBOUND_WEBHOOK_TIMEOUT_SECONDS", default: 10, within: 0.1...120)
+        switch configuration.setting("MOSTRADOR_OUTBOUND_WEBHOOKS_ALLOW_PRIVATE")?.lowercased() ?? "false" {
+        case "true", "1", "yes", "on": outboundWebhooksAllowPrivate = true
+        case "false", "0", "no", "off": outboundWebhooksAllowPrivate = false
+        case let other:
+            throw ValidationError("MOSTRADOR_OUTBOUND_WEBHOOKS_ALLOW_PRIVATE must be true or false, not '\(other)'")
         }
         switch configuration.setting("MOSTRADOR_INTAKE")?.lowercased() ?? "on" {
         case "on", "true", "1", "yes": intake = true

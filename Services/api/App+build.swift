@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import GRDB
 import Hummingbird
@@ -7,6 +8,7 @@ import Logging
 import MostradorMessaging
 import MostradorServiceKit
 import MostradorStorage
+import NIOPosix
 import ServiceLifecycle
 
 /// The api's parts, built once from configuration and shared by the router and the workers.
@@ -28,6 +30,10 @@ struct APIComponents {
     /// bcrypt on its own bounded pool (a service: stopped with the application).
     let passwords: PasswordHasher
     let loginThrottle: LoginThrottle
+    /// Admins' outbound webhooks; `webhookBindings` keeps the broker's `api.webhooks` bound to what they want (no
+    /// broker here until `buildApplication` gives it one).
+    let webhooks: Webhooks
+    var webhookBindings: WebhookBindings
 
     /// `live` hears about every change (the broker's fan-out in production, a recorder in tests).
     /// `passwords` lets many apis in one process (tests) share bcrypt threads; by default the api has its own.
@@ -58,6 +64,9 @@ struct APIComponents {
         try pool.write { db in try MessageTemplates.seedMessages(from: file, db: db) }
         notifications = NotificationStore(committer: committer)
         audit = AuditStore(committer: committer)
+        webhooks = Webhooks(committer: committer)
+        webhookBindings = WebhookBindings(
+            apply: nil, webhooks: webhooks, logger: Logger(label: "mostrador.api.webhooks"))
         guestSessions = GuestSessions(reader: pool)
         readModels = ReadModels(reader: pool)
         var conversations = Conversations(
@@ -147,6 +156,10 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     ParticipantsController(conversations: conversations, agents: components.agents).addRoutes(to: panel)
     NotesController(conversations: conversations).addRoutes(to: panel)
     AuditController(audit: components.audit).addRoutes(to: panel)
+    WebhooksController(
+        webhooks: components.webhooks, bindings: components.webhookBindings,
+        address: WebhookAddress(allowPrivate: settings.outboundWebhooksAllowPrivate), audit: components.audit
+    ).addRoutes(to: panel)
     LabelsController(
         labels: Labels(committer: components.committer), conversations: conversations, audit: components.audit
     )
@@ -186,9 +199,19 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     let hub = LiveHub(messages: Messages(reader: pool), logger: logger)
     let sessions = SessionCache(lifetime: settings.sessionCacheLifetime)
     let feed = LiveFeed(connection: live, instance: instance, hub: hub, sessions: sessions, logger: logger)
-    let components = try APIComponents(
+    var components = try APIComponents(
         settings: settings, pool: pool, dataDirectory: configuration.dataDirectory, live: feed, logger: logger,
         sessions: sessions)
+    components.webhookBindings = WebhookBindings(
+        apply: WebhookBindings.broker(connections.publisher), webhooks: components.webhooks, logger: logger)
+    var webhookClientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+    webhookClientConfiguration.timeout = .init(connect: .seconds(5))
+    let webhookClient = HTTPClient(
+        eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: webhookClientConfiguration)
+    let outboundWebhooks = OutboundWebhooks(
+        webhooks: components.webhooks, client: webhookClient,
+        address: WebhookAddress(allowPrivate: settings.outboundWebhooksAllowPrivate),
+        attempts: settings.outboundWebhookAttempts, timeout: settings.outboundWebhookTimeout, logger: logger)
     let abandoned = components.attachments.removeAbandonedTemporaryFiles()
     if abandoned > 0 {
         logger.notice("removed temporary attachment files a crash left behind", metadata: ["count": "\(abandoned)"])
@@ -215,6 +238,12 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
             router: ResultsConsumer.router(
                 conversations: components.conversations, notifications: components.notifications),
             retryPolicy: try configuration.handlerRetryPolicy(), logger: logger),
+        MessageConsumer(
+            connection: connections.consumer, publisher: connections.publisher,
+            queue: MostradorTopology.apiWebhooks.name, prefetch: 64, lanes: 8, router: outboundWebhooks.router(),
+            retryPolicy: try configuration.handlerRetryPolicy(), logger: logger),
+        HTTPClientService(client: webhookClient),
+        WebhookBindingsKeeper(bindings: components.webhookBindings),
         feed,
         deadLetters,
         SessionJanitor(

@@ -55,13 +55,3 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     return ServiceApplication.make(
         configuration: configuration, connections: connections, workers: workers, router: router)
 }
-
-/// Shuts the HTTP client down after the consumers that use it have stopped.
-struct HTTPClientService: Service {
-    let client: HTTPClient
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        try await client.shutdown()
-    }
-}

@@ -108,6 +108,21 @@ public final class AMQPConnection: Service, Sendable {
         return delivery
     }
 
+    /// Binds `binding`'s queue to its exchange while the application runs (the broker keeps a durable queue's
+    /// bindings across restarts). Binding twice is harmless. Throws like `queueDepth`.
+    public func bind(_ binding: AMQPTopology.Binding) async throws {
+        guard case .done = try await query(.binding(binding, bound: true)) else {
+            throw AMQPError.timeout("queue.bind \(binding.queue)")
+        }
+    }
+
+    /// Removes `binding`; removing one that does not exist is harmless. Throws like `queueDepth`.
+    public func unbind(_ binding: AMQPTopology.Binding) async throws {
+        guard case .done = try await query(.binding(binding, bound: false)) else {
+            throw AMQPError.timeout("queue.unbind \(binding.queue)")
+        }
+    }
+
     private func query(_ operation: QueryRequest.Operation) async throws -> QueryRequest.Answer {
         let deadline = ContinuousClock.now + configuration.operationTimeout
         return try await withCheckedThrowingContinuation { continuation in

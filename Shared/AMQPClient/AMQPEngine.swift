@@ -34,7 +34,7 @@ struct PublishRequest: Sendable {
     let completion: @Sendable (Result<Void, AMQPError>) -> Void
 }
 
-/// A question for the broker answered on the connection's thread (`queueDepth`, `get`); fails with `.timeout` when
+/// A question for the broker answered on the connection's thread (`queueDepth`, `get`, `bind`, `unbind`); fails with `.timeout` when
 /// no connection answers it before `deadline`.
 struct QueryRequest: Sendable {
     enum Operation: Sendable {
@@ -42,11 +42,14 @@ struct QueryRequest: Sendable {
         case depth(queue: String)
         /// `basic.get` with manual acknowledgement.
         case get(queue: String)
+        /// `queue.bind`, or `queue.unbind` when `bound` is false.
+        case binding(AMQPTopology.Binding, bound: Bool)
     }
 
     enum Answer: Sendable {
         case depth(messages: UInt32, consumers: UInt32)
         case message(AMQPDelivery?)
+        case done
     }
 
     let operation: Operation

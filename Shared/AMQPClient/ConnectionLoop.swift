@@ -459,6 +459,7 @@ final class ConnectionLoop {
                     switch query.operation {
                     case .depth(let queue): try declarePassive(queue, channel: channel, state)
                     case .get(let queue): try basicGet(queue, channel: channel, state)
+                    case .binding(let binding, let bound): try bind(binding, bound: bound, channel: channel, state)
                     }
                 query.completion(result)
             } catch {
@@ -515,6 +516,27 @@ final class ConnectionLoop {
         }
         guard let ok else { throw .library(-1, during: during) }
         return .success(.depth(messages: ok.pointee.message_count, consumers: ok.pointee.consumer_count))
+    }
+
+    private func bind(
+        _ binding: AMQPTopology.Binding, bound: Bool, channel: amqp_channel_t, _ state: amqp_connection_state_t
+    ) throws(AMQPError) -> Result<QueryRequest.Answer, AMQPError> {
+        let during = "\(bound ? "queue.bind" : "queue.unbind") \(binding.queue) to \(binding.exchange)"
+        CArena.with { arena in
+            if bound {
+                _ = amqp_queue_bind(
+                    state, channel, arena.bytes(binding.queue), arena.bytes(binding.exchange),
+                    arena.bytes(binding.routingKey), arena.table(binding.arguments))
+            } else {
+                _ = amqp_queue_unbind(
+                    state, channel, arena.bytes(binding.queue), arena.bytes(binding.exchange),
+                    arena.bytes(binding.routingKey), arena.table(binding.arguments))
+            }
+        }
+        if let refused = try refusal(amqp_get_rpc_reply(state), channel: channel, state, during: during) {
+            return .failure(refused)
+        }
+        return .success(.done)
     }
 
     private func basicGet(_ queue: String, channel: amqp_channel_t, _ state: amqp_connection_state_t)

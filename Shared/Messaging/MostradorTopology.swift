@@ -50,7 +50,11 @@ public enum MostradorTopology {
         ]
     )
 
-    public static let workQueues = [apiResults, relaySend, classifierTickets, notifierEvents]
+    /// Events for the admins' outbound webhooks. Declared with no bindings: the api binds the event types some
+    /// active webhook subscribes to, and unbinds the rest, so that without webhooks no event is copied here.
+    public static let apiWebhooks = WorkQueue(name: "api.webhooks", exchange: events, routingKeys: [])
+
+    public static let workQueues = [apiResults, relaySend, classifierTickets, notifierEvents, apiWebhooks]
 
     /// Retry delays: 1 s doubling to a 5-minute cap, one delay queue per level.
     public static let retryLevels = AMQPRetryLevels(

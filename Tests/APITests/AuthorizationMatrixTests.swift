@@ -143,6 +143,12 @@ import Testing
                 expected: [401, 403, 403, 403, 200, 200, 200]),
             // The audit log is for admins only.
             Row(method: .get, path: "/api/audit", expected: [401, 403, 403, 403, 403, 403, 200]),
+            // Outbound webhooks are for admins only.
+            Row(method: .get, path: "/api/webhooks", expected: [401, 403, 403, 403, 403, 403, 200]),
+            Row(
+                method: .post, path: "/api/webhooks",
+                body: ["url": "https://hooks.ejemplo.com/{n}", "events": ["ticket.created"]],
+                expected: [401, 403, 403, 403, 403, 403, 201]),
             // WhatsApp templates: agents read the catalogue, admins keep it; sending one is writing in the chat
             // (this chat is a web chat: past the access policy, a template is refused as not for it).
             Row(method: .get, path: "/api/templates", expected: anyAgent),

@@ -3863,6 +3863,254 @@ def test_29_labels(ctx):
     assert csp == [], "the admin's console: %r" % csp
 
 
+
+# JS: the rows of «Registro de auditoría» (panel/audit-admin.js), the details by their raw key, and what the dialog says.
+AUDIT_ROWS_JS = """
+return Array.from(document.querySelectorAll('#audit-body tr')).map((r) => {
+  const time = r.querySelector('.audit-at time');
+  const link = r.querySelector('.audit-target .audit-ticket');
+  return {
+    id: Number(r.dataset.auditId), action: r.dataset.action,
+    text: r.querySelector('.audit-action-text').textContent,
+    actor: (r.querySelector('.audit-actor-name') || r.querySelector('.audit-actor')).textContent,
+    tried: !!r.querySelector('.audit-tried'),
+    target: r.querySelector('.audit-target').textContent,
+    ticket: link ? Number(link.dataset.ticketId) : null, link: link ? link.tagName : null,
+    details: Object.fromEntries(Array.from(r.querySelectorAll('.audit-details dd'))
+      .map((dd) => [dd.dataset.key, dd.textContent])),
+    detailsText: r.querySelector('.audit-details-cell').innerText,
+    swatch: !!r.querySelector('.audit-details .audit-swatch'),
+    at: time.textContent, age: (Date.now() - Date.parse(time.getAttribute('datetime'))) / 1000,
+    address: r.querySelector('.audit-address').textContent,
+  };
+});
+"""
+AUDIT_STATE_JS = """
+const shown = (id) => { const el = document.getElementById(id); return el.hidden ? null : el.textContent; };
+return {open: document.getElementById('audit-modal').open, loading: !document.getElementById('audit-loading').hidden,
+        error: shown('audit-error'), empty: shown('audit-empty'), page: shown('audit-pager') && shown('audit-page'),
+        total: shown('audit-pager') && shown('audit-total'),
+        prev: document.getElementById('audit-prev').disabled, next: document.getElementById('audit-next').disabled};
+"""
+# The browser's local day (the date inputs are local days), `days` from today.
+LOCAL_DAY_JS = """
+const d = new Date(); d.setDate(d.getDate() + arguments[0]);
+return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
+"""
+
+
+def audit_rows(driver):
+    return driver.execute_script(AUDIT_ROWS_JS)
+
+
+def audit_state(driver):
+    return driver.execute_script(AUDIT_STATE_JS)
+
+
+def wait_audit(driver, check, what, timeout=UI_TIMEOUT):
+    """Waits for the dialog to finish loading with rows that pass `check(rows, state)`; returns the rows."""
+    def ready(x):
+        state = audit_state(x)
+        if state["loading"]:
+            return None
+        rows = audit_rows(x)
+        return (rows,) if check(rows, state) else None  # a tuple: no rows may be what is awaited
+    try:
+        return wait_for(driver, ready, "", timeout)[0]
+    except TimeoutException:
+        raise AssertionError("%s: the audit log shows %r, rows %r"
+                             % (what, audit_state(driver), [(r["id"], r["action"], r["actor"], r["ticket"])
+                                                            for r in audit_rows(driver)][:12])) from None
+
+
+def audit_type(driver, field_id, text):
+    """Types into a text filter and applies it with Enter (the form's submit)."""
+    field = driver.find_element(By.ID, field_id)
+    field.clear()
+    field.send_keys(text, Keys.ENTER)
+
+
+def audit_date(driver, field_id, value):
+    """An <input type=date> set as the browser's picker does: the value and `change`."""
+    driver.execute_script("const el = document.getElementById(arguments[0]); el.value = arguments[1];"
+                          "el.dispatchEvent(new Event('change', {bubbles: true}))", field_id, value)
+
+
+def test_30_audit_log(ctx):
+    """The audit log. Through the api the admin creates a technician (not an admin); a wrong password for them and a
+    failed login with a markup username, then their login; the admin creates a label, takes a new WhatsApp ticket and
+    transfers it to the technician. «Auditoría» in the top bar opens «Registro de auditoría»: those seven entries,
+    newest first, say «Transfirió el chat», «Tomó el chat», «Creó una etiqueta», «Inició sesión», «Intento de inicio de
+    sesión fallido» (twice, «usuario intentado», the address 127.0.0.1, the markup shown as text and run nowhere),
+    «Creó un agente», with who did it, the ticket as a «#N» link, the details as «clave: valor» (De/A of the transfer,
+    the label's colour with a swatch, the new agent's role «técnico») and a local date and time of a moment ago. The
+    filter «Tipo de acción» Sesiones lists only auth.* (with «Usuario» the technician: exactly their login and failed
+    login) and Chats only ticket.*; «Nº de ticket» lists exactly the take and the transfer of that ticket, «Página 1 de
+    1»; «abc» shows the server's 400 detail; today as «Desde»/«Hasta» keeps the rows, tomorrow as «Desde» leaves none,
+    «Desde» after «Hasta» is refused in the browser. The «#N» link opens that ticket's chat over the log. With 26 labels
+    created and deleted, «Etiquetas» has two pages: «Siguiente» shows «Página 2 de N» with older entries, «Anterior»
+    goes back. The technician has no «Auditoría» in the top bar and `GET /api/audit` answers them 403. No CSP message."""
+    tag = uuid.uuid4().hex[:8]
+    d = ctx.panel
+    show_list(ctx)
+    ctx.admin()  # the admin's REST session first: its login is not one of the entries below
+    ctx.drain_console()
+    mark = len(ctx.console["panel"])
+    status, newest = http("GET", ctx.api + "/api/audit?page_size=1", headers=ctx.admin())
+    assert status == 200 and isinstance(newest.get("entries"), list), "GET /api/audit: %s %r" % (status, newest)
+    before = newest["entries"][0]["id"] if newest["entries"] else 0
+
+    # What the log must show: an agent created, two failed logins and a login, a label, a chat taken and transferred.
+    user, password = "auditado%s" % tag, "password-" + tag
+    status, agent = http("POST", ctx.api + "/api/agents/", {
+        "username": user, "password": password, "first_name": "Inés", "last_name": "Auditada"}, ctx.admin())
+    assert status == 201 and agent["role"] != "admin", "create agent: %s %r" % (status, agent)
+    status, _ = http("POST", ctx.api + "/api/auth/login/", {"username": user, "password": "wrong-" + tag})
+    assert status == 401, "a wrong password: %s" % status
+    status, _ = http("POST", ctx.api + "/api/auth/login/", {"username": XSS_IMG, "password": "wrong-" + tag})
+    assert status == 401, "an unknown user: %s" % status
+    status, login = http("POST", ctx.api + "/api/auth/login/", {"username": user, "password": password})
+    assert status == 200, "the technician's login: %s %r" % (status, login)
+    tech_rest = {"Authorization": "Token " + login["token"]}
+    label, color = "Auditoría %s" % tag, "#0d9488"
+    status, created = http("POST", ctx.api + "/api/labels", {"name": label, "color": color}, ctx.admin())
+    assert status == 201, "create label: %s %r" % (status, created)
+    first = "La impresora no imprime [%s]" % tag
+    ticket = ctx.webhook(new_phone(tag), first, "Olga Auditoría")
+    room = ticket_uuid(ctx, ticket)["uuid"]
+    status, taken = http("POST", ctx.api + "/api/chatrooms/%s/take/" % room, {}, ctx.admin())
+    assert status == 200, "take: %s %r" % (status, taken)
+    status, moved = http("POST", ctx.api + "/api/chatrooms/%s/transfer/" % room, {"agent_id": agent["id"]}, ctx.admin())
+    assert status == 200, "transfer: %s %r" % (status, moved)
+    expected = [("ticket.transfer", "Transfirió el chat", ADMIN_USER), ("ticket.take", "Tomó el chat", ADMIN_USER),
+                ("label.create", "Creó una etiqueta", ADMIN_USER), ("auth.login", "Inició sesión", user),
+                ("auth.login_failed", "Intento de inicio de sesión fallido", XSS_IMG),
+                ("auth.login_failed", "Intento de inicio de sesión fallido", user),
+                ("agent.create", "Creó un agente", ADMIN_USER)]
+
+    # «Auditoría» in the top bar: the entries, newest first, in Spanish.
+    entry = d.find_element(By.ID, "audit-btn")
+    assert entry.is_displayed() and entry.text.strip() == "Auditoría", entry.text
+    entry.click()
+    wait_for(d, lambda x: x.execute_script("return document.getElementById('audit-modal').open"),
+             "«Registro de auditoría» did not open")
+    assert d.find_element(By.ID, "audit-title").text.strip() == "Registro de auditoría"
+    assert d.switch_to.active_element == d.find_element(By.ID, "audit-actor"), "the focus is not on «Usuario»"
+    rows = wait_audit(d, lambda rows, st: [(r["action"], r["text"], r["actor"]) for r in rows if r["id"] > before]
+                      == expected, "the new entries")
+    ids = [r["id"] for r in rows]
+    assert ids == sorted(ids, reverse=True), "not newest first: %r" % ids
+    mine = {(r["action"], r["actor"]): r for r in rows if r["id"] > before}
+    transfer, take = mine[("ticket.transfer", ADMIN_USER)], mine[("ticket.take", ADMIN_USER)]
+    assert transfer["details"] == {"de": ADMIN_USER, "a": user}, transfer
+    assert transfer["detailsText"].splitlines() == ["De: %s" % ADMIN_USER, "A: %s" % user], transfer["detailsText"]
+    for r in (transfer, take):
+        assert (r["ticket"], r["target"], r["link"]) == (ticket, "#%d" % ticket, "BUTTON"), r
+    made = mine[("label.create", ADMIN_USER)]
+    assert made["details"] == {"nombre": label, "color": color} and made["swatch"], made
+    assert made["target"] == "Etiqueta «%s»" % label and made["ticket"] is None, made
+    failed, odd = mine[("auth.login_failed", user)], mine[("auth.login_failed", XSS_IMG)]
+    for r in (failed, odd):
+        assert r["tried"] and "127.0.0.1" in r["address"] and r["target"] == "—", r
+    assert not mine[("auth.login", user)]["tried"] and "127.0.0.1" in mine[("auth.login", user)]["address"]
+    hired = mine[("agent.create", ADMIN_USER)]
+    assert hired["details"] == {"usuario": user, "rol": "técnico"} and hired["target"] == "Agente «%s»" % user, hired
+    for r in mine.values():
+        assert re.search(r"\d{1,2}:\d\d:\d\d", r["at"]) and -60 < r["age"] < 600, "date and time: %r" % r
+    # The markup username is text; the check is the dialog's (test_10 leaves a refused inline script in the page).
+    assert d.execute_script("return typeof window.__xss") == "undefined", "a payload ran in the audit log"
+    assert d.execute_script("return document.getElementById('audit-modal').querySelectorAll("
+                            "'[onerror], [onload], [onclick], script, img, svg:not([data-icon])').length") == 0, \
+        "a payload became markup in the audit log"
+    assert icon_problems(d) == [], icon_problems(d)
+    ctx.shot("37-audit-log.png", d)
+
+    # Filters: the family of actions, who, the ticket, the dates; the server's 400 as it says it.
+    Select(d.find_element(By.ID, "audit-action")).select_by_visible_text("Sesiones")
+    wait_audit(d, lambda rows, st: rows and all(r["action"].startswith("auth.") for r in rows)
+               and any(r["actor"] == user and r["action"] == "auth.login_failed" for r in rows), "«Sesiones»")
+    audit_type(d, "audit-actor", user.upper())
+    wait_audit(d, lambda rows, st: [(r["action"], r["actor"]) for r in rows]
+               == [("auth.login", user), ("auth.login_failed", user)] and st["page"] == "Página 1 de 1",
+               "«Sesiones» of %s" % user)
+    d.find_element(By.ID, "audit-actor").clear()
+    Select(d.find_element(By.ID, "audit-action")).select_by_visible_text("Chats")
+    wait_audit(d, lambda rows, st: rows and all(r["action"].startswith("ticket.") for r in rows)
+               and transfer["id"] in [r["id"] for r in rows], "«Chats»")
+    Select(d.find_element(By.ID, "audit-action")).select_by_visible_text("Todas")
+    audit_type(d, "audit-ticket", str(ticket))
+    wait_audit(d, lambda rows, st: [(r["action"], r["ticket"]) for r in rows]
+               == [("ticket.transfer", ticket), ("ticket.take", ticket)] and st["page"] == "Página 1 de 1"
+               and st["prev"] and st["next"] and st["total"] == "Mostrando 1–2 de 2 registros",
+               "«Nº de ticket» %d" % ticket)
+    today, tomorrow = d.execute_script(LOCAL_DAY_JS, 0), d.execute_script(LOCAL_DAY_JS, 1)
+    audit_date(d, "audit-since", today)
+    audit_date(d, "audit-until", today)
+    wait_audit(d, lambda rows, st: len(rows) == 2, "today, ticket %d" % ticket)
+    audit_date(d, "audit-until", "")
+    audit_date(d, "audit-since", tomorrow)
+    wait_audit(d, lambda rows, st: not rows and st["empty"] == "No hay registros que coincidan con los filtros.",
+               "since tomorrow")
+    audit_date(d, "audit-until", today)
+    wait_audit(d, lambda rows, st: not rows and st["error"] == "«Desde» no puede ser posterior a «Hasta».",
+               "since after until")
+    d.find_element(By.ID, "audit-clear").click()
+    audit_type(d, "audit-ticket", "abc")
+    wait_audit(d, lambda rows, st: not rows and st["error"] == "'ticket' debe ser un número de ticket"
+               and not st["page"], "a ticket that is not a number")
+    audit_type(d, "audit-ticket", "#%d" % ticket)
+    wait_audit(d, lambda rows, st: len(rows) == 2 and not st["error"], "«#N» as the ticket")
+
+    # The «#N» link opens that ticket's chat over the log; closing it goes back to the log.
+    d.find_element(By.CSS_SELECTOR, '#audit-body tr[data-action="ticket.transfer"] .audit-ticket').click()
+    wait_for(d, lambda x: chat_open(x) and x.find_element(By.ID, "chat-ticket-id").text == str(ticket),
+             "the «#%d» link did not open the chat" % ticket)
+    wait_for(d, lambda x: bubble(x, "user", first), "the chat of #%d did not load" % ticket)
+    d.find_element(By.ID, "chat-close").click()
+    wait_for(d, lambda x: not chat_open(x), "the chat did not close")
+    assert audit_state(d)["open"], "closing the chat closed the audit log too"
+
+    # Paging: 26 labels created and deleted make two pages of «Etiquetas».
+    for n in range(26):
+        status, extra = http("POST", ctx.api + "/api/labels", {"name": "Página %s %02d" % (tag, n), "color": "#64748b"},
+                             ctx.admin())
+        assert status == 201, "label %d: %s %r" % (n, status, extra)
+        status, _ = http("DELETE", ctx.api + "/api/labels/%d" % extra["id"], headers=ctx.admin())
+        assert status == 204, "delete label %d: %s" % (n, status)
+    status, family = http("GET", ctx.api + "/api/audit?action=label&page_size=50", headers=ctx.admin())
+    assert status == 200 and family["total"] >= 53 and family["pages"] >= 2, family and family.get("total")
+    d.find_element(By.ID, "audit-clear").click()
+    Select(d.find_element(By.ID, "audit-action")).select_by_visible_text("Etiquetas")
+    page1 = wait_audit(d, lambda rows, st: len(rows) == 50 and all(r["action"].startswith("label.") for r in rows)
+                       and st["page"] == "Página 1 de %d" % family["pages"] and st["prev"] and not st["next"]
+                       and st["total"] == "Mostrando 1–50 de %d registros" % family["total"], "«Etiquetas», page 1")
+    assert [r["id"] for r in page1] == [e["id"] for e in family["entries"]], "page 1 is not the api's"
+    d.find_element(By.ID, "audit-next").click()
+    page2 = wait_audit(d, lambda rows, st: st["page"] == "Página 2 de %d" % family["pages"] and rows
+                       and not st["prev"], "«Siguiente»")
+    assert max(r["id"] for r in page2) < min(r["id"] for r in page1), "page 2 is not older than page 1"
+    assert made["id"] in [r["id"] for r in page2], "the first label of this test (the 53rd entry) is not on page 2"
+    d.find_element(By.ID, "audit-prev").click()
+    wait_audit(d, lambda rows, st: st["page"] == "Página 1 de %d" % family["pages"]
+               and [r["id"] for r in rows] == [r["id"] for r in page1], "«Anterior»")
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not audit_state(x)["open"], "Esc did not close «Registro de auditoría»")
+
+    # A technician: no «Auditoría» in the top bar, and the api refuses them the log.
+    status, answer = http("GET", ctx.api + "/api/audit", headers=tech_rest)
+    assert status == 403 and (answer or {}).get("detail"), "a non-admin read the audit log: %s %r" % (status, answer)
+    t = new_driver(ctx.out / "logs" / "chromedriver-audit.log")
+    try:
+        panel_login(ctx, t, user, password)
+        assert not t.find_element(By.ID, "audit-btn").is_displayed(), "a non-admin sees «Auditoría» in the top bar"
+        assert not t.execute_script("return document.getElementById('audit-modal').open")
+    finally:
+        t.quit()
+    ctx.drain_console()
+    csp = [e.get("message") for e in ctx.console["panel"][mark:]
+           if "Content Security Policy" in (e.get("message") or "")]
+    assert csp == [], "the admin's console: %r" % csp
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
@@ -3870,7 +4118,7 @@ TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_rep
          test_17_recaptcha_v3, test_18_ticket_states, test_19_resolve_and_close_notices, test_20_customer_history,
          test_21_date_separators, test_22_draft_survives_reload, test_23_desktop_notification, test_24_reconnect,
          test_25_emoji_picker, test_26_admin_template_used_by_agent, test_27_two_technicians_one_chat,
-         test_10_content_security_policy, test_28_private_note, test_29_labels]
+         test_10_content_security_policy, test_28_private_note, test_29_labels, test_30_audit_log]
 
 
 # ---------------------------------------------------------------------------------------------------- runner

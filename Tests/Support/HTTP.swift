@@ -19,6 +19,13 @@ public struct HTTPResult: Sendable {
         return object
     }
 
+    public func list() throws -> [[String: Any]] {
+        guard let list = try JSONSerialization.jsonObject(with: body) as? [[String: Any]] else {
+            throw CocoaError(.coderReadCorrupt)
+        }
+        return list
+    }
+
     /// The JSON body as `T`; the error names the type and shows the body.
     public func decode<T: Decodable>(_: T.Type) throws -> T {
         do {

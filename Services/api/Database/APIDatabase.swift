@@ -370,6 +370,38 @@ enum APIDatabase {
                     CREATE INDEX audit_log_ticket ON audit_log(ticket_id, id) WHERE ticket_id IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v16: outbound webhooks") { db in
+            try db.execute(
+                sql: """
+                    -- Admins' outbound webhooks (`Webhooks`): `events` is a comma-separated list of event types.
+                    CREATE TABLE webhooks (
+                        id INTEGER PRIMARY KEY,
+                        url TEXT NOT NULL,
+                        events TEXT NOT NULL,
+                        secret TEXT NOT NULL,
+                        description TEXT,
+                        active BOOLEAN NOT NULL DEFAULT 1,
+                        created_at DATETIME NOT NULL,
+                        last_attempt_at DATETIME,
+                        last_status INTEGER,
+                        last_error TEXT,
+                        last_success_at DATETIME
+                    );
+                    -- One row per webhook and event: how many attempts, the last answer, when it was delivered.
+                    CREATE TABLE webhook_deliveries (
+                        webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+                        event_id TEXT NOT NULL,
+                        event_type TEXT NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        last_status INTEGER,
+                        last_error TEXT,
+                        delivered_at DATETIME,
+                        updated_at DATETIME NOT NULL,
+                        PRIMARY KEY (webhook_id, event_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX webhook_deliveries_recent ON webhook_deliveries(webhook_id, updated_at);
+                    """)
+        }
         return migrator
     }
 }

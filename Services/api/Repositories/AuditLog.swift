@@ -9,7 +9,8 @@ struct AuditEntry: Sendable, Equatable {
     /// `auth.login`, `auth.login_failed`, `auth.login_blocked`, `auth.logout`, `ticket.take`, `ticket.assign`,
     /// `ticket.transfer`, `ticket.resolve`, `ticket.close`, `agent.create`, `agent.update`, `agent.deactivate`,
     /// `label.create`, `label.update`, `label.delete`, `template.create`, `template.update`, `template.delete`,
-    /// `message_template.create`, `message_template.update`, `message_template.delete`, `customer.merge`.
+    /// `message_template.create`, `message_template.update`, `message_template.delete`, `webhook.create`,
+    /// `webhook.update`, `webhook.delete`, `customer.merge`.
     var action: String
     var actorID: Int64?
     /// The agent's username (or, for a failed login, the username that was tried); nil for the system.

@@ -6,6 +6,7 @@ import { $, showText } from '../lib/dom.js';
 import { placeIcons } from '../lib/icons.js';
 import { forgetAgents, setupAssignment } from './assignment.js';
 import { forgetAttachments } from './attachments.js';
+import { forgetAuditAdmin, setupAuditAdmin, showAuditEntry } from './audit-admin.js';
 import { clearDrafts, forgetChats, openChat, setupChatPanel, showChat } from './chat-panel.js';
 import { hideDashboard, loadDashboard, setupDashboard, showDashboard } from './dashboard.js';
 import { setupDesktopNotify } from './desktop-notify.js';
@@ -41,6 +42,7 @@ function showApp() {
   showTemplatesEntry(); // «Plantillas de WhatsApp»: solo administradores
   showMessagesEntry(); // «Mensajes listos»: también
   showLabelsEntry(); // «Etiquetas» (el catálogo): también
+  showAuditEntry(); // «Registro de auditoría»: también
   selectTab('tickets', false, false);
   startTickets();
   startNotifications();
@@ -60,6 +62,7 @@ function logoutLocal(message) {
   forgetTemplatesAdmin();
   forgetMessagesAdmin();
   forgetLabelsAdmin();
+  forgetAuditAdmin();
   forgetLabels();
   showLogin(message);
 }
@@ -139,6 +142,8 @@ function init() {
   setupTemplatesAdmin();
   setupMessagesAdmin();
   setupLabelsAdmin();
+  // Un ticket del registro de auditoría: su chat, encima del registro (al cerrarlo se vuelve a él).
+  setupAuditAdmin({ openTicket: (id, from) => openChat(id, from) });
   // Una etiqueta renombrada, recoloreada o borrada: las filas de la lista la muestran como quedó.
   onLabelsEdited(() => loadTickets({ silent: true }));
   onUnauthorized(() => {
