@@ -68,6 +68,8 @@ struct APISettings: Sendable {
     /// Outbound webhooks: attempts per event and receiver before giving up (waits double from 1 s to 5 minutes, so
     /// 30 attempts cover about two hours), how long one POST may take, and whether URLs may name loopback,
     /// private or link-local addresses (off: an admin's session must not reach the machine's own network).
+    /// Tickets a CSV export reads per database read (tests make it small to cross pages).
+    var exportPageSize = 500
     var outboundWebhookAttempts = 30
     var outboundWebhookTimeout: Duration = .seconds(10)
     var outboundWebhooksAllowPrivate = false

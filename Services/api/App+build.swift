@@ -156,6 +156,9 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     ParticipantsController(conversations: conversations, agents: components.agents).addRoutes(to: panel)
     NotesController(conversations: conversations).addRoutes(to: panel)
     AuditController(audit: components.audit).addRoutes(to: panel)
+    ExportsController(
+        exports: Exports(reader: components.pool), audit: components.audit, pageSize: settings.exportPageSize
+    ).addRoutes(to: panel)
     WebhooksController(
         webhooks: components.webhooks, bindings: components.webhookBindings,
         address: WebhookAddress(allowPrivate: settings.outboundWebhooksAllowPrivate), audit: components.audit

@@ -143,6 +143,9 @@ import Testing
                 expected: [401, 403, 403, 403, 200, 200, 200]),
             // The audit log is for admins only.
             Row(method: .get, path: "/api/audit", expected: [401, 403, 403, 403, 403, 403, 200]),
+            // Exports are for admins only.
+            Row(method: .get, path: "/api/exports/tickets.csv", expected: [401, 403, 403, 403, 403, 403, 200]),
+            Row(method: .get, path: "/api/exports/dashboard.csv", expected: [401, 403, 403, 403, 403, 403, 200]),
             // Outbound webhooks are for admins only.
             Row(method: .get, path: "/api/webhooks", expected: [401, 403, 403, 403, 403, 403, 200]),
             Row(

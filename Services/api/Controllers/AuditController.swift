@@ -22,8 +22,8 @@ struct AuditController {
             }
             filter.ticketID = id
         }
-        filter.since = try Self.date(query["since"], name: "since", endOfDay: false)
-        filter.until = try Self.date(query["until"], name: "until", endOfDay: true)
+        filter.since = try Parameters.instant(query["since"], name: "since", endOfDay: false)
+        filter.until = try Parameters.instant(query["until"], name: "until", endOfDay: true)
         let (rows, total) = try await audit.list(filter)
         return AuditPageJSON(
             entries: rows.map(AuditEntryJSON.init), total: total, page: page.number, pages: page.pages(total: total))
@@ -32,16 +32,6 @@ struct AuditController {
     static func text(_ value: Substring?) -> String? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         return String(value.prefix(100))
-    }
-
-    /// An ISO 8601 instant, or a day (`2026-12-01`, UTC): `until` with a day includes that whole day.
-    static func date(_ value: Substring?, name: String, endOfDay: Bool) throws -> Date? {
-        guard let text = text(value) else { return nil }
-        if let instant = try? Date(text, strategy: .iso8601) { return instant }
-        if let day = try? Date(text + "T00:00:00Z", strategy: .iso8601) {
-            return endOfDay ? day.addingTimeInterval(86_400) : day
-        }
-        throw APIError.badRequest("'\(name)' debe ser una fecha (2026-12-01) o un instante ISO 8601")
     }
 }
 

@@ -27,6 +27,18 @@ enum Parameters {
         return value
     }
 
+    /// An ISO 8601 instant, or a day (`2026-12-01`, UTC): with `endOfDay`, a day means the end of it (an `until`
+    /// that includes the whole day).
+    static func instant(_ value: Substring?, name: String, endOfDay: Bool) throws -> Date? {
+        guard let text = value?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        let bounded = String(text.prefix(100))
+        if let instant = try? Date(bounded, strategy: .iso8601) { return instant }
+        if let day = try? Date(bounded + "T00:00:00Z", strategy: .iso8601) {
+            return endOfDay ? day.addingTimeInterval(86_400) : day
+        }
+        throw APIError.badRequest("'\(name)' debe ser una fecha (2026-12-01) o un instante ISO 8601")
+    }
+
     static func integer(_ value: Substring?, name: String, default defaultValue: Int, range: ClosedRange<Int>) throws
         -> Int
     {
