@@ -149,7 +149,10 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     let panel = router.group().add(middleware: AgentOnlyMiddleware())
     chatRooms.addAgentRoutes(to: panel)
     NotificationsController(notifications: components.notifications).addRoutes(to: panel)
-    AgentsController(agents: components.agents, live: conversations.live, audit: components.audit).addRoutes(to: panel)
+    AgentsController(
+        agents: components.agents, live: conversations.live, audit: components.audit, conversations: conversations
+    ).addRoutes(to: panel)
+    SettingsController(conversations: conversations).addRoutes(to: panel)
     let templates = MessageTemplates(reader: components.pool, committer: components.committer)
     TemplatesController(templates: templates, audit: components.audit).addRoutes(to: panel)
     CustomersController(reader: components.pool).addRoutes(to: panel)

@@ -143,6 +143,11 @@ import Testing
                 expected: [401, 403, 403, 403, 200, 200, 200]),
             // The audit log is for admins only.
             Row(method: .get, path: "/api/audit", expected: [401, 403, 403, 403, 403, 403, 200]),
+            // Auto-assignment settings are for admins only.
+            Row(method: .get, path: "/api/settings/assignment", expected: [401, 403, 403, 403, 403, 403, 200]),
+            Row(
+                method: .put, path: "/api/settings/assignment", body: ["capacity": 5],
+                expected: [401, 403, 403, 403, 403, 403, 200]),
             // Exports are for admins only.
             Row(method: .get, path: "/api/exports/tickets.csv", expected: [401, 403, 403, 403, 403, 403, 200]),
             Row(method: .get, path: "/api/exports/dashboard.csv", expected: [401, 403, 403, 403, 403, 403, 200]),

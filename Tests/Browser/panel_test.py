@@ -4111,6 +4111,330 @@ def test_30_audit_log(ctx):
            if "Content Security Policy" in (e.get("message") or "")]
     assert csp == [], "the admin's console: %r" % csp
 
+
+# JS: the rows of «Webhooks» (panel/webhooks-admin.js) and what the dialog says.
+WEBHOOK_ROWS_JS = """
+return Array.from(document.querySelectorAll('#webhooks-body tr')).map((r) => {
+  const last = r.querySelector('.wh-last');
+  const description = r.querySelector('.wh-description');
+  return {
+    id: Number(r.dataset.webhookId), url: r.querySelector('.wh-url').textContent,
+    description: description ? description.textContent : null,
+    events: Array.from(r.querySelectorAll('.wh-event')).map((e) => e.textContent),
+    codes: Array.from(r.querySelectorAll('.wh-event')).map((e) => e.dataset.event),
+    active: r.querySelector('.wh-active').checked, activeText: r.querySelector('.switch-text').textContent,
+    last: last.textContent, lastState: last.dataset.state, lastBg: getComputedStyle(last).backgroundColor,
+    hint: r.querySelector('.wh-hint').textContent, editing: r.classList.contains('is-editing'),
+  };
+});
+"""
+WEBHOOKS_STATE_JS = """
+const shown = (id) => { const el = document.getElementById(id); return el.hidden ? null : el.textContent; };
+const box = document.getElementById('webhook-secret-box');
+return {open: document.getElementById('webhooks-modal').open, loading: !document.getElementById('webhooks-loading').hidden,
+        error: shown('webhooks-error'), formError: shown('webhook-form-error'), empty: shown('webhooks-empty'),
+        status: document.getElementById('webhooks-status').textContent,
+        secretShown: box.getClientRects().length > 0, secret: document.getElementById('webhook-secret-value').value,
+        secretTitle: document.getElementById('webhook-secret-title').textContent, secretText: box.innerText,
+        formTitle: document.getElementById('webhook-form-title').textContent,
+        url: document.getElementById('webhook-url').value,
+        description: document.getElementById('webhook-description').value,
+        secretFieldShown: !document.getElementById('webhook-secret-field').hidden,
+        formActive: document.getElementById('webhook-active').checked,
+        checked: Array.from(document.querySelectorAll('#webhook-events-list input:checked')).map((b) => b.value),
+        all: document.getElementById('webhook-events-all').checked};
+"""
+DELIVERIES_STATE_JS = """
+const shown = (id) => { const el = document.getElementById(id); return el.hidden ? null : el.textContent; };
+return {open: document.getElementById('webhook-deliveries-modal').open,
+        loading: !document.getElementById('webhook-deliveries-loading').hidden,
+        url: document.getElementById('webhook-deliveries-url').textContent,
+        error: shown('webhook-deliveries-error'), empty: shown('webhook-deliveries-empty'),
+        table: !document.getElementById('webhook-deliveries-table').hidden,
+        rows: Array.from(document.querySelectorAll('#webhook-deliveries-body tr')).map((r) => ({
+          event: r.dataset.event, name: r.querySelector('.whd-event-name').textContent,
+          attempts: Number(r.querySelector('.whd-attempts').textContent),
+          status: r.querySelector('.whd-status').textContent, error: r.querySelector('.whd-error').textContent,
+          at: r.querySelector('.whd-at time').textContent}))};
+"""
+# Whether the text is anywhere in the page: its markup or the value of a field.
+PAGE_HAS_JS = """
+const text = arguments[0];
+return document.documentElement.outerHTML.includes(text)
+  || Array.from(document.querySelectorAll('input, textarea')).some((el) => el.value.includes(text));
+"""
+ALL_EVENTS = ["ticket.created", "ticket.description_updated", "ticket.classified", "message.created",
+              "delivery.updated", "ticket.status_changed", "ticket.assigned", "chat.transferred",
+              "chat.participant_changed"]
+
+
+def webhook_row(driver, url):
+    return next((r for r in driver.execute_script(WEBHOOK_ROWS_JS) if r["url"] == url), None)
+
+
+def webhooks_state(driver):
+    return driver.execute_script(WEBHOOKS_STATE_JS)
+
+
+def rest_webhooks(ctx, headers=None):
+    status, listed = http("GET", ctx.api + "/api/webhooks", headers=headers or ctx.admin())
+    assert status == 200 and isinstance(listed, list), "GET /api/webhooks: %s %r" % (status, listed)
+    return listed
+
+
+def rest_webhook(ctx, url):
+    found = [w for w in rest_webhooks(ctx) if w["url"] == url]
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def wait_webhooks(driver, check, what, timeout=UI_TIMEOUT):
+    """Waits for «Webhooks» to finish loading with a state that passes `check(state)`; returns the state."""
+    def ready(x):
+        state = webhooks_state(x)
+        return state if not state["loading"] and check(state) else None
+    try:
+        return wait_for(driver, ready, "", timeout)
+    except TimeoutException:
+        raise AssertionError("%s: «Webhooks» shows %r, rows %r"
+                             % (what, webhooks_state(driver), driver.execute_script(WEBHOOK_ROWS_JS))) from None
+
+
+def fill_webhook_form(driver, url=None, events=None, description=None):
+    """Types into the form what is given: the URL, the description, and ticks exactly `events` (their Spanish names;
+    ["Todos"]: the «Todos» box)."""
+    if url is not None:
+        field = driver.find_element(By.ID, "webhook-url")
+        field.clear()
+        field.send_keys(url)
+    if description is not None:
+        field = driver.find_element(By.ID, "webhook-description")
+        field.clear()
+        field.send_keys(description)
+    if events == ["Todos"]:
+        box = driver.find_element(By.ID, "webhook-events-all")
+        if not box.is_selected():
+            box.click()
+    elif events is not None:
+        for li in driver.find_elements(By.CSS_SELECTOR, "#webhook-events-list li"):
+            box = li.find_element(By.TAG_NAME, "input")
+            if box.is_selected() != (li.find_element(By.CSS_SELECTOR, ".wh-event-option-name").text in events):
+                box.click()
+
+
+def webhook_button(driver, kind, url):
+    """A row's button: kind is edit, deliveries, rotate or delete (their aria-labels name the URL)."""
+    label = {"edit": "Editar el webhook %s", "deliveries": "Entregas del webhook %s",
+             "rotate": "Generar un secreto nuevo para el webhook %s", "delete": "Eliminar el webhook %s"}[kind] % url
+    return driver.find_element(By.CSS_SELECTOR, 'button.wh-%s[aria-label="%s"]' % (kind, label))
+
+
+def test_31_webhooks(ctx):
+    """Outbound webhooks. «Webhooks» in the admin's top bar opens the dialog, the focus on «URL». With no event ticked
+    the browser asks for one; `http://127.0.0.1/x` and `ftp://x` are refused with the server's Spanish reason (an
+    internal address, not http(s)) and nothing is created. A webhook for «Ticket creado» and «Mensaje nuevo» with a
+    description that is markup: the secret shows once, 64 hex digits, with «Guárdalo ahora: no se volverá a mostrar»
+    and how to check `X-Mostrador-Signature`, «Copiar» copies it; the row shows the URL, the events in Spanish, the
+    description as text, «Activo», «Sin entregas» and the secret's last four characters, as `GET /api/webhooks` does
+    (without the secret). Closed and reopened, the secret is nowhere in the page. «Editar» fills the form; events
+    changed to «Ticket creado» + «Estado del ticket» and a new description are saved, then «Todos» (the api lists
+    every event type); the row's switch turns it off (`active` false, «Inactivo»). «Entregas» opens an empty table
+    over the dialog («Aún no hay entregas de este webhook.»); Esc closes only it. «Nuevo secreto», confirmed, shows a
+    different 64-hex secret once and the hint follows. Turned on again, a new ticket makes a delivery to the URL (a
+    name that never resolves): the row's badge turns red «Error: …» and «Entregas» lists «Ticket creado» «No
+    entregado» with the error. «Eliminar», confirmed, removes it (404 from the api). A technician has no «Webhooks»
+    and gets 403 from `GET`/`POST /api/webhooks`. No CSP message."""
+    tag = uuid.uuid4().hex[:8]
+    d = ctx.panel
+    show_list(ctx)
+    ctx.drain_console()
+    mark = len(ctx.console["panel"])
+    before = [w["id"] for w in rest_webhooks(ctx)]
+    # `.invalid` never resolves (RFC 2606): nothing leaves the machine, and a delivery fails at once.
+    url = "https://crm-%s.example.invalid/mostrador/eventos?origen=panel" % tag
+    description = "CRM de ventas %s %s" % (tag, XSS_IMG)
+
+    entry = d.find_element(By.ID, "webhooks-btn")
+    assert entry.is_displayed() and entry.text.strip() == "Webhooks", entry.text
+    entry.click()
+    wait_webhooks(d, lambda st: st["open"], "«Webhooks» did not open")
+    assert d.switch_to.active_element == d.find_element(By.ID, "webhook-url"), "the focus is not on «URL»"
+    assert d.find_element(By.ID, "webhooks-title").text.strip() == "Webhooks"
+
+    # Refusals: no event (the browser), an internal address and a scheme that is not http(s) (the server's reasons).
+    fill_webhook_form(d, url=url, events=[])
+    d.find_element(By.ID, "webhook-submit").click()
+    wait_webhooks(d, lambda st: st["formError"] == "Elige al menos un evento (o «Todos»).", "no event ticked")
+    for bad, reason in (("http://127.0.0.1/x", "'url' apunta a una dirección interna (loopback, privada o local)"),
+                        ("ftp://x", "'url' debe ser una dirección http:// o https://")):
+        fill_webhook_form(d, url=bad, events=["Ticket creado"])
+        d.find_element(By.ID, "webhook-submit").click()
+        wait_webhooks(d, lambda st: st["formError"] == reason, "the server's reason for %s" % bad)
+        assert d.switch_to.active_element == d.find_element(By.ID, "webhook-url"), "the focus is not on «URL»"
+        assert not webhooks_state(d)["secretShown"], "a refused webhook shows a secret"
+    assert [w["id"] for w in rest_webhooks(ctx)] == before, "a refused URL was registered"
+    status, answer = http("POST", ctx.api + "/api/webhooks", {"url": "http://127.0.0.1/x", "events": ["*"]},
+                          ctx.admin())
+    assert status == 400 and "dirección interna" in (answer or {}).get("detail", ""), (status, answer)
+
+    # Registered: the secret once, the row, the api (without the secret).
+    fill_webhook_form(d, url=url, events=["Ticket creado", "Mensaje nuevo"], description=description)
+    d.find_element(By.ID, "webhook-submit").click()
+    state = wait_webhooks(d, lambda st: st["secretShown"] and st["secret"], "no secret after registering")
+    secret = state["secret"]
+    assert re.fullmatch(r"[0-9a-f]{64}", secret), "the secret is not 64 hex digits: %r" % secret
+    assert state["secretTitle"] == "Secreto de " + url, state["secretTitle"]
+    assert "Guárdalo ahora: no se volverá a mostrar" in state["secretText"], state["secretText"]
+    assert "X-Mostrador-Signature: sha256=<HMAC-SHA256 del cuerpo>" in state["secretText"], state["secretText"]
+    assert d.switch_to.active_element == d.find_element(By.ID, "webhook-secret-value"), "the focus is not on the secret"
+    assert not state["formError"] and state["url"] == "" and state["checked"] == [] \
+        and state["formTitle"] == "Registrar un webhook", "the form was not reset: %r" % state
+    row = wait_for(d, lambda x: webhook_row(x, url), "the webhook is not listed")
+    assert row["events"] == ["Ticket creado", "Mensaje nuevo"] and row["codes"] == ["ticket.created", "message.created"] \
+        and row["description"] == description and row["active"] and row["activeText"] == "Activo" \
+        and row["last"] == "Sin entregas" and row["lastState"] == "none" and row["hint"] == "…" + secret[-4:], row
+    made = rest_webhook(ctx, url)
+    assert made and made["id"] == row["id"] and made["secret"] is None and made["secret_hint"] == "…" + secret[-4:] \
+        and made["events"] == ["ticket.created", "message.created"] and made["description"] == description \
+        and made["active"] is True and made["last_attempt_at"] is None, made
+    assert d.execute_script("return typeof window.__xss") == "undefined", "a payload ran in «Webhooks»"
+    assert d.execute_script("return document.getElementById('webhooks-modal').querySelectorAll("
+                            "'[onerror], [onload], script, img, svg:not([data-icon])').length") == 0, \
+        "a payload became markup in «Webhooks»"
+    d.find_element(By.ID, "webhook-secret-copy").click()
+    wait_toast(d, "Secreto copiado", "«Copiar»")
+    assert icon_problems(d) == [], icon_problems(d)
+    ctx.shot("38-webhooks.png", d)
+
+    # Closed and reopened: the secret is gone from the page.
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not webhooks_state(x)["open"], "Esc did not close «Webhooks»")
+    assert not d.execute_script(PAGE_HAS_JS, secret), "the closed dialog still holds the secret"
+    d.find_element(By.ID, "webhooks-btn").click()
+    state = wait_webhooks(d, lambda st: st["open"] and webhook_row(d, url), "«Webhooks» did not open again")
+    assert not state["secretShown"] and state["secret"] == "" and not state["status"], state
+    assert not d.execute_script(PAGE_HAS_JS, secret), "the secret is shown again"
+    status, shown = http("GET", ctx.api + "/api/webhooks/%d" % made["id"], headers=ctx.admin())
+    assert status == 200 and shown["secret"] is None, (status, shown)
+
+    # «Editar»: other events and description; then «Todos»; the switch turns it off.
+    webhook_button(d, "edit", url).click()
+    state = wait_webhooks(d, lambda st: st["formTitle"] == "Editar el webhook " + url, "«Editar» did not fill the form")
+    assert state["url"] == url and state["description"] == description and state["formActive"] \
+        and state["checked"] == ["ticket.created", "message.created"] and not state["all"] \
+        and not state["secretFieldShown"], state
+    assert (webhook_row(d, url) or {}).get("editing"), "the row being edited is not marked"
+    assert d.switch_to.active_element == d.find_element(By.ID, "webhook-url")
+    plain = "CRM de ventas %s" % tag
+    fill_webhook_form(d, events=["Ticket creado", "Estado del ticket"], description=plain)
+    d.find_element(By.ID, "webhook-submit").click()
+    wait_for(d, lambda x: (webhook_row(x, url) or {}).get("events") == ["Ticket creado", "Estado del ticket"]
+             and webhook_row(x, url)["description"] == plain, "the edited events are not listed: %r"
+             % webhook_row(d, url))
+    changed = rest_webhook(ctx, url)
+    assert changed["events"] == ["ticket.created", "ticket.status_changed"] and changed["description"] == plain \
+        and changed["active"] is True and changed["secret"] is None, changed
+    assert not webhooks_state(d)["secretShown"], "saving an edit showed a secret"
+    webhook_button(d, "edit", url).click()
+    wait_webhooks(d, lambda st: st["checked"] == ["ticket.created", "ticket.status_changed"], "the second «Editar»")
+    fill_webhook_form(d, events=["Todos"])
+    assert webhooks_state(d)["checked"] == ALL_EVENTS, "«Todos» did not tick every event"
+    d.find_element(By.ID, "webhook-submit").click()
+    wait_for(d, lambda x: (webhook_row(x, url) or {}).get("events") == ["Todos los eventos"],
+             "«Todos» is not listed: %r" % webhook_row(d, url))
+    assert rest_webhook(ctx, url)["events"] == ALL_EVENTS, rest_webhook(ctx, url)
+    d.find_element(By.CSS_SELECTOR, '#webhooks-body tr[data-webhook-id="%d"] .wh-active' % made["id"]).click()
+    wait_until(lambda: rest_webhook(ctx, url)["active"] is False, "the switch did not turn the webhook off")
+    wait_for(d, lambda x: (webhook_row(x, url) or {}).get("activeText") == "Inactivo"
+             and not webhook_row(x, url)["active"], "the row does not say «Inactivo»: %r" % webhook_row(d, url))
+
+    # «Entregas»: none yet; Esc closes only that dialog.
+    webhook_button(d, "deliveries", url).click()
+    wait_for(d, lambda x: (lambda st: st["open"] and not st["loading"] and st["empty"])(
+        x.execute_script(DELIVERIES_STATE_JS)), "«Entregas» did not open: %r" % d.execute_script(DELIVERIES_STATE_JS))
+    shown = d.execute_script(DELIVERIES_STATE_JS)
+    assert shown["empty"] == "Aún no hay entregas de este webhook." and not shown["table"] and shown["url"] == url, shown
+    status, none = http("GET", ctx.api + "/api/webhooks/%d/deliveries" % made["id"], headers=ctx.admin())
+    assert status == 200 and none == [], (status, none)
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not x.execute_script(DELIVERIES_STATE_JS)["open"], "Esc did not close «Entregas»")
+    assert webhooks_state(d)["open"], "closing «Entregas» closed «Webhooks» too"
+    assert d.switch_to.active_element == webhook_button(d, "deliveries", url), "the focus is not back on «Entregas»"
+
+    # «Nuevo secreto», confirmed: another secret, shown once.
+    d.execute_script("window.__confirms = []; window.confirm = (m) => { window.__confirms.push(m); return true; }")
+    webhook_button(d, "rotate", url).click()
+    state = wait_webhooks(d, lambda st: st["secretShown"] and st["secret"] and st["secret"] != secret,
+                          "«Nuevo secreto» showed no new secret")
+    rotated = state["secret"]
+    assert re.fullmatch(r"[0-9a-f]{64}", rotated) and state["secretTitle"] == "Nuevo secreto de " + url, state
+    assert url in d.execute_script("return window.__confirms")[-1], d.execute_script("return window.__confirms")
+    wait_for(d, lambda x: (webhook_row(x, url) or {}).get("hint") == "…" + rotated[-4:], "the hint did not follow")
+    assert rest_webhook(ctx, url)["secret_hint"] == "…" + rotated[-4:]
+    d.find_element(By.ID, "webhook-secret-done").click()
+    assert not webhooks_state(d)["secretShown"] and not d.execute_script(PAGE_HAS_JS, rotated), "«Ya lo guardé»"
+
+    # On again: a new ticket is delivered to a name that never resolves; the row and «Entregas» say so.
+    d.find_element(By.CSS_SELECTOR, '#webhooks-body tr[data-webhook-id="%d"] .wh-active' % made["id"]).click()
+    wait_until(lambda: rest_webhook(ctx, url)["active"] is True, "the switch did not turn the webhook on")
+    wait_for(d, lambda x: (webhook_row(x, url) or {}).get("activeText") == "Activo", "the row does not say «Activo»")
+    ctx.webhook(new_phone(tag), "Quiero saber si llegó mi pedido [%s]" % tag, "Pedro Webhook")
+    wait_until(lambda: rest_webhook(ctx, url)["last_attempt_at"], "no delivery was attempted", 30)
+    failed = rest_webhook(ctx, url)
+    assert failed["last_error"] and failed["last_status"] is None and failed["last_success_at"] is None, failed
+    d.find_element(By.ID, "webhooks-refresh").click()
+    wait_for(d, lambda x: (webhook_row(x, url) or {}).get("lastState") == "error",
+             "the row shows no failed delivery: %r" % webhook_row(d, url))
+    row = webhook_row(d, url)
+    assert row["last"].startswith("Error: ") and "example.invalid" in row["last"] \
+        and row["lastBg"] == "rgb(254, 226, 226)", row
+    webhook_button(d, "deliveries", url).click()
+    wait_for(d, lambda x: any(r["event"] == "ticket.created" for r in x.execute_script(DELIVERIES_STATE_JS)["rows"]),
+             "«Entregas» does not list «Ticket creado»: %r" % d.execute_script(DELIVERIES_STATE_JS))
+    shown = d.execute_script(DELIVERIES_STATE_JS)
+    first = next(r for r in shown["rows"] if r["event"] == "ticket.created")
+    assert shown["table"] and not shown["empty"] and first["name"] == "Ticket creado" and first["attempts"] >= 1 \
+        and first["status"] == "No entregado" and "example.invalid" in first["error"] \
+        and re.search(r"\d{1,2}:\d\d", first["at"]), shown
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not x.execute_script(DELIVERIES_STATE_JS)["open"], "Esc did not close «Entregas»")
+
+    # «Eliminar», confirmed.
+    webhook_button(d, "delete", url).click()
+    wait_for(d, lambda x: webhook_row(x, url) is None, "the deleted webhook is still listed")
+    assert rest_webhook(ctx, url) is None, "the server still has the deleted webhook"
+    status, _ = http("GET", ctx.api + "/api/webhooks/%d" % made["id"], headers=ctx.admin())
+    assert status == 404, "GET of a deleted webhook: %s" % status
+    assert webhooks_state(d)["status"] == "Webhook %s eliminado." % url, webhooks_state(d)
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    wait_for(d, lambda x: not webhooks_state(x)["open"], "Esc did not close «Webhooks»")
+
+    # A technician: no «Webhooks» in the top bar, 403 from the api.
+    user, password = "webhooks-" + tag, "password-" + tag
+    status, agent = http("POST", ctx.api + "/api/agents/", {
+        "username": user, "password": password, "first_name": "Rita", "last_name": "Webhooks"}, ctx.admin())
+    assert status == 201 and agent["role"] != "admin", "create agent: %s %r" % (status, agent)
+    status, login = http("POST", ctx.api + "/api/auth/login/", {"username": user, "password": password})
+    assert status == 200, "REST login: %s %r" % (status, login)
+    tech_rest = {"Authorization": "Token " + login["token"]}
+    status, answer = http("GET", ctx.api + "/api/webhooks", headers=tech_rest)
+    assert status == 403 and (answer or {}).get("detail"), "a non-admin listed webhooks: %s %r" % (status, answer)
+    status, answer = http("POST", ctx.api + "/api/webhooks", {"url": "https://x.example.invalid/", "events": ["*"]},
+                          tech_rest)
+    assert status == 403, "a non-admin registered a webhook: %s %r" % (status, answer)
+    t = new_driver(ctx.out / "logs" / "chromedriver-webhooks.log")
+    try:
+        panel_login(ctx, t, user, password)
+        assert not t.find_element(By.ID, "webhooks-btn").is_displayed(), "a non-admin sees «Webhooks» in the top bar"
+        assert not t.execute_script("return document.getElementById('webhooks-modal').open")
+    finally:
+        t.quit()
+    ctx.drain_console()
+    csp = [e.get("message") for e in ctx.console["panel"][mark:]
+           if "Content Security Policy" in (e.get("message") or "")]
+    assert csp == [], "the admin's console: %r" % csp
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
@@ -4118,7 +4442,8 @@ TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_rep
          test_17_recaptcha_v3, test_18_ticket_states, test_19_resolve_and_close_notices, test_20_customer_history,
          test_21_date_separators, test_22_draft_survives_reload, test_23_desktop_notification, test_24_reconnect,
          test_25_emoji_picker, test_26_admin_template_used_by_agent, test_27_two_technicians_one_chat,
-         test_10_content_security_policy, test_28_private_note, test_29_labels, test_30_audit_log]
+         test_10_content_security_policy, test_28_private_note, test_29_labels, test_30_audit_log,
+         test_31_webhooks]
 
 
 # ---------------------------------------------------------------------------------------------------- runner

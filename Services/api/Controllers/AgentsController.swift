@@ -8,6 +8,9 @@ struct AgentsController {
     /// Told when an agent's sessions or rights change, so that their WebSockets are checked on every instance.
     let live: any LivePublisher
     let audit: AuditStore
+    /// Auto-assignment follows availability: an agent who leaves hands on their chats, one who returns takes
+    /// what waits.
+    let conversations: Conversations
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("api/agents", use: list)
@@ -140,6 +143,9 @@ struct AgentsController {
                     target: ("agent", updated.uuid), details: Self.described(changes, of: updated)))
             if changes.password != nil || changes.role != nil || changes.isActive != nil {
                 live.sessionsRevoked(updated)
+            }
+            if changes.isActive != nil || changes.isAvailable != nil {
+                try await conversations.rebalance(after: updated, by: actor)
             }
             return AgentJSON(updated)
         } catch AgentStore.AdminProblem.lastAdmin {

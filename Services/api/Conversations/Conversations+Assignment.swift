@@ -11,6 +11,11 @@ extension Conversations {
         case assign
         /// The assigned agent (or an admin) hands it to another agent.
         case transfer
+        /// Auto-assignment (`AutoAssignment`): a new chat, or one whose agent became unavailable.
+        case automatic
+
+        /// The audit log's name for it.
+        var action: String { self == .automatic ? "ticket.auto_assign" : "ticket.\(self)" }
     }
 
     /// Gives the chat to `target`, with system notes, events and live frames. Returns the ticket afterwards.
@@ -40,28 +45,31 @@ extension Conversations {
     }
 
     /// The assignment rule, inside a transaction: closed chats stay as they are; `take` only what nobody else has;
-    /// `assign` is for admins; `transfer` for the assignee or an admin. `previous` is the agent the ticket is
-    /// assigned to now (nil when unassigned), which the caller has already read.
+    /// `assign` is for admins; `transfer` for the assignee or an admin; `automatic` is the system's (its `actor`, if
+    /// any, is who caused it: the agent who went unavailable). `previous` is the agent the ticket is assigned to now
+    /// (nil when unassigned), which the caller has already read.
     static func assign(
-        _ ticket: TicketFacts, from previous: Agent?, to target: Agent, by actor: Agent, as assignment: Assignment,
+        _ ticket: TicketFacts, from previous: Agent?, to target: Agent, by actor: Agent?, as assignment: Assignment,
         db: Database
     ) throws -> TicketFacts {
         guard ticket.status != .closed else { throw ConversationProblem.closed }
         guard target.isActive else { throw ConversationProblem.invalid("El agente está desactivado") }
         switch assignment {
         case .take:
-            if let current = ticket.assignedAgentID, current != actor.id {
+            if let current = ticket.assignedAgentID, current != actor?.id {
                 throw ConversationProblem.conflict("El chat ya está asignado a otro agente")
             }
         case .assign:
-            guard actor.role == .admin else { throw ConversationProblem.forbidden(.adminsOnly) }
+            guard actor?.role == .admin else { throw ConversationProblem.forbidden(.adminsOnly) }
         case .transfer:
-            guard actor.role == .admin || ticket.assignedAgentID == actor.id else {
+            guard let actor, actor.role == .admin || ticket.assignedAgentID == actor.id else {
                 throw ConversationProblem.forbidden(.transfer)
             }
             guard ticket.assignedAgentID != target.id else {
                 throw ConversationProblem.invalid("El chat ya está asignado a ese agente")
             }
+        case .automatic:
+            break
         }
         if ticket.assignedAgentID == target.id { return ticket }
         try Tickets.assign(ticketID: ticket.id, to: target.id, db: db)
@@ -69,7 +77,7 @@ extension Conversations {
         if let previous { details["de"] = previous.username }
         try AuditLog.add(
             AuditEntry(
-                "ticket.\(assignment)", by: actor, target: ("ticket", String(ticket.id)), ticketID: ticket.id,
+                assignment.action, by: actor, target: ("ticket", String(ticket.id)), ticketID: ticket.id,
                 details: details),
             db: db)
         try promoteParticipant(target.id, in: ticket.id, db: db)
@@ -79,14 +87,19 @@ extension Conversations {
             try Outbox.add(
                 ChatTransferred(
                     ticketID: ticket.id, fromAgentID: previous.id, toAgentID: target.id,
-                    toAgentName: target.displayName, byAgentID: actor.id, customerName: ticket.customerName),
+                    toAgentName: target.displayName, byAgentID: actor?.id ?? previous.id,
+                    customerName: ticket.customerName),
                 in: db)
         }
-        _ = try Messages.insert(.note("\(target.displayName) se unió al chat"), on: ticket, db: db)
+        _ = try Messages.insert(
+            .note(
+                assignment == .automatic
+                    ? "Asignado automáticamente a \(target.displayName)" : "\(target.displayName) se unió al chat"),
+            on: ticket, db: db)
         try Outbox.add(
             TicketAssigned(
                 ticketID: ticket.id, agentID: target.id, agentName: target.displayName, previousAgentID: previous?.id,
-                byAgentID: actor.id, channel: ticket.channel, recipient: ticket.replyAddress, language: ticket.language,
+                byAgentID: actor?.id, channel: ticket.channel, recipient: ticket.replyAddress, language: ticket.language,
                 customerName: ticket.customerName, replyChannel: ticket.replyChannel,
                 windowClosesAt: try Self.windowClosesAt(ticket, db: db)),
             in: db)
@@ -100,11 +113,11 @@ extension Conversations {
     /// Resolves or closes a chat. Closing is final: resolving a closed chat is refused, closing it again is not.
     func setStatus(_ status: TicketStatus, of ticketID: Int64, by actor: Agent) async throws -> TicketFacts {
         precondition(status == .resolved || status == .closed)
-        let ticket = try await committer.write { db -> TicketFacts in
+        let (ticket, freed) = try await committer.write { db -> (TicketFacts, [Int64]) in
             guard let ticket = try TicketFacts.fetch(id: ticketID, db: db) else { throw ConversationProblem.notFound }
             try TicketAccess.check(.act, caller: .agent(actor), ticket: ticket)
             if ticket.status == .closed, status != .closed { throw ConversationProblem.closed }
-            if ticket.status == status { return ticket }
+            if ticket.status == status { return (ticket, []) }
             try Tickets.setStatus(status, ticketID: ticketID, db: db)
             try AuditLog.add(
                 AuditEntry(
@@ -124,11 +137,14 @@ extension Conversations {
                     replyChannel: ticket.replyChannel, windowClosesAt: try Self.windowClosesAt(ticket, db: db),
                     byAgentID: actor.id),
                 in: db)
-            return try TicketFacts.fetch(id: ticketID, db: db)!
+            // The agent has room for another chat.
+            let freed = try AutoAssignment.drainQueue(db: db)
+            return (try TicketFacts.fetch(id: ticketID, db: db)!, freed)
         }
         outboxWakeup.signal()
         live.changed(ticketID)
         live.send(LiveEvent(ticketID: ticketID, kind: .status))
+        announce(freed)
         return ticket
     }
 

@@ -402,6 +402,20 @@ enum APIDatabase {
                     CREATE INDEX webhook_deliveries_recent ON webhook_deliveries(webhook_id, updated_at);
                     """)
         }
+        migrator.registerMigration("v17: auto-assignment") { db in
+            try db.execute(
+                sql: """
+                    -- Settings admins change from the panel (`AppSettings`): one JSON value per key.
+                    CREATE TABLE app_settings (
+                        key TEXT PRIMARY KEY,
+                        value TEXT NOT NULL,
+                        updated_at DATETIME NOT NULL
+                    ) WITHOUT ROWID;
+                    -- Round robin: the agent auto-assigned longest ago goes first.
+                    ALTER TABLE agents ADD COLUMN last_auto_assigned_at DATETIME;
+                    CREATE INDEX tickets_assigned_open ON tickets(assigned_agent_id, status);
+                    """)
+        }
         return migrator
     }
 }

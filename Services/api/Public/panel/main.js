@@ -21,6 +21,7 @@ import * as session from './session.js';
 import { forgetTemplatesAdmin, setupTemplatesAdmin, showTemplatesEntry } from './templates-admin.js';
 import { forgetTemplates } from './templates.js';
 import { filterByEstado, loadTickets, setupTickets, startTickets, stopTickets } from './tickets.js';
+import { forgetWebhooksAdmin, setupWebhooksAdmin, showWebhooksEntry } from './webhooks-admin.js';
 
 const TABS = ['tickets', 'dashboard'];
 
@@ -43,6 +44,7 @@ function showApp() {
   showMessagesEntry(); // «Mensajes listos»: también
   showLabelsEntry(); // «Etiquetas» (el catálogo): también
   showAuditEntry(); // «Registro de auditoría»: también
+  showWebhooksEntry(); // «Webhooks» salientes: también
   selectTab('tickets', false, false);
   startTickets();
   startNotifications();
@@ -63,6 +65,7 @@ function logoutLocal(message) {
   forgetMessagesAdmin();
   forgetLabelsAdmin();
   forgetAuditAdmin();
+  forgetWebhooksAdmin();
   forgetLabels();
   showLogin(message);
 }
@@ -144,6 +147,7 @@ function init() {
   setupLabelsAdmin();
   // Un ticket del registro de auditoría: su chat, encima del registro (al cerrarlo se vuelve a él).
   setupAuditAdmin({ openTicket: (id, from) => openChat(id, from) });
+  setupWebhooksAdmin();
   // Una etiqueta renombrada, recoloreada o borrada: las filas de la lista la muestran como quedó.
   onLabelsEdited(() => loadTickets({ silent: true }));
   onUnauthorized(() => {
