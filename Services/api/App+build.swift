@@ -127,6 +127,8 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
         audit: components.audit
     )
     .addRoutes(to: router)
+    let twoFactor = TwoFactorController(agents: components.agents, live: conversations.live)
+    twoFactor.addPublicRoutes(to: router)
     DocsController().addRoutes(to: router)
     router.add(middleware: components.callers)
     WebSocketTicketController(tickets: WebSocketTickets(conversations), conversations: conversations)
@@ -153,6 +155,7 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
         agents: components.agents, live: conversations.live, audit: components.audit, conversations: conversations
     ).addRoutes(to: panel)
     SettingsController(conversations: conversations).addRoutes(to: panel)
+    twoFactor.addAdminRoutes(to: panel)
     let templates = MessageTemplates(reader: components.pool, committer: components.committer)
     TemplatesController(templates: templates, audit: components.audit).addRoutes(to: panel)
     CustomersController(reader: components.pool).addRoutes(to: panel)

@@ -143,6 +143,12 @@ import Testing
                 expected: [401, 403, 403, 403, 200, 200, 200]),
             // The audit log is for admins only.
             Row(method: .get, path: "/api/audit", expected: [401, 403, 403, 403, 403, 403, 200]),
+            // Two-factor: each agent's own (a room token is no session); requiring and resetting are for admins.
+            Row(method: .get, path: "/api/auth/2fa", expected: [401, 401, 401, 200, 200, 200, 200]),
+            Row(method: .get, path: "/api/settings/two-factor", expected: [401, 403, 403, 403, 403, 403, 200]),
+            Row(
+                method: .put, path: "/api/settings/two-factor", body: ["required_for_all": false],
+                expected: [401, 403, 403, 403, 403, 403, 200]),
             // Auto-assignment settings are for admins only.
             Row(method: .get, path: "/api/settings/assignment", expected: [401, 403, 403, 403, 403, 403, 200]),
             Row(

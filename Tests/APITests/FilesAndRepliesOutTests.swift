@@ -30,10 +30,11 @@ import Testing
     static func upload(_ api: APITestSystem, ticket: Int64, _ bytes: [UInt8], name: String, caption: String?)
         async throws -> APITestSystem.Reply
     {
-        let login = try #require(
-            try await api.components.agents.login(
-                username: APITestSystem.adminUser, password: APITestSystem.adminPassword))
-        let token = try api.components.uploads.grant(ticketID: ticket, caller: .agent(login.agent))
+        guard
+            case .session(_, let admin) = try await api.components.agents.login(
+                username: APITestSystem.adminUser, password: APITestSystem.adminPassword)
+        else { throw CancellationError() }
+        let token = try api.components.uploads.grant(ticketID: ticket, caller: .agent(admin))
         return try await api.call(
             .post, "/api/soporte/tickets/\(ticket)/chat/upload?upload_token=\(token)",
             body: multipart(bytes, name: name, caption: caption), contentType: "multipart/form-data; boundary=B")

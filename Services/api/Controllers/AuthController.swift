@@ -18,6 +18,8 @@ struct AuthController {
     struct Credentials: Decodable {
         let username: String
         let password: String
+        /// The second factor, for agents who have one: a TOTP code or a recovery code.
+        let otp: String?
     }
 
     @Sendable func login(_ request: Request, context: APIRequestContext) async throws -> LoginJSON {
@@ -39,19 +41,47 @@ struct AuthController {
                 detail: "Demasiados intentos fallidos de inicio de sesión. Intenta de nuevo en \(Self.minutes(wait)).",
                 headers: [.retryAfter: String(wait)])
         }
-        let session: (token: String, agent: Agent)?
+        let outcome: AgentStore.LoginOutcome
         do {
-            session = try await agents.login(username: credentials.username, password: credentials.password)
+            outcome = try await agents.login(
+                username: credentials.username, password: credentials.password,
+                code: credentials.otp.map {
+                    String($0.prefix(40))
+                })
         } catch {
             throttle.undecided(username: credentials.username, client: client)
             throw error
         }
-        guard let (token, agent) = session else {
+        let token: String
+        let agent: Agent
+        switch outcome {
+        case .session(let opened, let who):
+            token = opened
+            agent = who
+        case .refused:
             context.logger.notice(
                 "failed login",
                 metadata: ["username": "\(credentials.username.prefix(64))", "client": "\(context.clientAddress)"])
             try? await audit.record(Self.attempt("auth.login_failed", username: credentials.username, address: address))
             throw APIError(status: .unauthorized, detail: "Usuario o contraseña incorrectos")
+        case .secondFactor(.missing, _):
+            // Not a failure: the panel asks for the code and tries again.
+            throttle.undecided(username: credentials.username, client: client)
+            throw APIError(
+                status: .unauthorized, detail: "Falta el código de verificación en dos pasos",
+                extra: ["two_factor_required": .bool(true)])
+        case .secondFactor(.mustEnrol, let who):
+            throttle.undecided(username: credentials.username, client: client)
+            let setup = try await agents.issueSetupToken(agentID: who.id)
+            throw APIError(
+                status: .forbidden,
+                detail: "Un administrador exige la verificación en dos pasos: actívala para entrar",
+                extra: ["two_factor_setup_required": .bool(true), "setup_token": .string(setup)])
+        case .secondFactor(_, let who):
+            try? await audit.record(AuditEntry("auth.login_2fa_failed", by: who, address: address))
+            throw APIError(
+                status: .unauthorized, detail: "Código de verificación incorrecto",
+                extra: ["two_factor_required": .bool(true)])
         }
         throttle.succeeded(username: credentials.username, client: client)
         try await audit.record(AuditEntry("auth.login", by: agent, address: address))

@@ -99,7 +99,8 @@ extension Conversations {
         try Outbox.add(
             TicketAssigned(
                 ticketID: ticket.id, agentID: target.id, agentName: target.displayName, previousAgentID: previous?.id,
-                byAgentID: actor?.id, channel: ticket.channel, recipient: ticket.replyAddress, language: ticket.language,
+                byAgentID: actor?.id, channel: ticket.channel, recipient: ticket.replyAddress,
+                language: ticket.language,
                 customerName: ticket.customerName, replyChannel: ticket.replyChannel,
                 windowClosesAt: try Self.windowClosesAt(ticket, db: db)),
             in: db)

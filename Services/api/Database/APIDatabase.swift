@@ -416,6 +416,29 @@ enum APIDatabase {
                     CREATE INDEX tickets_assigned_open ON tickets(assigned_agent_id, status);
                     """)
         }
+        migrator.registerMigration("v18: two-factor authentication") { db in
+            try db.execute(
+                sql: """
+                    -- TOTP (RFC 6238): the confirmed secret, one waiting for its first code, the last step used.
+                    ALTER TABLE agents ADD COLUMN totp_secret TEXT;
+                    ALTER TABLE agents ADD COLUMN totp_pending_secret TEXT;
+                    ALTER TABLE agents ADD COLUMN totp_enabled_at DATETIME;
+                    ALTER TABLE agents ADD COLUMN totp_last_step INTEGER;
+                    ALTER TABLE agents ADD COLUMN two_factor_required BOOLEAN NOT NULL DEFAULT 0;
+                    CREATE TABLE recovery_codes (
+                        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                        code_hash TEXT NOT NULL,
+                        used_at DATETIME,
+                        PRIMARY KEY (agent_id, code_hash)
+                    ) WITHOUT ROWID;
+                    -- What an agent who must enrol gets at login instead of a session.
+                    CREATE TABLE two_factor_setups (
+                        token_hash TEXT PRIMARY KEY,
+                        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                        expires_at DATETIME NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -69,24 +69,39 @@ struct AgentStore: Sendable {
         }
     }
 
-    /// Checks the password and opens a session; nil when the credentials do not match an active agent.
-    func login(username: String, password: String) async throws -> (token: String, agent: Agent)? {
+    /// What a login came to.
+    enum LoginOutcome: Sendable {
+        /// A session.
+        case session(token: String, agent: Agent)
+        /// The credentials do not match an active agent.
+        case refused
+        /// The password was right; the second factor was missing or wrong, or the agent must enrol first.
+        case secondFactor(SecondFactor, agent: Agent)
+    }
+
+    /// Checks the password, then the second factor (`code`: a TOTP code or a recovery code) when the agent has one,
+    /// and opens a session.
+    func login(username: String, password: String, code: String? = nil) async throws -> LoginOutcome {
         let found = try await reader.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM agents WHERE username = ? AND is_active", arguments: [username])
                 .map { (agent: Agent(row: $0), hash: $0["password_hash"] as String) }
         }
         // Verified against the decoy when the user does not exist, so timing does not reveal valid usernames.
         let matches = try await passwords.verify(password, against: found?.hash)
-        guard let agent = found?.agent, matches else { return nil }
+        guard let agent = found?.agent, matches else { return .refused }
         let token = Self.newToken()
         let now = clock.now()
         let expires = now.addingTimeInterval(TimeInterval(sessionLifetime.components.seconds))
-        try await committer.write { db in
+        let factor = try await committer.write { db -> SecondFactor in
+            let factor = try Self.secondFactor(agentID: agent.id, code: code, now: now, db: db)
+            guard factor == .passed else { return factor }
             try db.execute(
                 sql: "INSERT INTO sessions (token_hash, agent_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
                 arguments: [Self.digest(token), agent.id, now, expires])
+            return factor
         }
-        return (token, agent)
+        guard factor == .passed else { return .secondFactor(factor, agent: agent) }
+        return .session(token: token, agent: agent)
     }
 
     /// The agent a token belongs to, if the session is live.

@@ -49,12 +49,13 @@ struct QRCode: Sendable, Equatable {
     /// Modules per side, without the quiet zone.
     var size: Int { modules.count }
 
-    /// An SVG image (one <path> of dark squares, a white background, a 4-module quiet zone, `shape-rendering="crispEdges"`),
-    /// `scale` pixels per module; no text from the input appears in the SVG.
+    /// An SVG image (one <path> of dark squares, a white background, a 4-module quiet zone,
+    /// `shape-rendering="crispEdges"`), `scale` pixels per module (clamped to 1...100); no text from the input
+    /// appears in the SVG.
     func svg(scale: Int = 4) -> String {
         let quietZone = 4
         let side = size + 2 * quietZone
-        let pixels = side * max(scale, 1)
+        let pixels = side * min(max(scale, 1), 100)
         // Drawn in module units and scaled by the viewBox; runs of dark modules in a row become one rectangle.
         var path = ""
         for (y, row) in modules.enumerated() {
@@ -260,7 +261,7 @@ extension QRCode {
 // MARK: - The module grid
 
 extension QRCode {
-    /// A symbol being built: its modules and which of them belong to function patterns (never masked or used for data).
+    /// A symbol being built: its modules and which belong to function patterns (never masked, never data).
     struct Symbol: Sendable {
         let version: Int
         let size: Int
@@ -304,7 +305,7 @@ extension QRCode {
             drawVersionBits()
         }
 
-        /// A 7×7 finder (dark ring, light ring, dark 3×3 core) with its one-module light separator, clipped to the grid.
+        /// A 7×7 finder (dark ring, light ring, dark 3×3 core) and its one-module light separator, clipped to the grid.
         mutating func drawFinder(centreX: Int, centreY: Int) {
             for dy in -4...4 {
                 for dx in -4...4 {
@@ -410,8 +411,8 @@ extension QRCode {
     /// The remainder of value·x^degree divided by `generator` over GF(2): the check bits of a BCH code.
     static func bchRemainder(_ value: Int, generator: Int, degree: Int) -> Int {
         var remainder = value << degree
-        for shift in stride(from: bitWidth(remainder) - 1, through: degree, by: -1) where (remainder >> shift) & 1 == 1 {
-            remainder ^= generator << (shift - degree)
+        for shift in stride(from: bitWidth(remainder) - 1, through: degree, by: -1) {
+            if (remainder >> shift) & 1 == 1 { remainder ^= generator << (shift - degree) }
         }
         return remainder
     }
