@@ -68,6 +68,8 @@ struct APISettings: Sendable {
     /// Outbound webhooks: attempts per event and receiver before giving up (waits double from 1 s to 5 minutes, so
     /// 30 attempts cover about two hours), how long one POST may take, and whether URLs may name loopback,
     /// private or link-local addresses (off: an admin's session must not reach the machine's own network).
+    /// How often missed SLA targets are looked for.
+    var slaCheckInterval: Duration = .seconds(30)
     /// Tickets a CSV export reads per database read (tests make it small to cross pages).
     var exportPageSize = 500
     var outboundWebhookAttempts = 30
@@ -192,6 +194,7 @@ struct APISettings: Sendable {
         case "normal": durability = .normal
         case let other: throw ValidationError("MOSTRADOR_DB_DURABILITY must be full or normal, not '\(other)'")
         }
+        slaCheckInterval = try configuration.seconds("MOSTRADOR_SLA_CHECK_SECONDS", default: 30, within: 1...3600)
         outboundWebhookAttempts = try configuration.setting("MOSTRADOR_OUTBOUND_WEBHOOK_ATTEMPTS", default: 30)
         guard (1...1000).contains(outboundWebhookAttempts) else {
             throw ValidationError("MOSTRADOR_OUTBOUND_WEBHOOK_ATTEMPTS must be within 1...1000")

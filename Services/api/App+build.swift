@@ -156,6 +156,9 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     ).addRoutes(to: panel)
     SettingsController(conversations: conversations).addRoutes(to: panel)
     twoFactor.addAdminRoutes(to: panel)
+    SLAController(
+        policies: SLAPolicies(committer: components.committer), conversations: conversations, audit: components.audit
+    ).addRoutes(to: panel)
     let templates = MessageTemplates(reader: components.pool, committer: components.committer)
     TemplatesController(templates: templates, audit: components.audit).addRoutes(to: panel)
     CustomersController(reader: components.pool).addRoutes(to: panel)
@@ -253,6 +256,9 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
             retryPolicy: try configuration.handlerRetryPolicy(), logger: logger),
         HTTPClientService(client: webhookClient),
         WebhookBindingsKeeper(bindings: components.webhookBindings),
+        SLAWatcher(
+            policies: SLAPolicies(committer: components.committer), live: components.conversations.live,
+            clock: .system, interval: settings.slaCheckInterval, logger: logger),
         feed,
         deadLetters,
         SessionJanitor(

@@ -149,6 +149,12 @@ import Testing
             Row(
                 method: .put, path: "/api/settings/two-factor", body: ["required_for_all": false],
                 expected: [401, 403, 403, 403, 403, 403, 200]),
+            // SLA: agents read the policies and the times of the chats they may read; admins keep the policies.
+            Row(method: .get, path: "/api/sla-policies", expected: anyAgent),
+            Row(
+                method: .post, path: "/api/sla-policies", body: ["name": "sla{n}", "first_response_minutes": 30],
+                expected: [401, 403, 403, 403, 403, 403, 201]),
+            Row(method: .get, path: "/api/tickets/{ticket}/sla", expected: [401, 403, 403, 403, 200, 200, 200]),
             // Auto-assignment settings are for admins only.
             Row(method: .get, path: "/api/settings/assignment", expected: [401, 403, 403, 403, 403, 403, 200]),
             Row(

@@ -439,6 +439,29 @@ enum APIDatabase {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v19: SLA policies") { db in
+            try db.execute(
+                sql: """
+                    -- Service-level targets (`SLAPolicies`) and the breaches already announced, once each.
+                    CREATE TABLE sla_policies (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                        category TEXT CHECK (category IN ('Hardware', 'Software')),
+                        label_id INTEGER REFERENCES labels(id) ON DELETE CASCADE,
+                        first_response_minutes INTEGER,
+                        resolution_minutes INTEGER,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE sla_breaches (
+                        ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+                        kind TEXT NOT NULL CHECK (kind IN ('first_response', 'resolution')),
+                        due_at DATETIME NOT NULL,
+                        recorded_at DATETIME NOT NULL,
+                        PRIMARY KEY (ticket_id, kind)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX sla_breaches_due ON sla_breaches(due_at);
+                    """)
+        }
         return migrator
     }
 }

@@ -19,6 +19,8 @@ struct ReadModels: Sendable {
         let medianResponseSeconds: Double?
         let answered: Int
         let openTickets: Int
+        /// SLA targets missed in the period, by kind (`first_response`, `resolution`).
+        var slaBreaches: [String: Int] = ["first_response": 0, "resolution": 0]
     }
 
     /// Tickets per day, Hardware vs Software and first response times over the last `days` days.
@@ -57,11 +59,18 @@ struct ReadModels: Sendable {
             let open =
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tickets WHERE status NOT IN ('resolved', 'closed')")
                 ?? 0
-            return Dashboard(
+            var dashboard = Dashboard(
                 days: days.count, perDay: days, categories: categories,
                 averageResponseSeconds: times.isEmpty ? nil : times.reduce(0, +) / Double(times.count),
                 medianResponseSeconds: times.isEmpty ? nil : times[times.count / 2], answered: times.count,
                 openTickets: open)
+            for row in try Row.fetchAll(
+                db, sql: "SELECT kind, COUNT(*) AS n FROM sla_breaches WHERE due_at >= ? GROUP BY kind",
+                arguments: [since])
+            {
+                dashboard.slaBreaches[row["kind"]] = row["n"]
+            }
+            return dashboard
         }
     }
 

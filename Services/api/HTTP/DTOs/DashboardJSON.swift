@@ -37,12 +37,15 @@ struct DashboardJSON: ResponseEncodable, Sendable {
     let categories: [String: Int]
     let firstResponse: FirstResponse
     let openTickets: Int
+    /// SLA targets missed in the period: `{"first_response": n, "resolution": n}`.
+    let slaBreaches: [String: Int]
 
     enum CodingKeys: String, CodingKey {
         case days, categories
         case ticketsPerDay = "tickets_per_day"
         case firstResponse = "first_response"
         case openTickets = "open_tickets"
+        case slaBreaches = "sla_breaches"
     }
 
     init(_ dashboard: ReadModels.Dashboard) {
@@ -54,6 +57,7 @@ struct DashboardJSON: ResponseEncodable, Sendable {
             answered: dashboard.answered,
             perDay: dashboard.perDay.map { DayResponse(date: $0.date, averageSeconds: $0.averageResponseSeconds) })
         openTickets = dashboard.openTickets
+        slaBreaches = dashboard.slaBreaches
     }
 }
 
