@@ -155,6 +155,11 @@ import Testing
                 method: .post, path: "/api/sla-policies", body: ["name": "sla{n}", "first_response_minutes": 30],
                 expected: [401, 403, 403, 403, 403, 403, 201]),
             Row(method: .get, path: "/api/tickets/{ticket}/sla", expected: [401, 403, 403, 403, 200, 200, 200]),
+            // Business hours: agents read them, admins change them.
+            Row(method: .get, path: "/api/settings/business-hours", expected: anyAgent),
+            Row(
+                method: .put, path: "/api/settings/business-hours", body: ["enabled": false],
+                expected: [401, 403, 403, 403, 403, 403, 200]),
             // Auto-assignment settings are for admins only.
             Row(method: .get, path: "/api/settings/assignment", expected: [401, 403, 403, 403, 403, 403, 200]),
             Row(

@@ -5,13 +5,14 @@ import Testing
 
 /// The keys of the main response shapes, exactly: a key the seeds' clients read must not disappear, an empty value
 /// stays as `null` rather than a missing key, and no key appears beyond the seeds' and our documented additions
-/// (`etiquetas`, `labels`).
+/// (`etiquetas`, `fuera_de_horario`, `labels`).
 @Suite struct WireShapeTests {
     static let ticketKeys: Set = [
         "id", "uuid", "estado", "channel", "categoria", "confianza", "requiere_revision", "nombre", "telefono",
         "telefono_verificado", "descripcion", "equipo", "activo", "ubicacion", "agente_asignado", "ultimo_mensaje",
         "created_at",
         "updated_at", "last_message_at", "first_response_at", "resolved_at", "closed_at", "cliente_id", "etiquetas",
+        "fuera_de_horario",
     ]
     static let roomKeys: Set = [
         "id", "ticket_id", "subject", "status", "estado", "channel", "categoria", "chat_user", "agent", "created_at",

@@ -19,9 +19,11 @@ Usage: Tests/Browser/panel_test.py [-k SUBSTRING ...]   (run only the tests whos
 
 import argparse
 import base64
+import csv
 import hashlib
 import hmac
 import importlib
+import io
 import json
 import os
 import re
@@ -4435,6 +4437,369 @@ def test_31_webhooks(ctx):
     assert csp == [], "the admin's console: %r" % csp
 
 
+# JS: «Asignación de chats» (panel/assignment-admin.js) as the admin sees it.
+ASSIGNMENT_STATE_JS = """
+const shown = (id) => { const el = document.getElementById(id); return el.hidden ? null : el.textContent; };
+const capacity = document.getElementById('assignment-capacity');
+return {open: document.getElementById('assignment-modal').open,
+        loading: !document.getElementById('assignment-loading').hidden,
+        error: shown('assignment-error'), sub: document.getElementById('assignment-sub').textContent,
+        enabled: document.getElementById('assignment-enabled').checked,
+        enabledText: document.getElementById('assignment-enabled-text').textContent,
+        enabledName: document.getElementById('assignment-enabled-label').textContent,
+        capacity: capacity.value, invalid: capacity.getAttribute('aria-invalid'),
+        submitDisabled: document.getElementById('assignment-submit').disabled};
+"""
+# JS: «Exportar (CSV)» on «Indicadores» (panel/exports.js), and the export requests the page made (recorded by
+# EXPORT_FETCH_PROBE_JS: the URL and the scheme of its Authorization header).
+EXPORT_STATE_JS = """
+const shown = (id) => { const el = document.getElementById(id); return el.hidden ? null : el.textContent; };
+const card = document.getElementById('dashboard-export');
+return {shown: card.getClientRects().length > 0, busy: card.getAttribute('aria-busy') === 'true',
+        since: document.getElementById('export-since').value, until: document.getElementById('export-until').value,
+        semicolon: document.getElementById('export-semicolon').checked,
+        tickets: document.getElementById('export-tickets').textContent.trim(),
+        dashboard: document.getElementById('export-dashboard').textContent.trim(),
+        error: shown('export-error'), status: document.getElementById('export-status').textContent,
+        requests: window.__exportFetches || []};
+"""
+EXPORT_FETCH_PROBE_JS = """
+if (!window.__exportFetches) {
+  window.__exportFetches = [];
+  const realFetch = window.fetch;
+  window.fetch = function (url, opts) {
+    if (String(url).indexOf('/api/exports/') >= 0) {
+      const auth = (opts && opts.headers && opts.headers.Authorization) || '';
+      window.__exportFetches.push({ url: String(url), scheme: auth.split(' ')[0] || null });
+    }
+    return realFetch.call(this, url, opts);
+  };
+}
+"""
+
+
+def assignment_state(driver):
+    return driver.execute_script(ASSIGNMENT_STATE_JS)
+
+
+def wait_assignment(driver, check, what, timeout=UI_TIMEOUT):
+    """Waits for «Asignación de chats» to finish loading with a state that passes `check(state)`; returns it."""
+    try:
+        return wait_for(driver, lambda x: (lambda st: st if not st["loading"] and check(st) else None)(
+            assignment_state(x)), "", timeout)
+    except TimeoutException:
+        raise AssertionError("%s: «Asignación de chats» shows %r" % (what, assignment_state(driver))) from None
+
+
+def export_state(driver):
+    return driver.execute_script(EXPORT_STATE_JS)
+
+
+def rest_policy(ctx, headers=None):
+    status, policy = http("GET", ctx.api + "/api/settings/assignment", headers=headers or ctx.admin())
+    assert status == 200 and isinstance(policy, dict), "GET /api/settings/assignment: %s %r" % (status, policy)
+    return policy
+
+
+def wait_download(folder, pattern, what, timeout=UI_TIMEOUT):
+    """The one file Chromium saved into `folder` (whole: no `.crdownload` left) whose name matches `pattern`:
+    (name, bytes). The file is removed, so the next export of the same name is not saved as «… (1).csv»."""
+    def done():
+        names = sorted(p.name for p in folder.iterdir())
+        if any(n.endswith(".crdownload") for n in names):
+            return None
+        found = [n for n in names if re.fullmatch(pattern, n)]
+        return found if len(found) == 1 and len(names) == 1 else None
+    try:
+        name = wait_until(done, "", timeout)[0]
+    except TimeoutException:
+        raise AssertionError("%s: no %s was saved (folder: %r)"
+                             % (what, pattern, sorted(p.name for p in folder.iterdir()))) from None
+    path = folder / name
+    data = path.read_bytes()
+    path.unlink()
+    return name, data
+
+
+def csv_rows(data, separator=","):
+    """The rows of an export: UTF-8 with a BOM, CRLF lines (RFC 4180)."""
+    assert data.startswith(b"\xef\xbb\xbf"), "no BOM: %r" % data[:20]
+    assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b""), "lines do not end in CRLF"
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=separator))
+
+
+def test_32_assignment_and_exports(ctx):
+    """Auto-assignment and CSV exports. «Asignación» in the admin's top bar opens «Asignación de chats» with the
+    explanation, «Asignación automática» off and 5 chats per technician (as `GET /api/settings/assignment`); the admin
+    turns it on with 1 and saves (a toast; the api agrees). With the admin (their own PATCH) and every other agent
+    unavailable, a technician created now is the only one with room: a new WhatsApp ticket lands assigned to them
+    (the api's `agente_asignado`), their panel lists it and its chat says «Asignado a ti» under the note «Asignado
+    automáticamente a …»; they have neither «Asignación» nor «Exportar (CSV)» and the api answers them 403. On
+    «Indicadores», «Exportar (CSV)» has the last 30 days: «Exportar tickets (CSV)» saves, with the session's
+    `Authorization: Token` and no token in the URL, the file named by Content-Disposition: BOM, CRLF, the header
+    `numero,uuid,estado,…` and the new ticket's row (whatsapp, the technician, the customer); «Exportar cifras (CSV)» saves
+    `mostrador-panel-<Desde>_<Hasta>.csv` with `fecha,tickets_nuevos,…` and a row per day; «Separador ;» gives
+    `fecha;tickets_nuevos`; 2020-01-01 as «Desde» shows the server's 400 (more than 1100 days) and saves nothing;
+    «Desde» after «Hasta» is refused in the browser without a request. Reopened, the dialog shows «Activada» and 1;
+    0 shows the server's reason and changes nothing. The technician made unavailable, the chat goes back to the
+    queue. A webhook created and deleted through the api. «Registro de auditoría» names it all: «Cambió la
+    asignación automática» (Activa: sí, Chats abiertos por técnico: 1), «Asignación automática» by «Sistema» on «#N»,
+    «Exportó tickets (CSV)», «Exportó las cifras (CSV)», «Devolvió el chat a la cola», «Creó un webhook» / «Borró un
+    webhook» on «Webhook #N» (Servidor, Eventos in Spanish); «Tipo de acción» «Ajustes», «Exportaciones» and
+    «Webhooks» list only those. No CSP message. Auto-assignment is turned off and everyone's availability put back."""
+    tag = uuid.uuid4().hex[:8]
+    d = ctx.panel
+    show_list(ctx)
+    ctx.drain_console()
+    mark = len(ctx.console["panel"])
+    status, newest = http("GET", ctx.api + "/api/audit?page_size=1", headers=ctx.admin())
+    assert status == 200, "GET /api/audit: %s %r" % (status, newest)
+    before = newest["entries"][0]["id"] if newest["entries"] else 0
+    assert rest_policy(ctx) == {"enabled": False, "capacity": 5}, "auto-assignment is not off by default"
+    folder = Path(tempfile.mkdtemp(prefix="mostrador-exports-"))
+    restore = []  # agents whose availability this test takes away, put back at the end
+    try:
+        # Only the technician created below will be available: the admin (their own PATCH) and every other active
+        # agent step away while auto-assignment is still off, so none of their chats moves.
+        status, agents = http("GET", ctx.api + "/api/agents/", headers=ctx.admin())
+        assert status == 200 and isinstance(agents, list), "GET /api/agents/: %s %r" % (status, agents)
+        admin_agent = next(a for a in agents if a["user"]["username"] == ADMIN_USER)
+        for a in agents:
+            if a["is_active"] and a["is_available"]:
+                status, changed = http("PATCH", ctx.api + "/api/agents/%s" % a["id"], {"is_available": False},
+                                       ctx.admin())
+                assert status == 200 and changed["is_available"] is False, \
+                    "PATCH %s unavailable: %s %r" % (a["user"]["username"], status, changed)
+                restore.append(a["id"])
+        status, me = http("GET", ctx.api + "/api/agents/%s" % admin_agent["id"], headers=ctx.admin())
+        assert status == 200 and me["is_available"] is False, "the admin is still available: %s %r" % (status, me)
+
+        # «Asignación» in the top bar: off, 5; on with 1.
+        entry = d.find_element(By.ID, "assignment-btn")
+        assert entry.is_displayed() and entry.text.strip() == "Asignación", entry.text
+        entry.click()
+        state = wait_assignment(d, lambda st: st["open"] and st["capacity"], "«Asignación de chats» did not open")
+        assert state["sub"] == ("Los chats nuevos se reparten por turnos entre los técnicos disponibles con sitio; "
+                                "los que no encuentran a nadie esperan en la cola."), state["sub"]
+        assert not state["enabled"] and state["enabledText"] == "Desactivada" and state["capacity"] == "5" \
+            and state["enabledName"] == "Asignación automática" and not state["error"] \
+            and not state["submitDisabled"], state
+        assert d.switch_to.active_element == d.find_element(By.ID, "assignment-enabled"), "the focus is not on the switch"
+        d.find_element(By.CSS_SELECTOR, 'label[for="assignment-enabled"]').click()
+        assert assignment_state(d)["enabledText"] == "Activada", assignment_state(d)
+        capacity = d.find_element(By.ID, "assignment-capacity")
+        capacity.clear()
+        capacity.send_keys("1")
+        d.find_element(By.ID, "assignment-submit").click()
+        wait_for(d, lambda x: not assignment_state(x)["open"], "saving did not close «Asignación de chats»: %r"
+                 % assignment_state(d))
+        wait_toast(d, "Asignación automática activada: hasta 1 chat abierto por técnico.", "saving")
+        assert rest_policy(ctx) == {"enabled": True, "capacity": 1}, rest_policy(ctx)
+
+        # A technician created now is the only one with room: a new WhatsApp ticket lands with them.
+        user, password = "turnos%s" % tag, "password-" + tag
+        status, tech = http("POST", ctx.api + "/api/agents/", {
+            "username": user, "password": password, "first_name": "Tomás", "last_name": "Turnos"}, ctx.admin())
+        assert status == 201 and tech["role"] != "admin" and tech["is_available"], "create agent: %s %r" % (status, tech)
+        first = "La pantalla parpadea al encender [%s]" % tag
+        ticket = ctx.webhook(new_phone(tag), first, "Rosa Turnos")
+        facts = ticket_uuid(ctx, ticket)
+        assert facts["agente_asignado"] == tech["user"]["id"], \
+            "the new ticket is not the technician's: %r (technician user %r)" % (facts, tech["user"]["id"])
+        status, login = http("POST", ctx.api + "/api/auth/login/", {"username": user, "password": password})
+        assert status == 200, "the technician's REST login: %s %r" % (status, login)
+        tech_rest = {"Authorization": "Token " + login["token"]}
+        status, answer = http("GET", ctx.api + "/api/settings/assignment", headers=tech_rest)
+        assert status == 403 and (answer or {}).get("detail"), "a technician read the settings: %s %r" % (status, answer)
+        status, answer = http("PUT", ctx.api + "/api/settings/assignment", {"enabled": False}, tech_rest)
+        assert status == 403, "a technician changed the settings: %s %r" % (status, answer)
+        for what in ("tickets", "dashboard"):
+            status, answer = http("GET", ctx.api + "/api/exports/%s.csv" % what, headers=tech_rest)
+            assert status == 403, "a technician exported %s: %s %r" % (what, status, answer)
+        t = new_driver(ctx.out / "logs" / "chromedriver-assignment.log")
+        try:
+            panel_login(ctx, t, user, password)
+            assert not t.find_element(By.ID, "assignment-btn").is_displayed(), "a technician sees «Asignación»"
+            open_chat_as(t, ticket, "the technician")
+            wait_for(t, lambda x: x.find_element(By.ID, "assign-info").text == "Asignado a ti",
+                     "the technician's chat does not say «Asignado a ti»: %r" % t.find_element(By.ID, "assign-info").text)
+            wait_for(t, lambda x: bubble(x, "system", "Asignado automáticamente a Tomás Turnos"),
+                     "no «Asignado automáticamente a Tomás Turnos» note: %r" % bubbles(t))
+            assert bubble(t, "user", first), bubbles(t)
+            t.find_element(By.ID, "chat-close").click()
+            wait_for(t, lambda x: not chat_open(x), "the technician's chat did not close")
+            t.find_element(By.ID, "tab-btn-dashboard").click()
+            wait_for(t, lambda x: x.find_element(By.ID, "tab-dashboard").is_displayed(), "no «Indicadores» tab")
+            assert not export_state(t)["shown"] and not t.find_element(By.ID, "export-tickets").is_displayed(), \
+                "a technician sees «Exportar (CSV)»"
+        finally:
+            t.quit()
+
+        # «Indicadores»: «Exportar (CSV)», the last 30 days by default; the downloads land in `folder`.
+        d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+        d.find_element(By.ID, "tab-btn-dashboard").click()
+        wait_for(d, lambda x: export_state(x)["shown"], "the admin has no «Exportar (CSV)» on «Indicadores»")
+        d.execute_script(EXPORT_FETCH_PROBE_JS)
+        since, until = d.execute_script(LOCAL_DAY_JS, -29), d.execute_script(LOCAL_DAY_JS, 0)
+        state = export_state(d)
+        assert (state["since"], state["until"], state["semicolon"]) == (since, until, False), state
+        assert state["tickets"] == "Exportar tickets (CSV)" and state["dashboard"] == "Exportar cifras (CSV)", state
+        assert icon_problems(d) == [], icon_problems(d)
+
+        d.find_element(By.ID, "export-tickets").click()
+        name, data = wait_download(folder, r"mostrador-tickets-\d{4}-\d\d-\d\d_\d{4}-\d\d-\d\d\.csv", "the tickets")
+        rows = csv_rows(data)
+        assert data[3:].decode("utf-8").startswith("numero,uuid,estado,"), data[:80]
+        header = rows[0]
+        assert header[:3] == ["numero", "uuid", "estado"] and "tecnico" in header, header
+        mine = [dict(zip(header, r)) for r in rows[1:] if r and r[0] == str(ticket)]
+        assert len(mine) == 1, "ticket %d is not in the export (%d rows)" % (ticket, len(rows) - 1)
+        assert (mine[0]["uuid"], mine[0]["canal"], mine[0]["tecnico"], mine[0]["cliente"], mine[0]["descripcion"]) \
+            == (facts["uuid"], "whatsapp", user, "Rosa Turnos", first) and mine[0]["estado"] in ("new", "open"), mine[0]
+        wait_for(d, lambda x: export_state(x)["status"] == "Descargado: " + name,
+                 "the status does not name %s: %r" % (name, export_state(d)))
+        wait_toast(d, "Exportación lista: " + name, "«Exportar tickets (CSV)»")
+        request = export_state(d)["requests"][-1]
+        assert request["scheme"] == "Token" and "/api/exports/tickets.csv?" in request["url"] \
+            and ctx.admin()["Authorization"].split()[1] not in request["url"], request
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request["url"]).query)
+        assert set(query) == {"since", "until"} and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", v[0])
+                                                        for v in query.values()), query
+
+        d.find_element(By.ID, "export-dashboard").click()
+        name, data = wait_download(folder, r"mostrador-panel-.*\.csv", "the figures")
+        assert name == "mostrador-panel-%s_%s.csv" % (since, until), name
+        assert data[3:].decode("utf-8").startswith("fecha,tickets_nuevos,"), data[:80]
+        rows = csv_rows(data)
+        assert rows[0][:2] == ["fecha", "tickets_nuevos"] and len(rows) == 31, (rows[0], len(rows))
+        assert rows[1][0] == since and rows[-1][0] == until, (rows[1], rows[-1])
+        assert sum(int(r[1]) for r in rows[1:]) >= 1, "the figures count no new ticket"
+        assert export_state(d)["requests"][-1]["url"].endswith(
+            "/api/exports/dashboard.csv?since=%s&until=%s" % (since, until)), export_state(d)["requests"][-1]
+
+        d.find_element(By.CSS_SELECTOR, 'label[for="export-semicolon"]').click()
+        d.find_element(By.ID, "export-dashboard").click()
+        name, data = wait_download(folder, r"mostrador-panel-.*\.csv", "the figures with «Separador ;»")
+        assert data[3:].decode("utf-8").startswith("fecha;tickets_nuevos;"), data[:80]
+        assert len(csv_rows(data, ";")) == 31
+        assert export_state(d)["requests"][-1]["url"].endswith("&separator=semicolon"), export_state(d)["requests"]
+        d.find_element(By.ID, "export-semicolon").click()
+
+        # The server's 400 as it says it, and nothing saved; «Desde» after «Hasta» never reaches the server.
+        audit_date(d, "export-since", "2020-01-01")
+        d.find_element(By.ID, "export-dashboard").click()
+        wait_for(d, lambda x: export_state(x)["error"] == "Se pueden exportar hasta 1100 días",
+                 "the server's 400 is not shown: %r" % export_state(d))
+        assert not export_state(d)["busy"] and not export_state(d)["status"], export_state(d)
+        asked = len(export_state(d)["requests"])
+        audit_date(d, "export-since", d.execute_script(LOCAL_DAY_JS, 1))
+        assert export_state(d)["error"] is None, "changing a date did not clear the error"
+        d.find_element(By.ID, "export-tickets").click()
+        wait_for(d, lambda x: export_state(x)["error"] == "«Desde» no puede ser posterior a «Hasta».",
+                 "«Desde» after «Hasta» was not refused: %r" % export_state(d))
+        assert len(export_state(d)["requests"]) == asked, "a refused period was sent to the server"
+        time.sleep(0.5)
+        assert sorted(p.name for p in folder.iterdir()) == [], "a refused export saved a file"
+        audit_date(d, "export-since", since)
+
+        # Reopened: «Activada», 1 (the screenshot); 0 is refused with the server's reason and changes nothing.
+        d.find_element(By.ID, "assignment-btn").click()
+        state = wait_assignment(d, lambda st: st["open"] and st["capacity"] == "1", "«Asignación de chats» reopened")
+        assert state["enabled"] and state["enabledText"] == "Activada" and not state["error"], state
+        assert icon_problems(d) == [], icon_problems(d)
+        ctx.shot("39-assignment-exports.png", d)
+        capacity = d.find_element(By.ID, "assignment-capacity")
+        capacity.clear()
+        capacity.send_keys("0")
+        d.find_element(By.ID, "assignment-submit").click()
+        state = wait_assignment(d, lambda st: st["error"], "capacity 0")
+        assert state["error"] == "'capacity' debe estar entre 1 y 200 chats por agente" and state["open"] \
+            and state["invalid"] == "true", state
+        assert d.switch_to.active_element == capacity, "the focus is not on the capacity"
+        assert rest_policy(ctx) == {"enabled": True, "capacity": 1}, "a refused capacity changed the policy"
+        ActionChains(d).send_keys(Keys.ESCAPE).perform()
+        wait_for(d, lambda x: not assignment_state(x)["open"], "Esc did not close «Asignación de chats»")
+
+        # The technician steps away: with nobody else available, their chat goes back to the queue.
+        status, changed = http("PATCH", ctx.api + "/api/agents/%s" % tech["id"], {"is_available": False}, ctx.admin())
+        assert status == 200 and changed["is_available"] is False, (status, changed)
+        wait_until(lambda: ticket_uuid(ctx, ticket)["agente_asignado"] is None,
+                   "the chat of an unavailable technician did not go back to the queue")
+
+        # A webhook registered (inactive: nothing is delivered) and deleted, for the log.
+        host = "crm-%s.example.invalid" % tag
+        status, hook = http("POST", ctx.api + "/api/webhooks", {
+            "url": "https://%s/eventos?token=secreto-%s" % (host, tag), "events": ["ticket.created", "message.created"],
+            "active": False}, ctx.admin())
+        assert status == 201, "create webhook: %s %r" % (status, hook)
+        status, _ = http("DELETE", ctx.api + "/api/webhooks/%d" % hook["id"], headers=ctx.admin())
+        assert status == 204, "delete webhook: %s" % status
+
+        # «Registro de auditoría» names it all.
+        show_list(ctx)
+        d.find_element(By.ID, "audit-btn").click()
+        wait_for(d, lambda x: audit_state(x)["open"], "«Registro de auditoría» did not open")
+        d.find_element(By.ID, "audit-clear").click()  # the dialog keeps its filters (test_30 leaves «Etiquetas»)
+        wanted = ["settings.auto_assignment", "ticket.auto_assign", "export.tickets", "export.dashboard",
+                  "ticket.unassign", "webhook.create", "webhook.delete"]
+        rows = wait_audit(d, lambda rows, st: all(any(r["id"] > before and r["action"] == a for r in rows)
+                                                  for a in wanted), "the new entries")
+        new = [r for r in rows if r["id"] > before]
+        by = {}
+        for r in new:
+            by.setdefault(r["action"], []).append(r)
+        settings = by["settings.auto_assignment"]
+        assert len(settings) == 1, settings  # the refused capacity left no entry
+        assert (settings[0]["text"], settings[0]["actor"], settings[0]["target"], settings[0]["details"]) \
+            == ("Cambió la asignación automática", ADMIN_USER, "—", {"activa": "sí", "capacidad": "1"}), settings[0]
+        assert settings[0]["detailsText"].splitlines() == ["Activa: sí", "Chats abiertos por técnico: 1"], settings[0]
+        auto = [r for r in by["ticket.auto_assign"] if r["ticket"] == ticket]
+        assert len(auto) == 1 and (auto[0]["text"], auto[0]["actor"], auto[0]["target"], auto[0]["link"],
+                                   auto[0]["details"]) == ("Asignación automática", "Sistema", "#%d" % ticket, "BUTTON",
+                                                           {"a": user}), auto
+        back = [r for r in by["ticket.unassign"] if r["ticket"] == ticket]
+        assert len(back) == 1 and (back[0]["text"], back[0]["actor"], back[0]["details"]) \
+            == ("Devolvió el chat a la cola", ADMIN_USER, {"de": user}), back
+        exported = by["export.tickets"]
+        assert len(exported) == 1 and exported[0]["text"] == "Exportó tickets (CSV)" \
+            and exported[0]["actor"] == ADMIN_USER and set(exported[0]["details"]) == {"since", "until"}, exported
+        # The period as the local days' beginnings, in local time (the api got instants), not as ISO text.
+        assert [line.split(":")[0] for line in exported[0]["detailsText"].splitlines()] == ["Desde", "Hasta"] \
+            and all(re.fullmatch(r"\d{1,2} \S+ \d{4}, .*\d{1,2}:00:00.*", v) for v in exported[0]["details"].values()), \
+            exported[0]
+        figures = by["export.dashboard"]
+        assert len(figures) == 2 and all(r["text"] == "Exportó las cifras (CSV)" and r["details"]
+                                         == {"since": since, "until": until} for r in figures), figures
+        made, gone = by["webhook.create"][0], by["webhook.delete"][0]
+        for r, text in ((made, "Creó un webhook"), (gone, "Borró un webhook")):
+            assert (r["text"], r["actor"], r["target"]) == (text, ADMIN_USER, "Webhook #%d" % hook["id"]), r
+            assert r["details"]["servidor"] == host and r["details"]["eventos"] == "Ticket creado, Mensaje nuevo" \
+                and r["details"]["activo"] == "no", r
+            assert "Servidor: %s" % host in r["detailsText"] and "secreto-" not in r["detailsText"], r["detailsText"]
+        for label, family in (("Ajustes", "settings."), ("Exportaciones", "export."), ("Webhooks", "webhook.")):
+            Select(d.find_element(By.ID, "audit-action")).select_by_visible_text(label)
+            wait_audit(d, lambda rows, st: rows and all(r["action"].startswith(family) for r in rows)
+                       and {r["id"] for r in new if r["action"].startswith(family)} <= {r["id"] for r in rows},
+                       "«%s»" % label)
+        Select(d.find_element(By.ID, "audit-action")).select_by_visible_text("Todas")
+        ActionChains(d).send_keys(Keys.ESCAPE).perform()
+        wait_for(d, lambda x: not audit_state(x)["open"], "Esc did not close «Registro de auditoría»")
+        ctx.drain_console()
+        csp = [e.get("message") for e in ctx.console["panel"][mark:]
+               if "Content Security Policy" in (e.get("message") or "")]
+        assert csp == [], "the admin's console: %r" % csp
+    finally:
+        # Auto-assignment off first (then nobody's return hands out chats), then everyone's availability back.
+        http("PUT", ctx.api + "/api/settings/assignment", {"enabled": False, "capacity": 5}, ctx.admin())
+        for agent_id in restore:
+            http("PATCH", ctx.api + "/api/agents/%s" % agent_id, {"is_available": True}, ctx.admin())
+        try:
+            d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "default"})
+        except WebDriverException:
+            pass
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
@@ -4443,7 +4808,7 @@ TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_rep
          test_21_date_separators, test_22_draft_survives_reload, test_23_desktop_notification, test_24_reconnect,
          test_25_emoji_picker, test_26_admin_template_used_by_agent, test_27_two_technicians_one_chat,
          test_10_content_security_policy, test_28_private_note, test_29_labels, test_30_audit_log,
-         test_31_webhooks]
+         test_31_webhooks, test_32_assignment_and_exports]
 
 
 # ---------------------------------------------------------------------------------------------------- runner

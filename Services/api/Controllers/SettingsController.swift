@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 
-/// `GET/PUT /api/settings/assignment`: auto-assignment, for admins (`AutoAssignment`).
+/// `GET/PUT /api/settings/assignment`: auto-assignment, for admins (`AutoAssignment`); `GET/PUT
+/// /api/settings/business-hours`: opening hours (`BusinessHours`; agents read them, admins change them).
 struct SettingsController {
     let conversations: Conversations
 
@@ -9,6 +10,26 @@ struct SettingsController {
         group.get("api/settings/assignment", use: assignment)
         group.put("api/settings/assignment", use: setAssignment)
         group.patch("api/settings/assignment", use: setAssignment)
+        group.get("api/settings/business-hours", use: businessHours)
+        group.put("api/settings/business-hours", use: setBusinessHours)
+    }
+
+    @Sendable func businessHours(_ request: Request, context: APIRequestContext) async throws -> BusinessHoursJSON {
+        _ = try context.requireAgent
+        return BusinessHoursJSON(hours: try await conversations.businessHours())
+    }
+
+    /// The whole setting at once (what is left out takes its default).
+    @Sendable func setBusinessHours(_ request: Request, context: APIRequestContext) async throws -> BusinessHoursJSON {
+        let admin = try context.requireAdmin(to: "cambiar el horario de atención")
+        let hours: BusinessHours
+        do {
+            hours = try await request.decodeJSON(BusinessHours.self).validated()
+        } catch let invalid as BusinessHours.Invalid {
+            throw APIError.badRequest(invalid.reason)
+        }
+        try await conversations.setBusinessHours(hours, by: admin)
+        return BusinessHoursJSON(hours: hours)
     }
 
     struct Body: Decodable {
@@ -50,4 +71,9 @@ struct AssignmentPolicyJSON: ResponseEncodable, Sendable {
         enabled = policy.enabled
         capacity = policy.capacity
     }
+}
+
+struct BusinessHoursJSON: ResponseEncodable, Sendable {
+    let hours: BusinessHours
+    func encode(to encoder: any Encoder) throws { try hours.encode(to: encoder) }
 }

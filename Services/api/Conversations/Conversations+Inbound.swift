@@ -131,6 +131,7 @@ extension Conversations {
         }
         let messageID = try Messages.insert(message, on: ticket, db: db)
         try Self.customerWrote(ticket, db: db)
+        try BusinessHours.customerWrote(ticket, created: created, now: Date(), db: db)
         if let reaction { try IntakeStep.apply(reaction, ticketID: ticket.id, customerID: customerID, db: db) }
         if created { try AutoAssignment.assign(ticket.id, db: db) }
         return Received(ticketID: ticket.id, messageID: messageID, ticketCreated: created, duplicate: false)
@@ -206,6 +207,7 @@ extension Conversations {
                     language: language, createdAt: Date()),
                 in: db)
             _ = try Messages.insert(NewMessage(role: .user, content: session.initialMessage), on: ticket, db: db)
+            try BusinessHours.customerWrote(ticket, created: true, now: Date(), db: db)
             try AutoAssignment.assign(ticket.id, db: db)
             return OpenedChat(roomUUID: ticket.uuid, ticketID: ticket.id, token: token)
         }

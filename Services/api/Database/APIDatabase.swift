@@ -462,6 +462,14 @@ enum APIDatabase {
                     CREATE INDEX sla_breaches_due ON sla_breaches(due_at);
                     """)
         }
+        migrator.registerMigration("v20: business hours") { db in
+            try db.execute(
+                sql: """
+                    -- The first message came out of hours; the away message went (once per ticket).
+                    ALTER TABLE tickets ADD COLUMN out_of_hours BOOLEAN NOT NULL DEFAULT 0;
+                    ALTER TABLE tickets ADD COLUMN away_sent_at DATETIME;
+                    """)
+        }
         return migrator
     }
 }

@@ -21,6 +21,9 @@ struct ReadModels: Sendable {
         let openTickets: Int
         /// SLA targets missed in the period, by kind (`first_response`, `resolution`).
         var slaBreaches: [String: Int] = ["first_response": 0, "resolution": 0]
+        /// First responses in business time (when business hours are on).
+        var businessAverageResponseSeconds: Double?
+        var businessMedianResponseSeconds: Double?
     }
 
     /// Tickets per day, Hardware vs Software and first response times over the last `days` days.
@@ -69,6 +72,20 @@ struct ReadModels: Sendable {
                 arguments: [since])
             {
                 dashboard.slaBreaches[row["kind"]] = row["n"]
+            }
+            let hours = try BusinessHours.read(db: db)
+            if hours.enabled {
+                let business = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT created_at, first_response_at FROM tickets
+                        WHERE created_at >= ? AND first_response_at IS NOT NULL
+                        """, arguments: [since]
+                ).map { hours.businessSeconds(from: $0["created_at"], to: $0["first_response_at"]) }.sorted()
+                if !business.isEmpty {
+                    dashboard.businessAverageResponseSeconds = business.reduce(0, +) / Double(business.count)
+                    dashboard.businessMedianResponseSeconds = business[business.count / 2]
+                }
             }
             return dashboard
         }

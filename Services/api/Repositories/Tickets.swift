@@ -93,6 +93,7 @@ struct TicketSummary: Sendable {
     let resolvedAt: Date?
     let closedAt: Date?
     let labels: [TicketLabel]
+    let outOfHours: Bool
 
     init(row: Row) {
         id = row["id"]
@@ -124,6 +125,7 @@ struct TicketSummary: Sendable {
         resolvedAt = row["resolved_at"]
         closedAt = row["closed_at"]
         labels = Labels.decode(row["labels_json"])
+        outOfHours = row["out_of_hours"] ?? false
     }
 
     var roomStatus: RoomStatus { RoomStatus(ticket: status, assigned: assignedAgentID != nil) }

@@ -21,11 +21,16 @@ struct DashboardJSON: ResponseEncodable, Sendable {
     struct FirstResponse: Encodable, Sendable {
         @Nullable var averageSeconds: Double?
         @Nullable var medianSeconds: Double?
+        /// The same in business time (null while business hours are off).
+        @Nullable var businessAverageSeconds: Double?
+        @Nullable var businessMedianSeconds: Double?
         let answered: Int
         let perDay: [DayResponse]
 
         enum CodingKeys: String, CodingKey {
             case answered
+            case businessAverageSeconds = "business_average_seconds"
+            case businessMedianSeconds = "business_median_seconds"
             case averageSeconds = "average_seconds"
             case medianSeconds = "median_seconds"
             case perDay = "per_day"
@@ -54,7 +59,8 @@ struct DashboardJSON: ResponseEncodable, Sendable {
         categories = dashboard.categories
         firstResponse = FirstResponse(
             averageSeconds: dashboard.averageResponseSeconds, medianSeconds: dashboard.medianResponseSeconds,
-            answered: dashboard.answered,
+            businessAverageSeconds: dashboard.businessAverageResponseSeconds,
+            businessMedianSeconds: dashboard.businessMedianResponseSeconds, answered: dashboard.answered,
             perDay: dashboard.perDay.map { DayResponse(date: $0.date, averageSeconds: $0.averageResponseSeconds) })
         openTickets = dashboard.openTickets
         slaBreaches = dashboard.slaBreaches

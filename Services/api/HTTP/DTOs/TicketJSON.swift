@@ -29,6 +29,8 @@ struct TicketJSON: Encodable, Sendable {
     @Nullable var resolvedAt: Date?
     @Nullable var closedAt: Date?
     let labels: [TicketLabelJSON]
+    /// The customer's first message came outside business hours.
+    let outOfHours: Bool
 
     enum CodingKeys: String, CodingKey {
         case id, uuid, channel
@@ -53,6 +55,7 @@ struct TicketJSON: Encodable, Sendable {
         case resolvedAt = "resolved_at"
         case closedAt = "closed_at"
         case labels = "etiquetas"
+        case outOfHours = "fuera_de_horario"
     }
 
     init(_ ticket: TicketSummary) {
@@ -80,6 +83,7 @@ struct TicketJSON: Encodable, Sendable {
         resolvedAt = ticket.resolvedAt
         closedAt = ticket.closedAt
         labels = ticket.labels.map(TicketLabelJSON.init)
+        outOfHours = ticket.outOfHours
     }
 }
 

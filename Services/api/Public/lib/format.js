@@ -47,6 +47,21 @@ const fmtDateTime = new Intl.DateTimeFormat(LOCALE, { day: 'numeric', month: 'sh
 /** "5 dic 2026, 10:30": la fecha completa aunque sea hoy (listas de tickets de distintos días). */
 export function formatDateTime(v) { const d = parseDate(v); return d ? fmtDateTime.format(d) : ''; }
 
+/** Un día local de un <input type=date> ("2026-12-05") como instante ISO: su comienzo, o con `next` el del día
+ * siguiente (un «Hasta» que incluye ese día entero). null si no es un día. */
+export function localDayStart(value, next) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || '');
+  if (!m) return null;
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + (next ? 1 : 0));
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** El día local de hoy más `offset` días, como lo escribe un <input type=date> ("2026-12-05"). */
+export function localDayValue(offset = 0, now = new Date()) {
+  const d = new Date(now.getFullYear(), now.getMonth(), now.getDate() + offset);
+  return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
+}
+
 /** Segundos entre dos fechas (null si falta alguna). */
 export function secondsBetween(from, to) {
   const a = parseDate(from), b = parseDate(to);

@@ -1,17 +1,20 @@
 /* Mostrador (panel) — «Registro de auditoría», solo para administradores: quién hizo qué y cuándo (GET /api/audit),
  * lo más reciente primero, de 50 en 50. Filtros: usuario (`actor`), tipo de acción (la familia: `auth`, `ticket`,
- * `agent`, `label`, `template`, `message_template`, `customer`), número de ticket (`ticket`) y días locales desde/hasta
- * (se envían como instantes: el servidor entiende un día suelto en UTC). El servidor dice qué falla con 400 (un número
- * de ticket o una fecha que no valen): su `detail` se muestra tal cual. Todo lo que hay en el registro lo escribió
- * alguien (el usuario de un inicio de sesión fallido, el nombre de una etiqueta): se muestra solo con textContent. */
+ * `agent`, `label`, `template`, `message_template`, `webhook`, `export`, `settings`, `customer`), número de ticket
+ * (`ticket`) y días locales desde/hasta (se envían como instantes: el servidor entiende un día suelto en UTC). El
+ * servidor dice qué falla con 400 (un número de ticket o una fecha que no valen): su `detail` se muestra tal cual.
+ * Todo lo que hay en el registro lo escribió alguien (el usuario de un inicio de sesión fallido, el nombre de una
+ * etiqueta): se muestra solo con textContent. Lo que hace el sistema solo (la asignación automática de un chat nuevo)
+ * no tiene quién: «Sistema». */
 import { api, errorText } from '../lib/api.js';
 import { $, h, showText } from '../lib/dom.js';
-import { debounce, formatFull } from '../lib/format.js';
+import { debounce, formatFull, localDayStart } from '../lib/format.js';
 import { openDialog } from './dialogs.js';
 import { ESTADOS } from './estados.js';
 import { paintLabel } from './labels.js';
 import * as session from './session.js';
 import { ESTADOS as TEMPLATE_ESTADOS } from './templates.js';
+import { eventLabel } from './webhooks-admin.js';
 
 const PAGE_SIZE = 50;
 
@@ -26,6 +29,8 @@ export const ACTIONS = {
   'ticket.transfer': 'Transfirió el chat',
   'ticket.resolve': 'Resolvió el chat',
   'ticket.close': 'Cerró el chat',
+  'ticket.auto_assign': 'Asignación automática',
+  'ticket.unassign': 'Devolvió el chat a la cola',
   'agent.create': 'Creó un agente',
   'agent.update': 'Modificó un agente',
   'agent.deactivate': 'Desactivó un agente',
@@ -38,6 +43,12 @@ export const ACTIONS = {
   'message_template.create': 'Agregó un mensaje listo',
   'message_template.update': 'Editó un mensaje listo',
   'message_template.delete': 'Eliminó un mensaje listo',
+  'webhook.create': 'Creó un webhook',
+  'webhook.update': 'Cambió un webhook',
+  'webhook.delete': 'Borró un webhook',
+  'export.tickets': 'Exportó tickets (CSV)',
+  'export.dashboard': 'Exportó las cifras (CSV)',
+  'settings.auto_assignment': 'Cambió la asignación automática',
   'customer.merge': 'Fusionó dos clientes',
 };
 
@@ -46,6 +57,9 @@ const DETAIL_KEYS = {
   de: 'De', a: 'A', usuario: 'Usuario', nombre: 'Nombre', rol: 'Rol', contraseña: 'Contraseña', activo: 'Activo',
   disponible: 'Disponible', email: 'Correo', especialidad: 'Especialidad', estado_anterior: 'Estado anterior',
   estado: 'Estado', color: 'Color', fusionado: 'Cliente fusionado', evidencia: 'Evidencia', tickets: 'Tickets',
+  // Webhooks (solo el servidor de la URL: su consulta puede llevar un token), exportaciones, asignación automática.
+  servidor: 'Servidor', eventos: 'Eventos', secreto: 'Secreto', since: 'Desde', until: 'Hasta', categoria: 'Categoría',
+  label: 'Etiqueta', activa: 'Activa', capacidad: 'Chats abiertos por técnico',
 };
 const ROLES = { admin: 'administrador', agent: 'técnico' };
 const YES_NO = { true: 'sí', false: 'no' };
@@ -79,7 +93,15 @@ function formatAt(v) {
 function detailValue(entry, key, value) {
   const known = (map) => (Object.hasOwn(map, value) ? map[value] : value);
   if (key === 'rol') return known(ROLES);
-  if (key === 'activo' || key === 'disponible') return known(YES_NO);
+  if (key === 'activo' || key === 'disponible' || key === 'activa') return known(YES_NO);
+  // Los eventos de un webhook, con su nombre en español (los de webhooks-admin.js).
+  if (key === 'eventos') {
+    return value.split(',').filter(Boolean).map((code) => (code === '*' ? 'Todos' : eventLabel(code))).join(', ');
+  }
+  // El periodo de una exportación: un instante (el comienzo de un día local) en la hora local; un día, tal cual.
+  if ((key === 'since' || key === 'until') && value.includes('T') && !isNaN(new Date(value).getTime())) {
+    return formatAt(value);
+  }
   if (key === 'estado_anterior') return known(ESTADOS);
   if (key === 'estado' && entry.action.startsWith('template.')) return known(TEMPLATE_ESTADOS);
   return value;
@@ -108,7 +130,7 @@ function detailsList(entry) {
   }));
 }
 
-/** A qué se hizo: el ticket (un enlace a su chat), el agente, la etiqueta, la plantilla, el cliente. */
+/** A qué se hizo: el ticket (un enlace a su chat), el agente, la etiqueta, la plantilla, el webhook, el cliente. */
 function target(entry) {
   const d = entry.details || {};
   if (entry.ticket_id) {
@@ -126,6 +148,7 @@ function target(entry) {
     case 'template': return h('span', { text: named('Plantilla', d.nombre) });
     case 'message_template': return h('span', { text: named('Mensaje listo', d.nombre) });
     case 'customer': return h('span', { text: 'Cliente #' + (entry.target_id || '') });
+    case 'webhook': return h('span', { text: 'Webhook #' + (entry.target_id || '') });
     case null: case undefined: case '': return h('span', { class: 'muted', text: '—' });
     default: return h('span', { text: entry.target_type + (entry.target_id ? ' #' + entry.target_id : '') });
   }
@@ -156,14 +179,6 @@ function row(entry) {
 
 /* ----- filtros ----- */
 
-/** Un día local (yyyy-mm-dd de <input type=date>) como instante ISO: su comienzo, o el del día siguiente. */
-function localDay(value, next) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || '');
-  if (!m) return null;
-  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + (next ? 1 : 0));
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 function filtersActive() {
   return ['#audit-actor', '#audit-action', '#audit-ticket', '#audit-since', '#audit-until']
     .some((sel) => $(sel).value.trim() !== '');
@@ -184,9 +199,9 @@ function query() {
   if (actorName) q.set('actor', actorName);
   if (action) q.set('action', action);
   if (ticket) q.set('ticket', ticket);
-  if (since) q.set('since', localDay(since, false));
+  if (since) q.set('since', localDayStart(since, false));
   // «Hasta» incluye ese día entero: hasta el comienzo del día siguiente (el servidor no incluye ese instante).
-  if (until) q.set('until', localDay(until, true));
+  if (until) q.set('until', localDayStart(until, true));
   q.set('page', String(page));
   q.set('page_size', String(PAGE_SIZE));
   return q;

@@ -5,12 +5,14 @@ import { api, errorText, onUnauthorized } from '../lib/api.js';
 import { $, showText } from '../lib/dom.js';
 import { placeIcons } from '../lib/icons.js';
 import { forgetAgents, setupAssignment } from './assignment.js';
+import { forgetAssignmentAdmin, setupAssignmentAdmin, showAssignmentEntry } from './assignment-admin.js';
 import { forgetAttachments } from './attachments.js';
 import { forgetAuditAdmin, setupAuditAdmin, showAuditEntry } from './audit-admin.js';
 import { clearDrafts, forgetChats, openChat, setupChatPanel, showChat } from './chat-panel.js';
 import { hideDashboard, loadDashboard, setupDashboard, showDashboard } from './dashboard.js';
 import { setupDesktopNotify } from './desktop-notify.js';
 import { closeAllDialogs, setupDialogs } from './dialogs.js';
+import { forgetExports, setupExports, showExportsEntry } from './exports.js';
 import { openHistory } from './history.js';
 import { forgetLabels } from './labels.js';
 import { forgetLabelsAdmin, onLabelsEdited, setupLabelsAdmin, showLabelsEntry } from './labels-admin.js';
@@ -45,6 +47,8 @@ function showApp() {
   showLabelsEntry(); // «Etiquetas» (el catálogo): también
   showAuditEntry(); // «Registro de auditoría»: también
   showWebhooksEntry(); // «Webhooks» salientes: también
+  showAssignmentEntry(); // «Asignación» automática de chats: también
+  showExportsEntry(); // «Exportar (CSV)» en Indicadores: también
   selectTab('tickets', false, false);
   startTickets();
   startNotifications();
@@ -66,6 +70,8 @@ function logoutLocal(message) {
   forgetLabelsAdmin();
   forgetAuditAdmin();
   forgetWebhooksAdmin();
+  forgetAssignmentAdmin();
+  forgetExports();
   forgetLabels();
   showLogin(message);
 }
@@ -148,6 +154,8 @@ function init() {
   // Un ticket del registro de auditoría: su chat, encima del registro (al cerrarlo se vuelve a él).
   setupAuditAdmin({ openTicket: (id, from) => openChat(id, from) });
   setupWebhooksAdmin();
+  setupAssignmentAdmin();
+  setupExports();
   // Una etiqueta renombrada, recoloreada o borrada: las filas de la lista la muestran como quedó.
   onLabelsEdited(() => loadTickets({ silent: true }));
   onUnauthorized(() => {
