@@ -148,6 +148,8 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
         uploads: components.uploads
     ).addRoutes(to: router)
     EvidenceController(attachments: components.attachments, conversations: conversations).addRoutes(to: router)
+    let satisfaction = SatisfactionController(conversations: conversations)
+    satisfaction.addGuestRoutes(to: router)
     let panel = router.group().add(middleware: AgentOnlyMiddleware())
     chatRooms.addAgentRoutes(to: panel)
     NotificationsController(notifications: components.notifications).addRoutes(to: panel)
@@ -156,6 +158,7 @@ func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     ).addRoutes(to: panel)
     SettingsController(conversations: conversations).addRoutes(to: panel)
     twoFactor.addAdminRoutes(to: panel)
+    satisfaction.addAdminRoutes(to: panel)
     SLAController(
         policies: SLAPolicies(committer: components.committer), conversations: conversations, audit: components.audit
     ).addRoutes(to: panel)

@@ -155,6 +155,11 @@ import Testing
                 method: .post, path: "/api/sla-policies", body: ["name": "sla{n}", "first_response_minutes": 30],
                 expected: [401, 403, 403, 403, 403, 403, 201]),
             Row(method: .get, path: "/api/tickets/{ticket}/sla", expected: [401, 403, 403, 403, 200, 200, 200]),
+            // Satisfaction: results for admins; rating is the visitor's, only once their chat is resolved (409 here).
+            Row(method: .get, path: "/api/csat", expected: [401, 403, 403, 403, 403, 403, 200]),
+            Row(
+                method: .post, path: "/api/chat/rate/", body: ["chat_room_id": "{room}", "rating": 5],
+                expected: [401, 404, 409, 403, 403, 403, 403]),
             // Business hours: agents read them, admins change them.
             Row(method: .get, path: "/api/settings/business-hours", expected: anyAgent),
             Row(

@@ -138,6 +138,9 @@ extension Conversations {
                     replyChannel: ticket.replyChannel, windowClosesAt: try Self.windowClosesAt(ticket, db: db),
                     byAgentID: actor.id),
                 in: db)
+            if status == .resolved, let resolved = try TicketFacts.fetch(id: ticketID, db: db) {
+                try Satisfaction.request(resolved, agentID: ticket.assignedAgentID ?? actor.id, now: Date(), db: db)
+            }
             // The agent has room for another chat.
             let freed = try AutoAssignment.drainQueue(db: db)
             return (try TicketFacts.fetch(id: ticketID, db: db)!, freed)

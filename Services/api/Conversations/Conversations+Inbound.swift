@@ -81,6 +81,20 @@ extension Conversations {
             try Tickets.pinReplyAddress(inbound.sender.address, channel: inbound.channel, ticketID: open.id, db: db)
             ticket = try TicketFacts.fetch(id: open.id, db: db)!
             created = false
+            // The answer to the satisfaction survey of a resolved ticket: stored, thanked, not reopening it.
+            if ticket.status == .resolved, inbound.attachment == nil,
+                let answer = Satisfaction.parse(inbound.content), try Satisfaction.pending(ticketID: ticket.id, db: db)
+            {
+                let messageID = try Messages.insert(
+                    NewMessage(
+                        role: .user, content: inbound.content, externalID: inbound.externalID,
+                        externalTimestamp: inbound.externalTimestamp), on: ticket, db: db)
+                _ = try Satisfaction.answer(
+                    ticketID: ticket.id, rating: answer.rating, comment: answer.comment, now: Date(), db: db)
+                let thanks = Satisfaction.thanks[ticket.language] ?? Satisfaction.thanks["es"] ?? ""
+                _ = try Conversations.queueOutbound(NewMessage(role: .assistant, content: thanks), on: ticket, db: db)
+                return Received(ticketID: ticket.id, messageID: messageID, ticketCreated: false, duplicate: false)
+            }
             if intake {
                 reaction = try IntakeStep.next(
                     inbound.intakeInput, ticketID: ticket.id, db: db, read: inbound.intakeReader)

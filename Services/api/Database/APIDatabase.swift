@@ -470,6 +470,22 @@ enum APIDatabase {
                     ALTER TABLE tickets ADD COLUMN away_sent_at DATETIME;
                     """)
         }
+        migrator.registerMigration("v21: satisfaction surveys") { db in
+            try db.execute(
+                sql: """
+                    -- One survey per ticket (`Satisfaction`): asked when first resolved, answered once.
+                    CREATE TABLE csat_surveys (
+                        ticket_id INTEGER PRIMARY KEY REFERENCES tickets(id) ON DELETE CASCADE,
+                        agent_id INTEGER REFERENCES agents(id) ON DELETE SET NULL,
+                        channel TEXT NOT NULL,
+                        requested_at DATETIME NOT NULL,
+                        rating INTEGER CHECK (rating BETWEEN 1 AND 5),
+                        comment TEXT,
+                        answered_at DATETIME
+                    );
+                    CREATE INDEX csat_surveys_answered ON csat_surveys(answered_at) WHERE rating IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }
