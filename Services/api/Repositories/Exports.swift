@@ -37,18 +37,7 @@ struct Exports: Sendable {
                 conditions.append("t.status IN (\(filter.statuses.map { _ in "?" }.joined(separator: ",")))")
                 arguments += StatementArguments(filter.statuses)
             }
-            if let category = filter.category {
-                conditions.append("t.category = ?")
-                arguments += [category]
-            }
-            if let label = filter.label {
-                conditions.append(
-                    """
-                    EXISTS (SELECT 1 FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id
-                            WHERE tl.ticket_id = t.id AND l.name = ? COLLATE NOCASE)
-                    """)
-                arguments += [label]
-            }
+            Tickets.filter(category: filter.category, label: filter.label, into: &conditions, &arguments)
             return try Row.fetchAll(
                 db,
                 sql: """

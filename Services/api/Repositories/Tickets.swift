@@ -247,6 +247,24 @@ struct Tickets: Sendable {
         """
     static let from = "FROM tickets t JOIN customers c ON c.id = t.customer_id"
 
+    /// The conditions on category and label that lists and exports share.
+    static func filter(
+        category: String?, label: String?, into conditions: inout [String], _ arguments: inout StatementArguments
+    ) {
+        if let category {
+            conditions.append("t.category = ?")
+            arguments += [category]
+        }
+        if let label {
+            conditions.append(
+                """
+                EXISTS (SELECT 1 FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id
+                        WHERE tl.ticket_id = t.id AND l.name = ? COLLATE NOCASE)
+                """)
+            arguments += [label]
+        }
+    }
+
     /// Filters of `GET /tickets` and `filtered_chats`.
     struct Filter: Sendable {
         var statuses: [TicketStatus] = []
@@ -279,18 +297,7 @@ struct Tickets: Sendable {
             case .closed: conditions.append("t.status = 'closed'")
             case nil: break
             }
-            if let category = filter.category {
-                conditions.append("t.category = ?")
-                arguments += [category]
-            }
-            if let label = filter.label {
-                conditions.append(
-                    """
-                    EXISTS (SELECT 1 FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id
-                            WHERE tl.ticket_id = t.id AND l.name = ? COLLATE NOCASE)
-                    """)
-                arguments += [label]
-            }
+            Tickets.filter(category: filter.category, label: filter.label, into: &conditions, &arguments)
             if let search = filter.search, !search.isEmpty {
                 let number = Int64(search.trimmingCharacters(in: CharacterSet(charactersIn: "# ")))
                 let pattern =
