@@ -4800,6 +4800,989 @@ def test_32_assignment_and_exports(ctx):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+TWO_FACTOR_JS = r"""
+const q = (s) => document.querySelector(s);
+const text = (el) => (el && !el.hidden ? el.textContent.trim() : '');
+const enrol = (root) => {
+  const box = root && root.querySelector('.tf-enrol');
+  if (!box) return null;
+  const img = box.querySelector('.tf-qr-img');
+  const code = box.querySelector('.tf-code');
+  const uri = box.querySelector('.tf-uri');
+  return {
+    busy: box.getAttribute('aria-busy') === 'true',
+    error: text(box.querySelector(':scope > .form-error')),
+    qr: img ? { src: img.getAttribute('src'), complete: img.complete, naturalWidth: img.naturalWidth,
+                shownWidth: img.getBoundingClientRect().width, alt: img.alt } : null,
+    // The QR must come as an <img>: no <svg> of the server's in the page (the icons are ours, class «icon»).
+    foreignSvg: box.querySelectorAll('svg:not(.icon)').length,
+    secret: (box.querySelector('.tf-secret') || {}).textContent || '',
+    uri: uri ? uri.getAttribute('href') : '',
+    code: !!code, codeAutocomplete: code ? code.getAttribute('autocomplete') : '',
+    codeFocused: !!code && document.activeElement === code,
+    codes: Array.from(box.querySelectorAll('.tf-codes li')).map((li) => li.textContent.trim()),
+    warning: text(box.querySelector('.tf-warning')),
+  };
+};
+return {
+  login: {
+    app: !q('#app').hidden, form: !q('#login-form').hidden, enrol: !q('#login-enrol').hidden,
+    otp: !q('#otp-field').hidden, otpLabel: q('label[for="otp"]').textContent.trim(),
+    otpAutocomplete: q('#otp').getAttribute('autocomplete'), otpFocused: document.activeElement === q('#otp'),
+    password: q('#password').value, error: text(q('#login-error')), note: text(q('#login-note')),
+    reason: q('#login-enrol-reason').textContent.trim(), session: !!sessionStorage.getItem('mostrador.session'),
+  },
+  loginEnrol: enrol(q('#login-enrol-body')),
+  dialog: {
+    open: q('#two-factor-modal').open, loading: !q('#two-factor-loading').hidden,
+    state: !q('#two-factor-state').hidden, badge: text(q('#two-factor-badge')), detail: text(q('#two-factor-detail')),
+    enable: !q('#two-factor-enable').hidden, disable: !q('#two-factor-disable').hidden,
+    disableForm: !q('#two-factor-disable-form').hidden, disableError: text(q('#two-factor-disable-error')),
+    error: text(q('#two-factor-error')),
+  },
+  dialogEnrol: enrol(q('#two-factor-enrol')),
+};
+"""
+
+SECURITY_JS = r"""
+const q = (s) => document.querySelector(s);
+return {
+  open: q('#security-modal').open, loading: !q('#security-loading').hidden,
+  all: q('#security-all').checked, allDisabled: q('#security-all').disabled,
+  allText: q('#security-all-text').textContent, allName: q('#security-all-label').textContent,
+  error: q('#security-error').hidden ? '' : q('#security-error').textContent,
+  status: q('#security-status').textContent,
+  rows: Array.from(document.querySelectorAll('#security-body tr')).map((tr) => {
+    const box = tr.querySelector('.sec-require');
+    return {
+      id: tr.dataset.agentId, name: tr.querySelector('.sec-name').textContent,
+      username: tr.querySelector('.sec-username').textContent, role: tr.querySelector('.sec-role').textContent,
+      required: box.checked, unknown: box.indeterminate, busy: box.disabled, label: box.getAttribute('aria-label'),
+      requireText: tr.querySelector('.sec-require-cell .switch-text').textContent,
+      state: tr.querySelector('.sec-state-text').textContent,
+    };
+  }),
+};
+"""
+
+
+def totp(secret, step):
+    """RFC 6238 as the api computes it: HMAC-SHA1 of the 30 s step, 6 digits."""
+    raw = secret.replace(" ", "").upper()
+    key = base64.b32decode(raw + "=" * (-len(raw) % 8))
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def totp_step():
+    return int(time.time() // 30)
+
+
+def next_totp(secret, used):
+    """A code the api takes after step `used` was spent: this step's, or the next one's (a step of clock drift is
+    accepted) while this one is still `used`. Returns (code, step)."""
+    step = max(totp_step(), used + 1)
+    return totp(secret, step), step
+
+
+def wrong_totp(secret):
+    """Six digits that are no code of the steps around now."""
+    now = totp_step()
+    near = {totp(secret, s) for s in range(now - 2, now + 3)}
+    return next("%06d" % n for n in range(123456, 1000000) if "%06d" % n not in near)
+
+
+def two_factor_state(driver):
+    return driver.execute_script(TWO_FACTOR_JS)
+
+
+def security_state(driver):
+    return driver.execute_script(SECURITY_JS)
+
+
+def wait_two_factor(driver, check, what, timeout=UI_TIMEOUT):
+    """Waits for the two-factor parts of the page (the login, «Verificación en dos pasos») to pass `check(state)`."""
+    try:
+        return wait_for(driver, lambda x: (lambda st: st if check(st) else None)(two_factor_state(x)), "", timeout)
+    except TimeoutException:
+        raise AssertionError("%s: %r" % (what, two_factor_state(driver))) from None
+
+
+def wait_security(driver, check, what, timeout=UI_TIMEOUT):
+    """Waits for «Seguridad» to finish loading with a state that passes `check(state)`; returns it."""
+    try:
+        return wait_for(driver, lambda x: (lambda st: st if not st["loading"] and check(st) else None)(
+            security_state(x)), "", timeout)
+    except TimeoutException:
+        raise AssertionError("%s: «Seguridad» shows %r" % (what, security_state(driver))) from None
+
+
+def security_row(state, username):
+    return next((r for r in state["rows"] if r["username"] == username), None)
+
+
+def rest_two_factor(ctx, token):
+    """`GET /api/auth/2fa` with a session token: (status, body)."""
+    return http("GET", ctx.api + "/api/auth/2fa", headers={"Authorization": "Token " + token})
+
+
+def session_token(driver):
+    return driver.execute_script("return JSON.parse(sessionStorage.getItem('mostrador.session') || '{}').token || ''")
+
+
+def submit_login(driver, user, password, otp=None):
+    """Types into the login form that is on screen (after «Cerrar sesión») and presses Enter."""
+    for field_id, value in (("username", user), ("password", password)):
+        if value is not None:
+            field = driver.find_element(By.ID, field_id)
+            field.clear()
+            field.send_keys(value)
+    if otp is not None:
+        field = driver.find_element(By.ID, "otp")
+        field.clear()
+        field.send_keys(otp)
+    driver.find_element(By.ID, "login-submit").click()
+
+
+def wait_qr(driver, part, what):
+    """The enrolment block `part` («loginEnrol» or «dialogEnrol») with its QR drawn (an <img> that loaded)."""
+    st = wait_two_factor(driver, lambda s: s[part] and not s[part]["busy"] and s[part]["qr"]
+                         and s[part]["qr"]["complete"] and s[part]["qr"]["naturalWidth"] > 0, what)
+    enrol = st[part]
+    assert enrol["qr"]["src"].startswith("data:image/svg+xml;base64,"), enrol["qr"]["src"][:60]
+    assert enrol["qr"]["shownWidth"] >= 150 and enrol["qr"]["alt"], enrol["qr"]
+    assert enrol["foreignSvg"] == 0, "the server's SVG was put into the page: %r" % enrol
+    secret = enrol["secret"].replace(" ", "")
+    assert re.fullmatch(r"[A-Z2-7]{16,}", secret), enrol["secret"]
+    assert enrol["code"] and enrol["codeAutocomplete"] == "one-time-code" and enrol["codeFocused"], enrol
+    svg = base64.b64decode(enrol["qr"]["src"].split(",", 1)[1]).decode("utf-8")
+    assert svg.startswith("<svg") and secret not in svg, svg[:80]
+    return enrol, secret
+
+
+def type_enrol_code(driver, root, code):
+    field = driver.find_element(By.CSS_SELECTOR, root + " .tf-code")
+    field.clear()
+    field.send_keys(code, Keys.ENTER)
+
+
+def test_33_two_factor(ctx):
+    """Two-factor authentication (TOTP). A new technician opens «Verificación en dos pasos» from the top bar:
+    «Desactivada», «Activar». «Activar» shows the QR — an <img> from a `data:image/svg+xml;base64,` URL that loaded
+    (naturalWidth > 0), no server SVG put into the page — the secret for manual entry, a link to the `otpauth://` URI
+    and the code field (`autocomplete=one-time-code`, focused). A wrong code shows the server's reason; the code the
+    test computes from the shown secret (RFC 6238) turns it on: ten distinct recovery codes `xxxx-xxxx`, shown once
+    with «Guárdalos ahora: no se volverán a mostrar.», «Copiar» copies them, «Descargar (.txt)» saves
+    `mostrador-codigos-recuperacion-<user>.txt` with all ten, and the secret is gone from the page; «Ya los guardé»
+    shows «Activada» with 10 codes left, as `GET /api/auth/2fa` says. «Desactivar» with a wrong password shows
+    «Contraseña incorrecta»; while an admin requires it (through the api), the right password shows the server's 409.
+    After «Cerrar sesión», the login asks for «Código de verificación» (focused, no error); a wrong code shows
+    «Código de verificación incorrecto»; the next step's code opens the panel. Logged out again, a recovery code
+    (typed in capitals) opens it too: 9 left. The admin's «Seguridad» (a technician has none and gets 403 from the
+    api): «Exigir a todos» off, turned on and off (the api agrees), every agent listed with «Exigir» unknown
+    («—», «Sin consultar»: the list does not say); «Exigir» for a second technician shows «Exigida» and «Desactivada ·
+    la activará al entrar». Their login gets no session but the enrolment with the setup token on the login page (the
+    server's reason, the QR loaded, the secret): the first code shows the ten recovery codes, «Ya los guardé» goes back
+    to the form asking for a code («Listo: …»), and the next code logs them in (enabled and required, per the api).
+    The admin stops requiring it (the row: «No exigida», «Activada · 10 códigos de recuperación»), and the second
+    technician turns it off with their password (a toast, «Desactivada»). The admin resets the first technician
+    (the panel's `confirm` accepted): «Desactivada», their session ends (401) and they log in with the password alone.
+    Screenshot 40-two-factor (the enrolment dialog with the QR). No CSP message in either browser."""
+    tag = uuid.uuid4().hex[:8]
+    d = ctx.panel
+    show_list(ctx)
+    ctx.drain_console()
+    mark = len(ctx.console["panel"])
+    user_a, pw_a = "dospasos%s" % tag, "password-a-" + tag
+    user_b, pw_b = "exigido%s" % tag, "password-b-" + tag
+    made = {}
+    for user, pw, first in ((user_a, pw_a, "Ana"), (user_b, pw_b, "Beto")):
+        status, agent = http("POST", ctx.api + "/api/agents/", {
+            "username": user, "password": pw, "first_name": first, "last_name": "Dospasos"}, ctx.admin())
+        assert status == 201 and agent["role"] != "admin", "create agent: %s %r" % (status, agent)
+        made[user] = agent
+    name_a, name_b = "Ana Dospasos", "Beto Dospasos"
+    folder = Path(tempfile.mkdtemp(prefix="mostrador-2fa-"))
+    t = new_driver(ctx.out / "logs" / "chromedriver-two-factor.log")
+    try:
+        # --- The first technician turns it on from «Verificación en dos pasos».
+        panel_login(ctx, t, user_a, pw_a)
+        assert not t.find_element(By.ID, "security-btn").is_displayed(), "a technician sees «Seguridad»"
+        token_a = session_token(t)
+        status, answer = http("GET", ctx.api + "/api/settings/two-factor", headers={"Authorization": "Token " + token_a})
+        assert status == 403, "a technician read the 2FA policy: %s %r" % (status, answer)
+        entry = t.find_element(By.ID, "two-factor-btn")
+        assert entry.is_displayed() and entry.text.strip() == "Verificación en dos pasos", entry.text
+        entry.click()
+        st = wait_two_factor(t, lambda s: s["dialog"]["open"] and s["dialog"]["state"], "the dialog did not open")
+        assert (st["dialog"]["badge"], st["dialog"]["detail"], st["dialog"]["enable"], st["dialog"]["disable"]) == (
+            "Desactivada", "Solo se pide la contraseña al entrar.", True, False), st["dialog"]
+        assert t.switch_to.active_element == t.find_element(By.ID, "two-factor-enable"), "the focus is not on «Activar»"
+        t.find_element(By.ID, "two-factor-enable").click()
+        enrol, secret_a = wait_qr(t, "dialogEnrol", "the dialog's enrolment")
+        assert not two_factor_state(t)["dialog"]["state"], "the state stays over the enrolment"
+        uri = urllib.parse.urlsplit(enrol["uri"])
+        query = urllib.parse.parse_qs(uri.query)
+        assert uri.scheme == "otpauth" and uri.netloc == "totp" and user_a in urllib.parse.unquote(uri.path) \
+            and query["secret"] == [secret_a] and query["issuer"] == ["Mostrador"], enrol["uri"]
+        ctx.shot("40-two-factor.png", t)
+        type_enrol_code(t, "#two-factor-enrol", wrong_totp(secret_a))
+        wait_two_factor(t, lambda s: s["dialogEnrol"]["error"].startswith("El código no coincide"),
+                        "a wrong first code shows no reason")
+        step = totp_step()
+        type_enrol_code(t, "#two-factor-enrol", totp(secret_a, step))
+        used_a = step
+        st = wait_two_factor(t, lambda s: s["dialogEnrol"] and len(s["dialogEnrol"]["codes"]) == 10,
+                             "no recovery codes after the right code")
+        codes_a = st["dialogEnrol"]["codes"]
+        assert all(re.fullmatch(r"[a-z2-9]{4}-[a-z2-9]{4}", c) for c in codes_a) and len(set(codes_a)) == 10, codes_a
+        assert st["dialogEnrol"]["warning"] == "Guárdalos ahora: no se volverán a mostrar.", st["dialogEnrol"]
+        page = t.execute_script("return document.body.textContent").replace(" ", "")
+        assert secret_a not in page and not st["dialogEnrol"]["secret"], "the secret is still in the page"
+        t.find_element(By.CSS_SELECTOR, "#two-factor-enrol .tf-codes-copy").click()
+        wait_toast(t, "Códigos copiados al portapapeles.", "«Copiar» the recovery codes")
+        t.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+        t.find_element(By.CSS_SELECTOR, "#two-factor-enrol .tf-codes-download").click()
+        name, data = wait_download(folder, r"mostrador-codigos-recuperacion-.*\.txt", "«Descargar (.txt)»")
+        assert name == "mostrador-codigos-recuperacion-%s.txt" % user_a, name
+        text = data.decode("utf-8")
+        assert user_a in text and all(c in text.splitlines() for c in codes_a), text
+        t.find_element(By.CSS_SELECTOR, "#two-factor-enrol .tf-done").click()
+        st = wait_two_factor(t, lambda s: s["dialog"]["state"] and s["dialog"]["badge"] == "Activada",
+                             "«Ya los guardé» did not show «Activada»")
+        assert "Te quedan 10 códigos de recuperación." in st["dialog"]["detail"] and st["dialog"]["disable"] \
+            and not st["dialog"]["enable"] and st["dialogEnrol"] is None, st
+        wait_toast(t, "Verificación en dos pasos activada.", "«Ya los guardé»")
+        status, state = rest_two_factor(ctx, token_a)
+        assert status == 200 and state == {"enabled": True, "required": False, "required_for_agent": False,
+                                           "recovery_codes_left": 10}, (status, state)
+
+        # «Desactivar»: a wrong password; the right one while an admin requires it (409, the server's reason).
+        t.find_element(By.ID, "two-factor-disable").click()
+        wait_two_factor(t, lambda s: s["dialog"]["disableForm"], "«Desactivar» asks for no password")
+        t.find_element(By.ID, "two-factor-password").send_keys("not-" + pw_a, Keys.ENTER)
+        wait_two_factor(t, lambda s: s["dialog"]["disableError"] == "Contraseña incorrecta",
+                        "a wrong password shows no «Contraseña incorrecta»")
+        status, state = http("PUT", ctx.api + "/api/agents/%s/2fa" % made[user_a]["id"], {"required": True},
+                             ctx.admin())
+        assert status == 200 and state["required_for_agent"] is True, (status, state)
+        field = t.find_element(By.ID, "two-factor-password")
+        field.clear()
+        field.send_keys(pw_a, Keys.ENTER)
+        wait_two_factor(t, lambda s: s["dialog"]["disableError"]
+                        == "Un administrador exige la verificación en dos pasos: no se puede desactivar",
+                        "the 409 is not shown")
+        status, state = http("PUT", ctx.api + "/api/agents/%s/2fa" % made[user_a]["id"], {"required": False},
+                             ctx.admin())
+        assert status == 200 and state["required"] is False and state["enabled"] is True, (status, state)
+        ActionChains(t).send_keys(Keys.ESCAPE).perform()
+        wait_for(t, lambda x: not two_factor_state(x)["dialog"]["open"], "Esc did not close the dialog")
+
+        # --- Logged out, the login asks for the code: a wrong one is refused, the next step's opens the panel.
+        t.find_element(By.ID, "logout-btn").click()
+        wait_two_factor(t, lambda s: s["login"]["form"] and not s["login"]["app"], "«Cerrar sesión» did not log out")
+        assert not two_factor_state(t)["login"]["otp"], "the code field is shown before the server asks for it"
+        submit_login(t, user_a, pw_a)
+        st = wait_two_factor(t, lambda s: s["login"]["otp"], "the login did not ask for the code")
+        assert st["login"]["otpLabel"] == "Código de verificación" and st["login"]["otpAutocomplete"] \
+            == "one-time-code" and st["login"]["otpFocused"] and not st["login"]["error"] \
+            and not st["login"]["app"] and not st["login"]["session"] and st["login"]["password"] == pw_a, st["login"]
+        submit_login(t, None, None, wrong_totp(secret_a))
+        st = wait_two_factor(t, lambda s: s["login"]["error"], "a wrong code shows no error")
+        assert st["login"]["error"] == "Código de verificación incorrecto" and st["login"]["otp"] \
+            and not st["login"]["app"], st["login"]
+        code, used_a = next_totp(secret_a, used_a)
+        submit_login(t, None, None, code)
+        wait_for(t, lambda x: x.find_element(By.ID, "app").is_displayed(), "the right code did not open the panel: %r"
+                 % two_factor_state(t)["login"])
+        assert t.find_element(By.ID, "current-user").text == name_a, t.find_element(By.ID, "current-user").text
+
+        # A recovery code (in capitals) works too, once.
+        t.find_element(By.ID, "logout-btn").click()
+        wait_two_factor(t, lambda s: s["login"]["form"] and not s["login"]["app"], "the second logout")
+        submit_login(t, user_a, pw_a)
+        wait_two_factor(t, lambda s: s["login"]["otp"], "the login did not ask for the code again")
+        submit_login(t, None, None, codes_a[3].upper())
+        wait_for(t, lambda x: x.find_element(By.ID, "app").is_displayed(), "a recovery code did not open the panel: %r"
+                 % two_factor_state(t)["login"])
+        token_a = session_token(t)
+        status, state = rest_two_factor(ctx, token_a)
+        assert status == 200 and state["enabled"] and state["recovery_codes_left"] == 9, (status, state)
+        status, answer = http("POST", ctx.api + "/api/auth/login/", {"username": user_a, "password": pw_a,
+                                                                      "otp": codes_a[3]})
+        assert status == 401 and answer.get("two_factor_required") is True, "a recovery code worked twice: %s %r" % (
+            status, answer)
+
+        # --- The admin's «Seguridad»: «Exigir a todos», and «Exigir» for the second technician.
+        show_list(ctx)
+        entry = d.find_element(By.ID, "security-btn")
+        assert entry.is_displayed() and entry.text.strip() == "Seguridad", entry.text
+        entry.click()
+        st = wait_security(d, lambda s: s["open"] and security_row(s, user_b) and not s["allDisabled"],
+                           "«Seguridad» did not open with the agents")
+        assert (st["all"], st["allText"], st["allName"], st["error"]) == (False, "No exigida", "Exigir a todos", ""), st
+        assert d.switch_to.active_element == d.find_element(By.ID, "security-all"), "the focus is not on the switch"
+        for user, name in ((user_a, name_a), (user_b, name_b)):
+            row = security_row(st, user)
+            assert row and (row["name"], row["role"], row["unknown"], row["requireText"], row["state"], row["label"]) \
+                == (name, "Técnico", True, "—", "Sin consultar",
+                    "Exigir la verificación en dos pasos a " + name), row
+        assert security_row(st, ADMIN_USER)["name"].endswith(" (tú)"), security_row(st, ADMIN_USER)
+        d.find_element(By.CSS_SELECTOR, 'label[for="security-all"]').click()
+        wait_security(d, lambda s: s["all"] and s["allText"] == "Exigida" and not s["allDisabled"]
+                      and s["status"].startswith("Verificación en dos pasos exigida a todos"), "«Exigir a todos» on")
+        status, policy = http("GET", ctx.api + "/api/settings/two-factor", headers=ctx.admin())
+        assert status == 200 and policy == {"required_for_all": True}, (status, policy)
+        d.find_element(By.CSS_SELECTOR, 'label[for="security-all"]').click()
+        wait_security(d, lambda s: not s["all"] and s["allText"] == "No exigida" and not s["allDisabled"]
+                      and s["status"].startswith("Ya no se exige a todos"), "«Exigir a todos» off")
+        status, policy = http("GET", ctx.api + "/api/settings/two-factor", headers=ctx.admin())
+        assert status == 200 and policy == {"required_for_all": False}, (status, policy)
+
+        def row_switch(user):
+            return d.find_element(By.CSS_SELECTOR, '#security-body tr[data-agent-id="%s"] .sec-require'
+                                  % made[user]["id"])
+
+        row_switch(user_b).click()
+        st = wait_security(d, lambda s: not security_row(s, user_b)["unknown"] and not security_row(s, user_b)["busy"],
+                           "«Exigir» did not answer")
+        assert (security_row(st, user_b)["required"], security_row(st, user_b)["requireText"],
+                security_row(st, user_b)["state"]) == (True, "Exigida", "Desactivada · la activará al entrar"), st
+        wait_toast(d, "Verificación en dos pasos exigida a %s: la activará al entrar." % name_b, "«Exigir»")
+
+        # --- The second technician's login: no session, the enrolment with the setup token, then a code.
+        t.find_element(By.ID, "logout-btn").click()
+        wait_two_factor(t, lambda s: s["login"]["form"] and not s["login"]["app"], "the first technician's logout")
+        submit_login(t, user_b, pw_b)
+        enrol, secret_b = wait_qr(t, "loginEnrol", "the enrolment at login")
+        st = two_factor_state(t)
+        assert st["login"]["enrol"] and not st["login"]["form"] and not st["login"]["app"] \
+            and not st["login"]["session"], st["login"]
+        assert st["login"]["reason"] == "Un administrador exige la verificación en dos pasos: actívala para entrar", \
+            st["login"]
+        step = totp_step()
+        type_enrol_code(t, "#login-enrol-body", totp(secret_b, step))
+        used_b = step
+        st = wait_two_factor(t, lambda s: s["loginEnrol"] and len(s["loginEnrol"]["codes"]) == 10,
+                             "no recovery codes at login")
+        assert st["loginEnrol"]["warning"] == "Guárdalos ahora: no se volverán a mostrar." \
+            and not st["login"]["session"], st
+        t.find_element(By.CSS_SELECTOR, "#login-enrol-body .tf-done").click()
+        st = wait_two_factor(t, lambda s: s["login"]["form"] and s["login"]["otp"], "no code field after enrolling")
+        assert not st["login"]["enrol"] and st["loginEnrol"] is None and st["login"]["otpFocused"] \
+            and st["login"]["note"].startswith("Listo: la verificación en dos pasos está activada.") \
+            and not st["login"]["error"] and st["login"]["password"] == pw_b, st["login"]
+        code, used_b = next_totp(secret_b, used_b)
+        submit_login(t, None, None, code)
+        wait_for(t, lambda x: x.find_element(By.ID, "app").is_displayed(), "the second technician's code did not "
+                 "open the panel: %r" % two_factor_state(t)["login"])
+        assert t.find_element(By.ID, "current-user").text == name_b
+        token_b = session_token(t)
+        status, state = rest_two_factor(ctx, token_b)
+        assert status == 200 and state == {"enabled": True, "required": True, "required_for_agent": True,
+                                           "recovery_codes_left": 10}, (status, state)
+
+        # The admin stops requiring it; the technician turns it off with their password.
+        row_switch(user_b).click()
+        st = wait_security(d, lambda s: not security_row(s, user_b)["required"]
+                           and not security_row(s, user_b)["busy"], "«Exigir» off")
+        assert (security_row(st, user_b)["requireText"], security_row(st, user_b)["state"]) \
+            == ("No exigida", "Activada · 10 códigos de recuperación"), security_row(st, user_b)
+        t.find_element(By.ID, "two-factor-btn").click()
+        st = wait_two_factor(t, lambda s: s["dialog"]["open"] and s["dialog"]["state"], "B's dialog did not open")
+        assert st["dialog"]["badge"] == "Activada" and st["dialog"]["disable"], st["dialog"]
+        t.find_element(By.ID, "two-factor-disable").click()
+        t.find_element(By.ID, "two-factor-password").send_keys(pw_b, Keys.ENTER)
+        st = wait_two_factor(t, lambda s: s["dialog"]["badge"] == "Desactivada", "«Desactivar» did not turn it off")
+        assert st["dialog"]["enable"] and not st["dialog"]["disableForm"], st["dialog"]
+        wait_toast(t, "Verificación en dos pasos desactivada.", "«Desactivar»")
+        status, state = rest_two_factor(ctx, token_b)
+        assert status == 200 and state["enabled"] is False, (status, state)
+        ActionChains(t).send_keys(Keys.ESCAPE).perform()
+
+        # --- The admin resets the first technician: off, their session ends, the password alone lets them in.
+        d.execute_script("window.__confirms = []; window.confirm = (m) => { window.__confirms.push(m); return true; }")
+        d.find_element(By.CSS_SELECTOR, '#security-body tr[data-agent-id="%s"] .sec-reset' % made[user_a]["id"]).click()
+        st = wait_security(d, lambda s: security_row(s, user_a)["state"] == "Desactivada", "«Restablecer» did nothing")
+        assert (security_row(st, user_a)["requireText"], security_row(st, user_a)["required"]) == ("No exigida", False)
+        confirms = d.execute_script("return window.__confirms")
+        assert len(confirms) == 1 and name_a in confirms[0], confirms
+        wait_toast(d, "Verificación en dos pasos de %s restablecida: sus sesiones se cerraron." % name_a,
+                   "«Restablecer»")
+        status, _ = rest_two_factor(ctx, token_a)
+        assert status == 401, "the reset technician's session still works: %s" % status
+        status, login = http("POST", ctx.api + "/api/auth/login/", {"username": user_a, "password": pw_a})
+        assert status == 200 and login.get("token"), "after the reset the password alone: %s %r" % (status, login)
+        ActionChains(d).send_keys(Keys.ESCAPE).perform()
+        wait_for(d, lambda x: not security_state(x)["open"], "Esc did not close «Seguridad»")
+
+        csp = [e.get("message") for e in t.get_log("browser") if "Content Security Policy" in (e.get("message") or "")]
+        ctx.drain_console()
+        csp += [e.get("message") for e in ctx.console["panel"][mark:]
+                if "Content Security Policy" in (e.get("message") or "")]
+        assert csp == [], "CSP messages: %r" % csp
+    finally:
+        t.quit()
+        http("PUT", ctx.api + "/api/settings/two-factor", {"required_for_all": False}, ctx.admin())
+        for agent in made.values():
+            http("PUT", ctx.api + "/api/agents/%s/2fa" % agent["id"], {"required": False}, ctx.admin())
+        shutil.rmtree(folder, ignore_errors=True)
+        if d.execute_script("return document.getElementById('security-modal').open"):
+            ActionChains(d).send_keys(Keys.ESCAPE).perform()
+
+
+# JS: «SLA» (panel/sla-admin.js): the dialog, its rows as shown and its form.
+SLA_STATE_JS = """
+const shown = (id) => { const el = document.getElementById(id); return el.hidden ? null : el.textContent; };
+const cell = (tr, cls) => tr.querySelector('.' + cls).textContent.trim();
+return {open: document.getElementById('sla-modal').open,
+        loading: !document.getElementById('sla-loading').hidden,
+        error: shown('sla-error'), formError: shown('sla-form-error'),
+        status: document.getElementById('sla-status').textContent,
+        formTitle: document.getElementById('sla-form-title').textContent,
+        rows: Array.from(document.querySelectorAll('#sla-body tr')).map((tr) => ({
+          id: Number(tr.dataset.policyId), name: cell(tr, 'sla-name'), category: cell(tr, 'sla-category'),
+          label: cell(tr, 'sla-label'), first: cell(tr, 'sla-first'), resolution: cell(tr, 'sla-resolution'),
+          editing: tr.classList.contains('is-editing')})),
+        form: {name: document.getElementById('sla-name').value,
+               category: document.getElementById('sla-category').value,
+               label: document.getElementById('sla-label').value,
+               labels: Array.from(document.getElementById('sla-label').options).map((o) => o.textContent),
+               first: document.getElementById('sla-first').value,
+               firstUnit: document.getElementById('sla-first-unit').selectedOptions[0]?.textContent,
+               resolution: document.getElementById('sla-resolution').value,
+               resolutionUnit: document.getElementById('sla-resolution-unit').selectedOptions[0]?.textContent}};
+"""
+# JS: «Horario de atención» (panel/hours-admin.js): the switch, the zone, each day as shown, the holidays, the message.
+HOURS_STATE_JS = """
+const shown = (id) => { const el = document.getElementById(id); return el.hidden ? null : el.textContent; };
+const zone = document.getElementById('hours-zone');
+return {open: document.getElementById('hours-modal').open,
+        loading: !document.getElementById('hours-loading').hidden,
+        busy: document.getElementById('hours-modal').getAttribute('aria-busy') === 'true',
+        error: shown('hours-error'),
+        enabled: document.getElementById('hours-enabled').checked,
+        enabledText: document.getElementById('hours-enabled-text').textContent,
+        zone: zone.value, zoneText: zone.selectedOptions[0]?.textContent,
+        zoneOther: document.getElementById('hours-zone-other-field').hidden ? null
+          : document.getElementById('hours-zone-other').value,
+        days: Array.from(document.querySelectorAll('#hours-week .hours-day')).map((li) => ({
+          day: li.dataset.day, name: li.querySelector('.hours-day-name').textContent,
+          closed: li.querySelector('.hours-closed')?.textContent || null,
+          intervals: Array.from(li.querySelectorAll('.hours-interval')).map((iv) =>
+            [iv.querySelector('.hours-open').value, iv.querySelector('.hours-close').value]),
+          addDisabled: li.querySelector('.hours-add').disabled})),
+        holidays: Array.from(document.querySelectorAll('#hours-holidays li')).map((li) =>
+          [li.dataset.date, li.querySelector('time').textContent]),
+        holidaysEmpty: shown('hours-holidays-empty'),
+        away: document.getElementById('hours-away').value,
+        placeholder: document.getElementById('hours-away').placeholder};
+"""
+# JS: the SLA line of the open chat's header (panel/chat-sla.js) and its badges.
+CHAT_SLA_JS = """
+const line = document.getElementById('chat-sla');
+return {hidden: line.hidden, policy: line.dataset.policy || null,
+        targets: Array.from(line.querySelectorAll('.sla-target')).map((t) =>
+          ({kind: t.dataset.kind, state: t.dataset.state, text: t.textContent, title: t.title})),
+        badges: Array.from(document.querySelectorAll('#chat-badges .badge')).map((b) => b.textContent)};
+"""
+OUT_OF_HOURS_ROW_JS = """
+const b = document.querySelector('#tickets-body tr[data-ticket-id="' + arguments[0] + '"] .cell-estado .badge-out-of-hours');
+return b ? b.textContent : null;
+"""
+DASHBOARD_SLA_JS = """
+const line = document.getElementById('dashboard-sla');
+const kpi = Array.from(document.querySelectorAll('#dashboard-content .kpi'))
+  .find((k) => k.querySelector('.kpi-label').textContent === '1ª respuesta · promedio');
+return {sla: line ? line.textContent : null,
+        average: kpi ? kpi.querySelector('.kpi-value').textContent : null,
+        business: kpi && kpi.querySelector('.kpi-sub') ? kpi.querySelector('.kpi-sub').textContent : null};
+"""
+# What the api sends a Spanish-speaking customer out of hours when the admin wrote no message (BusinessHours).
+DEFAULT_AWAY_ES = ("¡Gracias por escribirnos! En este momento estamos fuera de nuestro horario de atención. Un técnico "
+                   "te responderá en cuanto abramos; mientras tanto, cuéntanos qué le pasa a tu equipo.")
+
+
+def sla_state(driver):
+    return driver.execute_script(SLA_STATE_JS)
+
+
+def hours_state(driver):
+    return driver.execute_script(HOURS_STATE_JS)
+
+
+def chat_sla(driver):
+    return driver.execute_script(CHAT_SLA_JS)
+
+
+def wait_state(driver, read, check, what, timeout=UI_TIMEOUT):
+    """Waits for `read(driver)` to pass `check`; returns it (the last one read in the failure)."""
+    try:
+        return wait_for(driver, lambda x: (lambda st: st if check(st) else None)(read(x)), "", timeout)
+    except TimeoutException:
+        raise AssertionError("%s: %r" % (what, read(driver))) from None
+
+
+def fill_sla_form(driver, name, first, first_unit, resolution, resolution_unit):
+    for field_id, value in (("sla-name", name), ("sla-first", first), ("sla-resolution", resolution)):
+        field = driver.find_element(By.ID, field_id)
+        field.clear()
+        if value:
+            field.send_keys(value)
+    Select(driver.find_element(By.ID, "sla-first-unit")).select_by_visible_text(first_unit)
+    Select(driver.find_element(By.ID, "sla-resolution-unit")).select_by_visible_text(resolution_unit)
+
+
+def rest_sla(ctx, headers=None):
+    status, policies = http("GET", ctx.api + "/api/sla-policies", headers=headers or ctx.admin())
+    assert status == 200 and isinstance(policies, list), "GET /api/sla-policies: %s %r" % (status, policies)
+    return policies
+
+
+def rest_hours(ctx, headers=None):
+    status, hours = http("GET", ctx.api + "/api/settings/business-hours", headers=headers or ctx.admin())
+    assert status == 200 and isinstance(hours, dict), "GET /api/settings/business-hours: %s %r" % (status, hours)
+    return hours
+
+
+def test_34_sla_and_hours(ctx):
+    """SLA policies and business hours. «SLA» in the admin's top bar: a policy «General» (any category and label,
+    first response 30 minutos, resolution 8 horas) is created through the form, listed as «Cualquiera», «30 min»,
+    «8 h» and `GET /api/sla-policies` agrees; «Editar» fills the form back in its units; a resolution shorter than the
+    first response, and the same name in other case, show the server's 400 and 409 reasons and create nothing. A new
+    WhatsApp ticket's chat header says «Primera respuesta: faltan 30 min» and «Resolución: faltan 8 h» (as
+    `GET /api/tickets/{id}/sla`), and «Primera respuesta: cumplida» (green) once the admin answers. «Horario» opens
+    «Horario de atención» with the server's defaults (off, America/Mexico_City, Monday–Friday 09:00–18:00, Saturday
+    09:00–14:00, Sunday «Cerrado», the default away message as the placeholder); an unknown zone typed in «Otra zona»
+    shows the server's 400; switched on with Bogotá, every day «Cerrado», a holiday (another one added and removed) and
+    an away message of its own, `GET /api/settings/business-hours` agrees. A new WhatsApp ticket then has the
+    «Fuera de horario» badge in the list and the chat header (`fuera_de_horario`), and its conversation and the bridge
+    have the away message; the earlier ticket has no badge. «Indicadores» shows «SLA incumplidos: primera respuesta N ·
+    resolución M» and «En horario de atención: …» under the first-response average, as `GET /api/dashboard/` says. A
+    technician has neither «Horario» nor «SLA», reads the policies and the hours and gets 403 changing them. Reopened,
+    the dialog shows what was saved and switches the hours off; the policy is deleted from its row (confirmed). No CSP
+    message. The hours are put back to their defaults and the policies removed at the end."""
+    tag = uuid.uuid4().hex[:8]
+    d = ctx.panel
+    show_list(ctx)
+    ctx.drain_console()
+    mark = len(ctx.console["panel"])
+    before = {p["id"] for p in rest_sla(ctx)}
+    assert rest_hours(ctx)["enabled"] is False, "business hours are not off by default: %r" % rest_hours(ctx)
+    try:
+        # «SLA» in the top bar: «General», 30 min / 8 h.
+        entry = d.find_element(By.ID, "sla-btn")
+        assert entry.is_displayed() and entry.text.strip() == "SLA", entry.text
+        entry.click()
+        state = wait_state(d, sla_state, lambda st: st["open"] and not st["loading"], "«SLA» did not open")
+        assert state["formTitle"] == "Crear una política" and not state["formError"] and not state["error"], state
+        assert state["form"]["labels"][0] == "Cualquiera" and state["form"]["category"] == "", state["form"]
+        assert d.switch_to.active_element == d.find_element(By.ID, "sla-name"), "the focus is not on «Nombre»"
+        fill_sla_form(d, "General", "30", "minutos", "8", "horas")
+        d.find_element(By.ID, "sla-submit").click()
+        state = wait_state(d, sla_state, lambda st: any(r["name"] == "General" for r in st["rows"]),
+                           "«General» is not listed")
+        general = next(r for r in state["rows"] if r["name"] == "General")
+        assert (general["category"], general["label"], general["first"], general["resolution"]) \
+            == ("Cualquiera", "Cualquiera", "30 min", "8 h"), general
+        wait_toast(d, "Política de SLA «General» creada.", "creating «General»")
+        assert state["form"]["name"] == "" and not state["formError"], state
+        made = [p for p in rest_sla(ctx) if p["id"] not in before]
+        assert len(made) == 1 and {k: made[0][k] for k in ("name", "category", "label", "first_response_minutes",
+                                                            "resolution_minutes")} \
+            == {"name": "General", "category": None, "label": None, "first_response_minutes": 30,
+                "resolution_minutes": 480}, made
+        policy_id = made[0]["id"]
+        assert general["id"] == policy_id, general
+
+        # «Editar» fills the form back in its units; «Cancelar edición» empties it.
+        d.find_element(By.CSS_SELECTOR, '#sla-body tr[data-policy-id="%d"] .sla-edit' % policy_id).click()
+        state = sla_state(d)
+        assert state["formTitle"] == "Editar la política «General»" and state["form"]["name"] == "General" \
+            and (state["form"]["first"], state["form"]["firstUnit"]) == ("30", "minutos") \
+            and (state["form"]["resolution"], state["form"]["resolutionUnit"]) == ("8", "horas") \
+            and [r["editing"] for r in state["rows"] if r["id"] == policy_id] == [True], state
+        d.find_element(By.ID, "sla-cancel").click()
+        assert sla_state(d)["formTitle"] == "Crear una política" and sla_state(d)["form"]["name"] == "", sla_state(d)
+
+        # The server's reasons: a resolution before the first response (400), a name taken (409).
+        fill_sla_form(d, "Inválida " + tag, "2", "horas", "30", "minutos")
+        d.find_element(By.ID, "sla-submit").click()
+        reason = "'resolution_minutes' no puede ser menor que 'first_response_minutes'"
+        wait_state(d, sla_state, lambda st: st["formError"] == reason, "the server's 400 is not shown")
+        assert d.switch_to.active_element == d.find_element(By.ID, "sla-resolution"), "the focus is not on «Resolución»"
+        fill_sla_form(d, "general", "1", "horas", "1", "días")
+        d.find_element(By.ID, "sla-submit").click()
+        wait_state(d, sla_state, lambda st: st["formError"] == "Ya existe una política llamada 'general'",
+                   "the server's 409 is not shown")
+        assert [p["name"] for p in rest_sla(ctx) if p["id"] not in before] == ["General"], rest_sla(ctx)
+        assert len(sla_state(d)["rows"]) == len(before) + 1, sla_state(d)
+        assert icon_problems(d) == [], icon_problems(d)
+        ActionChains(d).send_keys(Keys.ESCAPE).perform()
+        wait_for(d, lambda x: not sla_state(x)["open"], "Esc did not close «SLA»")
+
+        # A new WhatsApp ticket: its chat header counts down both targets; the admin's answer meets the first.
+        first_text = "La impresora no imprime [%s]" % tag
+        early = fresh_whatsapp_chat(ctx, tag, "Sara Plazos", first_text)
+        status, sla = http("GET", ctx.api + "/api/tickets/%d/sla" % early, headers=ctx.admin())
+        assert status == 200 and sla["policy"]["name"] == "General" and sla["first_response"]["met_at"] is None \
+            and 1700 <= sla["first_response"]["remaining_seconds"] <= 1800 and not sla["first_response"]["breached"], sla
+        state = wait_state(d, chat_sla, lambda st: not st["hidden"] and len(st["targets"]) == 2,
+                           "the chat header shows no SLA")
+        first, resolution = state["targets"]
+        assert state["policy"] == "General" and first["kind"] == "first_response" and first["state"] == "pending" \
+            and re.fullmatch(r"Primera respuesta: faltan (30|29) min", first["text"]), state
+        assert resolution["kind"] == "resolution" and resolution["state"] == "pending" \
+            and re.fullmatch(r"Resolución: faltan (8 h|7 h 59 min)", resolution["text"]), state
+        assert first["title"].startswith("Vence: "), first
+        assert "Fuera de horario" not in state["badges"], state
+        answer = "Revisemos el cable USB [%s]" % tag
+        type_and_enter(d, "chat-input", answer)
+        wait_sim_text(ctx, answer)
+        state = wait_state(d, chat_sla, lambda st: st["targets"] and st["targets"][0]["state"] == "met",
+                           "the first response is not «cumplida» after the answer")
+        assert state["targets"][0]["text"] == "Primera respuesta: cumplida" \
+            and state["targets"][0]["title"].startswith("Cumplida: ") and state["targets"][1]["state"] == "pending", state
+        color = d.execute_script("return getComputedStyle(document.querySelector("
+                                 "'#chat-sla .sla-target[data-state=\"met\"]')).color")
+        assert color == "rgb(22, 101, 52)", "«cumplida» is not green: %s" % color
+        close_chat(ctx)
+
+        # «Horario»: the defaults; an unknown zone is the server's 400.
+        entry = d.find_element(By.ID, "hours-btn")
+        assert entry.is_displayed() and entry.text.strip() == "Horario", entry.text
+        entry.click()
+        state = wait_state(d, hours_state, lambda st: st["open"] and not st["loading"] and not st["busy"],
+                           "«Horario de atención» did not open")
+        assert not state["enabled"] and state["enabledText"] == "Desactivado" and not state["error"], state
+        assert state["zone"] == "America/Mexico_City" and state["zoneText"] == "Ciudad de México (America/Mexico_City)" \
+            and state["zoneOther"] is None, state
+        assert [(x["name"], x["intervals"], x["closed"]) for x in state["days"]] == [
+            ("Lunes", [["09:00", "18:00"]], None), ("Martes", [["09:00", "18:00"]], None),
+            ("Miércoles", [["09:00", "18:00"]], None), ("Jueves", [["09:00", "18:00"]], None),
+            ("Viernes", [["09:00", "18:00"]], None), ("Sábado", [["09:00", "14:00"]], None),
+            ("Domingo", [], "Cerrado")], state["days"]
+        assert state["holidays"] == [] and state["holidaysEmpty"] == "Sin feriados." and state["away"] == "" \
+            and state["placeholder"] == DEFAULT_AWAY_ES, state
+        assert d.switch_to.active_element == d.find_element(By.ID, "hours-enabled"), "the focus is not on the switch"
+        d.find_element(By.CSS_SELECTOR, 'label[for="hours-enabled"]').click()
+        assert hours_state(d)["enabledText"] == "Activado", hours_state(d)
+        Select(d.find_element(By.ID, "hours-zone")).select_by_visible_text("Otra zona (escribirla)…")
+        assert d.switch_to.active_element == d.find_element(By.ID, "hours-zone-other"), "«Otra zona» has no focus"
+        d.find_element(By.ID, "hours-zone-other").send_keys("Marte/Olimpo")
+        d.find_element(By.ID, "hours-submit").click()
+        wait_state(d, hours_state, lambda st: st["error"] == "'time_zone' no es una zona horaria conocida "
+                   "(por ejemplo America/Mexico_City)", "the server's 400 for the zone is not shown")
+        assert hours_state(d)["open"] and rest_hours(ctx)["enabled"] is False, rest_hours(ctx)
+        assert d.switch_to.active_element == d.find_element(By.ID, "hours-zone-other"), "the focus is not on the zone"
+        Select(d.find_element(By.ID, "hours-zone")).select_by_visible_text("Bogotá (America/Bogota)")
+        assert hours_state(d)["zoneOther"] is None, hours_state(d)
+
+        # Every day «Cerrado» (Monday has a second interval added first, then both go), a holiday, a message.
+        d.find_element(By.CSS_SELECTOR, '#hours-week .hours-day[data-day="1"] .hours-add').click()
+        monday = hours_state(d)["days"][0]
+        assert monday["intervals"] == [["09:00", "18:00"], ["16:00", "20:00"]] and monday["addDisabled"], monday
+        for day in range(1, 8):
+            selector = '#hours-week .hours-day[data-day="%d"] .hours-remove' % day
+            while d.find_elements(By.CSS_SELECTOR, selector):
+                d.find_element(By.CSS_SELECTOR, selector).click()
+        state = hours_state(d)
+        assert all(x["closed"] == "Cerrado" and not x["intervals"] and not x["addDisabled"] for x in state["days"]), \
+            state["days"]
+        for day in ("2030-12-25", "2030-01-01"):
+            audit_date(d, "hours-holiday", day)
+            d.find_element(By.ID, "hours-holiday-add").click()
+        state = hours_state(d)
+        assert [h for h, _ in state["holidays"]] == ["2030-01-01", "2030-12-25"] and state["holidaysEmpty"] is None, state
+        assert all(re.search(r"\b2030\b", text) for _, text in state["holidays"]), state["holidays"]
+        d.find_element(By.CSS_SELECTOR, '#hours-holidays li[data-date="2030-01-01"] .hours-holiday-remove').click()
+        assert [h for h, _ in hours_state(d)["holidays"]] == ["2030-12-25"], hours_state(d)
+        away = "Estamos cerrados [%s]; te respondemos en cuanto abramos." % tag
+        d.find_element(By.ID, "hours-away").send_keys(away)
+        d.find_element(By.ID, "hours-submit").click()
+        wait_for(d, lambda x: not hours_state(x)["open"], "saving did not close «Horario de atención»: %r"
+                 % hours_state(d))
+        wait_toast(d, "Horario de atención guardado", "saving the hours")
+        assert rest_hours(ctx) == {"enabled": True, "time_zone": "America/Bogota",
+                                   "week": {str(day): [] for day in range(1, 8)}, "holidays": ["2030-12-25"],
+                                   "away_message": away}, rest_hours(ctx)
+
+        # Out of hours: a new WhatsApp ticket is «Fuera de horario» and its customer gets the away message.
+        late_text = "El monitor no enciende [%s]" % tag
+        late = ctx.webhook(new_phone(tag[::-1]), late_text, "Raúl Nocturno")
+        assert ticket_uuid(ctx, late)["fuera_de_horario"] is True, ticket_uuid(ctx, late)
+        assert ticket_uuid(ctx, early)["fuera_de_horario"] is False, ticket_uuid(ctx, early)
+        wait_sim_text(ctx, away)
+        show_list(ctx)
+        wait_row(ctx, late)
+        wait_for(d, lambda x: x.execute_script(OUT_OF_HOURS_ROW_JS, late) == "Fuera de horario",
+                 "the list row of #%d has no «Fuera de horario»" % late)
+        assert row_estado(d, late) is not None, "the row of #%d lost its state badge" % late
+        wait_row(ctx, early)
+        assert d.execute_script(OUT_OF_HOURS_ROW_JS, early) is None, "#%d is «Fuera de horario»" % early
+        open_chat(ctx, late)
+        wait_for(d, lambda x: bubble(x, "assistant", away), "the away message is not in the conversation: %r" % bubbles(d))
+        assert bubble(d, "user", late_text), bubbles(d)
+        state = wait_state(d, chat_sla, lambda st: not st["hidden"] and len(st["targets"]) == 2,
+                           "the out-of-hours chat shows no SLA")
+        assert "Fuera de horario" in state["badges"] and state["targets"][0]["text"].startswith(
+            "Primera respuesta: faltan "), state
+        ctx.shot("41-sla-hours.png")
+        close_chat(ctx)
+
+        # «Indicadores»: the misses of the period and the first response in business time.
+        d.find_element(By.ID, "tab-btn-dashboard").click()
+        status, dash = http("GET", ctx.api + "/api/dashboard/?days=14", headers=ctx.admin())
+        assert status == 200 and dash["first_response"]["business_average_seconds"] is not None, (status, dash)
+        expected = "SLA incumplidos: primera respuesta %d · resolución %d" % (
+            dash["sla_breaches"]["first_response"], dash["sla_breaches"]["resolution"])
+        state = wait_state(d, lambda x: x.execute_script(DASHBOARD_SLA_JS),
+                           lambda st: st["sla"] == expected and st["business"], "«Indicadores» (wanted %r)" % expected)
+        assert state["business"].startswith("En horario de atención: ") and state["average"] not in ("", "—"), state
+        d.find_element(By.ID, "tab-btn-tickets").click()
+
+        # A technician: neither button; reads both, changes neither.
+        user, password = "plazos%s" % tag, "password-" + tag
+        status, tech = http("POST", ctx.api + "/api/agents/", {
+            "username": user, "password": password, "first_name": "Paula", "last_name": "Plazos"}, ctx.admin())
+        assert status == 201 and tech["role"] != "admin", "create agent: %s %r" % (status, tech)
+        status, login = http("POST", ctx.api + "/api/auth/login/", {"username": user, "password": password})
+        assert status == 200, "the technician's REST login: %s %r" % (status, login)
+        tech_rest = {"Authorization": "Token " + login["token"]}
+        assert any(p["name"] == "General" for p in rest_sla(ctx, tech_rest)), "a technician cannot read the policies"
+        assert rest_hours(ctx, tech_rest)["enabled"] is True, "a technician cannot read the hours"
+        status, answer = http("PUT", ctx.api + "/api/settings/business-hours", {"enabled": False}, tech_rest)
+        assert status == 403 and (answer or {}).get("detail"), "a technician changed the hours: %s %r" % (status, answer)
+        status, answer = http("POST", ctx.api + "/api/sla-policies", {"name": "Mía", "first_response_minutes": 5},
+                              tech_rest)
+        assert status == 403, "a technician created a policy: %s %r" % (status, answer)
+        t = new_driver(ctx.out / "logs" / "chromedriver-sla.log")
+        try:
+            panel_login(ctx, t, user, password)
+            assert not t.find_element(By.ID, "hours-btn").is_displayed(), "a technician sees «Horario»"
+            assert not t.find_element(By.ID, "sla-btn").is_displayed(), "a technician sees «SLA»"
+        finally:
+            t.quit()
+
+        # Reopened, the dialog shows what was saved; switched off again. The policy goes from its row.
+        d.find_element(By.ID, "hours-btn").click()
+        state = wait_state(d, hours_state, lambda st: st["open"] and not st["loading"] and not st["busy"],
+                           "«Horario de atención» did not reopen")
+        assert state["enabled"] and state["zone"] == "America/Bogota" and state["away"] == away \
+            and [h for h, _ in state["holidays"]] == ["2030-12-25"] \
+            and all(x["closed"] == "Cerrado" for x in state["days"]), state
+        d.find_element(By.CSS_SELECTOR, 'label[for="hours-enabled"]').click()
+        d.find_element(By.ID, "hours-submit").click()
+        wait_for(d, lambda x: not hours_state(x)["open"], "saving did not close «Horario de atención»")
+        wait_toast(d, "Horario de atención desactivado", "switching the hours off")
+        assert rest_hours(ctx)["enabled"] is False, rest_hours(ctx)
+        d.find_element(By.ID, "sla-btn").click()
+        wait_state(d, sla_state, lambda st: st["open"] and not st["loading"] and any(r["id"] == policy_id
+                                                                                      for r in st["rows"]),
+                   "«SLA» did not reopen with «General»")
+        d.execute_script("window.confirm = () => true")
+        d.find_element(By.CSS_SELECTOR, '#sla-body tr[data-policy-id="%d"] .sla-delete' % policy_id).click()
+        wait_state(d, sla_state, lambda st: not any(r["id"] == policy_id for r in st["rows"])
+                   and st["status"] == "Política «General» eliminada.", "«General» was not deleted")
+        assert all(p["id"] != policy_id for p in rest_sla(ctx)), rest_sla(ctx)
+        ActionChains(d).send_keys(Keys.ESCAPE).perform()
+        wait_for(d, lambda x: not sla_state(x)["open"], "Esc did not close «SLA»")
+        ctx.drain_console()
+        csp = [e.get("message") for e in ctx.console["panel"][mark:]
+               if "Content Security Policy" in (e.get("message") or "")]
+        assert csp == [], "the admin's console: %r" % csp
+    finally:
+        # The hours back to their defaults (off) and no policy of this test left to announce misses to later ones.
+        http("PUT", ctx.api + "/api/settings/business-hours", {"enabled": False}, ctx.admin())
+        status, policies = http("GET", ctx.api + "/api/sla-policies", headers=ctx.admin())
+        for p in (policies if status == 200 and isinstance(policies, list) else []):
+            if p["id"] not in before:
+                http("DELETE", ctx.api + "/api/sla-policies/%d" % p["id"], headers=ctx.admin())
+
+
+# JS: the guest page's satisfaction card (chat/rating.js).
+RATING_JS = """
+const card = document.getElementById('guest-rating');
+const form = document.getElementById('rating-form');
+return {
+  shown: !!card && card.getClientRects().length > 0,
+  title: document.getElementById('rating-title').textContent,
+  stars: Array.from(document.querySelectorAll('#rating-stars .rating-star')).map((b) => ({
+    label: b.getAttribute('aria-label'), pressed: b.getAttribute('aria-pressed'), on: b.classList.contains('is-on'),
+    icon: !!b.querySelector('svg[data-icon="star"]')})),
+  form: !form.hidden,
+  error: document.getElementById('rating-error').hidden ? null : document.getElementById('rating-error').textContent,
+  thanks: document.getElementById('rating-thanks').textContent,
+  status: document.getElementById('chat-status').dataset.status,
+  rated: sessionStorage.getItem('mostrador.guest.rated.' + arguments[0]),
+};
+"""
+# JS: the admin's «Satisfacción» card in «Indicadores» (panel/satisfaction.js).
+CSAT_CARD_JS = """
+const card = document.getElementById('dashboard-satisfaction');
+const text = (sel) => { const x = card.querySelector(sel); return x ? x.textContent : null; };
+return {
+  shown: card.getClientRects().length > 0,
+  title: text('h2'), average: text('.csat-average'), averageValue: text('.csat-average-value'),
+  responses: text('.csat-responses'),
+  bars: Array.from(card.querySelectorAll('.csat-distribution .hbar-row')).map((r) => r.getAttribute('aria-label')),
+  agents: Array.from(card.querySelectorAll('.csat-agent')).map((r) => [
+    r.querySelector('.csat-agent-name').textContent, r.querySelector('.csat-agent-responses').textContent,
+    r.querySelector('.csat-agent-average').textContent]),
+  comments: Array.from(card.querySelectorAll('.csat-comment')).map((c) => ({
+    ticket: c.querySelector('.csat-comment-ticket').textContent, rating: c.querySelector('.csat-comment-rating').textContent,
+    stars: c.querySelector('.csat-stars').getAttribute('aria-label'), text: c.querySelector('.csat-comment-text').textContent,
+  })),
+};
+"""
+
+
+def csat(ctx, headers=None):
+    status, report = http("GET", ctx.api + "/api/csat", headers=headers or ctx.admin())
+    assert status == 200 and isinstance(report, dict), "GET /api/csat: %s %r" % (status, report)
+    return report
+
+
+def csat_average_text(value):
+    """The card's average: one decimal at most, with a decimal comma (4 → «4», 4.5 → «4,5»)."""
+    return ("%.1f" % value).rstrip("0").rstrip(".").replace(".", ",")
+
+
+def test_35_satisfaction(ctx):
+    """The satisfaction survey (CSAT). A web visitor's chat: before it is resolved the guest page shows no rating card
+    and `POST /api/chat/rate/` answers 409. The admin resolves it through the api: the visitor gets the survey's
+    question in the chat and the card «¿Cómo calificarías la atención?» with five star buttons («1 de 5»…«5 de 5»),
+    a comment and «Enviar»; sending without stars is refused in the browser; 4 stars and «rápido y amable» give
+    «¡Gracias por tu calificación!», the room is remembered in sessionStorage and a reload shows no card; a second
+    rating is 409. With sessionStorage cleared the card comes back, and a rating then (409) hides it and remembers the
+    room. `GET /api/csat` counts one more response with a 4 and the comment for the ticket (1 response, average 4 in a
+    run of its own), a technician gets 403; the admin's «Indicadores» shows «Satisfacción» with the average, the
+    responses, the bars, the admin's row and the comment with «4/5» and «#N»; no CSP message."""
+    tag = uuid.uuid4().hex[:6]
+    comment = "rápido y amable"
+    ctx.drain_console()
+    mark = {k: len(v) for k, v in ctx.console.items()}
+    before = csat(ctx)
+    initial = "La pantalla parpadea al encender [%s]" % tag
+    room = start_guest_chat(ctx, initial, "Sara Encuesta", "sara.encuesta@example.com", "+52 477 555 0135")
+    g = ctx.guest
+    ticket = web_ticket_of(ctx, room)
+    token = g.execute_script("return localStorage.getItem('mostrador.guest.room_token')")
+    room_auth = {"Authorization": "Room " + token}
+    state = g.execute_script(RATING_JS, room)
+    assert not state["shown"], "a rating card before the chat was resolved: %r" % state
+    status, answer = http("POST", ctx.api + "/api/chat/rate/", {"chat_room_id": room, "rating": 5}, room_auth)
+    assert status == 409, "rating an open chat: %s %r" % (status, answer)
+
+    # The admin resolves it: the survey's question in the chat and the card on the guest page.
+    status, answer = http("POST", ctx.api + "/api/chatrooms/%s/resolve/" % room, {}, ctx.admin())
+    assert status == 200 and answer.get("status") == "resolved", "resolve: %s %r" % (status, answer)
+    wait_for(g, lambda x: any((b["text"] or "").startswith("Dimos tu caso por resuelto. ¿Cómo calificarías la atención")
+                              for b in bubbles(x, "#guest-messages")), "the survey's question never reached the chat", 20)
+    state = wait_state(g, lambda x: x.execute_script(RATING_JS, room), lambda st: st["shown"],
+                       "the guest page never showed the rating card", 20)
+    assert state["status"] == "resolved" and state["title"] == "¿Cómo calificarías la atención?", state
+    assert [s["label"] for s in state["stars"]] == ["%d de 5" % n for n in range(1, 6)], state["stars"]
+    assert all(s["icon"] and s["pressed"] == "false" and not s["on"] for s in state["stars"]), state["stars"]
+    assert state["form"] and not state["thanks"] and state["rated"] is None, state
+    assert g.find_element(By.ID, "rating-submit").text.strip() == "Enviar"
+    assert g.find_element(By.ID, "guest-input").is_enabled(), "a resolved chat disabled the composer"
+    assert icon_problems(g) == [], icon_problems(g)
+
+    # «Enviar» without stars: refused in the browser. Then 4 stars and the comment.
+    g.find_element(By.ID, "rating-submit").click()
+    state = wait_state(g, lambda x: x.execute_script(RATING_JS, room), lambda st: st["error"],
+                       "«Enviar» without stars said nothing")
+    assert state["error"] == "Elige de 1 a 5 estrellas." and state["form"], state
+    g.find_element(By.CSS_SELECTOR, '#rating-stars .rating-star[data-rating="4"]').click()
+    state = g.execute_script(RATING_JS, room)
+    assert [s["pressed"] for s in state["stars"]] == ["false", "false", "false", "true", "false"], state["stars"]
+    assert [s["on"] for s in state["stars"]] == [True, True, True, True, False], state["stars"]
+    assert state["error"] is None, state
+    g.find_element(By.ID, "rating-comment").send_keys(comment)
+    g.execute_script("document.getElementById('guest-rating').scrollIntoView({block: 'nearest'})")
+    ctx.shot("42-satisfaction.png", g)
+    g.find_element(By.ID, "rating-submit").click()
+    state = wait_state(g, lambda x: x.execute_script(RATING_JS, room),
+                       lambda st: st["thanks"] == "¡Gracias por tu calificación!", "no thanks after «Enviar»")
+    assert state["shown"] and not state["form"] and state["rated"] == "1", state
+    assert g.find_element(By.ID, "rating-thanks").is_displayed()
+
+    # A reload: the chat is still resolved, the card does not come back; the api refuses a second rating.
+    g.refresh()
+    wait_for(g, lambda x: x.find_element(By.ID, "chat-status").get_attribute("data-status") == "resolved",
+             "the reloaded guest page never said resolved")
+    wait_for(g, lambda x: bubble(x, "user", initial, "#guest-messages"), "the reloaded guest chat never loaded")
+    time.sleep(1)
+    state = g.execute_script(RATING_JS, room)
+    assert not state["shown"] and state["rated"] == "1", "the card came back after the reload: %r" % state
+    status, answer = http("POST", ctx.api + "/api/chat/rate/", {"chat_room_id": room, "rating": 2}, room_auth)
+    assert status == 409, "a second rating: %s %r" % (status, answer)
+
+    # Without the sessionStorage mark the card shows again; the server's 409 hides it and the room is remembered.
+    g.execute_script("sessionStorage.clear()")
+    g.refresh()
+    state = wait_state(g, lambda x: x.execute_script(RATING_JS, room), lambda st: st["shown"],
+                       "without the mark, the card did not show on a resolved chat", 20)
+    g.find_element(By.CSS_SELECTOR, '#rating-stars .rating-star[data-rating="5"]').click()
+    g.find_element(By.ID, "rating-submit").click()
+    state = wait_state(g, lambda x: x.execute_script(RATING_JS, room), lambda st: not st["shown"],
+                       "the card stayed after the server's 409")
+    assert state["rated"] == "1" and not state["thanks"] and state["error"] is None, state
+
+    # The api: one more response, a 4 with the comment for this ticket, counted for the admin who resolved it.
+    after = csat(ctx)
+    assert after["responses"] == before["responses"] + 1, (before, after)
+    assert after["asked"] >= before["asked"] + 1, (before, after)
+    assert after["distribution"][3] == before["distribution"][3] + 1, (before, after)
+    assert sum(after["distribution"]) == after["responses"], after
+    if before["responses"] == 0:
+        assert after["responses"] == 1 and after["average"] == 4, after
+    mine = [c for c in after["comments"] if c["ticket_id"] == ticket]
+    assert len(mine) == 1 and mine[0]["rating"] == 4 and mine[0]["comment"] == comment \
+        and mine[0]["agent"] == ADMIN_USER, mine
+    admin_row = next((a for a in after["per_agent"] if a["clave"] == ADMIN_USER), None)
+    assert admin_row and admin_row["responses"] >= 1, after["per_agent"]
+    user, password = "encuesta%s" % tag, "password-" + tag
+    status, _ = http("POST", ctx.api + "/api/agents/", {"username": user, "password": password, "first_name": "Eva"},
+                     ctx.admin())
+    assert status == 201, "create the technician: %s" % status
+    status, login = http("POST", ctx.api + "/api/auth/login/", {"username": user, "password": password})
+    assert status == 200, "the technician's login: %s %r" % (status, login)
+    status, answer = http("GET", ctx.api + "/api/csat", headers={"Authorization": "Token " + login["token"]})
+    assert status == 403, "a technician read the survey: %s %r" % (status, answer)
+
+    # The admin's «Indicadores»: the «Satisfacción» card says the same.
+    d = ctx.panel
+    panel_logged_in(ctx)
+    close_chat(ctx)
+    d.find_element(By.ID, "tab-btn-dashboard").click()
+    expected_avg = csat_average_text(after["average"])
+    card = wait_state(d, lambda x: x.execute_script(CSAT_CARD_JS),
+                      lambda st: st["shown"] and st["averageValue"] == expected_avg
+                      and any(c["text"] == comment for c in st["comments"]),
+                      "«Satisfacción» in «Indicadores» (wanted %r and %r)" % (expected_avg, comment))
+    assert card["title"].strip() == "Satisfacción · últimos 30 días", card
+    assert card["average"] == expected_avg + " / 5", card
+    assert card["responses"] == "%d / %d" % (after["responses"], after["asked"]), card
+    assert len(card["bars"]) == 5 and card["bars"][1].startswith("4 estrellas: %d (" % after["distribution"][3]), \
+        card["bars"]
+    assert [ADMIN_USER, str(admin_row["responses"]), csat_average_text(admin_row["average"]) + " / 5"] \
+        in card["agents"], card["agents"]
+    ours = next(c for c in card["comments"] if c["text"] == comment)
+    assert ours == {"ticket": "#%d" % ticket, "rating": "4/5", "stars": "4 de 5", "text": comment}, ours
+    if before["responses"] == 0:
+        assert card["averageValue"] == "4" and card["responses"].startswith("1 / "), card
+    assert icon_problems(d) == [], icon_problems(d)
+    d.find_element(By.ID, "tab-btn-tickets").click()
+
+    ctx.drain_console()
+    csp = ["%s: %s" % (k, e.get("message")) for k, v in ctx.console.items() for e in v[mark[k]:]
+           if "Content Security Policy" in (e.get("message") or "")]
+    assert csp == [], "CSP messages: %r" % csp
+
+
 TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_reply, test_04_escape_closes,
          test_05_xss, test_06_shift_enter_newline, test_07_guest_chat, test_08_bridge_down,
          test_09_xss_everywhere, test_11_late_snapshots_and_resync, test_12_send_file, test_13_reply,
@@ -4808,7 +5791,8 @@ TESTS = [test_01_login_and_tickets, test_02_chat_send, test_03_live_customer_rep
          test_21_date_separators, test_22_draft_survives_reload, test_23_desktop_notification, test_24_reconnect,
          test_25_emoji_picker, test_26_admin_template_used_by_agent, test_27_two_technicians_one_chat,
          test_10_content_security_policy, test_28_private_note, test_29_labels, test_30_audit_log,
-         test_31_webhooks, test_32_assignment_and_exports]
+         test_31_webhooks, test_32_assignment_and_exports, test_33_two_factor,
+         test_34_sla_and_hours, test_35_satisfaction]
 
 
 # ---------------------------------------------------------------------------------------------------- runner

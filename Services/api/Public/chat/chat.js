@@ -1,7 +1,8 @@
 /* Mostrador — chat de invitados (/chat/), flujo de la seed 002:
  * start_chat → complete_chat → chat (send_message, mensajes por WebSocket o consulta cada 5 s,
  * get_chat_status, user-notifications). Los datos se muestran con textContent/createElement.
- * Las fotos y archivos del chat se ven y se descargan con la credencial de la sala (chat/attachments.js). */
+ * Las fotos y archivos del chat se ven y se descargan con la credencial de la sala (chat/attachments.js); resuelto el
+ * chat, la encuesta de satisfacción (chat/rating.js). */
 import { api, errorText, isTransient, liveUrl } from '../lib/api.js';
 import { Conversation, PEOPLE, ROLE_LABEL, applyFrame, bindComposer, fromRoomMessage } from '../lib/conversation.js';
 import { $, showText } from '../lib/dom.js';
@@ -11,6 +12,7 @@ import { placeIcons } from '../lib/icons.js';
 import { LiveChannel, Typing, renderConnection } from '../lib/live-channel.js';
 import { toast } from '../lib/toast.js';
 import { GuestAttachments, setupLightbox } from './attachments.js';
+import { setupRating, updateRating } from './rating.js';
 import { Recaptcha } from './recaptcha.js';
 
 const KEYS = {
@@ -264,6 +266,7 @@ function leaveChat() {
   clearInterval(c.statusTimer);
   clearTimeout(c.notifTimer);
   c.files.forget();
+  updateRating(null);
 }
 
 function invalidRoom() {
@@ -347,6 +350,8 @@ function renderStatus(d) {
   else if (d.agent_assigned) text = 'Un agente te está atendiendo';
   else text = 'Esperando a un agente…';
   $('#chat-status-text').textContent = text;
+  // Resuelto: la encuesta de satisfacción (chat/rating.js), si esta sala no se calificó aún.
+  updateRating(room.id, d.status);
   if (d.status === 'closed') setClosed();
 }
 
@@ -376,6 +381,7 @@ function setClosed() {
   expectNotice(c, 'chat_closed');
   $('#chat-status').dataset.status = 'closed';
   $('#chat-status-text').textContent = 'El chat ha sido cerrado';
+  updateRating(room.id, 'closed');
   typing.reset();
   c.channel?.stop();
   c.channel = null;
@@ -444,6 +450,7 @@ function expectNotice(c, type) {
 async function init() {
   placeIcons();
   setupLightbox();
+  setupRating(roomApi);
   // Al dejar la página (no al guardarla en la caché de ida y vuelta), se liberan las fotos y archivos descargados.
   window.addEventListener('pagehide', (ev) => { if (!ev.persisted) chat?.files.forget(); });
   $('#start-form').addEventListener('submit', onStartSubmit);

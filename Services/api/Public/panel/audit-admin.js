@@ -1,8 +1,8 @@
 /* Mostrador (panel) — «Registro de auditoría», solo para administradores: quién hizo qué y cuándo (GET /api/audit),
  * lo más reciente primero, de 50 en 50. Filtros: usuario (`actor`), tipo de acción (la familia: `auth`, `ticket`,
- * `agent`, `label`, `template`, `message_template`, `webhook`, `export`, `settings`, `customer`), número de ticket
- * (`ticket`) y días locales desde/hasta (se envían como instantes: el servidor entiende un día suelto en UTC). El
- * servidor dice qué falla con 400 (un número de ticket o una fecha que no valen): su `detail` se muestra tal cual.
+ * `agent`, `label`, `template`, `message_template`, `webhook`, `export`, `settings`, `sla`, `customer`), número de
+ * ticket (`ticket`) y días locales desde/hasta (se envían como instantes: el servidor entiende un día suelto en UTC).
+ * El servidor dice qué falla con 400 (un número de ticket o una fecha que no valen): su `detail` se muestra tal cual.
  * Todo lo que hay en el registro lo escribió alguien (el usuario de un inicio de sesión fallido, el nombre de una
  * etiqueta): se muestra solo con textContent. Lo que hace el sistema solo (la asignación automática de un chat nuevo)
  * no tiene quién: «Sistema». */
@@ -24,6 +24,12 @@ export const ACTIONS = {
   'auth.login_failed': 'Intento de inicio de sesión fallido',
   'auth.login_blocked': 'Inicio de sesión bloqueado',
   'auth.logout': 'Cerró sesión',
+  'auth.login_2fa_failed': 'Código de verificación incorrecto al entrar',
+  'auth.2fa_enable': 'Activó la verificación en dos pasos',
+  'auth.2fa_disable': 'Desactivó la verificación en dos pasos',
+  'auth.2fa_reset': 'Restableció la verificación en dos pasos',
+  'agent.2fa_required': 'Cambió si se le exige la verificación en dos pasos',
+  'settings.two_factor': 'Cambió si se exige a todos la verificación en dos pasos',
   'ticket.take': 'Tomó el chat',
   'ticket.assign': 'Asignó el chat',
   'ticket.transfer': 'Transfirió el chat',
@@ -49,6 +55,10 @@ export const ACTIONS = {
   'export.tickets': 'Exportó tickets (CSV)',
   'export.dashboard': 'Exportó las cifras (CSV)',
   'settings.auto_assignment': 'Cambió la asignación automática',
+  'settings.business_hours': 'Cambió el horario de atención',
+  'sla.create': 'Creó una política de SLA',
+  'sla.update': 'Cambió una política de SLA',
+  'sla.delete': 'Eliminó una política de SLA',
   'customer.merge': 'Fusionó dos clientes',
 };
 
@@ -57,9 +67,11 @@ const DETAIL_KEYS = {
   de: 'De', a: 'A', usuario: 'Usuario', nombre: 'Nombre', rol: 'Rol', contraseña: 'Contraseña', activo: 'Activo',
   disponible: 'Disponible', email: 'Correo', especialidad: 'Especialidad', estado_anterior: 'Estado anterior',
   estado: 'Estado', color: 'Color', fusionado: 'Cliente fusionado', evidencia: 'Evidencia', tickets: 'Tickets',
+  // Verificación en dos pasos.
+  obligatoria: 'Exigida', obligatoria_para_todos: 'Exigida a todos',
   // Webhooks (solo el servidor de la URL: su consulta puede llevar un token), exportaciones, asignación automática.
   servidor: 'Servidor', eventos: 'Eventos', secreto: 'Secreto', since: 'Desde', until: 'Hasta', categoria: 'Categoría',
-  label: 'Etiqueta', activa: 'Activa', capacidad: 'Chats abiertos por técnico',
+  label: 'Etiqueta', activa: 'Activa', capacidad: 'Chats abiertos por técnico', zona: 'Zona horaria',
 };
 const ROLES = { admin: 'administrador', agent: 'técnico' };
 const YES_NO = { true: 'sí', false: 'no' };
@@ -94,6 +106,7 @@ function detailValue(entry, key, value) {
   const known = (map) => (Object.hasOwn(map, value) ? map[value] : value);
   if (key === 'rol') return known(ROLES);
   if (key === 'activo' || key === 'disponible' || key === 'activa') return known(YES_NO);
+  if (key === 'obligatoria' || key === 'obligatoria_para_todos') return known(YES_NO);
   // Los eventos de un webhook, con su nombre en español (los de webhooks-admin.js).
   if (key === 'eventos') {
     return value.split(',').filter(Boolean).map((code) => (code === '*' ? 'Todos' : eventLabel(code))).join(', ');
@@ -149,6 +162,7 @@ function target(entry) {
     case 'message_template': return h('span', { text: named('Mensaje listo', d.nombre) });
     case 'customer': return h('span', { text: 'Cliente #' + (entry.target_id || '') });
     case 'webhook': return h('span', { text: 'Webhook #' + (entry.target_id || '') });
+    case 'sla': return h('span', { text: named('Política de SLA', d.nombre) });
     case null: case undefined: case '': return h('span', { class: 'muted', text: '—' });
     default: return h('span', { text: entry.target_type + (entry.target_id ? ' #' + entry.target_id : '') });
   }

@@ -15,6 +15,7 @@ import { refreshAttach, resetChatFiles, setupChatFiles } from './chat-files.js';
 import { setupChatLabels } from './chat-labels.js';
 import { NOTE_PLACEHOLDER, isNoteMode, saveNote, setNoteMode, setupChatNotes } from './chat-notes.js';
 import { cancelReply, setupChatReply, startReply, takeReply } from './chat-reply.js';
+import { hideSla, refreshSla, showSla } from './chat-sla.js';
 import {
   BLOCKED_PLACEHOLDER, applyWindow, isWindowRefusal, noteCustomerMessages, noteRefusals, noteWindow, resetChatWindow,
   setupChatWindow, windowRefused,
@@ -32,7 +33,9 @@ import {
 import * as session from './session.js';
 import { renderTemplate } from './templates.js';
 import { openTemplatesAdmin } from './templates-admin.js';
-import { categoriaBadges, estadoBadge, loadTickets, remember, ticketById, ticketLabel } from './tickets.js';
+import {
+  categoriaBadges, estadoBadge, loadTickets, outOfHoursBadge, remember, ticketById, ticketLabel,
+} from './tickets.js';
 
 /** Estados de entrega que aún pueden cambiar: la consulta los vuelve a leer. */
 const TRACKED = new Set(['queued', 'retrying', 'waiting_bridge', 'sent', 'delivered']);
@@ -132,6 +135,7 @@ export async function openChat(ticketId, opener) {
   autoGrow(input);
   setConnMode('polling');
   updateHeader(c);
+  showSla(c); // los plazos de la política de SLA del ticket (panel/chat-sla.js)
   openDialog($('#chat-modal'), back);
   input.focus();
 
@@ -168,6 +172,7 @@ function closeChat() {
   setNoteMode(false); // cada chat empieza escribiendo al cliente
   resetChatWindow();
   hideParticipants();
+  hideSla();
   chat = null;
   typing.reset();
   c.channel?.stop();
@@ -196,7 +201,10 @@ function applyConversation(c, data) {
   c.ticket = data.ticket;
   remember(data.ticket);
   // El estado cambió (respondió el técnico o el cliente, se resolvió, se cerró): la lista también lo dice ya.
-  if (before && before !== data.ticket.estado) loadTickets({ silent: true });
+  if (before && before !== data.ticket.estado) {
+    loadTickets({ silent: true });
+    refreshSla(c); // una primera respuesta o una resolución pueden haber cumplido un plazo
+  }
   noteWindow(c, data.ventana_whatsapp, data.historial);
   updateHeader(c);
   onAdded(c, c.conv.merge(data.historial.map(fromConversation), true));
@@ -260,7 +268,9 @@ function updateHeader(c) {
   if (detalle) setLabel(equipo, 'laptop', truncate(detalle, 120));
   equipo.title = detalle;
   equipo.hidden = !detalle;
-  $('#chat-badges').replaceChildren(...(t.estado ? [estadoBadge(t.estado), categoriaBadges(t)] : []));
+  // «Fuera de horario»: el primer mensaje del cliente llegó fuera del horario de atención (panel/hours-admin.js).
+  $('#chat-badges').replaceChildren(...(t.estado ? [estadoBadge(t.estado), categoriaBadges(t)] : []),
+    ...(t.fuera_de_horario ? [outOfHoursBadge()] : []));
   // Las etiquetas del ticket (panel/labels.js); «Etiquetas» las cambia (panel/chat-labels.js).
   const etiquetas = Array.isArray(t.etiquetas) ? t.etiquetas : [];
   $('#chat-labels').replaceChildren(...etiquetas.map(labelChip));

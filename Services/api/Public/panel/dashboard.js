@@ -5,6 +5,7 @@ import { formatDay, formatDuration } from '../lib/format.js';
 import { icon } from '../lib/icons.js';
 import { chartJsBar, chartJsDoughnut, chartLibrary, destroyCharts, hBars, svgBarChart } from './charts.js';
 import { ESTADO_ORDER, estadoBadge, estadoLabel } from './estados.js';
+import { loadSatisfaction } from './satisfaction.js';
 
 const DAYS = 14;
 let timer = null;
@@ -37,6 +38,17 @@ function statesCard(counts) {
     h('h2', { id: 'ch-states', text: 'Tickets por estado · ahora' }), body);
 }
 
+/** «SLA incumplidos: primera respuesta N · resolución M»: los plazos vencidos en el periodo (por fecha de vencimiento). */
+function slaLine(breaches) {
+  const first = Number(breaches.first_response) || 0, resolution = Number(breaches.resolution) || 0;
+  return h('p', {
+    class: 'card sla-breaches', id: 'dashboard-sla', dataset: { total: first + resolution },
+    title: 'Plazos de las políticas de SLA que vencieron sin cumplirse en los últimos ' + DAYS + ' días',
+  }, icon('timer'), h('strong', { text: 'SLA incumplidos:' }),
+  ' primera respuesta ', h('span', { class: 'sla-breaches-count', dataset: { kind: 'first_response' }, text: String(first) }),
+  ' · resolución ', h('span', { class: 'sla-breaches-count', dataset: { kind: 'resolution' }, text: String(resolution) }));
+}
+
 export function showDashboard() {
   showing = true;
   loadDashboard();
@@ -52,9 +64,12 @@ export function hideDashboard() {
 
 /**
  * {tickets_per_day: [{date, count}], categories: {Hardware, Software, unknown},
- *  first_response: {average_seconds, median_seconds, per_day: [{date, average_seconds}]}}; un día por fecha.
+ *  first_response: {average_seconds, median_seconds, business_average_seconds, business_median_seconds (null con el
+ *  horario de atención desactivado), per_day: [{date, average_seconds}]}, sla_breaches: {first_response, resolution}};
+ *  un día por fecha.
  */
 export async function loadDashboard(silent) {
+  loadSatisfaction(silent); // «Satisfacción» (administradores), en su propia tarjeta: panel/satisfaction.js
   const box = $('#dashboard-content');
   // El refresco de cada minuto redibuja todo: el foco vuelve al mismo estado si estaba en uno.
   const focused = box.contains(document.activeElement) ? document.activeElement.closest('.state-count')?.dataset.estado : null;
@@ -77,14 +92,19 @@ export async function loadDashboard(silent) {
   const fr = d.first_response;
   const total = perDay.reduce((sum, x) => sum + x.count, 0);
 
-  const kpi = (label, value) => h('div', { class: 'card kpi' }, h('div', { class: 'kpi-label', text: label }), h('div', { class: 'kpi-value', text: value }));
+  // sub: una línea bajo la cifra (la misma medida en horario de atención, si el horario está activo).
+  const kpi = (label, value, sub) => h('div', { class: 'card kpi' }, h('div', { class: 'kpi-label', text: label }),
+    h('div', { class: 'kpi-value', text: value }), sub ? h('div', { class: 'kpi-sub', text: sub }) : null);
+  const business = (seconds) => (seconds === null || seconds === undefined ? null
+    : 'En horario de atención: ' + formatDuration(seconds));
   box.appendChild(h('div', { class: 'kpis' },
     kpi('Tickets (' + DAYS + ' días)', String(total)),
     kpi('Hardware', String(cats.Hardware)),
     kpi('Software', String(cats.Software)),
     kpi('Sin clasificar', String(cats.unknown)),
-    kpi('1ª respuesta · promedio', formatDuration(fr.average_seconds)),
-    kpi('1ª respuesta · mediana', formatDuration(fr.median_seconds))));
+    kpi('1ª respuesta · promedio', formatDuration(fr.average_seconds), business(fr.business_average_seconds)),
+    kpi('1ª respuesta · mediana', formatDuration(fr.median_seconds), business(fr.business_median_seconds))));
+  if (d.sla_breaches) box.appendChild(slaLine(d.sla_breaches));
   box.appendChild(statesCard(counts));
   if (focused) box.querySelector('.state-count[data-estado="' + focused + '"]')?.focus();
 

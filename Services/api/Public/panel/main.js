@@ -11,6 +11,7 @@ import { forgetAuditAdmin, setupAuditAdmin, showAuditEntry } from './audit-admin
 import { clearDrafts, forgetChats, openChat, setupChatPanel, showChat } from './chat-panel.js';
 import { hideDashboard, loadDashboard, setupDashboard, showDashboard } from './dashboard.js';
 import { setupDesktopNotify } from './desktop-notify.js';
+import { forgetHoursAdmin, setupHoursAdmin, showHoursEntry } from './hours-admin.js';
 import { closeAllDialogs, setupDialogs } from './dialogs.js';
 import { forgetExports, setupExports, showExportsEntry } from './exports.js';
 import { openHistory } from './history.js';
@@ -19,10 +20,14 @@ import { forgetLabelsAdmin, onLabelsEdited, setupLabelsAdmin, showLabelsEntry } 
 import { forgetMessagesAdmin, setupMessagesAdmin, showMessagesEntry } from './messages-admin.js';
 import { openNotify, setupNotify } from './notify.js';
 import { setupNotifications, startNotifications, stopNotifications } from './notifications.js';
+import { forgetSatisfaction } from './satisfaction.js';
+import { forgetSecurityAdmin, setupSecurityAdmin, showSecurityEntry } from './security-admin.js';
 import * as session from './session.js';
+import { forgetSlaAdmin, setupSlaAdmin, showSlaEntry } from './sla-admin.js';
 import { forgetTemplatesAdmin, setupTemplatesAdmin, showTemplatesEntry } from './templates-admin.js';
 import { forgetTemplates } from './templates.js';
 import { filterByEstado, loadTickets, setupTickets, startTickets, stopTickets } from './tickets.js';
+import { forgetTwoFactor, loginCode, setupTwoFactor, twoFactorLogin } from './two-factor.js';
 import { forgetWebhooksAdmin, setupWebhooksAdmin, showWebhooksEntry } from './webhooks-admin.js';
 
 const TABS = ['tickets', 'dashboard'];
@@ -47,7 +52,10 @@ function showApp() {
   showLabelsEntry(); // «Etiquetas» (el catálogo): también
   showAuditEntry(); // «Registro de auditoría»: también
   showWebhooksEntry(); // «Webhooks» salientes: también
+  showSecurityEntry(); // «Seguridad» (la verificación en dos pasos de los agentes): también
   showAssignmentEntry(); // «Asignación» automática de chats: también
+  showHoursEntry(); // «Horario» de atención y mensaje de ausencia: también
+  showSlaEntry(); // «SLA», las políticas de plazos: también
   showExportsEntry(); // «Exportar (CSV)» en Indicadores: también
   selectTab('tickets', false, false);
   startTickets();
@@ -70,8 +78,13 @@ function logoutLocal(message) {
   forgetLabelsAdmin();
   forgetAuditAdmin();
   forgetWebhooksAdmin();
+  forgetSecurityAdmin();
+  forgetTwoFactor();
   forgetAssignmentAdmin();
+  forgetHoursAdmin();
+  forgetSlaAdmin();
   forgetExports();
+  forgetSatisfaction();
   forgetLabels();
   showLogin(message);
 }
@@ -87,12 +100,22 @@ async function onLoginSubmit(ev) {
     (username ? $('#password') : $('#username')).focus();
     return;
   }
+  // El código de verificación en dos pasos, si el servidor ya lo pidió (panel/two-factor.js).
+  const otp = loginCode();
+  if (otp === '') {
+    showText(err, 'Escribe el código de verificación.');
+    $('#otp').focus();
+    return;
+  }
+  const body = otp ? { username, password, otp } : { username, password };
   const btn = $('#login-submit');
   btn.disabled = true;
   btn.textContent = 'Entrando…';
-  const res = await api('/api/auth/login/', { method: 'POST', body: { username, password }, auth: false, handle401: false });
+  const res = await api('/api/auth/login/', { method: 'POST', body, auth: false, handle401: false });
   btn.disabled = false;
   btn.textContent = 'Entrar';
+  // Verificación en dos pasos: pedir el código, o activarla antes de entrar.
+  if (twoFactorLogin(res, { username, otp })) return;
   if (res.ok) {
     session.begin(res.data);
     $('#password').value = '';
@@ -154,7 +177,11 @@ function init() {
   // Un ticket del registro de auditoría: su chat, encima del registro (al cerrarlo se vuelve a él).
   setupAuditAdmin({ openTicket: (id, from) => openChat(id, from) });
   setupWebhooksAdmin();
+  setupSecurityAdmin();
+  setupTwoFactor();
   setupAssignmentAdmin();
+  setupHoursAdmin();
+  setupSlaAdmin();
   setupExports();
   // Una etiqueta renombrada, recoloreada o borrada: las filas de la lista la muestran como quedó.
   onLabelsEdited(() => loadTickets({ silent: true }));

@@ -39,6 +39,14 @@ export function categoriaBadge(categoria) {
   return h('span', { class: 'badge ' + c.cls, text: c.label });
 }
 
+/** «Fuera de horario»: el primer mensaje del cliente llegó fuera del horario de atención (`fuera_de_horario`). */
+export function outOfHoursBadge() {
+  return h('span', {
+    class: 'badge badge-out-of-hours', title: 'El cliente escribió por primera vez fuera del horario de atención',
+    text: 'Fuera de horario',
+  });
+}
+
 export function categoriaBadges(t) {
   const c = CATEGORIAS[t.categoria] || CATEGORIAS.unknown;
   const title = t.confianza !== null ? 'Confianza ' + Math.round(t.confianza * 100) + '%' : 'Aún sin clasificación automática';
@@ -99,7 +107,8 @@ function buildRow(t) {
       t.equipo ? h('span', { class: 'desc-equipo', title: t.equipo }, withIcon('laptop', truncate(t.equipo, 60))) : null)),
     // La categoría del clasificador y, aparte, las etiquetas que le pusieron los técnicos.
     cell('Categoría', 'cell-cat', categoriaBadges(t), labelChips(t.etiquetas, 'row-labels')),
-    cell('Estado', 'cell-estado', estadoBadge(t.estado)),
+    cell('Estado', 'cell-estado', t.fuera_de_horario
+      ? h('span', { class: 'badge-stack' }, estadoBadge(t.estado), outOfHoursBadge()) : estadoBadge(t.estado)),
     cell('Última actividad', 'cell-time',
       h('time', { datetime: last || '', title: formatFull(last), dataset: { rel: last || '' }, text: relativeTime(last) })),
     cell('Acciones', 'cell-actions', h('div', { class: 'row-actions' },
