@@ -13,11 +13,11 @@ struct OutboundWebhookFlowTests {
             let admin = try await system.login(MostradorSystem.adminUser, MostradorSystem.adminPassword)
             let receiver = try await FakeWebhookReceiver(secret: "secreto-del-receptor-1")
             defer { Task { await receiver.stop() } }
-            // A second receiver that is down (nothing listens on its port) until the event has been tried.
-            let absent = try await FakeWebhookReceiver(secret: "secreto-del-receptor-2")
+            // A second receiver that is down: its port is held without listening, so connections are refused and no
+            // other test is given it, until it comes back on that port.
+            let absent = try PortReservation()
             let absentPort = absent.port
-            let absentURL = absent.url
-            await absent.stop()
+            let absentURL = "http://127.0.0.1:\(absentPort)/hooks"
 
             let created = try await system.call(
                 "POST", "/api/webhooks", authorization: admin,
@@ -66,6 +66,7 @@ struct OutboundWebhookFlowTests {
                     ).list()
                     return (log?.first?["attempts"] as? Int ?? 0) >= 1
                 })
+            absent.release()
             let back = try await FakeWebhookReceiver(secret: "secreto-del-receptor-2", port: absentPort)
             defer { Task { await back.stop() } }
             #expect(await eventually(timeout: .seconds(30)) { back.requests.count == 1 })

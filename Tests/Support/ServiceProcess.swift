@@ -95,9 +95,38 @@ enum ChildProcesses {
 
 /// A TCP port nobody listens on right now.
 public func freePort() throws -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
-    defer { close(descriptor) }
+    let reservation = try PortReservation()
+    defer { reservation.release() }
+    return reservation.port
+}
+
+/// A local TCP port held (bound, not listening) until `release()`: connections to it are refused, and no other
+/// process or test is given it meanwhile — a receiver that is down and comes back on its own port.
+public final class PortReservation: Sendable {
+    public let port: Int
+    private let descriptor: Int32
+
+    public init() throws {
+        let (descriptor, port) = try Self.bindAnyPort()
+        self.descriptor = descriptor
+        self.port = port
+    }
+
+    public func release() { close(descriptor) }
+
+    private static func bindAnyPort() throws -> (Int32, Int) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+        do {
+            return (descriptor, try bound(descriptor))
+        } catch {
+            close(descriptor)
+            throw error
+        }
+    }
+}
+
+private func bound(_ descriptor: Int32) throws -> Int {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
