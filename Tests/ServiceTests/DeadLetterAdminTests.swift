@@ -98,8 +98,12 @@ struct DeadLetterAdminTests {
         #expect(shown.contains("motivo:         modelo no disponible"), "\(shown)")
         #expect(shown.contains("  x-mostrador-queue: classifier.tickets"))
         #expect(shown.contains("\"description\" : \"no enciende\""))
-        // Looking leaves them where they are.
-        #expect(try await connection.queueDepth(MostradorTopology.deadLetterQueue).messages == 2)
+        // Looking leaves them where they are. The command read them without acking and closed its
+        // channel; a quorum queue makes them ready again a moment later, so wait for that.
+        #expect(
+            await eventually(timeout: .seconds(10)) {
+                (try? await connection.queueDepth(MostradorTopology.deadLetterQueue))?.messages == 2
+            })
 
         await consumer.fix()
         let redriven = try await Self.admin(["dead-letters", "redrive", first.uuidString], url: url)
