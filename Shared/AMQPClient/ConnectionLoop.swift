@@ -22,6 +22,10 @@ final class ConnectionLoop {
     private var metrics: AMQPMetrics { engine.metrics }
 
     private var connection: amqp_connection_state_t?
+    /// The node connected to, or tried next: one of `configuration.endpoints`, from a random one so that the clients
+    /// of a cluster spread over its nodes, moving on to the next after a failed attempt or a lost connection.
+    private var endpointIndex = 0
+    private var endpoint: AMQPEndpoint { configuration.endpoints[endpointIndex % configuration.endpoints.count] }
     private var generation: UInt64 = 0
     private var reconnectAttempt = 0
     private var heartbeat = 0
@@ -77,6 +81,7 @@ final class ConnectionLoop {
 
     init(engine: AMQPEngine) {
         self.engine = engine
+        endpointIndex = Int.random(in: 0..<max(engine.configuration.endpoints.count, 1))
     }
 
     func run() {
@@ -169,15 +174,21 @@ final class ConnectionLoop {
             engine.setState(.ready)
             logger.info(
                 "AMQP connection ready",
-                metadata: ["url": "\(configuration.redactedURL)", "generation": "\(generation)"]
+                metadata: ["url": "\(configuration.redactedURL(endpoint))", "generation": "\(generation)"]
             )
         } catch {
             reconnectAttempt += 1
-            let delay = backoff(attempt: reconnectAttempt)
+            let failed = endpoint
+            endpointIndex += 1
+            // Every node is tried at each backoff level: with three nodes, attempts 1–3 wait the least.
+            let nodes = configuration.endpoints.count
+            let delay = backoff(attempt: (reconnectAttempt - 1) / nodes + 1)
             engine.setState(.reconnecting(attempt: reconnectAttempt, reason: "\(error)"))
             logger.warning(
                 "AMQP connection failed, retrying",
-                metadata: ["error": "\(error)", "attempt": "\(reconnectAttempt)", "retry_in": "\(delay)"]
+                metadata: [
+                    "error": "\(error)", "node": "\(failed)", "attempt": "\(reconnectAttempt)", "retry_in": "\(delay)",
+                ]
             )
             var until = ContinuousClock.now + delay
             if let shutdownDeadline { until = min(until, shutdownDeadline) }
@@ -208,7 +219,7 @@ final class ConnectionLoop {
         amqp_set_handshake_timeout(state, &operationTimeout)
         amqp_set_rpc_timeout(state, &operationTimeout)
         var timeout = mostrador_timeval(Int(configuration.connectTimeout.milliseconds * 1000))
-        let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout)
+        let status = amqp_socket_open_noblock(socket, endpoint.host, Int32(endpoint.port), &timeout)
         guard status == AMQP_STATUS_OK.rawValue else { throw .library(status, during: "connect") }
         let tuned = mostrador_socket_tune(
             amqp_socket_get_sockfd(socket), Int32(configuration.operationTimeout.milliseconds),
@@ -801,9 +812,13 @@ final class ConnectionLoop {
     // MARK: Failure and shutdown
 
     private func connectionLost(_ error: AMQPError) {
-        logger.warning("AMQP connection lost", metadata: ["error": "\(error)", "unconfirmed": "\(unconfirmed.count)"])
+        logger.warning(
+            "AMQP connection lost",
+            metadata: ["error": "\(error)", "node": "\(endpoint)", "unconfirmed": "\(unconfirmed.count)"])
         if let connection { amqp_destroy_connection(connection) }
         connection = nil
+        // The node may be gone: the next attempt goes to the next one (the same one when there is only one).
+        endpointIndex += 1
         // Everything not confirmed goes out again, in its original order, on the next connection.
         for inFlight in unconfirmed.reversed() { pending.prepend(inFlight.request) }
         unconfirmed.removeAll()

@@ -33,6 +33,38 @@ import Testing
         }
     }
 
+    @Test func aClusterIsACommaSeparatedListOfNodes() throws {
+        let configuration = try AMQPConfiguration(
+            url: "amqp://ana:a%2Cb@rabbit-1:5700,rabbit-2,[::1]:5702/soporte")
+        #expect(
+            configuration.endpoints == [
+                AMQPEndpoint(host: "rabbit-1", port: 5700), AMQPEndpoint(host: "rabbit-2", port: 5672),
+                AMQPEndpoint(host: "::1", port: 5702),
+            ])
+        #expect(configuration.user == "ana")
+        #expect(configuration.password == "a,b")
+        #expect(configuration.virtualHost == "soporte")
+        #expect(configuration.redactedURL == "amqp://ana:***@rabbit-1:5700,rabbit-2:5672,[::1]:5702/soporte")
+        #expect(configuration.redactedURL(configuration.endpoints[1]) == "amqp://ana:***@rabbit-2:5672/soporte")
+        // One node: the first is the only one.
+        #expect(try AMQPConfiguration(url: "amqp://h:1/%2F").endpoints == [AMQPEndpoint(host: "h", port: 1)])
+    }
+
+    @Test(arguments: ["amqp://ana:pw@h1:1,,h3:3/v", "amqp://ana:pw@h1:1,:2/v", "amqp://ana:pw@h1:x/v", "amqp://,/"])
+    func aListWithAnEmptyOrBadNodeIsRefused(_ url: String) {
+        #expect(throws: AMQPError.self) { try AMQPConfiguration(url: url) }
+    }
+
+    @Test func aBadClusterURLsErrorHidesThePassword() {
+        do {
+            _ = try AMQPConfiguration(url: "amqp://ana:topsecret@h1:1,h2:notaport/v")
+            Issue.record("expected an error")
+        } catch {
+            #expect(!"\(error)".contains("topsecret"), "\(error)")
+            #expect("\(error)".contains("ana:***@h1:1,h2:notaport"), "\(error)")
+        }
+    }
+
     @Test func retryLevelsDoubleFromOneSecondToAFiveMinuteCap() {
         let levels = AMQPRetryLevels.doubling()
         #expect(levels.first == .seconds(1))

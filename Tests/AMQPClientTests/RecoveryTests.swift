@@ -42,6 +42,25 @@ struct RecoveryTests {
         }
     }
 
+    @Test func aNodeThatRefusesIsPassedOverForTheNextOneInTheList() async throws {
+        let vhost = try await TestBroker.shared().freshVirtualHost()
+        let work = WorkTopology()
+        // Port 1 on loopback refuses at once: two dead nodes around the live one, whichever node a client starts at.
+        let dead = AMQPEndpoint(host: "127.0.0.1", port: 1)
+        for round in 0..<4 {
+            var configuration = vhost
+            configuration.endpoints = [dead, vhost.endpoints[0], dead]
+            configuration.connectionName += "-\(round)"
+            try await withConnection(configuration, topology: work.topology) { connection in
+                try await connection.publish(work.message("m\(round)"))
+            }
+        }
+        try await withConnection(vhost, topology: work.topology) { connection in
+            let depth = try await connection.queueDepth(work.queue)
+            #expect(depth.messages == 4)
+        }
+    }
+
     @Test func brokerStopAndStartMidStreamLosesNothingConfirmed() async throws {
         try await TestBroker.withDedicated { broker in
             let configuration = try await broker.configuration
