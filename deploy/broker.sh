@@ -2,13 +2,17 @@
 # deploy/broker.sh — run an isolated RabbitMQ 3.10 broker (Debian `rabbitmq-server`)
 # without systemd: own AMQP port, own Erlang distribution port, own epmd, own data dir.
 #
-#   deploy/broker.sh start  [--dir DIR] [--port PORT|auto] [--name NODE] [--fresh]
+#   deploy/broker.sh start  [--dir DIR] [--port PORT|auto] [--name NODE] [--fresh] [--join DIR2]
 #   deploy/broker.sh stop   [--dir DIR]
 #   deploy/broker.sh kill   [--dir DIR]          # SIGKILL the broker (fault injection)
 #   deploy/broker.sh url    [--dir DIR]
 #   deploy/broker.sh status [--dir DIR]
 #   deploy/broker.sh ctl    [--dir DIR] -- RABBITMQCTL-ARGS...
+#   deploy/broker.sh cluster start|stop|url [--dir DIR] [--nodes N]   # N nodes (default 3) in DIR/node1..N
 #
+# --join DIR2: this node shares the epmd and the Erlang cookie of the broker in DIR2 and, on its first start, joins
+# that broker's cluster. `cluster start` prints one URL naming every node (amqp://guest:guest@127.0.0.1:P1,…/%2F);
+# each node is an ordinary broker dir, so `kill --dir DIR/node2` and `start --dir DIR/node2` act on one node.
 # stdout carries only the answer (URL, "running"/"stopped", rabbitmqctl output);
 # everything else goes to stderr. Processes are only ever signalled by PID read from
 # files in DIR, after checking that the PID's command line names DIR.
@@ -32,7 +36,7 @@ log() { printf 'broker.sh: %s\n' "$*" >&2; }
 die() { local rc=$1; shift; log "error: $*"; exit "$rc"; }
 
 usage() {
-    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 }
 
 # Nothing from the caller's environment may redirect the broker elsewhere.
@@ -46,12 +50,17 @@ CMD=${1:-}
 [ $# -gt 0 ] && shift
 case $CMD in
     start | stop | kill | url | status | ctl) ;;
+    cluster)
+        CLUSTER_CMD=${1:-}
+        [ $# -gt 0 ] && shift
+        case $CLUSTER_CMD in start | stop | url) ;; *) usage; die 2 "cluster needs start, stop or url" ;; esac
+        ;;
     -h | --help | help) usage; exit 0 ;;
     '') usage; exit 2 ;;
     *) usage; die 2 "unknown command '$CMD'" ;;
 esac
 
-DIR_OPT="" PORT_OPT="" NAME_OPT="" FRESH=0
+DIR_OPT="" PORT_OPT="" NAME_OPT="" FRESH=0 JOIN_OPT="" NODES_OPT=3
 CTL_ARGS=()
 need_val() { if [ $# -lt 2 ] || [ -z "$2" ]; then die 2 "option $1 needs a value"; fi; }
 while [ $# -gt 0 ]; do
@@ -63,6 +72,10 @@ while [ $# -gt 0 ]; do
         --name) need_val "$@"; NAME_OPT=$2; shift 2 ;;
         --name=*) NAME_OPT=${1#*=}; shift ;;
         --fresh) FRESH=1; shift ;;
+        --join) need_val "$@"; JOIN_OPT=$2; shift 2 ;;
+        --join=*) JOIN_OPT=${1#*=}; shift ;;
+        --nodes) need_val "$@"; NODES_OPT=$2; shift 2 ;;
+        --nodes=*) NODES_OPT=${1#*=}; shift ;;
         -h | --help) usage; exit 0 ;;
         --) shift; CTL_ARGS=("$@"); break ;;
         *)
@@ -71,9 +84,10 @@ while [ $# -gt 0 ]; do
             ;;
     esac
 done
-if [ "$CMD" != start ] && { [ -n "$PORT_OPT" ] || [ -n "$NAME_OPT" ] || [ $FRESH = 1 ]; }; then
-    die 2 "--port/--name/--fresh only apply to 'start'"
+if [ "$CMD" != start ] && { [ -n "$PORT_OPT" ] || [ -n "$NAME_OPT" ] || [ $FRESH = 1 ] || [ -n "$JOIN_OPT" ]; }; then
+    die 2 "--port/--name/--fresh/--join only apply to 'start'"
 fi
+[[ $NODES_OPT =~ ^[1-9]$ ]] || die 2 "--nodes takes 1 to 9"
 
 if [ "$CMD" = start ]; then
     _p=${PORT_OPT:-${MOSTRADOR_BROKER_PORT:-}}
@@ -84,7 +98,11 @@ if [ "$CMD" = start ]; then
     unset _p
 fi
 
-D=${DIR_OPT:-${MOSTRADOR_BROKER_DIR:-$REPO_DIR/.run/broker}}
+if [ "$CMD" = cluster ]; then
+    D=${DIR_OPT:-$REPO_DIR/.run/cluster}
+else
+    D=${DIR_OPT:-${MOSTRADOR_BROKER_DIR:-$REPO_DIR/.run/broker}}
+fi
 D=$(realpath -m -- "$D")
 case $D in *[[:space:]]*) die 2 "broker dir must not contain whitespace: '$D'" ;; esac
 
@@ -426,9 +444,27 @@ cmd_start() {
         rm -rf "$D/mnesia" "$D/log"
     fi
 
+    # Joining: the other broker's epmd (so the nodes find each other) and cookie (so they trust each other).
+    local join_dir="" join_epmd="" join_name="" fresh_node=0
+    if [ -n "$JOIN_OPT" ]; then
+        join_dir=$(realpath -m -- "$JOIN_OPT")
+        [ "$join_dir" != "$D" ] || die 2 "a broker cannot join itself"
+        [ -f "$join_dir/broker.env" ] || die 1 "no broker in $join_dir to join (start it first)"
+        join_epmd=$(. "$join_dir/broker.env" && echo "$EPMD_PORT")
+        join_name=$(. "$join_dir/broker.env" && echo "$NODENAME")
+        [ "$join_name" != "$name" ] || die 2 "the node to join is also called $name: give this one --name"
+    fi
+    if [ -z "$(ls -A "$D/mnesia" 2>/dev/null)" ]; then fresh_node=1; fi
+
     B_NODENAME=$name
     choose_ports "$rec_port" "$rec_dist" "$rec_epmd"
+    if [ -n "$join_epmd" ]; then B_EPMD_PORT=$join_epmd; fi
     write_env
+    if [ -n "$join_dir" ] && [ ! -s "$D/home/.erlang.cookie" ]; then
+        mkdir -p "$D/home"
+        chmod 700 "$D/home"
+        (umask 077 && cp "$join_dir/home/.erlang.cookie" "$D/home/.erlang.cookie")
+    fi
     write_config
     rabbit_env
 
@@ -465,6 +501,16 @@ cmd_start() {
     wait "$waiter" || rc=$?
 
     if [ $rc = 0 ] && pid_alive "$launcher" && port_listening "$B_PORT"; then
+        if [ -n "$join_dir" ] && [ $fresh_node = 1 ]; then
+            log "joining the cluster of $join_name"
+            if ! { ctl -q stop_app && ctl -q join_cluster "$join_name" && ctl -q start_app &&
+                ctl -q await_startup; } </dev/null >&2; then
+                log "could not join $join_name"
+                dump_logs
+                cmd_stop
+                exit 1
+            fi
+        fi
         t1=$(date +%s%N)
         log "broker ready in $(((t1 - t0) / 1000000)) ms (pid $(beam_pid || echo '?'))"
         echo "$B_URL"
@@ -546,6 +592,47 @@ cmd_ctl() {
     load_env || die 1 "no broker.env in $D (run 'start' first)"
     rabbit_env
     exec "$RMQ_BIN/rabbitmqctl" "${CTL_ARGS[@]}"
+}
+
+# ---------------------------------------------------------------- a cluster of brokers on this machine
+cluster_url() {
+    local i hosts="" port
+    for i in $(seq 1 "$NODES_OPT"); do
+        [ -f "$D/node$i/broker.env" ] || break
+        port=$(. "$D/node$i/broker.env" && echo "$PORT")
+        hosts+=${hosts:+,}127.0.0.1:$port
+    done
+    [ -n "$hosts" ] || die 1 "no cluster in $D (run 'cluster start' first)"
+    echo "amqp://guest:guest@$hosts/%2F"
+}
+
+cmd_cluster() {
+    local self=$SCRIPT_DIR/broker.sh i
+    case $CLUSTER_CMD in
+        start)
+            mkdir -p "$D"
+            "$self" start --dir "$D/node1" --name mostrador-1 --port auto >/dev/null
+            for i in $(seq 2 "$NODES_OPT"); do
+                if [ -f "$D/node$i/broker.env" ]; then
+                    "$self" start --dir "$D/node$i" --port auto >/dev/null
+                else
+                    "$self" start --dir "$D/node$i" --name "mostrador-$i" --port auto --join "$D/node1" >/dev/null
+                fi
+            done
+            local running
+            running=$("$self" ctl --dir "$D/node1" -- -q eval 'length(rabbit_nodes:all_running()).' </dev/null)
+            [ "$running" = "$NODES_OPT" ] || die 1 "the cluster in $D runs ${running:-no} nodes of $NODES_OPT"
+            log "cluster of $NODES_OPT nodes running in $D"
+            cluster_url
+            ;;
+        stop)
+            for i in $(seq "$NODES_OPT" -1 1); do
+                [ -d "$D/node$i" ] && "$self" stop --dir "$D/node$i"
+            done
+            return 0
+            ;;
+        url) cluster_url ;;
+    esac
 }
 
 "cmd_$CMD"

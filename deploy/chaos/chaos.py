@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bridge as bridge_module  # noqa: E402
 from system import (  # noqa: E402
-    REPO, SERVICES, Broker, Service, Supervisor, free_port, http_request, install_signal_handlers, log)
+    REPO, SERVICES, Broker, Cluster, Service, Supervisor, free_port, http_request, install_signal_handlers, log)
 
 PENDING_STATUSES = ("queued", "retrying", "waiting_bridge")
 RELAY_TIMEOUT_SECONDS = 5.0
@@ -51,12 +51,13 @@ def is_work_queue(name):
 
 
 class Scenario:
-    def __init__(self, name, description, inject, ci=True, quiesce_timeout=None):
+    def __init__(self, name, description, inject, ci=True, quiesce_timeout=None, broker="any"):
         self.name = name
         self.description = description
         self.inject = inject  # inject(run) -> None: one round of the fault, healed before returning
         self.ci = ci
         self.quiesce_timeout = quiesce_timeout
+        self.broker = broker  # "any", "single" (faults of the whole broker) or "cluster" (needs --cluster)
 
 
 def kill_service(name):
@@ -189,6 +190,40 @@ def stop_with_broker_down(run):
     run.event("ready", "all", "services started again")
 
 
+def kill_busiest_node(run):
+    """SIGKILL the cluster node that holds most of the services' connections, under traffic; the services must move
+    to the other nodes (their URL names all three) and the quorum queues keep their majority; then the node comes
+    back and rejoins."""
+    cluster = run.broker
+    before = cluster.connections_per_node(run.vhost)
+    number = max(before, key=before.get) if before else 1
+    victim = cluster.nodes[number - 1]
+    total = sum(before.values())
+    run.event("kill", f"rabbitmq-node{number}",
+              f"SIGKILL node {number} of {len(cluster.nodes)}, which held {before.get(number, 0)} of the {total} "
+              f"service connections ({before})")
+    killed = time.monotonic()
+    cluster.kill_node(victim)
+    deadline = killed + 60
+    moved = None
+    while time.monotonic() < deadline:
+        now = cluster.connections_per_node(run.vhost)
+        if now.get(number, 0) == 0 and sum(now.values()) >= total and all(s.ready() for s in run.services.values()):
+            moved = time.monotonic() - killed
+            break
+        time.sleep(0.2)
+    if moved is None:
+        run.event("not-ready", "services", f"not all back on the surviving nodes 60 s after the kill "
+                  f"({cluster.connections_per_node(run.vhost)})")
+    else:
+        run.event("ready", "services", f"every service connection on the surviving nodes {moved:.1f} s after the "
+                  f"kill ({cluster.connections_per_node(run.vhost)})")
+        run.node_failover_seconds.append(round(moved, 2))
+    time.sleep(random.uniform(3.0, 5.0))  # traffic on two nodes
+    cluster.start_node(victim)
+    run.event("restart", f"rabbitmq-node{number}", f"node {number} started again and rejoined")
+
+
 def nothing(run):
     run.event("none", "-", "no fault (baseline)")
     time.sleep(1)
@@ -202,9 +237,11 @@ SCENARIOS = [
              "resends the parked messages (R1)", kill_relay_while_resending),
     Scenario("kill-notifier", "SIGKILL the notifier, restart it", kill_service("notifier")),
     Scenario("kill-classifier", "SIGKILL the classifier, restart it", kill_service("classifier")),
-    Scenario("kill-broker", "SIGKILL RabbitMQ, start it again", kill_broker),
+    Scenario("kill-broker", "SIGKILL RabbitMQ, start it again", kill_broker, broker="single"),
     Scenario("stop-broker-down", "SIGKILL RabbitMQ, SIGTERM every service while it is gone (each must stop "
-             "within 30 s), start everything again (R4)", stop_with_broker_down),
+             "within 30 s), start everything again (R4)", stop_with_broker_down, broker="single"),
+    Scenario("kill-node", "3-node cluster (--cluster): SIGKILL the node holding most service connections under "
+             "traffic, restart it after a few seconds", kill_busiest_node, broker="cluster"),
     Scenario("bridge-down", "the bridge refuses connections for 8 s", bridge_phases([("down", 8.0, None)]), ci=False),
     Scenario("bridge-slow", "the bridge answers after 7 s (past the relay's 5 s timeout) for 8 s",
              bridge_phases([("slow", 8.0, {"slow_seconds": 7.0})]), ci=False),
@@ -217,7 +254,7 @@ SCENARIOS = [
              "5-minute ceiling: long runs only)",
              bridge_phases([("ratelimit", 3.0, {"retry_after_values": bridge_module.HUGE_RETRY_AFTER})]),
              ci=False, quiesce_timeout=420),
-    Scenario("memory-alarm", "broker memory alarm for 10 s (publishers blocked)", memory_alarm),
+    Scenario("memory-alarm", "broker memory alarm for 10 s (publishers blocked)", memory_alarm, broker="single"),
     Scenario("freeze-api", "SIGSTOP the api for 10 s, then SIGCONT", freeze_api),
     Scenario("lock-db", "the api's SQLite file held with BEGIN EXCLUSIVE for 15 s", lock_database),
 ]
@@ -269,6 +306,7 @@ class ScenarioRun:
         self.events_lock = threading.Lock()
         self.crashes = []
         self.hangs = []
+        self.node_failover_seconds = []
         self.services = {}
         self.bridge = None
         self.token = None
@@ -759,6 +797,7 @@ class ScenarioRun:
             "reordered": reordered,
             "crashes": self.crashes,
             "hangs": self.hangs,
+            "node_failover_seconds": self.node_failover_seconds,
             "notices": {"delivered": sum(notices.values()), "distinct": len(notices),
                         "repeated": {k: n for k, n in notices.items() if n > 1}},
             "tickets": tickets_total,
@@ -936,8 +975,12 @@ class Harness:
         log(f"run folder: {self.run_dir}")
         self.prepare_binaries()
         self.prepare_classifier_model()
-        self.broker = Broker(os.path.join(self.run_dir, "broker"))
-        log("starting RabbitMQ (deploy/broker.sh start --port auto)")
+        if self.args.cluster:
+            self.broker = Cluster(os.path.join(self.run_dir, "cluster"))
+            log("starting a 3-node RabbitMQ cluster (deploy/broker.sh cluster start)")
+        else:
+            self.broker = Broker(os.path.join(self.run_dir, "broker"))
+            log("starting RabbitMQ (deploy/broker.sh start --port auto)")
         self.broker.start()
         log(f"broker: {self.broker.url}")
         per_scenario = max(10, self.args.messages // len(scenarios))
@@ -1088,12 +1131,14 @@ def main():
     parser.add_argument("--give-up", type=float, default=None, help="seconds to keep retrying one message")
     parser.add_argument("--quiesce-timeout", type=float, default=None, help="seconds to wait for the system to settle")
     parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for every service")
+    parser.add_argument("--cluster", action="store_true",
+                        help="a 3-node RabbitMQ cluster instead of one broker (scenarios that fit a cluster)")
     parser.add_argument("--keep-vhosts", action="store_true", help="keep each scenario's virtual host (evidence)")
     args = parser.parse_args()
 
     if args.list:
         for scenario in SCENARIOS:
-            print(f"{scenario.name:18} {'ci ' if scenario.ci else 'long'}  {scenario.description}")
+            print(f"{scenario.name:20} {'ci ' if scenario.ci else 'long'}  {scenario.description}")
         return 0
     long_run = not args.ci and (args.messages or 0) >= 5000
     if args.messages is None:
@@ -1114,12 +1159,17 @@ def main():
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; see --list")
+    fits = "cluster" if args.cluster else "single"
     if names:
         scenarios = [BY_NAME[n] for n in names]
+        wrong = [s.name for s in scenarios if s.broker not in ("any", fits)]
+        if wrong:
+            parser.error(f"{', '.join(wrong)} need{'s' if len(wrong) == 1 else ''} "
+                         f"{'one broker (no --cluster)' if args.cluster else '--cluster'}")
     elif args.ci:
-        scenarios = [s for s in SCENARIOS if s.ci]
+        scenarios = [s for s in SCENARIOS if s.ci and s.broker in ("any", fits)]
     else:
-        scenarios = list(SCENARIOS) if long_run else [s for s in SCENARIOS if s.ci]
+        scenarios = [s for s in SCENARIOS if (long_run or s.ci) and s.broker in ("any", fits)]
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     random.seed(seed)
 

@@ -223,6 +223,106 @@ class Broker:
         return depths
 
 
+class Cluster:
+    """RabbitMQ nodes clustered on this machine (`deploy/broker.sh cluster`), each an ordinary broker dir
+    (`node1`…): services get one URL naming every node; broker questions go to the first node that is up."""
+
+    def __init__(self, directory, nodes=3):
+        self.directory = directory
+        self.nodes = [Broker(os.path.join(directory, f"node{i}")) for i in range(1, nodes + 1)]
+        self.down = set()
+        self.url = None
+        self.log_path = os.path.join(directory, "broker-sh.log")
+
+    def _run(self, *args, timeout=600):
+        os.makedirs(self.directory, exist_ok=True)
+        with open(self.log_path, "a") as err:
+            result = subprocess.run(
+                [BROKER_SH, "cluster", *args, "--dir", self.directory, "--nodes", str(len(self.nodes))],
+                stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            raise RuntimeError(f"broker.sh cluster {' '.join(args)} failed (rc {result.returncode}); "
+                               f"see {self.log_path}")
+        return result.stdout.strip()
+
+    def start(self):
+        with REGISTRY.lock:
+            REGISTRY.brokers.add(self)
+        for node in self.nodes:
+            node._enable_management()
+        self.url = self._run("start")
+        for node in self.nodes:
+            node.url = node._run("url", "--dir", node.directory).stdout.strip()
+            node.port = int(urllib.parse.urlsplit(node.url).port)
+        return self.url
+
+    def stop(self, quiet=False):
+        try:
+            self._run("stop", timeout=300)
+        except Exception as error:  # noqa: BLE001 - clean-up must go on
+            if not quiet:
+                log(f"cluster stop failed: {error}")
+
+    def kill(self):
+        raise RuntimeError("a whole-broker fault on a cluster: use kill_node")
+
+    def kill_node(self, node):
+        node.kill()
+        self.down.add(node)
+
+    def start_node(self, node):
+        node._run("start", "--dir", node.directory, "--port", "auto", timeout=240)
+        self.down.discard(node)
+
+    def up(self):
+        return [node for node in self.nodes if node not in self.down]
+
+    def name(self, node):
+        return f"node{self.nodes.index(node) + 1}"
+
+    def _first_up(self, call):
+        error = None
+        for node in self.up():
+            try:
+                return call(node)
+            except Exception as failure:  # noqa: BLE001 - that node may be on its way down: ask the next
+                error = failure
+        raise error or RuntimeError("no node of the cluster is up")
+
+    def management(self, method, path, body=None, timeout=10):
+        return self._first_up(lambda node: node.management(method, path, body, timeout))
+
+    def peek(self, vhost, queue, count=5):
+        return self._first_up(lambda node: node.peek(vhost, queue, count))
+
+    def ctl(self, *args, timeout=60, check=True):
+        return self._first_up(lambda node: node.ctl(*args, timeout=timeout, check=check))
+
+    def amqp_url(self, vhost):
+        hosts = ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+        return f"amqp://guest:guest@{hosts}/{urllib.parse.quote(vhost, safe='')}"
+
+    add_vhost = Broker.add_vhost
+    delete_vhost = Broker.delete_vhost
+    queues = Broker.queues
+
+    def connections_per_node(self, vhost):
+        """node number -> the vhost's client connections on it (management API; empty when it does not answer)."""
+        try:
+            path = f"/vhosts/{urllib.parse.quote(vhost, safe='')}/connections"
+            status, connections = self.management("GET", path)
+        except Exception:  # noqa: BLE001
+            return {}
+        counts = {}
+        if status == 200 and isinstance(connections, list):
+            for connection in connections:
+                node = str(connection.get("node", ""))
+                for index, member in enumerate(self.nodes, start=1):
+                    if node.startswith(f"mostrador-{index}@"):
+                        counts[index] = counts.get(index, 0) + 1
+        return counts
+
+
 # ---------------------------------------------------------------------- the services
 
 
