@@ -35,8 +35,8 @@ func serviceTarget(
     .executableTarget(
         name: name,
         dependencies: [
-            "AMQPClient", "MostradorContracts", "MostradorMessaging", "MostradorServiceKit", .hummingbird,
-            .serviceLifecycle, .argumentParser, .logging, .httpTypes,
+            "AMQPClient", "MostradorContracts", "MostradorMessaging", "MostradorServiceKit", "MostradorTracing",
+            .hummingbird, .serviceLifecycle, .argumentParser, .logging, .httpTypes,
         ] + dependencies,
         path: path,
         exclude: exclude,
@@ -86,6 +86,8 @@ let package = Package(
             path: "Shared/AMQPClient",
             swiftSettings: swiftSettings
         ),
+        // W3C trace context, carried through HTTP, the outbox and AMQP headers (no dependencies).
+        .target(name: "MostradorTracing", path: "Shared/Tracing", swiftSettings: swiftSettings),
         .target(
             name: "MostradorContracts",
             dependencies: [.crypto],
@@ -94,21 +96,23 @@ let package = Package(
         ),
         .target(
             name: "MostradorMessaging",
-            dependencies: ["AMQPClient", "MostradorContracts", .logging, .metrics, .serviceLifecycle],
+            dependencies: [
+                "AMQPClient", "MostradorContracts", "MostradorTracing", .logging, .metrics, .serviceLifecycle,
+            ],
             path: "Shared/Messaging",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MostradorStorage",
-            dependencies: [.grdb, .logging, .serviceLifecycle],
+            dependencies: ["MostradorTracing", .grdb, .logging, .serviceLifecycle],
             path: "Shared/Storage",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MostradorServiceKit",
             dependencies: [
-                "AMQPClient", "MostradorMessaging", .hummingbird, .serviceLifecycle, .argumentParser, .logging,
-                .metrics,
+                "AMQPClient", "MostradorMessaging", "MostradorTracing", .hummingbird, .serviceLifecycle,
+                .argumentParser, .logging, .metrics,
                 .prometheus, .nioCore, .asyncHTTPClient,
             ],
             path: "Shared/ServiceKit",
@@ -208,8 +212,8 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "AMQPClient", "MostradorContracts", "MostradorMessaging", "MostradorServiceKit", "TestSupport",
-                .asyncHTTPClient, .prometheus,
+                "AMQPClient", "MostradorContracts", "MostradorMessaging", "MostradorServiceKit", "MostradorTracing",
+                "TestSupport", .asyncHTTPClient, .prometheus,
             ],
             path: "Tests/ServiceTests",
             swiftSettings: swiftSettings

@@ -87,7 +87,9 @@ struct APIComponents {
 /// Every HTTP route of the api.
 func buildRouter(_ components: APIComponents) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
-    // First, so that pages, static files, errors and 404s all carry the browser security headers.
+    // Outermost: every request, its log lines and the messages it leads to share one trace.
+    router.add(middleware: TraceMiddleware())
+    // Then, so that pages, static files, errors and 404s all carry the browser security headers.
     router.add(middleware: SecurityHeadersMiddleware(settings: components.settings))
     if !components.settings.corsOrigins.isEmpty {
         router.add(middleware: CrossOriginMiddleware(allowedOrigins: components.settings.corsOrigins))

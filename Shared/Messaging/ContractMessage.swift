@@ -1,11 +1,16 @@
 import AMQPClient
 import Foundation
 import MostradorContracts
+import MostradorTracing
 
 extension AMQPMessage {
-    /// A contract value in its envelope, addressed to the events or commands exchange by its kind.
+    /// A contract value in its envelope, addressed to the events or commands exchange by its kind; published under a
+    /// trace (`TraceContext.current`), it carries it in header `traceparent`: the consumer's span is a child of the
+    /// span that published it.
     public init<Payload: MessageContract>(_ envelope: Envelope<Payload>) throws {
         let body = try ContractCoding.sharedEncoder.encode(envelope.payload)
+        var headers: [String: AMQPFieldValue] = ["x-schema-version": .int(Int64(envelope.schemaVersion))]
+        if let trace = TraceContext.current { headers[TraceContext.header] = .string(trace.traceparent) }
         self.init(
             exchange: Payload.kind == .event ? MostradorTopology.events : MostradorTopology.commands,
             routingKey: Payload.type,
@@ -16,7 +21,7 @@ extension AMQPMessage {
                 type: Payload.type,
                 correlationID: envelope.correlationID,
                 timestamp: envelope.timestamp,
-                headers: ["x-schema-version": .int(Int64(envelope.schemaVersion))]
+                headers: headers
             )
         )
     }
@@ -44,6 +49,13 @@ public enum ContractDecodingError: Error, CustomStringConvertible, Equatable {
         case .missingMessageID: "message_id is missing or not a UUID"
         case .malformedBody(let reason): "body does not decode: \(reason)"
         }
+    }
+}
+
+extension AMQPProperties {
+    /// The trace a message was published under, from its `traceparent` header (nil when absent or malformed).
+    public var trace: TraceContext? {
+        headers[TraceContext.header]?.stringValue.flatMap { TraceContext(traceparent: $0) }
     }
 }
 

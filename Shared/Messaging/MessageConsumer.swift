@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import MostradorContracts
+import MostradorTracing
 import ServiceLifecycle
 
 /// What a handler decided about a message.
@@ -164,7 +165,23 @@ public struct MessageConsumer: Service {
         logger.debug("consumer stopped")
     }
 
+    /// Handles one delivery as a span of the trace it was published with (a new trace when it carries none), so that
+    /// the handler's log lines name it and the messages and HTTP calls it makes pass it on.
     func handle(_ delivery: AMQPDelivery) async {
+        let context = delivery.properties.trace?.child() ?? .start()
+        var span = Span(
+            "\(queue) process", kind: .consumer, context: context,
+            attributes: [
+                "messaging.system": "rabbitmq", "messaging.destination.name": queue,
+                "messaging.message.id": delivery.properties.messageID ?? "",
+                "mostrador.type": delivery.properties.type ?? "",
+            ])
+        span.failed = await TraceContext.$current.withValue(context) { await handleUnderTrace(delivery) }
+        span.end()
+    }
+
+    /// Settles `delivery` by what its handler decides; true when that was not a plain ack.
+    private func handleUnderTrace(_ delivery: AMQPDelivery) async -> Bool {
         var logger = logger
         logger[metadataKey: "message_id"] = "\(delivery.properties.messageID ?? "-")"
         logger[metadataKey: "type"] = "\(delivery.properties.type ?? "-")"
@@ -172,17 +189,17 @@ public struct MessageConsumer: Service {
             await deadLetter(
                 delivery, reason: "sin manejador para el tipo \(delivery.properties.type ?? "(ninguno)")",
                 hook: nil, logger: logger)
-            return
+            return true
         }
         let outcome: ConsumeOutcome
         do {
             outcome = try await handler(delivery)
         } catch let error as ContractDecodingError {
             await deadLetter(delivery, reason: "no es un contrato válido: \(error)", hook: nil, logger: logger)
-            return
+            return true
         } catch {
             await failed(delivery, error: error, hook: router.deadLetterHooks[type], logger: logger)
-            return
+            return true
         }
         switch outcome {
         case .ack:
@@ -192,6 +209,7 @@ public struct MessageConsumer: Service {
         case .deadLetter(let reason):
             await deadLetter(delivery, reason: reason, hook: router.deadLetterHooks[type], logger: logger)
         }
+        return outcome != .ack
     }
 
     /// A thrown error: tried again after a growing delay, or dead-lettered once the attempts are used up.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import MostradorTracing
 import Prometheus
 import Synchronization
 
@@ -21,32 +22,42 @@ public enum Observability {
         let level = configuration.logLevel
         switch configuration.logFormat {
         case .json:
-            LoggingSystem.bootstrap { label in
-                var handler = JSONLogHandler(label: label, service: service)
-                handler.logLevel = level
-                return handler
-            }
+            LoggingSystem.bootstrap(
+                { label, provider in
+                    var handler = JSONLogHandler(label: label, service: service, metadataProvider: provider)
+                    handler.logLevel = level
+                    return handler
+                }, metadataProvider: traceMetadata)
         case .text:
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            LoggingSystem.bootstrap(
+                { label, provider in
+                    var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
+                    handler.logLevel = level
+                    return handler
+                }, metadataProvider: traceMetadata)
         }
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+
+    /// `trace_id` on every line written under a trace (an HTTP request, a consumed message and what follows).
+    public static let traceMetadata = Logger.MetadataProvider {
+        guard let trace = TraceContext.current else { return [:] }
+        return ["trace_id": .string(trace.traceID)]
     }
 }
 
 /// One JSON object per line: `ts`, `level`, `service`, `logger`, `msg`, then the metadata.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
     public var logLevel: Logger.Level = .info
     let label: String
     let service: String
 
-    public init(label: String, service: String) {
+    public init(label: String, service: String, metadataProvider: Logger.MetadataProvider? = nil) {
         self.label = label
         self.service = service
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -62,7 +73,9 @@ public struct JSONLogHandler: LogHandler {
             "logger": label,
             "msg": "\(event.message)",
         ]
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        var merged = metadataProvider?.get() ?? [:]
+        merged.merge(metadata) { _, new in new }
+        merged.merge(event.metadata ?? [:]) { _, new in new }
         for (key, value) in merged where object[key] == nil {
             object[key] = Self.plain(value)
         }

@@ -68,6 +68,12 @@ public enum ServiceApplication {
             audience: .everyone(metricsToken: configuration.metricsToken))
         // The deadline goes last: the first to hear of a shutdown, it starts every connection's drain clock.
         var services: [any Service] = connections.all + workers + [DrainDeadline(connections: connections.all)]
+        // Before the connections, so stopped after them: its last export holds the spans of the drain.
+        if let exporter = OTLPTraceExporter.fromEnvironment(
+            service: configuration.service, logger: configuration.logger)
+        {
+            services.insert(exporter, at: 0)
+        }
         if let operations = configuration.operations {
             services.insert(operationsServer(operations, checks: checks, configuration: configuration), at: 0)
         }

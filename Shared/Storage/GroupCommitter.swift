@@ -1,5 +1,6 @@
 import GRDB
 import Logging
+import MostradorTracing
 import ServiceLifecycle
 import Synchronization
 
@@ -42,8 +43,10 @@ public final class GroupCommitter: Service, Sendable {
         (signal, signalContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Runs `job` in the next batch and returns its result once that batch has committed.
+    /// Runs `job` in the next batch and returns its result once that batch has committed. The job runs under the
+    /// caller's trace (`TraceContext.current`), so the outbox rows it writes carry it.
     public func write<Value: Sendable>(_ job: @escaping @Sendable (Database) throws -> Value) async throws -> Value {
+        let job = Self.underCurrentTrace(job)
         await reserveRoom()
         let value = try await withCheckedThrowingContinuation { continuation in
             let accepted = state.withLock { state in
@@ -59,6 +62,14 @@ public final class GroupCommitter: Service, Sendable {
             }
         }
         return value as! Value
+    }
+
+    /// `job`, to be run under the trace of the task that hands it in (the writer runs it in a task of its own).
+    private static func underCurrentTrace<Value>(
+        _ job: @escaping @Sendable (Database) throws -> Value
+    ) -> @Sendable (Database) throws -> Value {
+        guard let trace = TraceContext.current else { return job }
+        return { db in try TraceContext.$current.withValue(trace) { try job(db) } }
     }
 
     /// Jobs waiting for the next batch (at most `maximumPending`).

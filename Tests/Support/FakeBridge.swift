@@ -24,6 +24,8 @@ public final class FakeBridge: Sendable {
         public let bodyKeys: Set<String>
         public let authorization: String?
         public let idempotencyKey: String?
+        /// W3C trace context the relay sent.
+        public let traceparent: String?
         public let at: ContinuousClock.Instant
     }
 
@@ -58,6 +60,7 @@ public final class FakeBridge: Sendable {
                 body: object.compactMapValues { $0 as? String }, bodyKeys: Set(object.keys),
                 authorization: request.headers[.authorization],
                 idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!],
+                traceparent: request.headers[HTTPField.Name("traceparent")!],
                 at: .now)
             let mode = box.state.withLock { state in
                 state.requests.append(received)

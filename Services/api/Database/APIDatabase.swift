@@ -5,8 +5,9 @@ import MostradorStorage
 /// The api's SQLite database: its file, its versioned schema.
 enum APIDatabase {
     static func open(dataDirectory: String, durability: DatabaseFactory.Durability = .full) throws -> DatabasePool {
-        let pool = try DatabaseFactory.open(path: "\(dataDirectory)/mostrador.sqlite", durability: durability)
-        try migrator.migrate(pool)
+        let path = "\(dataDirectory)/mostrador.sqlite"
+        let pool = try DatabaseFactory.open(path: path, durability: durability)
+        try DatabaseFactory.migrate(migrator, pool, path: path)
         return pool
     }
 
@@ -485,6 +486,10 @@ enum APIDatabase {
                     );
                     CREATE INDEX csat_surveys_answered ON csat_surveys(answered_at) WHERE rating IS NOT NULL;
                     """)
+        }
+        migrator.registerMigration("v22: the trace an outbox row belongs to") { db in
+            // W3C `traceparent` of the request that wrote the row; the publisher sends it as an AMQP header.
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN traceparent TEXT")
         }
         return migrator
     }

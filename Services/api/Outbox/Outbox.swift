@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import MostradorContracts
 import MostradorMessaging
+import MostradorTracing
 
 /// Writes events and commands into the outbox table, inside the caller's transaction: they reach the broker if
 /// and only if the change they describe was committed.
@@ -12,12 +13,13 @@ enum Outbox {
         try db.execute(
             sql: """
                 INSERT INTO outbox (message_id, exchange, routing_key, type, correlation_id, schema_version, body,
-                                    created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                    created_at, traceparent)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 message.properties.messageID, message.exchange, message.routingKey, Payload.type,
                 message.properties.correlationID, Payload.schemaVersion, Data(message.body), Date(),
+                message.properties.headers[TraceContext.header]?.stringValue,
             ]
         )
     }

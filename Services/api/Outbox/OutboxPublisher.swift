@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import MostradorServiceKit
 import MostradorStorage
+import MostradorTracing
 import ServiceLifecycle
 
 /// Drains the outbox to the broker: claims a batch of rows (so several api instances can share one database),
@@ -175,11 +176,13 @@ struct OutboxPublisher: Service {
                                 ORDER BY id LIMIT ?))
                         WHERE before < ?)
                     RETURNING id, message_id, exchange, routing_key, type, correlation_id, schema_version, body,
-                              created_at, attempts
+                              created_at, attempts, traceparent
                     """,
                 arguments: [until, now, now, limit, byteBudget]
             ).map { row in
-                Row(
+                var headers: [String: AMQPFieldValue] = ["x-schema-version": .int(row["schema_version"])]
+                if let traceparent: String = row["traceparent"] { headers[TraceContext.header] = .string(traceparent) }
+                return Row(
                     id: row["id"], correlationID: row["correlation_id"], attempts: row["attempts"],
                     message: AMQPMessage(
                         exchange: row["exchange"], routingKey: row["routing_key"],
@@ -187,7 +190,7 @@ struct OutboxPublisher: Service {
                         properties: AMQPProperties(
                             contentType: "application/json", messageID: row["message_id"], type: row["type"],
                             correlationID: row["correlation_id"], timestamp: row["created_at"],
-                            headers: ["x-schema-version": .int(row["schema_version"])]
+                            headers: headers
                         )
                     )
                 )

@@ -2,6 +2,7 @@ import AMQPClient
 import AsyncHTTPClient
 import Foundation
 import MostradorContracts
+import MostradorTracing
 import NIOCore
 import NIOHTTP1
 
@@ -68,14 +69,22 @@ extension HTTPClient {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         for (header, value) in headers { request.headers.add(name: header, value: value) }
+        var span = request.startClientSpan(channel: name)
         request.body = .bytes(ByteBuffer(bytes: json))
+        defer { span.end() }
         do {
             let response = try await execute(request, timeout: .milliseconds(timeout.milliseconds))
             let bytes = try await response.body.collect(upTo: 1 << 20)
+            span.attributes["http.response.status_code"] = String(response.status.code)
+            span.failed = response.status.code >= 400
             return outcome(Int(response.status.code), response.headers, Data(bytes.readableBytesView))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            span.failed = true
+            span.attributes["error.type"] = "timeout"
             return .transient(reason: "timeout tras \(timeout)", retryAfter: nil)
         } catch {
+            span.failed = true
+            span.attributes["error.type"] = "connection"
             return .channelDown(reason: "sin conexión con \(name): \(error)")
         }
     }
@@ -87,6 +96,18 @@ extension HTTPClient {
         guard let response = try? await execute(request, timeout: .seconds(5)) else { return nil }
         let body = (try? await response.body.collect(upTo: 64 << 10)).map { Data($0.readableBytesView) } ?? Data()
         return (Int(response.status.code), body)
+    }
+}
+
+extension HTTPClientRequest {
+    /// The relay's call to a channel is a client span of the trace it works for (the technician's request that sent
+    /// the message): the channel gets it in `traceparent`. The caller ends the span.
+    mutating func startClientSpan(channel: String) -> Span {
+        let context = TraceContext.current?.child() ?? .start()
+        headers.replaceOrAdd(name: TraceContext.header, value: context.traceparent)
+        return Span(
+            "\(method.rawValue) \(channel)", kind: .client, context: context,
+            attributes: ["http.request.method": method.rawValue, "mostrador.channel": channel])
     }
 }
 

@@ -53,6 +53,8 @@ struct CloudAPIAdapter: ChannelAdapter {
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
+        let span = request.startClientSpan(channel: "Cloud API media")
+        defer { span.end() }
         request.body = .bytes(ByteBuffer(bytes: Self.multipart(file, boundary: boundary)))
         do {
             let response = try await client.execute(request, timeout: .milliseconds(timeout.milliseconds * 4))

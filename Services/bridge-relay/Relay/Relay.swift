@@ -218,6 +218,12 @@ struct Relay: Sendable {
         }
         let outcome = await adapter.send(
             OutboundMessage(command, idempotencyKey: messageID))
+        logger.debug(
+            "channel answered",
+            metadata: [
+                "message_id": "\(messageID)", "ticket_id": "\(command.ticketID)", "attempt": "\(attempt)",
+                "outcome": "\(outcome)",
+            ])
         if case .sent(let providerID) = outcome {
             try await finish(command, messageID: messageID, status: .sent, attempts: attempt, providerID: providerID)
         }
