@@ -1,6 +1,10 @@
 import Foundation
 import GRDB
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Opens SQLite databases the way every Mostrador store wants them.
 public enum DatabaseFactory {
     /// How much a commit must survive.
@@ -26,5 +30,19 @@ public enum DatabaseFactory {
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
         }
         return pool
+    }
+
+    /// Runs `migrator` on `pool` holding an exclusive lock on `<path>.migrate.lock`: processes that open one database
+    /// at once (api instances sharing a data folder, started together or after an upgrade) apply each migration
+    /// once — the others wait for the lock, then find it applied. Without it the loser of the race failed at start
+    /// with "table … already exists".
+    public static func migrate(_ migrator: DatabaseMigrator, _ pool: DatabasePool, path: String) throws {
+        let descriptor = Glibc.open(path + ".migrate.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(descriptor) }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        }
+        try migrator.migrate(pool)
     }
 }

@@ -47,8 +47,9 @@ struct DeliveryLedger: Sendable {
     static func open(
         dataDirectory: String, durability: DatabaseFactory.Durability = .full, logger: Logger
     ) throws -> DeliveryLedger {
-        let pool = try DatabaseFactory.open(path: "\(dataDirectory)/relay-ledger.sqlite", durability: durability)
-        try migrator.migrate(pool)
+        let path = "\(dataDirectory)/relay-ledger.sqlite"
+        let pool = try DatabaseFactory.open(path: path, durability: durability)
+        try DatabaseFactory.migrate(migrator, pool, path: path)
         return DeliveryLedger(committer: GroupCommitter(writer: pool, logger: logger))
     }
 
