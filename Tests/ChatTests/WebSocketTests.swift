@@ -86,4 +86,36 @@ struct WebSocketTests {
             }
         }
     }
+
+    /// Behind a balancer the file's POST may reach another instance than the socket that got the grant: the grant
+    /// is in the shared database, and it is good once across both instances.
+    @Test func anUploadGrantedOnOneInstanceIsTakenOnTheOtherOnce() async throws {
+        try await MostradorSystem.with(relay: false) { system in
+            let second = try await system.startSecondAPI()
+            let chat = try await system.guestChat()
+            let live = LiveClient(url: system.webSocketURL(ticket: chat.room, token: Self.token(chat.authorization)))
+            defer { live.close() }
+            #expect(await live.wait(for: "connection_established") != nil)
+            live.send(
+                "file_upload_request", ["nombre_archivo": "factura.png", "tamaño": 900, "tipo_mime": "image/png"])
+            let grant = try #require(await live.wait(for: "file_upload_authorized"))
+            let url = try #require(grant.data["upload_url"] as? String)
+            let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 7, count: 800)
+            var body = Data(
+                "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"factura.png\"\r\n\r\n".utf8)
+            body.append(Data(png))
+            body.append(Data("\r\n--B--\r\n".utf8))
+            func upload(on base: String) async throws -> HTTPResult {
+                try await HTTP.request(
+                    "POST", base + url, headers: ["Content-Type": "multipart/form-data; boundary=B"], body: body)
+            }
+            let uploaded = try await upload(on: second.baseURL)
+            #expect(uploaded.status == 201, "\(uploaded.text)")
+            // Stored through the second instance, seen live on the first instance's socket.
+            #expect(await live.wait(for: "mensaje_recibido") != nil)
+            // Used: neither instance takes it again, the one that gave it included.
+            #expect(try await upload(on: system.baseURL).status == 401)
+            #expect(try await upload(on: second.baseURL).status == 401)
+        }
+    }
 }

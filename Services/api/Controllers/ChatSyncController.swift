@@ -116,9 +116,12 @@ struct ChatSyncController {
             throw ConversationProblem.notFound
         }
         let invalidGrant = APIError(status: .unauthorized, detail: "Permiso de subida no válido o vencido")
-        guard let token = request.uri.queryParameters["upload_token"].map(String.init),
-            let holder = uploads.holder(token, ticketID: ticket.id)
-        else { throw invalidGrant }
+        // Granted on this instance's socket, or on another instance's (then only the database knows it).
+        let grants = UploadGrantStore(conversations)
+        guard let token = request.uri.queryParameters["upload_token"].map(String.init) else { throw invalidGrant }
+        var holder = uploads.holder(token, ticketID: ticket.id)
+        if holder == nil { holder = try await grants.holder(token, ticketID: ticket.id) }
+        guard let holder else { throw invalidGrant }
         try TicketAccess.check(.upload, caller: holder, ticket: ticket)
         let contentType = request.headers[.contentType] ?? ""
         guard contentType.lowercased().hasPrefix("multipart/form-data") else {
@@ -133,7 +136,9 @@ struct ChatSyncController {
         try Self.storageProblem { try attachments.checkFreeSpace() }
         let limits = uploads.limits
         try Conversations.checkQuota(try await attachments.usage(ticketID: ticket.id), adding: 1, limits: limits)
-        guard let caller = uploads.take(token, ticketID: ticket.id) else { throw invalidGrant }
+        guard let caller = try await Self.take(token, ticketID: ticket.id, uploads: uploads, grants: grants) else {
+            throw invalidGrant
+        }
         let body = try await request.collectBody(upTo: UploadGrants.maximumSize + (64 << 10))
         let form = try MultipartForm(body: body, contentType: contentType)
         guard let file = form.file else {
@@ -166,6 +171,17 @@ struct ChatSyncController {
         return EditedResponse(
             status: .created,
             response: UploadJSON(messageID: messageID, mime: mime, size: stored.size, name: stored.filename))
+    }
+
+    /// Uses a grant once: from this instance's memory when it gave it and kept it to itself, else from the database
+    /// (first instance to take it wins; the memory copy only counted it against its socket).
+    static func take(_ token: String, ticketID: Int64, uploads: UploadGrants, grants: UploadGrantStore) async throws
+        -> Caller?
+    {
+        let local = uploads.takeGrant(token, ticketID: ticketID)
+        if let local, !local.shared { return local.caller }
+        guard let stored = try await grants.take(token, ticketID: ticketID) else { return nil }
+        return local?.caller ?? stored
     }
 
     /// The optional text sent with a file (`caption`, or `mensaje`), checked like any message.

@@ -491,6 +491,19 @@ enum APIDatabase {
             // W3C `traceparent` of the request that wrote the row; the publisher sends it as an AMQP header.
             try db.execute(sql: "ALTER TABLE outbox ADD COLUMN traceparent TEXT")
         }
+        migrator.registerMigration("v23: upload grants any instance can take") { db in
+            try db.execute(
+                sql: """
+                    -- A grant given on one instance's WebSocket, taken (once) by whichever instance the file reaches.
+                    CREATE TABLE upload_grants (
+                        token_hash TEXT PRIMARY KEY,
+                        ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+                        agent_id INTEGER REFERENCES agents(id) ON DELETE CASCADE, -- NULL: the ticket's web visitor
+                        expires_at DATETIME NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX upload_grants_expiry ON upload_grants(expires_at);
+                    """)
+        }
         return migrator
     }
 }

@@ -257,13 +257,20 @@ struct LiveController: Sendable {
         }
         let token: String
         do {
-            token = try uploads.grant(ticketID: ticketID, caller: caller, connection: connection)
+            token = try uploads.grant(ticketID: ticketID, caller: caller, connection: connection, shared: true)
         } catch {
             return Self.error(
                 "demasiadas_subidas",
                 error == .connectionFull
                     ? "Ya tienes \(uploads.limits.perConnection) subidas autorizadas sin usar; súbelas o espera 5 minutos"
                     : "El servidor tiene demasiadas subidas pendientes; intenta más tarde")
+        }
+        // The file's POST may reach another instance (behind a balancer): it finds the grant in the database.
+        do {
+            try await UploadGrantStore(conversations).save(token, ticketID: ticketID, caller: caller)
+        } catch {
+            _ = uploads.take(token, ticketID: ticketID)
+            return Self.error("error_interno", "No se pudo autorizar la subida; intenta de nuevo")
         }
         let authorized = LiveFrames.UploadAuthorized(
             uploadURL: "/api/soporte/tickets/\(ticketID)/chat/upload/?upload_token=\(token)",

@@ -45,6 +45,8 @@ final class UploadGrants: Sendable {
         let caller: Caller
         let connection: String?
         let expires: Date
+        /// Also in the database (`UploadGrantStore`): its use there, through any instance, is what counts.
+        let shared: Bool
     }
 
     /// Grants by token, plus their tokens in the order they expire (the lifetime is fixed, so that is the order
@@ -66,8 +68,11 @@ final class UploadGrants: Sendable {
         self.limits = limits
     }
 
-    /// A grant for `caller` on `ticketID`, counted against `connection` (the WebSocket that asked).
-    func grant(ticketID: Int64, caller: Caller, connection: String? = nil) throws(Refusal) -> String {
+    /// A grant for `caller` on `ticketID`, counted against `connection` (the WebSocket that asked); `shared` when
+    /// the caller also saves it in the database for the other instances.
+    func grant(ticketID: Int64, caller: Caller, connection: String? = nil, shared: Bool = false) throws(Refusal)
+        -> String
+    {
         let token = AgentStore.newToken()
         let now = clock.now()
         try state.withLock { (state) throws(Refusal) in
@@ -78,7 +83,7 @@ final class UploadGrants: Sendable {
             guard state.grants.count < limits.total else { throw .instanceFull }
             state.grants[token] = Grant(
                 ticketID: ticketID, caller: caller, connection: connection,
-                expires: now.addingTimeInterval(TimeInterval(Self.lifetime)))
+                expires: now.addingTimeInterval(TimeInterval(Self.lifetime)), shared: shared)
             state.expiryOrder.append(token)
             if let connection { state.perConnection[connection, default: 0] += 1 }
         }
@@ -96,11 +101,17 @@ final class UploadGrants: Sendable {
 
     /// Takes a grant (once) if it is for `ticketID` and still valid.
     func take(_ token: String, ticketID: Int64) -> Caller? {
+        takeGrant(token, ticketID: ticketID)?.caller
+    }
+
+    /// Takes a grant of this instance's memory (once): its holder, if still valid, and whether it is shared (then
+    /// only taking it from the database too makes the use good: another instance may have used it already).
+    func takeGrant(_ token: String, ticketID: Int64) -> (caller: Caller?, shared: Bool)? {
         let now = clock.now()
         return state.withLock { state in
             guard let grant = state.grants[token], grant.ticketID == ticketID else { return nil }
             Self.remove(token, grant, from: &state)
-            return grant.expires > now ? grant.caller : nil
+            return (grant.expires > now ? grant.caller : nil, grant.shared)
         }
     }
 

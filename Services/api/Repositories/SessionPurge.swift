@@ -3,7 +3,7 @@ import GRDB
 import MostradorStorage
 
 /// Deletes what has run out, in one transaction: expired agent sessions, expired guest sessions (once they no
-/// longer count towards the per-IP limit), unused WebSocket tickets, and the room tokens of chats closed longer
+/// longer count towards the per-IP limit), unused WebSocket tickets and upload grants, and the room tokens of chats closed longer
 /// ago than `roomTokenLifetimeAfterClose`.
 struct SessionPurge: Sendable {
     let committer: GroupCommitter
@@ -17,6 +17,7 @@ struct SessionPurge: Sendable {
         var guestSessions = 0
         var webSocketTickets = 0
         var roomTokens = 0
+        var uploadGrants = 0
     }
 
     init(committer: GroupCommitter, settings: APISettings) {
@@ -33,7 +34,8 @@ struct SessionPurge: Sendable {
                     now: now, startedBefore: now.addingTimeInterval(-guestSessionRetention), db: db),
                 webSocketTickets: try WebSocketTickets.deleteExpired(now: now, db: db),
                 roomTokens: try GuestSessions.expireRoomTokens(
-                    closedBefore: now.addingTimeInterval(-roomTokenLifetimeAfterClose), db: db))
+                    closedBefore: now.addingTimeInterval(-roomTokenLifetimeAfterClose), db: db),
+                uploadGrants: try UploadGrantStore.deleteExpired(now: now, db: db))
         }
     }
 }
