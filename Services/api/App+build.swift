@@ -209,6 +209,12 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     let logger = configuration.logger
     let settings = try APISettings(configuration)
     let pool = try APIDatabase.open(dataDirectory: configuration.dataDirectory, durability: settings.durability)
+    let unknown = try APIDatabase.unknownMigrations(pool)
+    if !unknown.isEmpty {
+        logger.warning(
+            "the database was migrated by a newer version: this one does not know its latest changes",
+            metadata: ["migrations": "\(unknown.sorted())"])
+    }
     let instance = UUID().uuidString.prefix(8).lowercased()
     let live = ServiceApplication.connection(
         configuration, role: "live", topology: LiveFeed.topology(instance: instance))

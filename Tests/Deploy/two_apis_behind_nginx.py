@@ -61,7 +61,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "deploy", "chaos"))
 
 import bridge as bridge_module  # noqa: E402
-from system import REGISTRY, Broker, Service, free_port, http_request  # noqa: E402
+from system import REGISTRY, Broker, Service, free_port, http_request, snapshot_binaries  # noqa: E402
 
 NGINX_DIR = os.path.join(REPO, "deploy", "nginx")
 MESSAGES = 40
@@ -454,14 +454,7 @@ class TwoAPIs:
         missing = [n for n in names if not os.path.isfile(os.path.join(source, n))]
         if missing:
             raise Failed(f"{source} lacks {', '.join(missing)} (build first: swift build)")
-        # A snapshot: another build may relink the build folder while this runs.
-        os.makedirs(self.bin_dir, exist_ok=True)
-        for entry in os.listdir(source):
-            path = os.path.join(source, entry)
-            if entry in names:
-                shutil.copy2(path, os.path.join(self.bin_dir, entry))
-            elif entry.startswith("mostrador_") and entry.endswith(".resources") and os.path.isdir(path):
-                shutil.copytree(path, os.path.join(self.bin_dir, entry), dirs_exist_ok=True)
+        snapshot_binaries(source, self.bin_dir, names)
 
     def step1_start(self):
         c = self.checks

@@ -30,4 +30,15 @@ import Testing
             try? FileManager.default.removeItem(atPath: directory)
         }
     }
+
+    @Test func migrationsOfANewerVersionAreNamed() async throws {
+        let directory = NSTemporaryDirectory() + "mostrador-migrate-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pool = try APIDatabase.open(dataDirectory: directory, durability: .normal)
+        #expect(try APIDatabase.unknownMigrations(pool).isEmpty)
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')")
+        }
+        #expect(try APIDatabase.unknownMigrations(pool) == ["v99: from the future"])
+    }
 }

@@ -22,7 +22,6 @@ import os
 import random
 import re
 import secrets
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -36,7 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bridge as bridge_module  # noqa: E402
 from system import (  # noqa: E402
-    REPO, SERVICES, Broker, Cluster, Service, Supervisor, free_port, http_request, install_signal_handlers, log)
+    REPO, SERVICES, Broker, Cluster, Service, Supervisor, free_port, http_request, install_signal_handlers, log,
+    snapshot_binaries)
 
 PENDING_STATUSES = ("queued", "retrying", "waiting_bridge")
 RELAY_TIMEOUT_SECONDS = 5.0
@@ -944,15 +944,8 @@ class Harness:
         if self.args.no_copy:
             self.bin_dir = source
             return
-        # A snapshot: other builds may relink .build/debug while the harness runs.
         self.bin_dir = os.path.join(self.run_dir, "bin")
-        os.makedirs(self.bin_dir, exist_ok=True)
-        for entry in os.listdir(source):
-            path = os.path.join(source, entry)
-            if entry in names:
-                shutil.copy2(path, os.path.join(self.bin_dir, entry))
-            elif entry.startswith("mostrador_") and entry.endswith(".resources") and os.path.isdir(path):
-                shutil.copytree(path, os.path.join(self.bin_dir, entry), dirs_exist_ok=True)
+        snapshot_binaries(source, self.bin_dir, names)
         log(f"binaries: snapshot of {source} in {self.bin_dir}")
 
     def prepare_classifier_model(self):

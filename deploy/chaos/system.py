@@ -7,6 +7,7 @@ import base64
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +29,18 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def snapshot_binaries(source, destination, names):
+    """Copies the executables `names` and the `mostrador_*.resources` folders from `source` into `destination`: a
+    build may relink the build folder while a harness runs."""
+    os.makedirs(destination, exist_ok=True)
+    for entry in os.listdir(source):
+        path = os.path.join(source, entry)
+        if entry in names:
+            shutil.copy2(path, os.path.join(destination, entry))
+        elif entry.startswith("mostrador_") and entry.endswith(".resources") and os.path.isdir(path):
+            shutil.copytree(path, os.path.join(destination, entry), dirs_exist_ok=True)
 
 
 def http_request(method, url, body=None, headers=None, timeout=10.0):

@@ -11,6 +11,15 @@ enum APIDatabase {
         return pool
     }
 
+    /// Migrations recorded in the database that this binary does not have: an older version started on a database a
+    /// newer one migrated (GRDB carries on; the api warns at start, see docs/operations.md on rolling back).
+    static func unknownMigrations(_ pool: DatabasePool) throws -> Set<String> {
+        let known = Set(migrator.migrations)
+        return try pool.read { db in
+            try Set(String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")).subtracting(known)
+        }
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: customers, tickets, messages, agents, sessions, outbox") { db in
