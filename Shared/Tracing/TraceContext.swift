@@ -71,16 +71,22 @@ public struct TraceContext: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// `count` random bytes (a multiple of 8) as lowercase hex, never all zero: one `getrandom` per 8 bytes.
     private static func randomHex(bytes count: Int) -> String {
+        let digits = Array("0123456789abcdef".utf8)
         var generator = SystemRandomNumberGenerator()
         while true {
-            var hex = ""
-            hex.reserveCapacity(count * 2)
-            for _ in 0..<count {
-                let byte = UInt8.random(in: 0...255, using: &generator)
-                hex += byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
+            var text = [UInt8]()
+            text.reserveCapacity(count * 2)
+            var zero = true
+            for _ in 0..<(count / 8) {
+                let word = generator.next()
+                zero = zero && word == 0
+                for shift in stride(from: 60, through: 0, by: -4) {
+                    text.append(digits[Int((word >> UInt64(shift)) & 0xF)])
+                }
             }
-            if hex.contains(where: { $0 != "0" }) { return hex }
+            if !zero { return String(decoding: text, as: UTF8.self) }
         }
     }
 }
