@@ -74,11 +74,13 @@ struct TraceExportTests {
             let forwarded = TracingFlowTests.parts(try #require(system.bridge.delivered.last).traceparent)
             try #require(forwarded.count == 4)
 
-            // Exported within a second or two of ending.
+            // Each process exports about a second after a span ends, on its own clock: wait for all three.
             var ours: [FakeOTLPCollector.ReceivedSpan] = []
-            let arrived = await eventually(timeout: .seconds(15)) {
+            let arrived = await eventually(timeout: .seconds(20)) {
                 ours = collector.spans.filter { $0.traceID == TracingFlowTests.traceID }
-                return ours.contains { $0.kind == 3 }
+                return ours.contains { $0.service == "mostrador-api" && $0.kind == 2 }
+                    && ours.contains { $0.service == "mostrador-bridge-relay" && $0.kind == 5 }
+                    && ours.contains { $0.service == "mostrador-bridge-relay" && $0.kind == 3 }
             }
             #expect(arrived, "\(collector.spans.map { "\($0.service) \($0.name)" })")
             // The api's server span, child of the caller's span, named after the route (not the raw path).
