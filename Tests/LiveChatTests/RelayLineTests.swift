@@ -129,6 +129,50 @@ struct RelayLineTests {
         }
     }
 
+    /// Lines drain in waves (the next message of every line, recorded and reported together): a channel that goes
+    /// down in the middle of a wave stops every line at the message it holds, and what went out is recorded,
+    /// reported once and marked reported.
+    @Test func aChannelThatFailsMidWaveStopsEveryLineInPlaceAndWhatWentOutIsReportedOnce() async throws {
+        try await RelayRig.with { rig in
+            let customers = (1...3).map { "521555000010\($0)" }
+            // Three customers, three messages each, parked in turn: m1 m2 m3 are the heads of the lines.
+            for n in 1...9 {
+                try await rig.ledger.record(
+                    "m\(n)", command: rig.command(Int64(n), to: customers[(n - 1) % 3]), status: .parked, attempts: 1)
+            }
+            // The bridge drops customer 2's second message (m5), in the second wave.
+            rig.channel.script(["m5": [.channelDown(reason: "bridge gone")]])
+            let failed = try await rig.monitor.resendWaiting()
+            #expect(failed == [.seedBridge])
+            #expect(rig.relay.isDown(.seedBridge))
+            let sent = Set(rig.channel.sentKeys)
+            #expect(Set(["m1", "m2", "m3", "m5"]).isSubset(of: sent))
+            #expect(!sent.contains("m8"), "nothing of customer 2 after the message that failed")
+            #expect(rig.channel.sentKeys.count == Set(rig.channel.sentKeys).count, "no message tried twice")
+            for key in sent where key != "m5" {
+                let n = Int64(key.dropFirst())!
+                #expect(try await rig.ledger.entry(key)?.status == .sent)
+                #expect(try await rig.ledger.entry(key)?.reported == true)
+                #expect(rig.reports.statuses(of: n) == [.sent], "\(key) reported once")
+            }
+            // m5 is parked again in its place, with its attempt counted; m8 waits behind it.
+            let m5 = try #require(try await rig.ledger.entry("m5"))
+            #expect(m5.status == .parked && m5.attempts == 2 && m5.reason == "bridge gone")
+            #expect(try await rig.ledger.entry("m8")?.status == .parked)
+            #expect(rig.reports.statuses(of: 5).isEmpty && rig.reports.statuses(of: 8).isEmpty)
+
+            // The bridge is back: the rest goes out, customer 2's in order.
+            let before = rig.channel.sentKeys.count
+            try await rig.monitor.resendWaiting()
+            let rest = Array(rig.channel.sentKeys.dropFirst(before))
+            #expect(Set(rig.channel.sentKeys) == Set((1...9).map { "m\($0)" }))
+            #expect(rest.filter { sent.contains($0) } == ["m5"], "only m5 is tried again")
+            #expect(rest.firstIndex(of: "m5")! < rest.firstIndex(of: "m8")!)
+            #expect(try await rig.ledger.waitingCount() == 0)
+            for n in 1...9 { #expect(try await rig.ledger.entry("m\(n)")?.reported == true) }
+        }
+    }
+
     /// A backlog of parked messages must not make each line query read the whole ledger: the plans walk the
     /// pending messages by index, and a new place in line is the line-order index's last entry.
     @Test func lineQueriesUseTheirIndexes() async throws {

@@ -239,6 +239,17 @@ struct DeliveryLedger: Sendable {
         }
     }
 
+    /// A state to record: what ``record(_:command:status:attempts:providerID:reason:incarnation:)`` takes.
+    struct Change: Sendable {
+        let messageID: String
+        let command: RelaySend
+        let status: Status
+        let attempts: Int
+        var providerID: String? = nil
+        var reason: String? = nil
+        var incarnation: String? = nil
+    }
+
     /// Records the state of a message (creating its entry on first sight). A message that starts to wait
     /// (parked, retrying) takes the last place in its customer's line and keeps it until it leaves; `sent` and
     /// `failed` start unreported.
@@ -246,40 +257,64 @@ struct DeliveryLedger: Sendable {
         _ messageID: String, command: RelaySend, status: Status, attempts: Int, providerID: String? = nil,
         reason: String? = nil, incarnation: String? = nil
     ) async throws {
+        try await record([
+            Change(
+                messageID: messageID, command: command, status: status, attempts: attempts, providerID: providerID,
+                reason: reason, incarnation: incarnation)
+        ])
+    }
+
+    /// Records several states in one transaction, in order (see the one-change form).
+    func record(_ changes: [Change]) async throws {
+        guard !changes.isEmpty else { return }
+        let templates = try changes.map { change in
+            try change.command.template.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        }
         try await committer.write { db in
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO deliveries (message_id, ticket_id, message_ref, recipient, text, status, attempts,
-                                            provider_id, reason, line_order, reported, incarnation, updated_at,
-                                            channel, reply_to, attachment_mime, attachment_name, attachment,
-                                            template)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
-                            CASE WHEN ?6 IN ('parked', 'retrying')
-                                 THEN (SELECT COALESCE(MAX(line_order), 0) + 1 FROM deliveries) END,
-                            ?6 NOT IN ('sent', 'failed'), ?10, ?11, ?12, ?13, ?14, ?15,
-                            CASE WHEN ?6 IN ('sent', 'failed') THEN NULL ELSE ?16 END, ?17)
-                    ON CONFLICT (message_id) DO UPDATE SET
-                        status = excluded.status, attempts = excluded.attempts,
-                        provider_id = COALESCE(excluded.provider_id, provider_id), reason = excluded.reason,
-                        line_order = COALESCE(line_order, excluded.line_order),
-                        reported = excluded.reported, incarnation = excluded.incarnation,
-                        updated_at = excluded.updated_at,
-                        attachment = CASE WHEN excluded.status IN ('sent', 'failed') THEN NULL ELSE attachment END
-                    """
-            ).execute(arguments: [
-                messageID, command.ticketID, command.messageID, command.recipient, command.text, status.rawValue,
-                attempts, providerID, reason, incarnation, Date(), command.channel, command.replyTo,
-                command.attachment?.mime, command.attachment?.filename, command.attachment?.data,
-                try command.template.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) },
-            ])
+            let statement = try db.cachedStatement(sql: Self.upsertSQL)
+            let now = Date()
+            for (change, template) in zip(changes, templates) {
+                let command = change.command
+                try statement.execute(arguments: [
+                    change.messageID, command.ticketID, command.messageID, command.recipient, command.text,
+                    change.status.rawValue, change.attempts, change.providerID, change.reason, change.incarnation, now,
+                    command.channel, command.replyTo, command.attachment?.mime, command.attachment?.filename,
+                    command.attachment?.data, template,
+                ])
+            }
         }
     }
 
+    private static let upsertSQL = """
+        INSERT INTO deliveries (message_id, ticket_id, message_ref, recipient, text, status, attempts,
+                                provider_id, reason, line_order, reported, incarnation, updated_at,
+                                channel, reply_to, attachment_mime, attachment_name, attachment,
+                                template)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+                CASE WHEN ?6 IN ('parked', 'retrying')
+                     THEN (SELECT COALESCE(MAX(line_order), 0) + 1 FROM deliveries) END,
+                ?6 NOT IN ('sent', 'failed'), ?10, ?11, ?12, ?13, ?14, ?15,
+                CASE WHEN ?6 IN ('sent', 'failed') THEN NULL ELSE ?16 END, ?17)
+        ON CONFLICT (message_id) DO UPDATE SET
+            status = excluded.status, attempts = excluded.attempts,
+            provider_id = COALESCE(excluded.provider_id, provider_id), reason = excluded.reason,
+            line_order = COALESCE(line_order, excluded.line_order),
+            reported = excluded.reported, incarnation = excluded.incarnation,
+            updated_at = excluded.updated_at,
+            attachment = CASE WHEN excluded.status IN ('sent', 'failed') THEN NULL ELSE attachment END
+        """
+
     /// The api confirmed hearing of the final status of `messageID`.
     func markReported(_ messageID: String) async throws {
+        try await markReported([messageID])
+    }
+
+    /// The api confirmed hearing of the final statuses of `messageIDs` (one transaction).
+    func markReported(_ messageIDs: [String]) async throws {
+        guard !messageIDs.isEmpty else { return }
         try await committer.write { db in
-            try db.cachedStatement(sql: "UPDATE deliveries SET reported = 1 WHERE message_id = ?")
-                .execute(arguments: [messageID])
+            let statement = try db.cachedStatement(sql: "UPDATE deliveries SET reported = 1 WHERE message_id = ?")
+            for id in messageIDs { try statement.execute(arguments: [id]) }
         }
     }
 

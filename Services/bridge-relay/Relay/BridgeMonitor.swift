@@ -63,70 +63,60 @@ struct BridgeMonitor: Service {
     }
 
     /// Resends the messages their lines let go, except through the channels in `down`; returns the channels that
-    /// failed again meanwhile (their messages keep their places). Customers' lines drain side by side, up to the
-    /// relay's lanes at once, each in its own order (a line is never split between two lanes); the ledger's group
-    /// commits and the broker's confirm window carry many lines' writes together. Stops when shutdown begins
-    /// (checked after every message).
+    /// failed again meanwhile (their messages keep their places). Customers' lines drain side by side in waves: a
+    /// wave takes the next message of every line still moving (so a line is never split, and each goes in its own
+    /// order), sends them up to the relay's lanes at once and records the whole wave in one commit
+    /// (``Relay/resend(_:drain:)``); its reports are published while the next wave is sent (one wave's reports at a
+    /// time). A line stops at a message that cannot go (the rest keep their places behind it). Stops when shutdown
+    /// begins (checked after every wave).
     @discardableResult
     func resendWaiting(skipping down: Set<WhatsAppChannel> = []) async throws -> Set<WhatsAppChannel> {
         let drain = Drain(down: down)
+        var reporting: Task<Void, any Error>?
+        defer { reporting?.cancel() }
         while !Task.isShuttingDownGracefully {
             let batch = try await relay.ledger.ready(limit: Self.batchSize, skipping: drain.down)
             if batch.isEmpty { break }
             logger.info("resending waiting messages", metadata: ["count": "\(batch.count)"])
-            var lines: [String: [DeliveryLedger.Entry]] = [:]
-            var customers: [String] = []
+            var lines: [[DeliveryLedger.Entry]] = []
+            var lineOf: [String: Int] = [:]
             for entry in batch {
-                if lines[entry.command.recipient] == nil { customers.append(entry.command.recipient) }
-                lines[entry.command.recipient, default: []].append(entry)
+                if let index = lineOf[entry.command.recipient] {
+                    lines[index].append(entry)
+                } else {
+                    lineOf[entry.command.recipient] = lines.count
+                    lines.append([entry])
+                }
             }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                var pending = customers.makeIterator()
-                for _ in 0..<max(1, relay.settings.lanes) {
-                    guard let customer = pending.next(), let line = lines[customer] else { break }
-                    group.addTask { try await resend(line, drain: drain) }
+            var moving = Array(lines.indices)
+            var position = 0
+            while !moving.isEmpty, !Task.isShuttingDownGracefully {
+                let wave = moving.map { lines[$0][position] }
+                let (outcomes, finals) = try await relay.resend(wave, drain: drain)
+                try await reporting?.value
+                reporting = Task { [relay] in try await relay.report(finals) }
+                var next: [Int] = []
+                for (line, outcome) in zip(moving, outcomes) {
+                    switch outcome {
+                    case .sent, .rejected:
+                        if position + 1 < lines[line].count { next.append(line) }
+                    case .channelDown, .transient, nil:
+                        break
+                    }
                 }
-                while try await group.next() != nil {
-                    guard let customer = pending.next(), let line = lines[customer] else { continue }
-                    group.addTask { try await resend(line, drain: drain) }
-                }
+                moving = next
+                position += 1
             }
         }
+        try await reporting?.value
         return drain.failed
     }
 
     /// How many waiting messages one pass of ``resendWaiting(skipping:)`` reads from the ledger.
     static let batchSize = 1_000
 
-    /// One customer's waiting messages, oldest first: sent one after the other until one cannot go (the rest keep
-    /// their places behind it).
-    private func resend(_ line: [DeliveryLedger.Entry], drain: Drain) async throws {
-        for entry in line {
-            let channel = WhatsAppChannel(command: entry.command.channel)
-            if let channel, drain.isDown(channel) { return }
-            let attempt = entry.attempts + 1
-            switch try await relay.send(entry.command, messageID: entry.messageID, attempt: attempt, markSending: true)
-            {
-            case .sent:
-                break
-            case .channelDown(let reason), .transient(let reason, _):
-                try await relay.ledger.record(
-                    entry.messageID, command: entry.command, status: .parked, attempts: attempt, reason: reason,
-                    incarnation: relay.incarnation)
-                let stopped = channel ?? .seedBridge
-                relay.setDown(true, channel: stopped)
-                drain.stopped(stopped)
-                return
-            case .rejected(let reason):
-                try await relay.finish(
-                    entry.command, messageID: entry.messageID, status: .failed, attempts: attempt, reason: reason)
-            }
-            if Task.isShuttingDownGracefully { return }
-        }
-    }
-
     /// What the lanes of one ``resendWaiting(skipping:)`` share: the channels down, and those that failed during it.
-    private final class Drain: Sendable {
+    final class Drain: Sendable {
         private let state: Mutex<(down: Set<WhatsAppChannel>, failed: Set<WhatsAppChannel>)>
 
         init(down: Set<WhatsAppChannel>) { state = Mutex((down, [])) }

@@ -10,11 +10,48 @@ import Synchronization
 protocol DeliveryReports: Sendable {
     /// Returns once the report is safely handed over (confirmed by the broker).
     func publishReport(_ report: DeliveryUpdated) async throws
+
+    /// Hands several reports over together; one result per report, in order.
+    func publishReports(_ reports: [DeliveryUpdated]) async -> [Result<Void, any Error>]
+}
+
+extension DeliveryReports {
+    func publishReports(_ reports: [DeliveryUpdated]) async -> [Result<Void, any Error>] {
+        var results: [Result<Void, any Error>] = []
+        for report in reports {
+            do {
+                try await publishReport(report)
+                results.append(.success(()))
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        return results
+    }
 }
 
 extension AMQPConnection: DeliveryReports {
     func publishReport(_ report: DeliveryUpdated) async throws {
         try await publish(report)
+    }
+
+    /// Pipelined within the confirm window: one round of confirms for the whole batch.
+    func publishReports(_ reports: [DeliveryUpdated]) async -> [Result<Void, any Error>] {
+        var messages: [AMQPMessage] = []
+        var results = [Result<Void, any Error>?](repeating: nil, count: reports.count)
+        var published: [Int] = []
+        for (index, report) in reports.enumerated() {
+            do {
+                messages.append(try AMQPMessage(Envelope(report)))
+                published.append(index)
+            } catch {
+                results[index] = .failure(error)
+            }
+        }
+        for (index, result) in zip(published, await publish(contentsOf: messages)) {
+            results[index] = result.mapError { $0 }
+        }
+        return results.map { $0 ?? .success(()) }
     }
 }
 
@@ -202,20 +239,14 @@ struct Relay: Sendable {
         }
     }
 
-    /// One attempt through the adapter; a success is recorded and reported before returning. `markSending` records
-    /// the attempt first (resending from a line needs it to hold the message's place); a fresh message needs no
-    /// record before the attempt: after a crash it has none and is resent with the same idempotency key.
-    func send(_ command: RelaySend, messageID: String, attempt: Int, markSending: Bool = false) async throws
-        -> SendOutcome
-    {
+    /// One attempt through the adapter; a success is recorded and reported before returning. No record comes
+    /// before the attempt: after a crash the message has none (or is still parked) and is sent again with the same
+    /// idempotency key.
+    func send(_ command: RelaySend, messageID: String, attempt: Int) async throws -> SendOutcome {
         guard let adapter = channel(of: command).flatMap({ adapters[$0] }) else {
-            return .rejected(reason: "el canal de WhatsApp '\((command.channel ?? "").prefix(32))' no está configurado")
+            return .rejected(reason: Self.unconfigured(command))
         }
         await limiter.acquire()
-        if markSending {
-            try await ledger.record(
-                messageID, command: command, status: .sending, attempts: attempt, incarnation: incarnation)
-        }
         let outcome = await adapter.send(
             OutboundMessage(command, idempotencyKey: messageID))
         logger.debug(
@@ -228,6 +259,108 @@ struct Relay: Sendable {
             try await finish(command, messageID: messageID, status: .sent, attempts: attempt, providerID: providerID)
         }
         return outcome
+    }
+
+    /// A final status recorded in the ledger whose report is still to be published.
+    struct Final: Sendable {
+        let messageID: String
+        let report: DeliveryUpdated
+    }
+
+    /// Resends one waiting message of each of several lines (the next of each customer's line, never two of one
+    /// line), up to `lanes` at once, then records every outcome in one ledger transaction: one commit for the whole
+    /// wave, where one message at a time took three commits and a confirm each. A message whose channel is (or goes)
+    /// down meanwhile is not tried and keeps its place; one that meets the channel down or a transient failure is
+    /// parked again and stops its channel for the rest of the `drain`. Returns each message's outcome (nil: not
+    /// tried) and the final statuses to report (``report(_:)``).
+    func resend(_ entries: [DeliveryLedger.Entry], drain: BridgeMonitor.Drain) async throws
+        -> (outcomes: [SendOutcome?], finals: [Final])
+    {
+        var outcomes = [SendOutcome?](repeating: nil, count: entries.count)
+        await withTaskGroup(of: (Int, SendOutcome?).self) { group in
+            var next = 0
+            func start() {
+                guard next < entries.count else { return }
+                let index = next
+                next += 1
+                let entry = entries[index]
+                group.addTask {
+                    guard let channel = channel(of: entry.command), let adapter = adapters[channel] else {
+                        return (index, .rejected(reason: Self.unconfigured(entry.command)))
+                    }
+                    if drain.isDown(channel) { return (index, nil) }
+                    await limiter.acquire()
+                    let outcome = await adapter.send(OutboundMessage(entry.command, idempotencyKey: entry.messageID))
+                    switch outcome {
+                    case .channelDown, .transient:
+                        setDown(true, channel: channel)
+                        drain.stopped(channel)
+                    case .sent, .rejected: break
+                    }
+                    return (index, outcome)
+                }
+            }
+            for _ in 0..<max(1, settings.lanes) { start() }
+            while let (index, outcome) = await group.next() {
+                outcomes[index] = outcome
+                start()
+            }
+        }
+        var changes: [DeliveryLedger.Change] = []
+        var finals: [Final] = []
+        for (entry, outcome) in zip(entries, outcomes) {
+            guard let outcome else { continue }
+            let attempts = entry.attempts + 1
+            var change = DeliveryLedger.Change(
+                messageID: entry.messageID, command: entry.command, status: .parked, attempts: attempts,
+                incarnation: incarnation)
+            switch outcome {
+            case .sent(let providerID):
+                change = DeliveryLedger.Change(
+                    messageID: entry.messageID, command: entry.command, status: .sent, attempts: attempts,
+                    providerID: providerID, incarnation: incarnation)
+            case .channelDown(let reason), .transient(let reason, _):
+                change.reason = reason
+            case .rejected(let reason):
+                change = DeliveryLedger.Change(
+                    messageID: entry.messageID, command: entry.command, status: .failed, attempts: attempts,
+                    reason: reason, incarnation: incarnation)
+            }
+            changes.append(change)
+            if change.status == .sent || change.status == .failed {
+                finals.append(
+                    Final(
+                        messageID: entry.messageID,
+                        report: DeliveryUpdated(
+                            ticketID: entry.command.ticketID, messageID: entry.command.messageID,
+                            status: change.status == .sent ? .sent : .failed, attempt: attempts,
+                            reason: change.reason, providerMessageID: change.providerID)))
+            }
+        }
+        try await ledger.record(changes)
+        return (outcomes, finals)
+    }
+
+    /// Publishes recorded final statuses in one batch (one round of confirms) and marks those the broker confirmed
+    /// in one ledger transaction. Unconfirmed ones stay unreported (the monitor publishes them again); the first
+    /// failure is thrown once the others are marked.
+    func report(_ finals: [Final]) async throws {
+        guard !finals.isEmpty else { return }
+        let results = await reports.publishReports(finals.map(\.report))
+        var confirmed: [String] = []
+        var failure: (any Error)?
+        for (final, result) in zip(finals, results) {
+            switch result {
+            case .success: confirmed.append(final.messageID)
+            case .failure(let error): failure = failure ?? error
+            }
+        }
+        try await ledger.markReported(confirmed)
+        if let failure { throw failure }
+    }
+
+    static func unconfigured(_ command: RelaySend) -> String {
+        "el canal de WhatsApp '\((command.channel ?? "").prefix(32))' no está configurado"
     }
 
     /// Records a final status, reports it, and marks it reported once the broker confirmed the report.
