@@ -131,7 +131,7 @@ let package = Package(
         serviceTarget(
             name: "MostradorBridgeRelay",
             path: "Services/bridge-relay",
-            dependencies: ["MostradorStorage", .grdb, .asyncHTTPClient, .nioCore]
+            dependencies: ["MostradorStorage", .grdb, .asyncHTTPClient, .nioCore, .metrics]
         ),
         serviceTarget(
             name: "MostradorNotifier", path: "Services/notifier", resources: [.copy("Resources/plantillas.json")]),

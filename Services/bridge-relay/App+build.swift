@@ -40,9 +40,8 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     )
     let relay = Relay(
         adapters: adapters, ledger: ledger, reports: connections.publisher, settings: settings, logger: logger)
-    let workers: [any Service] = [
-        ledger.committer,
-        HTTPClientService(client: client),
+    // Relays started on one data folder share its ledger: one sends, the others stand by (see `ActiveRelay`).
+    let sending: [any Service] = [
         BridgeMonitor(relay: relay, logger: logger),
         MessageConsumer(
             connection: connections.consumer, publisher: connections.publisher,
@@ -50,6 +49,11 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
             prefetch: UInt16(min(1000, settings.lanes * 4)), lanes: settings.lanes, router: relay.router,
             retryPolicy: try configuration.handlerRetryPolicy(), logger: logger),
         LedgerRetentionWorker(ledger: ledger, days: settings.retentionDays, logger: logger),
+    ]
+    let workers: [any Service] = [
+        ledger.committer,
+        HTTPClientService(client: client),
+        ActiveRelay(dataDirectory: configuration.dataDirectory, services: sending, logger: logger),
     ]
     let router = Router()
     return ServiceApplication.make(

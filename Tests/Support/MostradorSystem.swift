@@ -89,6 +89,14 @@ public final class MostradorSystem: @unchecked Sendable {
 
     private let extraProcesses = Mutex([ServiceProcess]())
 
+    /// Another relay on the same data folder (so the same ledger) and broker: it stands by while another sends.
+    public func startAnotherRelay() async throws -> ServiceProcess {
+        let process = try ServiceProcess("mostrador-bridge-relay", environment: environmentValues)
+        extraProcesses.withLock { $0.append(process) }
+        try await Self.waitUntilReady(process)
+        return process
+    }
+
     /// `ws://…/ws/soporte/ticket/{ticket}/?token=…` on `api` (the first instance by default).
     public func webSocketURL(ticket: String, token: String, on process: ServiceProcess? = nil) -> String {
         let base = (process ?? api).baseURL.replacingOccurrences(of: "http://", with: "ws://")
