@@ -168,15 +168,19 @@ public struct MessageConsumer: Service {
     /// Handles one delivery as a span of the trace it was published with (a new trace when it carries none), so that
     /// the handler's log lines name it and the messages and HTTP calls it makes pass it on.
     func handle(_ delivery: AMQPDelivery) async {
+        let started = Date()
         let context = delivery.properties.trace?.child() ?? .start()
+        let failed = await TraceContext.$current.withValue(context) { await handleUnderTrace(delivery) }
+        // The span's name and attributes are built only when spans are exported (the hot path pays nothing else).
+        guard SpanRecorder.shared.isEnabled else { return }
         var span = Span(
-            "\(queue) process", kind: .consumer, context: context,
+            "\(queue) process", kind: .consumer, context: context, start: started,
             attributes: [
                 "messaging.system": "rabbitmq", "messaging.destination.name": queue,
                 "messaging.message.id": delivery.properties.messageID ?? "",
                 "mostrador.type": delivery.properties.type ?? "",
             ])
-        span.failed = await TraceContext.$current.withValue(context) { await handleUnderTrace(delivery) }
+        span.failed = failed
         span.end()
     }
 

@@ -20,17 +20,20 @@ public struct TraceMiddleware<Context: RequestContext>: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let trace = request.headers[.traceparent].flatMap { TraceContext(traceparent: $0)?.child() } ?? .start()
-        var span = Span(
-            request.method.rawValue, kind: .server, context: trace,
-            attributes: ["http.request.method": request.method.rawValue])
+        // Built only when spans are exported: without an exporter a request pays for its trace ids alone.
+        var span =
+            SpanRecorder.shared.isEnabled
+            ? Span(
+                request.method.rawValue, kind: .server, context: trace,
+                attributes: ["http.request.method": request.method.rawValue]) : nil
         return try await TraceContext.$current.withValue(trace) {
             do {
                 var response = try await next(request, context)
                 response.headers[.traceresponse] = trace.traceparent
-                span.finish(status: response.status.code, route: Self.route(request.uri.path))
+                span?.finish(status: response.status.code, route: Self.route(request.uri.path))
                 return response
             } catch {
-                span.finish(
+                span?.finish(
                     status: (error as? any HTTPResponseError)?.status.code ?? 500, route: Self.route(request.uri.path))
                 throw error
             }

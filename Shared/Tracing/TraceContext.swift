@@ -111,11 +111,14 @@ public struct Span: Sendable {
     public var attributes: [String: String]
     public var failed = false
 
-    public init(_ name: String, kind: SpanKind, context: TraceContext, attributes: [String: String] = [:]) {
+    /// A span that started at `start` (now by default).
+    public init(
+        _ name: String, kind: SpanKind, context: TraceContext, start: Date = Date(), attributes: [String: String] = [:]
+    ) {
         self.name = name
         self.kind = kind
         self.context = context
-        self.start = Date()
+        self.start = start
         self.attributes = attributes
     }
 

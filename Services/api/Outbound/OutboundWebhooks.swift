@@ -36,15 +36,10 @@ struct OutboundWebhooks: Sendable {
 
     func router() -> MessageRouter {
         var router = MessageRouter()
-        router.on(TicketCreated.self) { envelope, delivery in try await handle(envelope, delivery) }
-        router.on(TicketDescriptionUpdated.self) { envelope, delivery in try await handle(envelope, delivery) }
-        router.on(TicketClassified.self) { envelope, delivery in try await handle(envelope, delivery) }
-        router.on(MessageCreated.self) { envelope, delivery in try await handle(envelope, delivery) }
-        router.on(DeliveryUpdated.self) { envelope, delivery in try await handle(envelope, delivery) }
-        router.on(TicketStatusChanged.self) { envelope, delivery in try await handle(envelope, delivery) }
-        router.on(TicketAssigned.self) { envelope, delivery in try await handle(envelope, delivery) }
-        router.on(ChatTransferred.self) { envelope, delivery in try await handle(envelope, delivery) }
-        router.on(ChatParticipantChanged.self) { envelope, delivery in try await handle(envelope, delivery) }
+        func route<Payload: MessageContract>(_: Payload.Type) {
+            router.on(Payload.self) { envelope, delivery in try await handle(envelope, delivery) }
+        }
+        for event in Webhook.events { route(event) }
         return router
     }
 

@@ -18,11 +18,13 @@ struct Webhook: Sendable, Equatable {
     var lastSuccessAt: Date?
 
     /// The event types a webhook may subscribe to: the domain events of our contracts (design.md), named as there.
-    static let eventTypes: [String] = [
-        TicketCreated.type, TicketDescriptionUpdated.type, TicketClassified.type, MessageCreated.type,
-        DeliveryUpdated.type, TicketStatusChanged.type, TicketAssigned.type, ChatTransferred.type,
-        ChatParticipantChanged.type,
+    /// The events a webhook may subscribe to, each handled by ``OutboundWebhooks/router()``.
+    static let events: [any MessageContract.Type] = [
+        TicketCreated.self, TicketDescriptionUpdated.self, TicketClassified.self, MessageCreated.self,
+        DeliveryUpdated.self, TicketStatusChanged.self, TicketAssigned.self, ChatTransferred.self,
+        ChatParticipantChanged.self,
     ]
+    static let eventTypes: [String] = events.map { $0.type }
 
     init(row: Row) {
         id = row["id"]

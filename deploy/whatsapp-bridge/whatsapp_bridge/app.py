@@ -312,13 +312,13 @@ class Bridge:
         with self.state_lock:
             status, reason, detail, extra = self.status, self.reason, self.detail, dict(self.extra)
             qr, pair, since = self.qr_code, self.pair_code, self.since
-        counters = self.store.counters()
+        pending, counters = self.store.queue_snapshot()
         body: dict[str, Any] = {
             "status": status.value,
             "whatsapp": "conectado" if status == Status.CONNECTED else "desconectado",
             "detail": detail or DETAILS[status],
             "desde": iso(since),
-            "pending_webhooks": self.store.pending_count(),
+            "pending_webhooks": pending,
             "dead_webhooks": counters.get("webhooks_dead", 0),
             "delivered_webhooks": counters.get("webhooks_delivered", 0),
             "duplicates_suppressed": counters.get("duplicates_suppressed", 0),

@@ -199,6 +199,13 @@ class Store:
         with self.lock:
             return dict(self.db.execute("SELECT name, value FROM counters").fetchall())
 
+    def queue_snapshot(self) -> tuple[int, dict[str, int]]:
+        """Pending webhooks and the counters read together: a webhook delivered between two separate reads showed
+        as neither pending nor delivered."""
+        with self.lock:
+            pending = self.db.execute("SELECT COUNT(*) FROM webhook_queue WHERE status = 'pending'").fetchone()[0]
+            return pending, dict(self.db.execute("SELECT name, value FROM counters").fetchall())
+
     # -- idempotency -------------------------------------------------------------------------------------------
 
     def idempotency_get(self, key: str) -> Optional[dict[str, Any]]:
