@@ -16,6 +16,7 @@ on a harness error.
 """
 
 import argparse
+import http.client
 import concurrent.futures
 import json
 import os
@@ -51,8 +52,9 @@ def is_work_queue(name):
 
 
 class Scenario:
-    def __init__(self, name, description, inject, ci=True, quiesce_timeout=None, broker="any"):
+    def __init__(self, name, description, inject, ci=True, quiesce_timeout=None, broker="any", standby=False):
         self.name = name
+        self.standby = standby  # a second relay on the same ledger, standing by
         self.description = description
         self.inject = inject  # inject(run) -> None: one round of the fault, healed before returning
         self.ci = ci
@@ -168,6 +170,58 @@ def kill_relay_while_resending(run):
     run.event("bridge", "up", "bridge at full speed")
 
 
+def relay_sending(service):
+    """Whether this relay process says it is the one sending (`mostrador_relay_active 1` on its ops port)."""
+    try:
+        status, _, body = http_request("GET", f"{service.ops_url}/metrics", timeout=2)
+    except (OSError, http.client.HTTPException):
+        return False
+    return status == 200 and re.search(rb"^mostrador_relay_active(\{[^}]*\})? 1(\.0*)?$", body, re.M) is not None
+
+
+def fail_over_relay(run):
+    """Two relays on one ledger, one sending and one standing by: the bridge goes away so messages park in the
+    shared ledger, the sending relay is SIGKILLed, and the standby must take over (the parked messages, each
+    customer's line, what went out) and deliver everything once the bridge is back; the killed one comes back as
+    the standby."""
+    relays = [run.services["bridge-relay"], run.services["bridge-relay-standby"]]
+    sending = [relay for relay in relays if relay_sending(relay)]
+    if len(sending) != 1:
+        run.event("FAILOVER", "bridge-relay", f"{len(sending)} relays report sending (expected 1)")
+        run.relay_failover_problems.append(f"{len(sending)} relays sending before the kill")
+        return
+    active = sending[0]
+    standby = relays[1] if active is relays[0] else relays[0]
+    run.event("bridge", "down", "bridge down for 3 s (messages park in the shared ledger)")
+    run.bridge.set_mode("down")
+    time.sleep(3.0)
+    run.event("kill", active.name, f"SIGKILL the sending relay, pid {active.pid}")
+    active.kill()
+    killed = time.monotonic()
+    while not relay_sending(standby) and time.monotonic() - killed < 15:
+        time.sleep(0.05)
+    took = time.monotonic() - killed
+    if relay_sending(standby):
+        run.relay_failover_seconds.append(round(took, 2))
+        run.event("failover", standby.name, f"sending {took:.2f} s after the kill")
+    else:
+        run.relay_failover_problems.append("the standby did not take over within 15 s")
+        run.event("FAILOVER", standby.name, "not sending 15 s after the kill")
+    time.sleep(1.0)
+    run.bridge.set_mode("up")
+    run.event("bridge", "up", "bridge up again (the new sending relay drains the parked messages)")
+    time.sleep(random.uniform(1.0, 2.0))
+    active.start()
+    if not active.wait_ready(90):
+        run.event("not-ready", active.name, "not ready 90 s after restart")
+    time.sleep(0.5)
+    if relay_sending(active):
+        run.relay_failover_problems.append("the restarted relay sends while the other still does")
+        run.event("FAILOVER", active.name, "restarted and sending: two senders")
+    else:
+        run.event("restart", active.name, f"back (pid {active.pid}) as the standby")
+
+
 def stop_with_broker_down(run):
     """R4: SIGTERM every service while the broker is gone and work is pending; each must stop within its drain
     deadline; then everything starts again and nothing may be lost."""
@@ -235,6 +289,9 @@ SCENARIOS = [
     Scenario("kill-relay", "SIGKILL the bridge relay at a random moment, restart it", kill_service("bridge-relay")),
     Scenario("kill-relay-resending", "bridge down 4 s (messages park), back slow; SIGKILL the relay while it "
              "resends the parked messages (R1)", kill_relay_while_resending),
+    Scenario("fail-over-relay", "two relays on one ledger; bridge down 3 s (messages park), SIGKILL the sending "
+             "relay: the standby takes over and drains; the killed one returns as the standby", fail_over_relay,
+             ci=False, standby=True),
     Scenario("kill-notifier", "SIGKILL the notifier, restart it", kill_service("notifier")),
     Scenario("kill-classifier", "SIGKILL the classifier, restart it", kill_service("classifier")),
     Scenario("kill-broker", "SIGKILL RabbitMQ, start it again", kill_broker, broker="single"),
@@ -307,6 +364,8 @@ class ScenarioRun:
         self.crashes = []
         self.hangs = []
         self.node_failover_seconds = []
+        self.relay_failover_seconds = []
+        self.relay_failover_problems = []
         self.services = {}
         self.bridge = None
         self.token = None
@@ -359,6 +418,9 @@ class ScenarioRun:
             environment[key] = value
         for name in SERVICES:
             self.services[name] = Service(name, self.harness.bin_dir, self.dir, environment)
+        if self.scenario.standby:
+            standby = Service("bridge-relay", self.harness.bin_dir, self.dir, environment, instance="standby")
+            self.services[standby.name] = standby
         for service in self.services.values():
             service.start()
         for service in self.services.values():
@@ -372,7 +434,9 @@ class ScenarioRun:
         self.supervisor.stop()
         shutdown = {}
         # Dependents first (as an operator would), each with a drain deadline of 30 s.
-        for name in ("classifier", "notifier", "bridge-relay", "api"):
+        for name in ("classifier", "notifier", "bridge-relay-standby", "bridge-relay", "api"):
+            if name not in self.services:
+                continue
             seconds, killed, code = self.services[name].terminate(timeout=30)
             shutdown[name] = {"seconds": round(seconds, 2), "killed": killed, "code": code}
         self.bridge.stop()
@@ -798,6 +862,8 @@ class ScenarioRun:
             "crashes": self.crashes,
             "hangs": self.hangs,
             "node_failover_seconds": self.node_failover_seconds,
+            "relay_failover_seconds": self.relay_failover_seconds,
+            "relay_failover_problems": self.relay_failover_problems,
             "notices": {"delivered": sum(notices.values()), "distinct": len(notices),
                         "repeated": {k: n for k, n in notices.items() if n > 1}},
             "tickets": tickets_total,
@@ -1007,7 +1073,7 @@ def verdict(result):
         return "ERROR"
     bad = (len(result["lost"]) or result["stuck"] or result["dead_lettered"] or result["unexplained_duplicates"]
            or result["crashes"] or result["events_lost"] or result.get("hangs") or result["reordered"]["count"]
-           or sum(result["retry_queues_left"].values()))
+           or sum(result["retry_queues_left"].values()) or result.get("relay_failover_problems"))
     return "FAIL" if bad else "ok"
 
 

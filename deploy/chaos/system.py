@@ -343,11 +343,12 @@ class Service:
     """One service binary: own data folder, own public and operations ports (kept across restarts), log appended
     to `logs/<name>.log` across restarts with a line marking each start."""
 
-    def __init__(self, name, bin_dir, run_dir, environment):
-        self.name = name
+    def __init__(self, name, bin_dir, run_dir, environment, instance=None):
+        """`instance`: a second process of the same service on the same data folder (a standby relay)."""
         self.binary = os.path.join(bin_dir, f"mostrador-{name}")
         self.data_dir = os.path.join(run_dir, "data", name)
-        self.log_path = os.path.join(run_dir, "logs", f"{name}.log")
+        self.name = name if instance is None else f"{name}-{instance}"
+        self.log_path = os.path.join(run_dir, "logs", f"{self.name}.log")
         os.makedirs(self.data_dir, exist_ok=True)
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         self.port = free_port()

@@ -311,30 +311,24 @@ struct Relay: Sendable {
         for (entry, outcome) in zip(entries, outcomes) {
             guard let outcome else { continue }
             let attempts = entry.attempts + 1
-            var change = DeliveryLedger.Change(
-                messageID: entry.messageID, command: entry.command, status: .parked, attempts: attempts,
-                incarnation: incarnation)
-            switch outcome {
-            case .sent(let providerID):
-                change = DeliveryLedger.Change(
-                    messageID: entry.messageID, command: entry.command, status: .sent, attempts: attempts,
-                    providerID: providerID, incarnation: incarnation)
-            case .channelDown(let reason), .transient(let reason, _):
-                change.reason = reason
-            case .rejected(let reason):
-                change = DeliveryLedger.Change(
-                    messageID: entry.messageID, command: entry.command, status: .failed, attempts: attempts,
-                    reason: reason, incarnation: incarnation)
-            }
+            let (status, providerID, reason): (DeliveryLedger.Status, String?, String?) =
+                switch outcome {
+                case .sent(let providerID): (.sent, providerID, nil)
+                case .channelDown(let reason), .transient(let reason, _): (.parked, nil, reason)
+                case .rejected(let reason): (.failed, nil, reason)
+                }
+            let change = DeliveryLedger.Change(
+                messageID: entry.messageID, command: entry.command, status: status, attempts: attempts,
+                providerID: providerID, reason: reason, incarnation: incarnation)
             changes.append(change)
-            if change.status == .sent || change.status == .failed {
+            if status == .sent || status == .failed {
                 finals.append(
                     Final(
                         messageID: entry.messageID,
                         report: DeliveryUpdated(
                             ticketID: entry.command.ticketID, messageID: entry.command.messageID,
-                            status: change.status == .sent ? .sent : .failed, attempt: attempts,
-                            reason: change.reason, providerMessageID: change.providerID)))
+                            status: status == .sent ? .sent : .failed, attempt: attempts, reason: reason,
+                            providerMessageID: providerID)))
             }
         }
         try await ledger.record(changes)
