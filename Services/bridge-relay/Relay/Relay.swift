@@ -265,6 +265,16 @@ struct Relay: Sendable {
     struct Final: Sendable {
         let messageID: String
         let report: DeliveryUpdated
+
+        /// `status` is `sent` or `failed`.
+        init(
+            messageID: String, command: RelaySend, status: DeliveryLedger.Status, attempts: Int, reason: String?,
+            providerID: String?
+        ) {
+            self.messageID = messageID
+            report = Relay.update(
+                command, status == .sent ? .sent : .failed, attempt: attempts, reason: reason, providerID: providerID)
+        }
     }
 
     /// Resends one waiting message of each of several lines (the next of each customer's line, never two of one
@@ -324,11 +334,8 @@ struct Relay: Sendable {
             if status == .sent || status == .failed {
                 finals.append(
                     Final(
-                        messageID: entry.messageID,
-                        report: DeliveryUpdated(
-                            ticketID: entry.command.ticketID, messageID: entry.command.messageID,
-                            status: status == .sent ? .sent : .failed, attempt: attempts, reason: reason,
-                            providerMessageID: providerID)))
+                        messageID: entry.messageID, command: entry.command, status: status, attempts: attempts,
+                        reason: reason, providerID: providerID))
             }
         }
         try await ledger.record(changes)
@@ -365,9 +372,11 @@ struct Relay: Sendable {
         try await ledger.record(
             messageID, command: command, status: status, attempts: attempts, providerID: providerID, reason: reason,
             incarnation: incarnation)
-        try await report(
-            command, status == .sent ? .sent : .failed, attempt: attempts, reason: reason, providerID: providerID)
-        try await ledger.markReported(messageID)
+        try await report([
+            Final(
+                messageID: messageID, command: command, status: status, attempts: attempts, reason: reason,
+                providerID: providerID)
+        ])
     }
 
     /// Reports a final status again, from the ledger.
@@ -392,9 +401,16 @@ struct Relay: Sendable {
         providerID: String? = nil
     ) async throws {
         try await reports.publishReport(
-            DeliveryUpdated(
-                ticketID: command.ticketID, messageID: command.messageID, status: status, attempt: attempt,
-                reason: reason, providerMessageID: providerID))
+            Self.update(command, status, attempt: attempt, reason: reason, providerID: providerID))
+    }
+
+    /// The `delivery.updated` telling the api that `command`'s message is now `status`.
+    static func update(
+        _ command: RelaySend, _ status: DeliveryStatus, attempt: Int, reason: String?, providerID: String?
+    ) -> DeliveryUpdated {
+        DeliveryUpdated(
+            ticketID: command.ticketID, messageID: command.messageID, status: status, attempt: attempt, reason: reason,
+            providerMessageID: providerID)
     }
 
     /// Exponential backoff with full jitter: uniform in [0, min(5 min, 1 s · 2^(attempt-1))], at least 1 s.
