@@ -93,8 +93,9 @@ public struct HandlerRetryPolicy: Sendable, Equatable {
 ///   `retryPolicy.maxAttempts` attempts have thrown;
 /// - `.deadLetter`, no handler, a body that does not decode, too many failures: a copy carrying the reason
 ///   (`DeadLetter` headers) goes to the dead-letter exchange, then the original is acknowledged;
-/// - when the broker refuses one of those copies (or is gone), the delivery is requeued (a retry) or rejected (a
-///   dead letter, then without the reason) as before.
+/// - when the broker refuses one of those copies, it is published again after growing pauses for up to
+///   `settleBudget` (a cluster node's loss); only then is the delivery requeued (a retry) or rejected (a dead
+///   letter, then without the reason).
 public struct MessageConsumer: Service {
     let connection: AMQPConnection
     let publisher: AMQPConnection
@@ -105,6 +106,7 @@ public struct MessageConsumer: Service {
     let retryPolicy: HandlerRetryPolicy
     let deadLetterExchange: String
     let lanes: Int
+    let settleBudget: Duration
     let logger: Logger
     let counters: Counters
 
@@ -114,7 +116,8 @@ public struct MessageConsumer: Service {
     public init(
         connection: AMQPConnection, publisher: AMQPConnection? = nil, queue: String, prefetch: UInt16 = 50,
         lanes: Int = 1, router: MessageRouter, retryLevels: AMQPRetryLevels = MostradorTopology.retryLevels,
-        retryPolicy: HandlerRetryPolicy = .init(), deadLetterExchange: String = MostradorTopology.dead, logger: Logger
+        retryPolicy: HandlerRetryPolicy = .init(), deadLetterExchange: String = MostradorTopology.dead,
+        settleBudget: Duration = .seconds(60), logger: Logger
     ) {
         self.connection = connection
         self.publisher = publisher ?? connection
@@ -125,6 +128,7 @@ public struct MessageConsumer: Service {
         self.retryLevels = retryLevels
         self.retryPolicy = retryPolicy
         self.deadLetterExchange = deadLetterExchange
+        self.settleBudget = settleBudget
         var logger = logger
         logger[metadataKey: "queue"] = "\(queue)"
         self.logger = logger
@@ -245,13 +249,37 @@ public struct MessageConsumer: Service {
     }
 
     func scheduleRetry(_ retry: AMQPMessage, of delivery: AMQPDelivery, _ logger: Logger) async {
-        do {
-            try await publisher.publish(retry)
+        if await publishSettling(retry, logger) {
             delivery.ack()
-        } catch {
+        } else {
             // The broker redelivers it (counted against the queue's delivery limit).
-            logger.warning("could not schedule a retry: requeued", metadata: ["error": "\(error)"])
+            logger.warning("could not schedule a retry: requeued")
             delivery.nack(requeue: true)
+        }
+    }
+
+    /// Publishes the copy that settles a delivery (its retry or its dead letter), trying again while the broker
+    /// refuses it, for up to `settleBudget`. A quorum queue whose leader was on a lost node nacks publishes for the
+    /// seconds its election takes; settling the delivery at the first refusal spent its `x-delivery-limit` in
+    /// milliseconds (five instant requeues), and the broker then dead-letters at most once: the message could be
+    /// lost. False when the budget ran out or the service is shutting down (the caller settles as before).
+    func publishSettling(_ message: AMQPMessage, _ logger: Logger) async -> Bool {
+        let deadline = ContinuousClock.now + settleBudget
+        var pause = Duration.milliseconds(250)
+        while true {
+            do {
+                try await publisher.publish(message)
+                return true
+            } catch {
+                guard !Task.isShuttingDownGracefully, !Task.isCancelled, .now + pause < deadline else {
+                    logger.warning("the broker refused the copy", metadata: ["error": "\(error)"])
+                    return false
+                }
+                logger.warning(
+                    "the broker refused the copy: trying again", metadata: ["error": "\(error)", "in": "\(pause)"])
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(5))
+            }
         }
     }
 
@@ -268,15 +296,13 @@ public struct MessageConsumer: Service {
                 logger.warning("dead-letter hook failed", metadata: ["error": "\(error)"])
             }
         }
-        do {
-            let letter = DeadLetter(
-                body: delivery.body, properties: delivery.properties, routingKey: delivery.routingKey, diedIn: queue,
-                reason: reason)
-            try await publisher.publish(letter.message(to: deadLetterExchange))
+        let letter = DeadLetter(
+            body: delivery.body, properties: delivery.properties, routingKey: delivery.routingKey, diedIn: queue,
+            reason: reason)
+        if await publishSettling(letter.message(to: deadLetterExchange), logger) {
             delivery.ack()
-        } catch {
-            logger.warning(
-                "could not publish the dead letter with its reason: rejected", metadata: ["error": "\(error)"])
+        } else {
+            logger.warning("could not publish the dead letter with its reason: rejected")
             delivery.reject()
         }
     }

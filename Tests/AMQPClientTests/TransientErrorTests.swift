@@ -103,6 +103,62 @@ struct TransientErrorTests {
         }
     }
 
+    @Test func aRetryTheBrokerRefusesForAWhileIsPublishedAgainNotRequeuedIntoTheDeliveryLimit() async throws {
+        let broker = try await TestBroker.shared()
+        let vhost = try await broker.freshVirtualHost()
+        let calls = HandlerCalls()
+        let later = uniqueName("later")
+        let levels = AMQPRetryLevels(exchange: later, queuePrefix: later, levels: [.seconds(1)])
+        // The delay queue refuses every copy (full, it rejects publishes: the broker nacks them), as a quorum delay
+        // queue whose leader was on a lost node nacks them until its election is over. Classic here: a quorum
+        // queue's length limit lets one message in before it refuses.
+        var delay = levels.topology
+        delay.queues = delay.queues.map { queue in
+            AMQPTopology.Queue(
+                queue.name,
+                arguments: queue.arguments.filter { $0.key == "x-message-ttl" || $0.key == "x-dead-letter-exchange" })
+        }
+        try await broker.ctl([
+            "set_policy", "-p", vhost.virtualHost, "refuse", "^\(later)",
+            #"{"max-length":0,"overflow":"reject-publish"}"#,
+            "--apply-to", "queues",
+        ])
+        try await withConnection(vhost, topology: MostradorTopology.topology.merging(delay)) { connection in
+            var router = MessageRouter()
+            router.on(TicketDescriptionUpdated.self) { envelope, delivery in
+                await calls.record(envelope, delivery) == 1 ? .retry(after: .seconds(1)) : .ack
+            } deadLettered: { envelope, reason in
+                await calls.recordDeadLetter(envelope.messageID, reason)
+            }
+            let consumer = MessageConsumer(
+                connection: connection, queue: Self.queue, router: router, retryLevels: levels, logger: testLogger)
+            let running = Task { try await consumer.run() }
+            let id = UUID()
+            try await connection.publish(Self.message, messageID: id)
+            try #require(await eventually { await calls.calls.count == 1 })
+            // Refused for 3 s. Requeued at each refusal, the delivery came straight back: the queue's delivery limit
+            // (5) went by in milliseconds and the broker dead-lettered it.
+            try await Task.sleep(for: .seconds(3))
+            #expect(await calls.calls.count == 1)
+            try await broker.ctl(["clear_policy", "-p", vhost.virtualHost, "refuse"])
+            try #require(await eventually(timeout: .seconds(30)) { await calls.calls.count >= 2 })
+            #expect(
+                await eventually(timeout: .seconds(10)) {
+                    (try? await connection.queueDepth(Self.queue))?.messages == 0
+                })
+            try await Task.sleep(for: .seconds(1))
+            running.cancel()
+
+            let seen = await calls.calls
+            #expect(seen.map(\.id) == [id, id])
+            // The second call is the retry through the delay level, not a redelivery of the original.
+            #expect(seen.map(\.attempt) == [0, 1])
+            #expect(seen.map(\.delay) == [nil, "1000"])
+            #expect(try await connection.queueDepth(MostradorTopology.deadLetterQueue).messages == 0)
+            #expect(await calls.deadLettered.isEmpty)
+        }
+    }
+
     @Test func poisonMessageIsDeadLetteredAtOnceWithItsReason() async throws {
         let vhost = try await TestBroker.shared().freshVirtualHost()
         let calls = HandlerCalls()
