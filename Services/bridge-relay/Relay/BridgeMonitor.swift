@@ -65,16 +65,32 @@ struct BridgeMonitor: Service {
     /// Resends the messages their lines let go, except through the channels in `down`; returns the channels that
     /// failed again meanwhile (their messages keep their places). Customers' lines drain side by side in waves: a
     /// wave takes the next message of every line still moving (so a line is never split, and each goes in its own
-    /// order), sends them up to the relay's lanes at once and records the whole wave in one commit
-    /// (``Relay/resend(_:drain:)``); its reports are published while the next wave is sent (one wave's reports at a
-    /// time). A line stops at a message that cannot go (the rest keep their places behind it). Stops when shutdown
-    /// begins (checked after every wave).
+    /// order) and sends them up to the relay's lanes at once (``Relay/resend(_:drain:)``). A wave is recorded in one
+    /// commit while the next one is sent, and its reports are published after its record, one wave's at a time: the
+    /// next wave's messages go out once the channel took the ones before them, which is all their order needs; what a
+    /// crash catches unrecorded is still parked and is sent again with the same idempotency keys. A line stops at a
+    /// message that cannot go (the rest keep their places behind it). Stops when shutdown begins (checked after
+    /// every wave); what was sent is recorded and reported first.
     @discardableResult
     func resendWaiting(skipping down: Set<WhatsAppChannel> = []) async throws -> Set<WhatsAppChannel> {
         let drain = Drain(down: down)
-        var reporting: Task<Void, any Error>?
-        defer { reporting?.cancel() }
+        var pipeline = WavePipeline(relay: relay)
+        do {
+            try await sendBatches(drain, through: &pipeline)
+            try await pipeline.finish()
+        } catch {
+            // What went out is still recorded (and reported) as far as the ledger and broker allow.
+            await pipeline.settle()
+            throw error
+        }
+        return drain.failed
+    }
+
+    /// Reads the waiting messages batch by batch and sends each batch's lines in waves through `pipeline`.
+    private func sendBatches(_ drain: Drain, through pipeline: inout WavePipeline) async throws {
         while !Task.isShuttingDownGracefully {
+            // The ledger is read again only once every wave sent from the last batch is recorded.
+            try await pipeline.recorded()
             let batch = try await relay.ledger.ready(limit: Self.batchSize, skipping: drain.down)
             if batch.isEmpty { break }
             logger.info("resending waiting messages", metadata: ["count": "\(batch.count)"])
@@ -92,9 +108,8 @@ struct BridgeMonitor: Service {
             var position = 0
             while !moving.isEmpty, !Task.isShuttingDownGracefully {
                 let wave = moving.map { lines[$0][position] }
-                let (outcomes, finals) = try await relay.resend(wave, drain: drain)
-                try await reporting?.value
-                reporting = Task { [relay] in try await relay.report(finals) }
+                let outcomes = await relay.resend(wave, drain: drain)
+                try await pipeline.add(wave, outcomes)
                 var next: [Int] = []
                 for (line, outcome) in zip(moving, outcomes) {
                     switch outcome {
@@ -108,12 +123,56 @@ struct BridgeMonitor: Service {
                 position += 1
             }
         }
-        try await reporting?.value
-        return drain.failed
     }
 
-    /// How many waiting messages one pass of ``resendWaiting(skipping:)`` reads from the ledger.
-    static let batchSize = 1_000
+    /// How many waiting messages one pass of ``resendWaiting(skipping:)`` reads from the ledger: enough for several
+    /// waves when many customers wait, so that recording overlaps sending.
+    static let batchSize = 10_000
+
+    /// The waves sent but not yet recorded or reported: each wave's record follows the one before it, and its
+    /// reports follow its record and the reports before them. At most one wave waits for its record while the next
+    /// is sent; a report the broker did not confirm stays unreported in the ledger (``reportUnconfirmed()``).
+    struct WavePipeline {
+        let relay: Relay
+        private var recording: Task<[Relay.Final], any Error>?
+        private var reporting: Task<Void, any Error>?
+
+        init(relay: Relay) { self.relay = relay }
+
+        /// Hands a sent wave over to be recorded, once the wave before it is (its error, if any, is thrown here).
+        mutating func add(_ wave: [DeliveryLedger.Entry], _ outcomes: [SendOutcome?]) async throws {
+            try await recorded()
+            let recording = Task { [relay] in try await relay.record(wave, outcomes) }
+            let previous = reporting
+            self.recording = recording
+            reporting = Task { [relay] in
+                let finals = try await recording.value
+                // In order, and a failed report does not hold back the later ones (its error is thrown at the end).
+                let earlier = await previous?.result
+                try await relay.report(finals)
+                try earlier?.get()
+            }
+        }
+
+        /// Waits until every wave handed over is recorded.
+        mutating func recorded() async throws {
+            defer { recording = nil }
+            _ = try await recording?.value
+        }
+
+        /// Waits until every wave handed over is recorded and reported.
+        mutating func finish() async throws {
+            try await recorded()
+            defer { reporting = nil }
+            try await reporting?.value
+        }
+
+        /// Waits for every wave handed over, whatever became of it.
+        func settle() async {
+            _ = await recording?.result
+            _ = await reporting?.result
+        }
+    }
 
     /// What the lanes of one ``resendWaiting(skipping:)`` share: the channels down, and those that failed during it.
     final class Drain: Sendable {

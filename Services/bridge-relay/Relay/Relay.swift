@@ -278,14 +278,10 @@ struct Relay: Sendable {
     }
 
     /// Resends one waiting message of each of several lines (the next of each customer's line, never two of one
-    /// line), up to `lanes` at once, then records every outcome in one ledger transaction: one commit for the whole
-    /// wave, where one message at a time took three commits and a confirm each. A message whose channel is (or goes)
-    /// down meanwhile is not tried and keeps its place; one that meets the channel down or a transient failure is
-    /// parked again and stops its channel for the rest of the `drain`. Returns each message's outcome (nil: not
-    /// tried) and the final statuses to report (``report(_:)``).
-    func resend(_ entries: [DeliveryLedger.Entry], drain: BridgeMonitor.Drain) async throws
-        -> (outcomes: [SendOutcome?], finals: [Final])
-    {
+    /// line), up to `lanes` at once. A message whose channel is (or goes) down meanwhile is not tried and keeps its
+    /// place; one that meets the channel down or a transient failure stops its channel for the rest of the `drain`.
+    /// Returns each message's outcome (nil: not tried); ``record(_:_:)`` writes them to the ledger.
+    func resend(_ entries: [DeliveryLedger.Entry], drain: BridgeMonitor.Drain) async -> [SendOutcome?] {
         var outcomes = [SendOutcome?](repeating: nil, count: entries.count)
         await withTaskGroup(of: (Int, SendOutcome?).self) { group in
             var next = 0
@@ -316,6 +312,13 @@ struct Relay: Sendable {
                 start()
             }
         }
+        return outcomes
+    }
+
+    /// Records a resent wave's outcomes in one ledger transaction (one commit for the whole wave, where one message
+    /// at a time took three commits and a confirm each): sent, failed for good, or parked again with its attempt
+    /// counted. Returns the final statuses to report (``report(_:)``).
+    func record(_ entries: [DeliveryLedger.Entry], _ outcomes: [SendOutcome?]) async throws -> [Final] {
         var changes: [DeliveryLedger.Change] = []
         var finals: [Final] = []
         for (entry, outcome) in zip(entries, outcomes) {
@@ -339,7 +342,7 @@ struct Relay: Sendable {
             }
         }
         try await ledger.record(changes)
-        return (outcomes, finals)
+        return finals
     }
 
     /// Publishes recorded final statuses in one batch (one round of confirms) and marks those the broker confirmed
