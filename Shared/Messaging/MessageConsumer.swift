@@ -259,10 +259,11 @@ public struct MessageConsumer: Service {
     }
 
     /// Publishes the copy that settles a delivery (its retry or its dead letter), trying again while the broker
-    /// refuses it, for up to `settleBudget`. A quorum queue whose leader was on a lost node nacks publishes for the
-    /// seconds its election takes; settling the delivery at the first refusal spent its `x-delivery-limit` in
-    /// milliseconds (five instant requeues), and the broker then dead-letters at most once: the message could be
-    /// lost. False when the budget ran out or the service is shutting down (the caller settles as before).
+    /// refuses it (nacks it), for up to `settleBudget`. A quorum queue whose leader was on a lost node nacks
+    /// publishes for the seconds its election takes; settling the delivery at the first refusal spent its
+    /// `x-delivery-limit` in milliseconds (five instant requeues), and the broker dead-lettered a message whose
+    /// handler had only asked to try again later. False when the budget ran out, the error was not a refusal, or the
+    /// service is shutting down (the caller settles as before).
     func publishSettling(_ message: AMQPMessage, _ logger: Logger) async -> Bool {
         let deadline = ContinuousClock.now + settleBudget
         var pause = Duration.milliseconds(250)
@@ -271,7 +272,11 @@ public struct MessageConsumer: Service {
                 try await publisher.publish(message)
                 return true
             } catch {
-                guard !Task.isShuttingDownGracefully, !Task.isCancelled, .now + pause < deadline else {
+                // Only a refusal is worth waiting out: a closed channel or connection has already handed the delivery
+                // back to the broker, and a connection shut down will not publish again.
+                guard case AMQPError.nacked = error, !Task.isShuttingDownGracefully, !Task.isCancelled,
+                    .now + pause < deadline
+                else {
                     logger.warning("the broker refused the copy", metadata: ["error": "\(error)"])
                     return false
                 }
