@@ -93,9 +93,9 @@ public struct HandlerRetryPolicy: Sendable, Equatable {
 ///   `retryPolicy.maxAttempts` attempts have thrown;
 /// - `.deadLetter`, no handler, a body that does not decode, too many failures: a copy carrying the reason
 ///   (`DeadLetter` headers) goes to the dead-letter exchange, then the original is acknowledged;
-/// - when the broker refuses one of those copies, it is published again after growing pauses for up to
-///   `settleBudget` (a cluster node's loss); only then is the delivery requeued (a retry) or rejected (a dead
-///   letter, then without the reason).
+/// - when the broker refuses (nacks) one of those copies, it is published again after growing pauses for up to
+///   `settleBudget` (a cluster node's loss); only then, or at once on any other error, is the delivery requeued
+///   (a retry) or rejected (a dead letter, then without the reason).
 public struct MessageConsumer: Service {
     let connection: AMQPConnection
     let publisher: AMQPConnection
@@ -106,7 +106,6 @@ public struct MessageConsumer: Service {
     let retryPolicy: HandlerRetryPolicy
     let deadLetterExchange: String
     let lanes: Int
-    let settleBudget: Duration
     let logger: Logger
     let counters: Counters
 
@@ -116,8 +115,7 @@ public struct MessageConsumer: Service {
     public init(
         connection: AMQPConnection, publisher: AMQPConnection? = nil, queue: String, prefetch: UInt16 = 50,
         lanes: Int = 1, router: MessageRouter, retryLevels: AMQPRetryLevels = MostradorTopology.retryLevels,
-        retryPolicy: HandlerRetryPolicy = .init(), deadLetterExchange: String = MostradorTopology.dead,
-        settleBudget: Duration = .seconds(60), logger: Logger
+        retryPolicy: HandlerRetryPolicy = .init(), deadLetterExchange: String = MostradorTopology.dead, logger: Logger
     ) {
         self.connection = connection
         self.publisher = publisher ?? connection
@@ -128,7 +126,6 @@ public struct MessageConsumer: Service {
         self.retryLevels = retryLevels
         self.retryPolicy = retryPolicy
         self.deadLetterExchange = deadLetterExchange
-        self.settleBudget = settleBudget
         var logger = logger
         logger[metadataKey: "queue"] = "\(queue)"
         self.logger = logger
@@ -265,7 +262,7 @@ public struct MessageConsumer: Service {
     /// handler had only asked to try again later. False when the budget ran out, the error was not a refusal, or the
     /// service is shutting down (the caller settles as before).
     func publishSettling(_ message: AMQPMessage, _ logger: Logger) async -> Bool {
-        let deadline = ContinuousClock.now + settleBudget
+        let deadline = ContinuousClock.now + Self.settleBudget
         var pause = Duration.milliseconds(250)
         while true {
             do {
@@ -277,7 +274,7 @@ public struct MessageConsumer: Service {
                 guard case AMQPError.nacked = error, !Task.isShuttingDownGracefully, !Task.isCancelled,
                     .now + pause < deadline
                 else {
-                    logger.warning("the broker refused the copy", metadata: ["error": "\(error)"])
+                    logger.warning("could not publish the copy", metadata: ["error": "\(error)"])
                     return false
                 }
                 logger.warning(
@@ -287,6 +284,9 @@ public struct MessageConsumer: Service {
             }
         }
     }
+
+    /// How long a copy the broker keeps refusing is published again: a quorum queue's leader election takes seconds.
+    static let settleBudget = Duration.seconds(60)
 
     /// Tells the hook (best effort), then moves the message to the dead-letter exchange with its reason.
     func deadLetter(
