@@ -71,6 +71,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // rabbitmq-c 0.11 from Debian's librabbitmq-dev, with a shim for what Swift cannot call.
@@ -108,6 +109,17 @@ let package = Package(
             path: "Shared/Storage",
             swiftSettings: swiftSettings
         ),
+        // The api's database: SQLite through GRDB or PostgreSQL through postgres-nio, behind one set of calls.
+        .target(
+            name: "MostradorSQL",
+            dependencies: [
+                "MostradorStorage", .grdb, .logging, .nioCore,
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Shared/SQL",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "MostradorServiceKit",
             dependencies: [
@@ -122,7 +134,7 @@ let package = Package(
             name: "MostradorAPI",
             path: "Services/api",
             dependencies: [
-                "MostradorStorage", .grdb, .bcrypt, .crypto, .nioCore, .asyncHTTPClient,
+                "MostradorSQL", "MostradorStorage", .bcrypt, .crypto, .nioCore, .asyncHTTPClient,
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
             ],
@@ -171,7 +183,7 @@ let package = Package(
         .testTarget(
             name: "LiveChatTests",
             dependencies: [
-                "MostradorAPI", "MostradorBridgeRelay", "MostradorContracts", "MostradorNotifier", "TestSupport",
+                "MostradorAPI", "MostradorBridgeRelay", "MostradorSQL", "MostradorContracts", "MostradorNotifier", "TestSupport",
                 .hummingbird, .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             path: "Tests/LiveChatTests",
@@ -203,7 +215,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "MostradorAPI", "MostradorContracts", "TestSupport", .hummingbird, .hummingbirdTesting, .grdb,
+                "MostradorAPI", "MostradorContracts", "MostradorSQL", "MostradorStorage", "TestSupport", .hummingbird, .hummingbirdTesting,
                 .httpTypes, .nioCore, .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             path: "Tests/APITests",

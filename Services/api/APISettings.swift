@@ -41,6 +41,8 @@ struct APISettings: Sendable {
     var publicDirectory: String?
     /// `full` (default): every commit survives power loss. `normal`: survives a crash of the process only.
     var durability = DatabaseFactory.Durability.full
+    /// PostgreSQL instead of the data folder's SQLite file (`postgres://user:password@host:port/database`).
+    var databaseURL: String?
     /// Origins allowed to call the api from their pages (`MOSTRADOR_CORS_ORIGINS`); none by default.
     var corsOrigins: Set<String> = []
     /// When to send `Strict-Transport-Security` (`MOSTRADOR_HSTS`: on, off, auto).
@@ -189,6 +191,10 @@ struct APISettings: Sendable {
         }
         retentionDays = try configuration.setting("MOSTRADOR_RETENTION_DAYS", default: 90)
         guard retentionDays >= 0 else { throw ValidationError("MOSTRADOR_RETENTION_DAYS must be >= 0") }
+        databaseURL = configuration.setting("MOSTRADOR_DATABASE_URL").flatMap { $0.isEmpty ? nil : $0 }
+        if let databaseURL, !databaseURL.hasPrefix("postgres://"), !databaseURL.hasPrefix("postgresql://") {
+            throw ValidationError("MOSTRADOR_DATABASE_URL must be a postgres:// URL")
+        }
         switch configuration.setting("MOSTRADOR_DB_DURABILITY")?.lowercased() ?? "full" {
         case "full": durability = .full
         case "normal": durability = .normal

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Foundation
-import GRDB
+import MostradorSQL
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
@@ -14,8 +14,8 @@ import ServiceLifecycle
 /// The api's parts, built once from configuration and shared by the router and the workers.
 struct APIComponents {
     let settings: APISettings
-    let pool: DatabasePool
-    let committer: GroupCommitter
+    let pool: SQLDatabase
+    let committer: SQLCommitter
     let outboxWakeup: Wakeup
     let agents: AgentStore
     /// Who did what (`GET /api/audit`).
@@ -38,12 +38,12 @@ struct APIComponents {
     /// `live` hears about every change (the broker's fan-out in production, a recorder in tests).
     /// `passwords` lets many apis in one process (tests) share bcrypt threads; by default the api has its own.
     init(
-        settings: APISettings, pool: DatabasePool, dataDirectory: String, live: any LivePublisher, logger: Logger,
+        settings: APISettings, pool: SQLDatabase, dataDirectory: String, live: any LivePublisher, logger: Logger,
         clock: WallClock = .system, passwords: PasswordHasher? = nil, sessions: SessionCache? = nil
-    ) throws {
+    ) async throws {
         self.settings = settings
         self.pool = pool
-        committer = GroupCommitter(writer: pool, logger: logger)
+        committer = SQLCommitter(writer: pool, logger: logger)
         outboxWakeup = Wakeup()
         self.passwords =
             passwords ?? PasswordHasher(threads: settings.bcryptThreads, queueLimit: settings.bcryptQueueLimit)
@@ -61,7 +61,7 @@ struct APIComponents {
                 probe: settings.freeDiskProbe, clock: clock))
         let file = try Templates.load(path: settings.templatesFile)
         templates = file
-        try pool.write { db in try MessageTemplates.seedMessages(from: file, db: db) }
+        try await pool.write { db in try MessageTemplates.seedMessages(from: file, db: db) }
         notifications = NotificationStore(committer: committer)
         audit = AuditStore(committer: committer)
         webhooks = Webhooks(committer: committer)
@@ -208,8 +208,10 @@ func buildWebSocketRouter(_ components: APIComponents, hub: LiveHub) -> Router<L
 func buildApplication(_ configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
     let logger = configuration.logger
     let settings = try APISettings(configuration)
-    let pool = try APIDatabase.open(dataDirectory: configuration.dataDirectory, durability: settings.durability)
-    let unknown = try APIDatabase.unknownMigrations(pool)
+    let pool = try await APIDatabase.open(
+        dataDirectory: configuration.dataDirectory, url: settings.databaseURL, durability: settings.durability,
+        logger: logger)
+    let unknown = try await APIDatabase.unknownMigrations(pool)
     if !unknown.isEmpty {
         logger.warning(
             "the database was migrated by a newer version: this one does not know its latest changes",
@@ -222,7 +224,7 @@ func buildApplication(_ configuration: ServiceConfiguration) async throws -> som
     let hub = LiveHub(messages: Messages(reader: pool), logger: logger)
     let sessions = SessionCache(lifetime: settings.sessionCacheLifetime)
     let feed = LiveFeed(connection: live, instance: instance, hub: hub, sessions: sessions, logger: logger)
-    var components = try APIComponents(
+    var components = try await APIComponents(
         settings: settings, pool: pool, dataDirectory: configuration.dataDirectory, live: feed, logger: logger,
         sessions: sessions)
     components.webhookBindings = WebhookBindings(

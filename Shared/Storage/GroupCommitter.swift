@@ -4,18 +4,43 @@ import MostradorTracing
 import ServiceLifecycle
 import Synchronization
 
+/// A database that runs a closure in a write transaction, and a savepoint inside one.
+public protocol TransactionWriter: Sendable {
+    associatedtype Connection
+    func writeBatch<Value: Sendable>(_ body: @escaping @Sendable (Connection) throws -> Value) async throws -> Value
+    /// Runs `body` in a savepoint: kept when it returns, undone when it throws.
+    static func inSavepoint<Value>(_ db: Connection, _ body: () throws -> Value) throws -> Value
+}
+
+extension DatabasePool: TransactionWriter {
+    public func writeBatch<Value: Sendable>(_ body: @escaping @Sendable (Connection) throws -> Value) async throws -> Value {
+        try await write(body)
+    }
+
+    public static func inSavepoint<Value>(_ db: Database, _ body: () throws -> Value) throws -> Value {
+        var value: Value?
+        try db.inSavepoint {
+            value = try body()
+            return .commit
+        }
+        return value!
+    }
+}
+
 /// Serialises writes and commits concurrent ones together: while one transaction is being written, new jobs queue
 /// up and go into the next one, each in a savepoint of its own (one failing job does not undo the others). With
 /// `synchronous=FULL` that turns one fsync per request into one per batch. At most `maximumPending` jobs wait for a
 /// batch; further callers wait for room (backpressure) rather than piling up in memory behind a slow disk.
-public final class GroupCommitter: Service, Sendable {
+public final class GroupCommitter<Writer: TransactionWriter>: Service, Sendable {
+    public typealias Connection = Writer.Connection
+
     public enum Failure: Error, CustomStringConvertible {
         case stopped
         public var description: String { "the database writer has stopped" }
     }
 
     private struct Pending: Sendable {
-        let job: @Sendable (Database) throws -> any Sendable
+        let job: @Sendable (Connection) throws -> any Sendable
         let continuation: CheckedContinuation<any Sendable, any Error>
     }
 
@@ -27,7 +52,7 @@ public final class GroupCommitter: Service, Sendable {
         var stopped = false
     }
 
-    public let writer: DatabasePool
+    public let writer: Writer
     private let maximumBatch: Int
     private let maximumPending: Int
     private let state = Mutex(State())
@@ -35,7 +60,7 @@ public final class GroupCommitter: Service, Sendable {
     private let signalContinuation: AsyncStream<Void>.Continuation
     private let logger: Logger
 
-    public init(writer: DatabasePool, maximumBatch: Int = 512, maximumPending: Int = 4096, logger: Logger) {
+    public init(writer: Writer, maximumBatch: Int = 512, maximumPending: Int = 4096, logger: Logger) {
         self.writer = writer
         self.maximumBatch = maximumBatch
         self.maximumPending = max(1, maximumPending)
@@ -45,7 +70,7 @@ public final class GroupCommitter: Service, Sendable {
 
     /// Runs `job` in the next batch and returns its result once that batch has committed. The job runs under the
     /// caller's trace (`TraceContext.current`), so the outbox rows it writes carry it.
-    public func write<Value: Sendable>(_ job: @escaping @Sendable (Database) throws -> Value) async throws -> Value {
+    public func write<Value: Sendable>(_ job: @escaping @Sendable (Connection) throws -> Value) async throws -> Value {
         let job = Self.underCurrentTrace(job)
         await reserveRoom()
         let value = try await withCheckedThrowingContinuation { continuation in
@@ -66,8 +91,8 @@ public final class GroupCommitter: Service, Sendable {
 
     /// `job`, to be run under the trace of the task that hands it in (the writer runs it in a task of its own).
     private static func underCurrentTrace<Value>(
-        _ job: @escaping @Sendable (Database) throws -> Value
-    ) -> @Sendable (Database) throws -> Value {
+        _ job: @escaping @Sendable (Connection) throws -> Value
+    ) -> @Sendable (Connection) throws -> Value {
         guard let trace = TraceContext.current else { return job }
         return { db in try TraceContext.$current.withValue(trace) { try job(db) } }
     }
@@ -134,16 +159,9 @@ public final class GroupCommitter: Service, Sendable {
 
     private func commit(_ batch: [Pending]) async {
         do {
-            let results = try await writer.write { db in
+            let results = try await writer.writeBatch { db in
                 batch.map { pending in
-                    Result<any Sendable, any Error> {
-                        var value: (any Sendable)?
-                        try db.inSavepoint {
-                            value = try pending.job(db)
-                            return .commit
-                        }
-                        return value!
-                    }
+                    Result<any Sendable, any Error> { try Writer.inSavepoint(db) { try pending.job(db) } }
                 }
             }
             for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }

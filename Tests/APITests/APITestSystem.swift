@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -55,7 +55,7 @@ struct APITestSystem {
     let directory: String
     let hub: LiveHub
 
-    var pool: DatabasePool { components.pool }
+    var pool: SQLDatabase { components.pool }
 
     /// Runs `body` against a fresh api; everything it created is removed afterwards, whatever happened.
     /// `transport` is `.router` (no sockets) unless a test needs a real connection, e.g. a client IP (`.live`).
@@ -78,8 +78,30 @@ struct APITestSystem {
         let clock = TestClock()
         var logger = Logger(label: "api-test")
         logger.logLevel = .critical
-        let components = try APIComponents(
-            settings: settings, pool: try APIDatabase.open(dataDirectory: directory, durability: .normal),
+        // SQLite in the folder, or a fresh schema on MOSTRADOR_TEST_DATABASE_URL's PostgreSQL server.
+        let databaseURL = try await TestDatabases.freshSchemaURL()
+        let pool = try await APIDatabase.open(
+            dataDirectory: directory, url: databaseURL, durability: .normal, logger: logger)
+        do {
+            let value = try await run(
+                settings: settings, defaults: defaults, pool: pool, directory: directory, live: live, clock: clock,
+                logger: logger, transport: transport, body)
+            await pool.close()
+            await TestDatabases.dispose(databaseURL)
+            return value
+        } catch {
+            await pool.close()
+            await TestDatabases.dispose(databaseURL)
+            throw error
+        }
+    }
+
+    private static func run<T: Sendable>(
+        settings: APISettings, defaults: APISettings, pool: SQLDatabase, directory: String, live: RecordingLive,
+        clock: TestClock, logger: Logger, transport: TestingSetup, _ body: @Sendable (APITestSystem) async throws -> T
+    ) async throws -> T {
+        let components = try await APIComponents(
+            settings: settings, pool: pool,
             dataDirectory: directory, live: live, logger: logger, clock: clock.wallClock,
             passwords: settings.bcryptThreads == defaults.bcryptThreads && settings.bcryptQueue == defaults.bcryptQueue
                 ? sharedPasswords : nil)

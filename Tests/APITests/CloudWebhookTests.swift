@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import GRDB
+import MostradorSQL
 import HTTPTypes
 import MostradorContracts
 import TestSupport

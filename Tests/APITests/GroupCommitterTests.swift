@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import Logging
 import MostradorStorage
 import Synchronization
@@ -11,8 +11,8 @@ struct GroupCommitterTests {
     @Test func writersWaitForRoomWhileTheBacklogIsFullAndAllCommitAfterwards() async throws {
         let path = NSTemporaryDirectory() + "mostrador-committer-\(UUID().uuidString.prefix(8)).sqlite"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let committer = GroupCommitter(
-            writer: try DatabasePool(path: path), maximumBatch: 1, maximumPending: 4, logger: Logger(label: "test"))
+        let committer = SQLCommitter(
+            writer: SQLDatabase(sqlite: try DatabaseFactory.open(path: path)), maximumBatch: 1, maximumPending: 4, logger: Logger(label: "test"))
         let running = Task { try await committer.run() }
         let gate = Gate()
         // The first job holds the writer, as a slow disk would.

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import HTTPTypes
 import NIOCore
 import Testing

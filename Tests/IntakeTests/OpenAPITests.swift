@@ -10,12 +10,13 @@ import Testing
         func send(_ event: LiveEvent) {}
     }
 
-    @Test func theSpecificationListsEveryRouteAndNoOther() throws {
+    @Test func theSpecificationListsEveryRouteAndNoOther() async throws {
         let directory = NSTemporaryDirectory() + "mostrador-openapi-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let components = try APIComponents(
-            settings: APISettings(), pool: try APIDatabase.open(dataDirectory: directory), dataDirectory: directory,
+        let components = try await APIComponents(
+            settings: APISettings(), pool: try await APIDatabase.open(dataDirectory: directory, logger: Logger(label: "t")),
+            dataDirectory: directory,
             live: NoLiveClients(), logger: Logger(label: "t"))
         let served = Set(
             buildRouter(components).routes.map { route in

@@ -1,6 +1,6 @@
 import AMQPClient
 import Foundation
-import GRDB
+import MostradorSQL
 import Logging
 import MostradorServiceKit
 import MostradorStorage
@@ -50,7 +50,7 @@ import Testing
     /// A fresh virtual host with the fixture's exchange and queue, a ready connection, and an api database with its
     /// running single writer — for `body`, torn down afterwards.
     static func withOutbox(
-        _ body: (Fixture, AMQPConnection, AMQPConfiguration, DatabasePool, GroupCommitter) async throws -> Void
+        _ body: (Fixture, AMQPConnection, AMQPConfiguration, SQLDatabase, SQLCommitter) async throws -> Void
     ) async throws {
         let configuration = try await TestBroker.shared().freshVirtualHost("outbox")
         let fixture = Fixture()
@@ -68,8 +68,8 @@ import Testing
         let directory = NSTemporaryDirectory() + "mostrador-outbox-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let pool = try APIDatabase.open(dataDirectory: directory, durability: .normal)
-        let committer = GroupCommitter(writer: pool, logger: Self.logger)
+        let pool = try await APIDatabase.open(dataDirectory: directory, durability: .normal, logger: Self.logger)
+        let committer = SQLCommitter(writer: pool, logger: Self.logger)
         let running = Task { try await committer.run() }
         defer { running.cancel() }
         try await body(fixture, connection, configuration, pool, committer)
@@ -99,7 +99,7 @@ import Testing
             // While the refused row backs off, nothing of ticket 7 is claimed, however often the publisher looks.
             #expect(try await publisher.publishBatch() == 0)
             #expect(try await Self.drain(connection, fixture.queue).isEmpty)
-            let waiting = try pool.read { db in
+            let waiting = try await pool.read { db in
                 try Row.fetchAll(db, sql: "SELECT body, attempts, last_error FROM outbox ORDER BY id")
             }
             #expect(waiting.map { String(decoding: $0["body"] as Data, as: UTF8.self) } == ["7-1", "7-2", "7-3"])

@@ -372,7 +372,8 @@ struct RelaySettingsTests {
             }
             #expect(synchronous == expected)
             // The api's database is opened the same way (GRDB turned both to NORMAL behind our back once).
-            let api = try APIDatabase.open(dataDirectory: directory + "/api", durability: durability)
+            let api = try await APIDatabase.open(
+                dataDirectory: directory + "/api", durability: durability, logger: Logger(label: "api-test"))
             #expect(try await api.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == expected)
         }
     }

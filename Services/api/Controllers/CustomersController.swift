@@ -1,12 +1,12 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import Hummingbird
 
 /// `GET /api/customers/{id}` (agents): one person's history — who they are on each channel and every ticket the
 /// caller may read (admins: all), newest first, with the merges that made them one customer. A merged customer's
 /// id answers with the customer it was merged into.
 struct CustomersController {
-    let reader: DatabasePool
+    let reader: SQLDatabase
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("api/customers/:customer", use: show)

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import Hummingbird
 
 /// Two-factor authentication (`AgentStore+TwoFactor`). An agent's own calls take their session, or — for an agent

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// Admin settings kept in the database (`app_settings`), so that every api instance reads the same.
 enum AppSettings {

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// Opening hours (admin setting `business_hours`): a week of intervals in a time zone, and holidays. Outside them a
 /// customer who writes gets the away message once per ticket (the intake still runs), the ticket records that it

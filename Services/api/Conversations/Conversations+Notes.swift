@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// Private notes: technicians write them on a ticket for each other. A note is a message of the timeline that only
 /// agents read (`Messages.Audience`): it never gets a delivery status, a `message.created` event or a relay

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorContracts
 import MostradorServiceKit
 import MostradorStorage
@@ -9,7 +9,7 @@ import MostradorStorage
 /// transaction, then the relay's verdict), assignment and status changes, and live signalling. Controllers parse,
 /// call it and present; the repositories only persist.
 struct Conversations: Sendable {
-    let committer: GroupCommitter
+    let committer: SQLCommitter
     let tickets: Tickets
     let messages: Messages
     let live: any LivePublisher
@@ -25,7 +25,7 @@ struct Conversations: Sendable {
     var intakeLLM: IntakeLLM?
 
     init(
-        committer: GroupCommitter, live: any LivePublisher, deliveries: DeliveryOutcomeWaiter,
+        committer: SQLCommitter, live: any LivePublisher, deliveries: DeliveryOutcomeWaiter,
         sendWait: Duration, outboxWakeup: Wakeup, clock: WallClock = .system, rates: MessageRateLimits? = nil
     ) {
         self.rates = rates ?? MessageRateLimits(clock: clock)

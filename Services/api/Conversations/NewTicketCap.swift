@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorContracts
 
 /// How many new WhatsApp tickets one sender may open per hour (`MOSTRADOR_WEBHOOK_NEW_TICKETS_PER_SENDER_HOUR`).

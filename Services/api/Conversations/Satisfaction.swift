@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// The satisfaction survey (CSAT): when a ticket is first resolved, the customer is asked to rate the help from 1 to
 /// 5 — on WhatsApp by answering with a number (and, if they like, a comment in the same message), on the web chat

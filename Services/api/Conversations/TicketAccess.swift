@@ -1,4 +1,4 @@
-import GRDB
+import MostradorSQL
 
 /// What a caller wants to do with a ticket.
 enum TicketAction: String, Sendable, CaseIterable {

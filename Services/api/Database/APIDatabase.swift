@@ -1,27 +1,33 @@
 import Foundation
-import GRDB
+import Logging
+import MostradorSQL
 import MostradorStorage
 
-/// The api's SQLite database: its file, its versioned schema.
+/// The api's database, its versioned schema: an SQLite file in the data folder, or PostgreSQL when
+/// `MOSTRADOR_DATABASE_URL` names one (several api instances on several machines).
 enum APIDatabase {
-    static func open(dataDirectory: String, durability: DatabaseFactory.Durability = .full) throws -> DatabasePool {
+    static func open(
+        dataDirectory: String, url: String? = nil, durability: DatabaseFactory.Durability = .full, logger: Logger
+    ) async throws -> SQLDatabase {
+        if let url, !url.isEmpty {
+            let database = try SQLDatabase.postgres(url: url, logger: logger)
+            try await migrator.migrate(database)
+            return database
+        }
         let path = "\(dataDirectory)/mostrador.sqlite"
-        let pool = try DatabaseFactory.open(path: path, durability: durability)
-        try DatabaseFactory.migrate(migrator, pool, path: path)
-        return pool
+        let database = SQLDatabase(sqlite: try DatabaseFactory.open(path: path, durability: durability))
+        try await migrator.migrate(database, sqlitePath: path)
+        return database
     }
 
     /// Migrations recorded in the database that this binary does not have: an older version started on a database a
-    /// newer one migrated (GRDB carries on; the api warns at start, see docs/operations.md on rolling back).
-    static func unknownMigrations(_ pool: DatabasePool) throws -> Set<String> {
-        let known = Set(migrator.migrations)
-        return try pool.read { db in
-            try Set(String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")).subtracting(known)
-        }
+    /// newer one migrated (the api carries on and warns at start, see docs/operations.md on rolling back).
+    static func unknownMigrations(_ database: SQLDatabase) async throws -> Set<String> {
+        try await migrator.unknownMigrations(database)
     }
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
+    static var migrator: SQLMigrator {
+        var migrator = SQLMigrator()
         migrator.registerMigration("v1: customers, tickets, messages, agents, sessions, outbox") { db in
             try db.execute(
                 sql: """

@@ -1,4 +1,4 @@
-import GRDB
+import MostradorSQL
 import MostradorContracts
 
 /// Where a ticket is in its life: `new` (nobody answered yet), `open`, `waiting` (on the customer), `resolved`

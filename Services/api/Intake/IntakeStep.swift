@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorContracts
 
 /// Persists the intake inside the webhook's transaction: reads the state from the ticket, stores what the bot decided

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// What a WebSocket was opened with, by the SHA-256 of the token (the token itself is never kept): an agent
 /// session or a web visitor's room token.
@@ -57,7 +57,7 @@ struct LiveRefusal: Error, Sendable, Equatable {
 /// that agent's sessions change (`LiveEvent.Kind.sessionsRevoked`) and on the periodic sweep.
 struct LiveSessions: Sendable {
     let conversations: Conversations
-    var reader: DatabasePool { conversations.committer.writer }
+    var reader: SQLDatabase { conversations.committer.writer }
     var clock: WallClock { conversations.clock }
 
     init(_ conversations: Conversations) {

@@ -1,6 +1,6 @@
 import AMQPClient
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorContracts
 import MostradorMessaging
 import MostradorTracing

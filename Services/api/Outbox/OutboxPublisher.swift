@@ -1,6 +1,6 @@
 import AMQPClient
 import Foundation
-import GRDB
+import MostradorSQL
 import Logging
 import Metrics
 import MostradorServiceKit
@@ -19,7 +19,7 @@ import ServiceLifecycle
 /// instance is not claimed by another. A row refused `attemptsAlert` times or more is logged as an error and
 /// counted in `mostrador_outbox_stuck_rows`.
 struct OutboxPublisher: Service {
-    let committer: GroupCommitter
+    let committer: SQLCommitter
     let connection: AMQPConnection
     let wakeup: Wakeup
     let logger: Logger
@@ -160,7 +160,7 @@ struct OutboxPublisher: Service {
         let rows = try await committer.write { db in
             // A ticket with a row claimed now (being published by an instance, or refused and backing off) waits:
             // its later rows must not overtake that row.
-            try GRDB.Row.fetchAll(
+            try MostradorSQL.Row.fetchAll(
                 db,
                 sql: """
                     UPDATE outbox SET claimed_until = ?, attempts = attempts + 1

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 extension AgentStore {
     struct Draft: Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 extension AgentStore {
     /// A live session by the SHA-256 of its token: its agent (active) and when it expires.

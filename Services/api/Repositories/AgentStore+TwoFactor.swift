@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// Two-factor authentication (TOTP, RFC 6238) for agents: enrolment with a pending secret confirmed by a code,
 /// ten one-time recovery codes (stored as SHA-256), each TOTP step accepted once, and enforcement per agent or for

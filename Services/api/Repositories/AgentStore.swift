@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorStorage
 
 /// A technician or admin using the panel.
@@ -42,14 +42,14 @@ struct Agent: Sendable, Equatable {
 
 /// Agents and their sessions. Passwords are bcrypt hashes; session tokens are stored as SHA-256 hashes.
 struct AgentStore: Sendable {
-    let committer: GroupCommitter
+    let committer: SQLCommitter
     let sessionLifetime: Duration
     var clock = WallClock.system
     /// bcrypt's own bounded pool: hashing and verifying may throw `PasswordHasher.busy` (429).
     let passwords: PasswordHasher
     /// Sessions recently read (a request with a known token costs no database read).
     var sessions = SessionCache()
-    var reader: DatabasePool { committer.writer }
+    var reader: SQLDatabase { committer.writer }
 
     /// Creates the first admin from configuration when there is no admin yet. Returns whether it did. Runs before
     /// the services start (so it writes directly, not through the group committer).

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// An attachment whose bytes are on disk, ready to be linked to a message.
 struct StoredAttachment: Sendable, Equatable {
@@ -17,11 +17,11 @@ struct StoredAttachment: Sendable, Equatable {
 struct AttachmentStore: Sendable {
     static let maximumSize = 16 << 20
     let root: String
-    let reader: DatabasePool
+    let reader: SQLDatabase
     /// Refuses new files when the disk runs low (507).
     let disk: FreeDiskGuard
 
-    init(root: String, reader: DatabasePool, disk: FreeDiskGuard? = nil) {
+    init(root: String, reader: SQLDatabase, disk: FreeDiskGuard? = nil) {
         self.root = root
         self.reader = reader
         self.disk = disk ?? FreeDiskGuard(paths: [root], minimumFreeBytes: 0)
@@ -175,7 +175,7 @@ struct AttachmentStore: Sendable {
 
     /// How many files and bytes `ticketID` already holds.
     static func usage(ticketID: Int64, db: Database) throws -> (files: Int, bytes: Int) {
-        let row = try GRDB.Row.fetchOne(
+        let row = try MostradorSQL.Row.fetchOne(
             db, sql: "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM attachments WHERE ticket_id = ?",
             arguments: [ticketID])
         return (row?["files"] ?? 0, row?["bytes"] ?? 0)
@@ -216,7 +216,7 @@ struct AttachmentStore: Sendable {
         let caption: String?
         let createdAt: Date
 
-        init(_ row: GRDB.Row) {
+        init(_ row: MostradorSQL.Row) {
             id = row["id"]
             ticketID = row["ticket_id"]
             messageID = row["message_id"]
@@ -231,7 +231,7 @@ struct AttachmentStore: Sendable {
 
     func list(ticketID: Int64) async throws -> [Row] {
         try await reader.read { db in
-            try GRDB.Row.fetchAll(
+            try MostradorSQL.Row.fetchAll(
                 db, sql: "SELECT * FROM attachments WHERE ticket_id = ? ORDER BY id", arguments: [ticketID]
             )
             .map(Row.init)
@@ -240,7 +240,7 @@ struct AttachmentStore: Sendable {
 
     func find(_ id: Int64) async throws -> Row? {
         try await reader.read { db in
-            try GRDB.Row.fetchOne(db, sql: "SELECT * FROM attachments WHERE id = ?", arguments: [id]).map(Row.init)
+            try MostradorSQL.Row.fetchOne(db, sql: "SELECT * FROM attachments WHERE id = ?", arguments: [id]).map(Row.init)
         }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorStorage
 
 /// Who did what and when: logins, assignment, transfers, resolving and closing, agent administration, settings
@@ -61,8 +61,8 @@ enum AuditLog {
 
 /// Reading and recording the audit log outside other transactions.
 struct AuditStore: Sendable {
-    let committer: GroupCommitter
-    var reader: DatabasePool { committer.writer }
+    let committer: SQLCommitter
+    var reader: SQLDatabase { committer.writer }
 
     func record(_ entry: AuditEntry) async throws {
         try await committer.write { db in try AuditLog.add(entry, db: db) }
@@ -115,7 +115,7 @@ struct AuditStore: Sendable {
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log \(whereClause)", arguments: arguments)
-            let rows = try GRDB.Row.fetchAll(
+            let rows = try MostradorSQL.Row.fetchAll(
                 db, sql: "SELECT * FROM audit_log \(whereClause) ORDER BY id DESC LIMIT ? OFFSET ?",
                 arguments: arguments + [filter.pageSize, (filter.page - 1) * filter.pageSize])
             return (

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// Customers and their identities. An identity is verified only when a channel proves it (an inbound WhatsApp
 /// message from the address); what a web visitor types is never an identity: it stays a claim on their own ticket.

@@ -1,10 +1,10 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// What the CSV exports read: tickets in pages (by number, so a long export never holds more than a page) and the
 /// dashboard's figures per day.
 struct Exports: Sendable {
-    let reader: DatabasePool
+    let reader: SQLDatabase
 
     struct TicketFilter: Sendable {
         var since: Date?

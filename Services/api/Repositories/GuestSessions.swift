@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// A web visitor who started a chat (seed 002 step 1) and has not completed their profile yet.
 struct GuestSession: Sendable {
@@ -26,7 +26,7 @@ struct GuestSession: Sendable {
 
 /// Guest sessions: persistence only.
 struct GuestSessions: Sendable {
-    let reader: DatabasePool
+    let reader: SQLDatabase
 
     enum Problem: Error, Equatable {
         case tooManyChats

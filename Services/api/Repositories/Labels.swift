@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorStorage
 
 /// A label admins define and agents put on tickets (besides the classifier's Hardware/Software category).
@@ -11,8 +11,8 @@ struct TicketLabel: Sendable, Equatable, Codable {
 
 /// Labels and which tickets carry them.
 struct Labels: Sendable {
-    let committer: GroupCommitter
-    var reader: DatabasePool { committer.writer }
+    let committer: SQLCommitter
+    var reader: SQLDatabase { committer.writer }
 
     enum Problem: Error, Equatable {
         case duplicate(String)

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorContracts
 import MostradorStorage
 
@@ -156,8 +156,8 @@ struct MessageTemplate: Sendable, Equatable {
 
 /// Where the templates are stored.
 struct MessageTemplates: Sendable {
-    let reader: DatabasePool
-    let committer: GroupCommitter
+    let reader: SQLDatabase
+    let committer: SQLCommitter
 
     func all(kind: MessageTemplate.Kind? = nil) async throws -> [MessageTemplate] {
         try await reader.read { db in

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorContracts
 
 /// A message to store: the one shape every writer (webhook, intake, technicians, visitors, uploads, system notes)
@@ -112,7 +112,7 @@ enum Audience: Sendable {
 
 /// Messages: the one insert path (which also records `MessageCreated`), the one row model and its one SELECT.
 struct Messages: Sendable {
-    let reader: DatabasePool
+    let reader: SQLDatabase
 
     static let select = """
         SELECT m.*, a.first_name, a.last_name, a.username, c.name AS customer_name, att.id AS attachment_id,

@@ -1,12 +1,12 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorContracts
 import MostradorStorage
 
 /// Notifications for agents (`/api/notifications/`) and for web customers (`/api/user-notifications/`).
 struct NotificationStore: Sendable {
-    let committer: GroupCommitter
-    var reader: DatabasePool { committer.writer }
+    let committer: SQLCommitter
+    var reader: SQLDatabase { committer.writer }
 
     struct Item: Sendable {
         let id: Int64

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// The idempotency record of consumers: `(consumer, message_id)`, written in the same transaction as the effect.
 enum ProcessedMessages {

@@ -1,9 +1,9 @@
 import Foundation
-import GRDB
+import MostradorSQL
 
 /// Aggregates the panel shows: the dashboard and a conversation's statistics. Reads only.
 struct ReadModels: Sendable {
-    let reader: DatabasePool
+    let reader: SQLDatabase
 
     struct Dashboard: Sendable {
         struct Day: Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import Logging
 import MostradorStorage
 import ServiceLifecycle
@@ -53,8 +53,8 @@ struct SLAStatus: Sendable, Equatable {
 }
 
 struct SLAPolicies: Sendable {
-    let committer: GroupCommitter
-    var reader: DatabasePool { committer.writer }
+    let committer: SQLCommitter
+    var reader: SQLDatabase { committer.writer }
 
     enum Problem: Error, Equatable {
         case notFound

@@ -1,12 +1,12 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorStorage
 
 /// Deletes what has run out, in one transaction: expired agent sessions, expired guest sessions (once they no
 /// longer count towards the per-IP limit), unused WebSocket tickets and upload grants, and the room tokens of chats closed longer
 /// ago than `roomTokenLifetimeAfterClose`.
 struct SessionPurge: Sendable {
-    let committer: GroupCommitter
+    let committer: SQLCommitter
     /// How long a guest session is kept after it starts (the longer of its lifetime and the per-IP window).
     let guestSessionRetention: TimeInterval
     let roomTokenLifetimeAfterClose: TimeInterval
@@ -20,7 +20,7 @@ struct SessionPurge: Sendable {
         var uploadGrants = 0
     }
 
-    init(committer: GroupCommitter, settings: APISettings) {
+    init(committer: SQLCommitter, settings: APISettings) {
         self.committer = committer
         guestSessionRetention = max(settings.guestSessionLifetime, settings.guestChatWindow)
         roomTokenLifetimeAfterClose = settings.roomTokenLifetimeAfterClose

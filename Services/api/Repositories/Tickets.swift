@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorContracts
 
 /// What the write rules and the access policy need to know about a ticket.
@@ -133,7 +133,7 @@ struct TicketSummary: Sendable {
 
 /// Tickets: creation and state changes (inside a caller's transaction) and the list/detail reads.
 struct Tickets: Sendable {
-    let reader: DatabasePool
+    let reader: SQLDatabase
 
     // MARK: Writing
 

@@ -1,12 +1,12 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorStorage
 
 /// The upload grants a WebSocket was given, kept in the database (as SHA-256) beside the memory of the instance
 /// that gave them (`UploadGrants`, which counts them against their socket), so that the file's `POST` may reach
 /// any api instance and a grant is used once across all of them.
 struct UploadGrantStore: Sendable {
-    let committer: GroupCommitter
+    let committer: SQLCommitter
     let clock: WallClock
 
     init(_ conversations: Conversations) {

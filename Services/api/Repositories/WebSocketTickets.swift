@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorStorage
 
 /// Short-lived, single-use keys for opening a WebSocket (`POST /api/auth/ws-ticket/`), so that no long-lived
@@ -8,7 +8,7 @@ struct WebSocketTickets: Sendable {
     /// How long a ticket may wait before it is used.
     static let lifetime: TimeInterval = 30
 
-    let committer: GroupCommitter
+    let committer: SQLCommitter
     let clock: WallClock
 
     init(_ conversations: Conversations) {

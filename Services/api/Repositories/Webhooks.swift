@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import MostradorContracts
 import MostradorStorage
 
@@ -54,8 +54,8 @@ struct WebhookDelivery: Sendable, Equatable {
 
 /// The webhooks and what became of each delivery.
 struct Webhooks: Sendable {
-    let committer: GroupCommitter
-    var reader: DatabasePool { committer.writer }
+    let committer: SQLCommitter
+    var reader: SQLDatabase { committer.writer }
 
     enum Problem: Error, Equatable {
         case notFound

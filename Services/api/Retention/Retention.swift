@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MostradorSQL
 import Logging
 import MostradorStorage
 import ServiceLifecycle
@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// (refused or abandoned uploads) and half-written temporary files are garbage whatever the retention: removed once
 /// they are older than a day (orphans; a new upload writes its file before its row) or an hour (temporary files).
 struct Retention: Sendable {
-    let committer: GroupCommitter
+    let committer: SQLCommitter
     let attachmentsRoot: String
     /// Days of processed ids and read notifications; 0 keeps them forever.
     let days: Int

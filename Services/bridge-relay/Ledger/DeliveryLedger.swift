@@ -41,7 +41,7 @@ struct DeliveryLedger: Sendable {
         var updatedAt = Date()
     }
 
-    let committer: GroupCommitter
+    let committer: GroupCommitter<DatabasePool>
     var reader: DatabasePool { committer.writer }
 
     static func open(
@@ -50,7 +50,7 @@ struct DeliveryLedger: Sendable {
         let path = "\(dataDirectory)/relay-ledger.sqlite"
         let pool = try DatabaseFactory.open(path: path, durability: durability)
         try DatabaseFactory.migrate(migrator, pool, path: path)
-        return DeliveryLedger(committer: GroupCommitter(writer: pool, logger: logger))
+        return DeliveryLedger(committer: GroupCommitter<DatabasePool>(writer: pool, logger: logger))
     }
 
     static var migrator: DatabaseMigrator {
