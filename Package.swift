@@ -183,7 +183,8 @@ let package = Package(
         .testTarget(
             name: "LiveChatTests",
             dependencies: [
-                "MostradorAPI", "MostradorBridgeRelay", "MostradorSQL", "MostradorContracts", "MostradorNotifier", "TestSupport",
+                "MostradorAPI", "MostradorBridgeRelay", "MostradorSQL", "MostradorContracts", "MostradorNotifier",
+                "TestSupport",
                 .hummingbird, .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             path: "Tests/LiveChatTests",
@@ -215,7 +216,8 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "MostradorAPI", "MostradorContracts", "MostradorSQL", "MostradorStorage", "TestSupport", .hummingbird, .hummingbirdTesting,
+                "MostradorAPI", "MostradorContracts", "MostradorSQL", "MostradorStorage", "TestSupport", .hummingbird,
+                .hummingbirdTesting,
                 .httpTypes, .nioCore, .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             path: "Tests/APITests",

@@ -1,11 +1,11 @@
 import AsyncHTTPClient
 import Foundation
-import MostradorSQL
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import MostradorMessaging
+import MostradorSQL
 import MostradorServiceKit
 import MostradorStorage
 import NIOPosix

@@ -20,30 +20,34 @@ final class PostgresSession {
     }
 
     func execute(sql: String, arguments: [SQLValue]) throws {
-        let translated = Postgres.translate(sql)
-        if translated.isSeveralStatements {
-            // Schema changes come as several statements: only the simple protocol takes them in one go.
-            precondition(arguments.isEmpty, "several statements cannot take arguments")
-            _ = try connection.simpleQuery(translated.sql).wait()
-            return
-        }
         _ = try rows(sql: sql, arguments: arguments)
     }
 
     func rows(sql: String, arguments: [SQLValue]) throws -> [Row] {
         let translated = Postgres.translate(sql)
+        precondition(translated.statements.count <= 1 || arguments.isEmpty, "several statements take no arguments")
+        var rows: [Row] = []
+        for statement in translated.statements {
+            rows = try run(statement, arguments: arguments)
+        }
+        return rows
+    }
+
+    /// Statements of our own (transactions, savepoints, schema helpers): not translated.
+    func simple(_ sql: String) throws {
+        for statement in Postgres.translate(sql).statements { _ = try run(statement, arguments: []) }
+    }
+
+    private func run(_ sql: String, arguments: [SQLValue]) throws -> [Row] {
         var bindings = PostgresBindings(capacity: arguments.count)
-        for value in arguments { bindings.append(Postgres.bind(value)) }
-        let result = try connection.query(PostgresQuery(unsafeSQL: translated.sql, binds: bindings), logger: logger)
-            .wait()
+        for value in arguments { Postgres.bind(value, into: &bindings) }
+        let result = try Postgres.explained(sql: sql) {
+            try connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).wait()
+        }
         changesCount = result.metadata.rows ?? 0
         guard let first = result.rows.first else { return [] }
         let columns = Columns(first.map(\.columnName))
         return result.rows.map { row in Row(columns: columns, values: row.map(Postgres.value(of:))) }
-    }
-
-    func simple(_ sql: String) throws {
-        _ = try connection.simpleQuery(sql).wait()
     }
 
     func inSavepoint(_ body: () throws -> TransactionCompletion) throws {
@@ -65,17 +69,37 @@ final class PostgresSession {
     }
 }
 
+/// What the server said about a statement it refused (PostgresNIO's own errors hide it from their description).
+public struct SQLError: Error, CustomStringConvertible {
+    /// SQLSTATE, e.g. `23505` for a unique violation.
+    public let code: String?
+    public let message: String
+    public let sql: String
+
+    public var description: String { "SQL error \(code ?? "?"): \(message) — in: \(sql.prefix(300))" }
+}
+
 /// SQLite's SQL for PostgreSQL, and values both ways.
 enum Postgres {
+    static func explained<Value>(sql: String, _ body: () throws -> Value) throws -> Value {
+        do {
+            return try body()
+        } catch let error as PSQLError {
+            throw SQLError(
+                code: error.serverInfo?[.sqlState],
+                message: error.serverInfo?[.message] ?? String(reflecting: error), sql: sql)
+        }
+    }
+
     struct Translated: Sendable {
-        let sql: String
-        /// Whether it holds more than one statement (only the simple query protocol takes those).
-        let isSeveralStatements: Bool
+        /// One by one: PostgresNIO speaks only the extended protocol, which takes one statement at a time.
+        let statements: [String]
     }
 
     private static let cache = Mutex<[String: Translated]>([:])
 
-    /// `?` and `?N` placeholders become `$N`, `LIKE` becomes `ILIKE` (SQLite's LIKE ignores case), and schema SQL
+    /// `?` and `?N` placeholders become `$N`, `LIKE` becomes `ILIKE` (SQLite's LIKE ignores case), JSON functions get
+    /// PostgreSQL's names, and schema SQL
     /// gets PostgreSQL's types (`PostgresSchema.translate`). Quoted text and comments are left as they are.
     static func translate(_ sql: String) -> Translated {
         if let known = cache.withLock({ $0[sql] }) { return known }
@@ -88,40 +112,37 @@ enum Postgres {
     }
 
     private static func rewrite(_ sql: String) -> Translated {
+        var statements: [String] = []
         var output = ""
         output.reserveCapacity(sql.utf8.count + 16)
         var characters = Array(sql.unicodeScalars)[...]
         var nextPlaceholder = 1
-        var ended = 0
-        var afterEnd = false
-        while let character = characters.popFirst() {
-            if ended > 0, !CharacterSet.whitespacesAndNewlines.contains(character), character != ";",
-                !(character == "-" && characters.first == "-")
-            {
-                afterEnd = true
+        func copy(until end: String) {
+            while !characters.isEmpty {
+                if characters.starts(with: end.unicodeScalars) {
+                    output += end
+                    characters.removeFirst(end.unicodeScalars.count)
+                    return
+                }
+                output.unicodeScalars.append(characters.removeFirst())
             }
+        }
+        while let character = characters.popFirst() {
             switch character {
             case ";":
-                ended += 1
-                output.unicodeScalars.append(character)
+                statements.append(output)
+                output = ""
             case "'", "\"":
                 output.unicodeScalars.append(character)
-                while let inner = characters.popFirst() {
-                    output.unicodeScalars.append(inner)
-                    if inner == character {
-                        if characters.first == character {
-                            output.unicodeScalars.append(characters.removeFirst())
-                        } else {
-                            break
-                        }
-                    }
-                }
+                copy(until: String(character))
             case "-" where characters.first == "-":
                 output.unicodeScalars.append(character)
-                while let inner = characters.popFirst() {
-                    output.unicodeScalars.append(inner)
-                    if inner == "\n" { break }
-                }
+                copy(until: "\n")
+            case "$" where characters.first == "$":
+                // A dollar-quoted body (functions, DO blocks): copied as it is.
+                output += "$$"
+                characters.removeFirst()
+                copy(until: "$$")
             case "?":
                 var digits = ""
                 while let digit = characters.first, ("0"..."9").contains(digit) {
@@ -140,28 +161,50 @@ enum Postgres {
                 {
                     word.unicodeScalars.append(characters.removeFirst())
                 }
-                output += word.uppercased() == "LIKE" ? "ILIKE" : word
+                output += functions[word.uppercased()] ?? word
             default:
                 output.unicodeScalars.append(character)
             }
         }
-        return Translated(sql: output, isSeveralStatements: ended > 1 || afterEnd)
+        statements.append(output)
+        return Translated(statements: statements.filter { !Self.isBlank($0) })
+    }
+
+    /// Words PostgreSQL spells differently (SQLite's LIKE ignores case; its JSON functions have other names).
+    private static let functions = [
+        "LIKE": "ILIKE", "JSON_GROUP_ARRAY": "json_agg", "JSON_OBJECT": "json_build_object",
+    ]
+
+    /// Only whitespace and comments.
+    private static func isBlank(_ statement: String) -> Bool {
+        statement.split(separator: "\n").allSatisfy { line in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            return trimmed.isEmpty || trimmed.hasPrefix("--")
+        }
     }
 
     /// A value bound as text of no declared type, as a literal would be: PostgreSQL gives it the type its place in
     /// the statement wants (an integer column, a boolean, text), as SQLite's affinity does. Bytes go as `bytea`.
-    static func bind(_ value: SQLValue) -> PostgresData {
+    static func bind(_ value: SQLValue, into bindings: inout PostgresBindings) {
         switch value {
-        case .null: PostgresData(type: .null, formatCode: .text, value: nil)
-        case .integer(let int): untyped(String(int))
-        case .real(let double): untyped(String(double))
-        case .text(let string): untyped(string)
-        case .blob(let data): PostgresData(type: .bytea, formatCode: .binary, value: ByteBuffer(bytes: data))
+        case .null: bindings.appendNull()
+        case .integer(let int): bindings.append(UntypedText(text: String(int)))
+        case .real(let double): bindings.append(UntypedText(text: String(double)))
+        case .text(let string): bindings.append(UntypedText(text: string))
+        case .blob(let data): bindings.append(ByteBuffer(bytes: data))
         }
     }
 
-    private static func untyped(_ string: String) -> PostgresData {
-        PostgresData(type: PostgresDataType(0), formatCode: .text, value: ByteBuffer(string: string))
+    /// A parameter sent as text with type 0 ("unspecified"): the server infers it.
+    struct UntypedText: PostgresDynamicTypeEncodable {
+        let text: String
+        var psqlType: PostgresDataType { PostgresDataType(0) }
+        var psqlFormat: PostgresFormat { .text }
+        func encode<JSONEncoder: PostgresJSONEncoder>(
+            into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
+        ) {
+            byteBuffer.writeString(text)
+        }
     }
 
     static func value(of cell: PostgresCell) -> SQLValue {
@@ -171,7 +214,8 @@ enum Postgres {
             switch cell.dataType {
             case .int2, .int4, .int8, .oid: return Int64(string).map(SQLValue.integer) ?? .text(string)
             case .float4, .float8: return Double(string).map(SQLValue.real) ?? .text(string)
-            case .numeric: return Int64(string).map(SQLValue.integer) ?? Double(string).map(SQLValue.real) ?? .text(string)
+            case .numeric:
+                return Int64(string).map(SQLValue.integer) ?? Double(string).map(SQLValue.real) ?? .text(string)
             case .bool: return .integer(string == "t" ? 1 : 0)
             case .bytea: return .blob(Data(hex: string.dropFirst(2)))
             default: return .text(string)

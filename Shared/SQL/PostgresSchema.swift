@@ -48,6 +48,22 @@ enum PostgresSchema {
                 CREATE AGGREGATE group_concat(anyelement) (SFUNC = group_concat_step, STYPE = text);
             END IF;
         END $$;
+        CREATE OR REPLACE FUNCTION json_set(document text, path text, value text) RETURNS text
+            LANGUAGE sql IMMUTABLE
+            AS $$ SELECT jsonb_set(document::jsonb, string_to_array(substr(path, 3), '.'), to_jsonb(value))::text $$;
+        -- SQLite counts true conditions with SUM(condition); over no rows it gives NULL, as this does.
+        CREATE OR REPLACE FUNCTION sum_step(accumulated bigint, value boolean) RETURNS bigint
+            LANGUAGE sql IMMUTABLE
+            AS $$ SELECT CASE WHEN value IS NULL THEN accumulated ELSE COALESCE(accumulated, 0) + value::int END $$;
+        DO $$ BEGIN
+            IF to_regprocedure('sum(boolean)') IS NULL THEN
+                CREATE AGGREGATE sum(boolean) (SFUNC = sum_step, STYPE = bigint);
+            END IF;
+        END $$;
+        -- SQLite's date(): the day of a stored date, as text.
+        CREATE OR REPLACE FUNCTION date(value text) RETURNS text
+            LANGUAGE sql IMMUTABLE STRICT
+            AS $$ SELECT substr(value, 1, 10) $$;
         CREATE TABLE IF NOT EXISTS schema_migrations (
             identifier TEXT PRIMARY KEY,
             applied_at TEXT NOT NULL

@@ -23,9 +23,11 @@ public final class SQLDatabase: Sendable {
     init(postgres store: PostgresStore) { backend = .postgres(store) }
 
     /// A PostgreSQL database at `url` (`postgres://user:password@host:port/database`, or `?host=/run/postgresql`
-    /// for a Unix socket), with at most `connections` open at once.
+    /// for a Unix socket; `?search_path=schema` for a schema of its own), with at most `connections` open at once.
+    /// `?pool_size=N` in the URL sets `connections`.
     public static func postgres(url: String, connections: Int = 8, logger: Logger) throws -> SQLDatabase {
-        SQLDatabase(postgres: try PostgresStore(url: url, connections: connections, logger: logger))
+        let size = URLComponents(string: url)?.queryItems?.first { $0.name == "pool_size" }?.value.flatMap { Int($0) }
+        return SQLDatabase(postgres: try PostgresStore(url: url, connections: size ?? connections, logger: logger))
     }
 
     public var dialect: SQLDialect {
@@ -62,7 +64,9 @@ public final class SQLDatabase: Sendable {
 }
 
 extension SQLDatabase: TransactionWriter {
-    public func writeBatch<Value: Sendable>(_ body: @escaping @Sendable (Database) throws -> Value) async throws -> Value {
+    public func writeBatch<Value: Sendable>(_ body: @escaping @Sendable (Database) throws -> Value) async throws
+        -> Value
+    {
         try await write(body)
     }
 
@@ -84,8 +88,9 @@ public typealias SQLCommitter = GroupCommitter<SQLDatabase>
 /// on the database as they do on an SQLite file, and what the data code checks before it writes still holds when
 /// it commits.
 final class PostgresStore: Sendable {
-    /// The advisory lock every write transaction holds ("MOSTRADR" in ASCII).
-    static let writeLock: Int64 = 0x4D4F_5354_5241_4452
+    /// The advisory lock every write transaction holds ("MOST" in ASCII), with the schema's hash as its second key:
+    /// apis on one schema take turns, tenants (and tests) on other schemas of one server do not wait for each other.
+    static let writeLock: Int32 = 0x4D4F_5354
 
     private struct State {
         var idle: [PostgresConnection] = []
@@ -146,7 +151,7 @@ final class PostgresStore: Sendable {
             try session.simple(
                 readOnly
                     ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-                    : "BEGIN; SELECT pg_advisory_xact_lock(\(Self.writeLock))")
+                    : "BEGIN; SELECT pg_advisory_xact_lock(\(Self.writeLock), hashtext(current_schema()))")
             do {
                 let value = try body(Database(.postgres(session)))
                 try session.simple("COMMIT")
@@ -216,6 +221,12 @@ final class PostgresStore: Sendable {
             return state.waiting.isEmpty ? nil : state.waiting.removeFirst()
         }
         waiter?.resume()
+    }
+
+    deinit {
+        // Connections must be closed before they go; `close()` does it in order, this is the safety net.
+        for connection in state.withLock({ $0.idle }) { connection.close().whenComplete { _ in } }
+        threads.shutdownGracefully { _ in }
     }
 
     func close() async {

@@ -74,7 +74,9 @@ extension SQLValue: DatabaseValueConvertible {
 
 extension DatabaseValueConvertible where Self: RawRepresentable, RawValue: DatabaseValueConvertible {
     public var sqlValue: SQLValue { rawValue.sqlValue }
-    public static func fromSQLValue(_ value: SQLValue) -> Self? { RawValue.fromSQLValue(value).flatMap(Self.init(rawValue:)) }
+    public static func fromSQLValue(_ value: SQLValue) -> Self? {
+        RawValue.fromSQLValue(value).flatMap(Self.init(rawValue:))
+    }
 }
 
 /// The values bound to a statement's `?` placeholders, in order.

@@ -14,9 +14,14 @@ public enum TestDatabases {
         guard let base = postgresURL else { return nil }
         let schema = "t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
         let admin = try SQLDatabase.postgres(url: base, connections: 1, logger: Logger(label: "test-databases"))
-        try await admin.write { db in try db.execute(sql: "CREATE SCHEMA \(schema)") }
-        await admin.close()
-        return base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        do {
+            try await admin.write { db in try db.execute(sql: "CREATE SCHEMA \(schema)") }
+            await admin.close()
+        } catch {
+            await admin.close()
+            throw error
+        }
+        return base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)&pool_size=3"
     }
 
     /// Drops the schema of a URL `freshSchemaURL` gave.

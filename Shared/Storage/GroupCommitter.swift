@@ -13,7 +13,9 @@ public protocol TransactionWriter: Sendable {
 }
 
 extension DatabasePool: TransactionWriter {
-    public func writeBatch<Value: Sendable>(_ body: @escaping @Sendable (Connection) throws -> Value) async throws -> Value {
+    public func writeBatch<Value: Sendable>(_ body: @escaping @Sendable (Connection) throws -> Value) async throws
+        -> Value
+    {
         try await write(body)
     }
 

@@ -1,11 +1,11 @@
 import Foundation
-import MostradorSQL
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import HummingbirdWebSocket
 import Logging
 import MostradorContracts
+import MostradorSQL
 import NIOCore
 import Synchronization
 import Testing
@@ -77,7 +77,9 @@ struct APITestSystem {
         let live = RecordingLive()
         let clock = TestClock()
         var logger = Logger(label: "api-test")
-        logger.logLevel = .critical
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["MOSTRADOR_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) }
+            ?? .critical
         // SQLite in the folder, or a fresh schema on MOSTRADOR_TEST_DATABASE_URL's PostgreSQL server.
         let databaseURL = try await TestDatabases.freshSchemaURL()
         let pool = try await APIDatabase.open(

@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
-import MostradorSQL
 import HTTPTypes
 import MostradorContracts
+import MostradorSQL
 import TestSupport
 import Testing
 

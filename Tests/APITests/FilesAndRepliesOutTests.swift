@@ -1,7 +1,7 @@
 import Foundation
-import MostradorSQL
 import HTTPTypes
 import MostradorContracts
+import MostradorSQL
 import TestSupport
 import Testing
 

@@ -1,7 +1,7 @@
 import Foundation
-import MostradorSQL
 import HTTPTypes
 import MostradorContracts
+import MostradorSQL
 import MostradorServiceKit
 import TestSupport
 import Testing

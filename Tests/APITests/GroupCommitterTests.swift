@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import Logging
+import MostradorSQL
 import MostradorStorage
 import Synchronization
 import TestSupport
@@ -12,7 +12,8 @@ struct GroupCommitterTests {
         let path = NSTemporaryDirectory() + "mostrador-committer-\(UUID().uuidString.prefix(8)).sqlite"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let committer = SQLCommitter(
-            writer: SQLDatabase(sqlite: try DatabaseFactory.open(path: path)), maximumBatch: 1, maximumPending: 4, logger: Logger(label: "test"))
+            writer: SQLDatabase(sqlite: try DatabaseFactory.open(path: path)), maximumBatch: 1, maximumPending: 4,
+            logger: Logger(label: "test"))
         let running = Task { try await committer.run() }
         let gate = Gate()
         // The first job holds the writer, as a slow disk would.

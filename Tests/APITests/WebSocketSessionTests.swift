@@ -1,8 +1,8 @@
 import Foundation
-import MostradorSQL
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import MostradorSQL
 import TestSupport
 import Testing
 

@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import HTTPTypes
+import MostradorSQL
 import NIOCore
 import Testing
 

@@ -15,7 +15,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let components = try await APIComponents(
-            settings: APISettings(), pool: try await APIDatabase.open(dataDirectory: directory, logger: Logger(label: "t")),
+            settings: APISettings(),
+            pool: try await APIDatabase.open(dataDirectory: directory, logger: Logger(label: "t")),
             dataDirectory: directory,
             live: NoLiveClients(), logger: Logger(label: "t"))
         let served = Set(

@@ -17,7 +17,8 @@ import Testing
                 for _ in 0..<3 {
                     group.addTask {
                         do {
-                            _ = try await APIDatabase.open(dataDirectory: directory, durability: .normal, logger: Self.logger)
+                            _ = try await APIDatabase.open(
+                                dataDirectory: directory, durability: .normal, logger: Self.logger)
                             return nil
                         } catch {
                             return "\(error)"

@@ -1,7 +1,7 @@
 import AMQPClient
 import Foundation
-import MostradorSQL
 import Logging
+import MostradorSQL
 import MostradorServiceKit
 import MostradorStorage
 import TestSupport

@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import Hummingbird
+import MostradorSQL
 
 /// `GET /api/customers/{id}` (agents): one person's history — who they are on each channel and every ticket the
 /// caller may read (admins: all), newest first, with the merges that made them one customer. A merged customer's

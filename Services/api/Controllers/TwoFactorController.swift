@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import Hummingbird
+import MostradorSQL
 
 /// Two-factor authentication (`AgentStore+TwoFactor`). An agent's own calls take their session, or — for an agent
 /// an admin obliges to enrol, who gets no session until they do — the `setup_token` of the login's answer:

@@ -47,7 +47,7 @@ enum AutoAssignment {
             db,
             sql: """
                 SELECT a.* FROM agents a
-                WHERE a.is_active AND a.is_available AND a.id IS NOT ?
+                WHERE a.is_active AND a.is_available AND a.id IS DISTINCT FROM ?
                   AND (SELECT COUNT(*) FROM tickets t
                        WHERE t.assigned_agent_id = a.id AND t.status NOT IN ('resolved', 'closed')) < ?
                 ORDER BY a.last_auto_assigned_at IS NOT NULL, a.last_auto_assigned_at, a.id

@@ -151,7 +151,7 @@ struct BusinessHours: Codable, Sendable, Equatable {
         let hours = try read(db: db)
         guard hours.enabled, !hours.isOpen(at: now) else { return }
         if created {
-            try db.execute(sql: "UPDATE tickets SET out_of_hours = 1 WHERE id = ?", arguments: [ticket.id])
+            try db.execute(sql: "UPDATE tickets SET out_of_hours = TRUE WHERE id = ?", arguments: [ticket.id])
         }
         try db.execute(
             sql: "UPDATE tickets SET away_sent_at = ? WHERE id = ? AND away_sent_at IS NULL",

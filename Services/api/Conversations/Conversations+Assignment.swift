@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import MostradorContracts
+import MostradorSQL
 
 extension Conversations {
     /// How an agent comes to a chat.

@@ -28,7 +28,7 @@ extension Conversations {
             try db.execute(
                 sql: """
                     INSERT INTO messages (ticket_id, role, content, type, agent_id, created_at, private)
-                    VALUES (?, 'tecnico', ?, 'text', ?, ?, 1)
+                    VALUES (?, 'tecnico', ?, 'text', ?, ?, TRUE)
                     """,
                 arguments: [ticket.id, content, agent.id, now])
             let id = db.lastInsertedRowID

@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import MostradorContracts
+import MostradorSQL
 
 extension Conversations {
     /// The people of a chat besides the customer: who owns it and who was invited.

@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import MostradorContracts
+import MostradorSQL
 
 /// How many new WhatsApp tickets one sender may open per hour (`MOSTRADOR_WEBHOOK_NEW_TICKETS_PER_SENDER_HOUR`).
 /// Each new ticket starts the intake assistant, which writes to that number through the business's account, so a

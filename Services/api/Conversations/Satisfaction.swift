@@ -26,7 +26,8 @@ enum Satisfaction {
         }
         try db.execute(
             sql: """
-                INSERT OR IGNORE INTO csat_surveys (ticket_id, agent_id, channel, requested_at) VALUES (?, ?, ?, ?)
+                INSERT INTO csat_surveys (ticket_id, agent_id, channel, requested_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
                 """, arguments: [ticket.id, agentID, ticket.channel.rawValue, now])
         guard db.changesCount == 1 else { return false }
         let text = question[ticket.language] ?? question["es"] ?? ""
@@ -122,7 +123,7 @@ enum Satisfaction {
                 SELECT s.agent_id, COALESCE(a.username, '') AS name, COUNT(*) AS n, AVG(s.rating) AS average
                 FROM csat_surveys s LEFT JOIN agents a ON a.id = s.agent_id
                 WHERE s.rating IS NOT NULL AND s.answered_at >= ? AND s.answered_at < ?
-                GROUP BY s.agent_id ORDER BY n DESC, name
+                GROUP BY s.agent_id, a.username ORDER BY n DESC, name
                 """, arguments: range
         ).map { Report.Group(key: $0["name"], agentID: $0["agent_id"], responses: $0["n"], average: $0["average"]) }
         let perDay = try Row.fetchAll(

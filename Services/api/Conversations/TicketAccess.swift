@@ -78,7 +78,7 @@ enum TicketAccess {
     /// The same reach as SQL over `tickets t`, for lists: admins every ticket; agents their own, unassigned ones
     /// and those they take part in.
     static func visibility(for agent: Agent) -> (sql: String, arguments: StatementArguments) {
-        guard agent.role != .admin else { return ("1", []) }
+        guard agent.role != .admin else { return ("TRUE", []) }
         return (
             """
             (t.assigned_agent_id IS NULL OR t.assigned_agent_id = ?

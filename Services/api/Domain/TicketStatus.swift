@@ -1,5 +1,5 @@
-import MostradorSQL
 import MostradorContracts
+import MostradorSQL
 
 /// Where a ticket is in its life: `new` (nobody answered yet), `open`, `waiting` (on the customer), `resolved`
 /// (reopens when the customer writes again), `closed` (final).

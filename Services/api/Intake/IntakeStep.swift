@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import MostradorContracts
+import MostradorSQL
 
 /// Persists the intake inside the webhook's transaction: reads the state from the ticket, stores what the bot decided
 /// and queues its replies like any other outbound message.

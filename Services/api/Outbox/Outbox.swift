@@ -1,8 +1,8 @@
 import AMQPClient
 import Foundation
-import MostradorSQL
 import MostradorContracts
 import MostradorMessaging
+import MostradorSQL
 import MostradorTracing
 
 /// Writes events and commands into the outbox table, inside the caller's transaction: they reach the broker if

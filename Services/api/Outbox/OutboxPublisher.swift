@@ -1,8 +1,8 @@
 import AMQPClient
 import Foundation
-import MostradorSQL
 import Logging
 import Metrics
+import MostradorSQL
 import MostradorServiceKit
 import MostradorStorage
 import MostradorTracing

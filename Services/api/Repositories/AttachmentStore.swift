@@ -240,7 +240,8 @@ struct AttachmentStore: Sendable {
 
     func find(_ id: Int64) async throws -> Row? {
         try await reader.read { db in
-            try MostradorSQL.Row.fetchOne(db, sql: "SELECT * FROM attachments WHERE id = ?", arguments: [id]).map(Row.init)
+            try MostradorSQL.Row.fetchOne(db, sql: "SELECT * FROM attachments WHERE id = ?", arguments: [id]).map(
+                Row.init)
         }
     }
 }

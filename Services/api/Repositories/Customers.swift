@@ -92,7 +92,7 @@ enum Customers {
                 INSERT INTO customer_identities (customer_id, kind, value, address, created_at, last_seen_at, verified_by)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 'whatsapp')
                 ON CONFLICT (kind, value) DO UPDATE SET customer_id = ?1, address = ?4, last_seen_at = ?5,
-                    verified_by = COALESCE(verified_by, 'whatsapp')
+                    verified_by = COALESCE(customer_identities.verified_by, 'whatsapp')
                 """
         ).execute(arguments: [customerID, address.kind.rawValue, address.value, address.address, Date()])
     }

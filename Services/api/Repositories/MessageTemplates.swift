@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import MostradorContracts
+import MostradorSQL
 import MostradorStorage
 
 /// The shop's message templates, kept in the api: the technicians' ready-made messages (`mensaje`: "Notificar" and
@@ -164,7 +164,7 @@ struct MessageTemplates: Sendable {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM templates WHERE ?1 IS NULL OR kind = ?1 ORDER BY kind, lower(name), language
+                    SELECT * FROM templates WHERE CAST(?1 AS TEXT) IS NULL OR kind = ?1 ORDER BY kind, lower(name), language
                     """,
                 arguments: [kind?.rawValue]
             ).map(MessageTemplate.init(row:))

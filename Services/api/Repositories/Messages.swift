@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import MostradorContracts
+import MostradorSQL
 
 /// A message to store: the one shape every writer (webhook, intake, technicians, visitors, uploads, system notes)
 /// hands to `Messages.insert`.
@@ -107,7 +107,7 @@ enum Audience: Sendable {
     init(_ caller: Caller?) { self = caller?.agent == nil ? .customer : .agents }
 
     /// The condition on `m` (the messages table) that keeps what this audience may read.
-    var condition: String { self == .agents ? "1" : "NOT m.private" }
+    var condition: String { self == .agents ? "TRUE" : "NOT m.private" }
 }
 
 /// Messages: the one insert path (which also records `MessageCreated`), the one row model and its one SELECT.

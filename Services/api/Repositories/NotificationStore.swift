@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import MostradorContracts
+import MostradorSQL
 import MostradorStorage
 
 /// Notifications for agents (`/api/notifications/`) and for web customers (`/api/user-notifications/`).
@@ -147,7 +147,7 @@ struct NotificationStore: Sendable {
     static let idsPerStatement = 400
 
     private func markRead(scope: String, scopeArguments: StatementArguments, ids: [String]?) async throws -> Int {
-        let update = "UPDATE notifications SET is_read = 1, read_at = ? WHERE NOT is_read AND \(scope)"
+        let update = "UPDATE notifications SET is_read = TRUE, read_at = ? WHERE NOT is_read AND \(scope)"
         guard let ids else {
             return try await committer.write { db in
                 try db.execute(sql: update, arguments: [Date()] + scopeArguments)

@@ -6,7 +6,8 @@ enum ProcessedMessages {
     /// Records the message for `consumer`; false when it had been processed before (skip the effect).
     static func claim(_ messageID: String, consumer: String, db: Database) throws -> Bool {
         try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO processed_messages (consumer, message_id, processed_at) VALUES (?, ?, ?)"
+            sql:
+                "INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
         ).execute(arguments: [consumer, messageID, Date()])
         return db.changesCount == 1
     }

@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import Logging
+import MostradorSQL
 import MostradorStorage
 import ServiceLifecycle
 
@@ -130,7 +130,8 @@ struct SLAPolicies: Sendable {
 
     static func checkName(_ name: String, except id: Int64?, db: Database) throws {
         if try Int64.fetchOne(
-            db, sql: "SELECT id FROM sla_policies WHERE name = ? COLLATE NOCASE AND id IS NOT ?", arguments: [name, id])
+            db, sql: "SELECT id FROM sla_policies WHERE name = ? COLLATE NOCASE AND id IS DISTINCT FROM ?",
+            arguments: [name, id])
             != nil
         {
             throw Problem.duplicate(name)
@@ -207,8 +208,8 @@ struct SLAPolicies: Sendable {
                     guard let target, target.metAt == nil, now > target.dueAt else { continue }
                     try db.execute(
                         sql: """
-                            INSERT OR IGNORE INTO sla_breaches (ticket_id, kind, due_at, recorded_at)
-                            VALUES (?, ?, ?, ?)
+                            INSERT INTO sla_breaches (ticket_id, kind, due_at, recorded_at)
+                            VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
                             """, arguments: [ticketID, kind, target.dueAt, now])
                     guard db.changesCount == 1 else { continue }
                     breaches.append(

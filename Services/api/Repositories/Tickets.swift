@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import MostradorContracts
+import MostradorSQL
 
 /// What the write rules and the access policy need to know about a ticket.
 struct TicketFacts: Sendable, Equatable {
@@ -231,7 +231,7 @@ struct Tickets: Sendable {
         try db.cachedStatement(
             sql: """
                 UPDATE tickets SET reply_address = ?1, reply_channel = ?2
-                WHERE id = ?3 AND (reply_address IS NOT ?1 OR reply_channel IS NOT ?2)
+                WHERE id = ?3 AND (reply_address IS DISTINCT FROM ?1 OR reply_channel IS DISTINCT FROM ?2)
                 """
         ).execute(arguments: [address, channel, ticketID])
     }

@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import MostradorContracts
+import MostradorSQL
 import MostradorStorage
 
 /// An admin's outbound webhook: the events it wants, where they go, the secret that signs them.

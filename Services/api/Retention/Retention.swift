@@ -1,6 +1,6 @@
 import Foundation
-import MostradorSQL
 import Logging
+import MostradorSQL
 import MostradorStorage
 import ServiceLifecycle
 
