@@ -167,7 +167,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "AMQPClient", .logging, .asyncHTTPClient, .nioCore, .hummingbird, .httpTypes, .crypto,
+                "AMQPClient", "MostradorSQL", .logging, .asyncHTTPClient, .nioCore, .hummingbird, .httpTypes, .crypto,
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],

@@ -1,5 +1,6 @@
 import AMQPClient
 import Foundation
+import MostradorSQL
 import Synchronization
 
 /// The real executables (`mostrador-api`, `mostrador-bridge-relay`) against a fresh virtual host of the test
@@ -12,6 +13,8 @@ public final class MostradorSystem: @unchecked Sendable {
     public let bridge: FakeBridge
     public let amqp: AMQPConfiguration
     public let dataDirectory: String
+    /// The api's PostgreSQL schema (nil: SQLite in `dataDirectory`).
+    public let databaseURL: String?
     public private(set) var api: ServiceProcess
     public private(set) var relay: ServiceProcess?
     public private(set) var classifier: ServiceProcess?
@@ -50,9 +53,17 @@ public final class MostradorSystem: @unchecked Sendable {
         bridge = try await FakeBridge()
         amqp = try await TestBroker.shared().freshVirtualHost("system")
         dataDirectory = NSTemporaryDirectory() + "mostrador-system-\(UUID().uuidString.prefix(8))"
+        // With MOSTRADOR_TEST_DATABASE_URL the api keeps its data in a fresh schema on that PostgreSQL server.
+        do {
+            databaseURL = try await TestDatabases.freshSchemaURL()
+        } catch {
+            bridge.stop()
+            throw error
+        }
         environmentValues = Self.environment(
             amqpURL: "amqp://\(amqp.user):\(amqp.password)@\(amqp.host):\(amqp.port)/\(amqp.virtualHost)",
-            dataDirectory: dataDirectory, bridge: bridge, extra: environment)
+            dataDirectory: dataDirectory, bridge: bridge,
+            extra: (databaseURL.map { ["MOSTRADOR_DATABASE_URL": $0] } ?? [:]).merging(environment) { _, new in new })
         do {
             api = try ServiceProcess("mostrador-api", environment: environmentValues)
         } catch {
@@ -168,6 +179,7 @@ public final class MostradorSystem: @unchecked Sendable {
         _ = await relay?.terminate()
         _ = await api.terminate()
         bridge.stop()
+        await TestDatabases.dispose(databaseURL)
     }
 
     // MARK: Talking to the api

@@ -173,7 +173,7 @@ struct OutboxPublisher: Service {
                                     AND (correlation_id IS NULL OR correlation_id NOT IN (
                                         SELECT correlation_id FROM outbox
                                         WHERE claimed_until >= ? AND correlation_id IS NOT NULL))
-                                ORDER BY id LIMIT ?))
+                                ORDER BY id LIMIT ?) AS candidates) AS windowed
                         WHERE before < ?)
                     RETURNING id, message_id, exchange, routing_key, type, correlation_id, schema_version, body,
                               created_at, attempts, traceparent

@@ -173,7 +173,7 @@ struct Webhooks: Sendable {
                         (webhook_id, event_id, event_type, attempts, last_status, last_error, delivered_at, updated_at)
                     VALUES (?, ?, ?, 1, ?, ?, ?, ?)
                     ON CONFLICT (webhook_id, event_id) DO UPDATE SET
-                        attempts = attempts + 1, last_status = excluded.last_status,
+                        attempts = webhook_deliveries.attempts + 1, last_status = excluded.last_status,
                         last_error = excluded.last_error, delivered_at = excluded.delivered_at,
                         updated_at = excluded.updated_at
                     """,
