@@ -10,7 +10,8 @@
 # the binaries are copied before use). Needs nginx (Debian: nginx-light; deploy/check-deploy.sh installs it in CI)
 # and python3. Exit status 0 only when every check passed; on failure the run folder it prints is kept (--keep:
 # always). Known issues print as WARN without failing; --strict fails on them. --together starts both instances at
-# once on the empty data folder, as systemd does on a first boot.
+# once on the empty data folder, as systemd does on a first boot. With MOSTRADOR_DATABASE_URL set (postgres://…, an
+# empty database or schema) both instances keep their data in PostgreSQL instead of the folder's SQLite file.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 

@@ -458,7 +458,8 @@ class TwoAPIs:
 
     def step1_start(self):
         c = self.checks
-        c.begin("1", "RabbitMQ, two api instances on one data folder, the relay and a counting bridge")
+        database = "PostgreSQL" if os.environ.get("MOSTRADOR_DATABASE_URL") else "one data folder"
+        c.begin("1", f"RabbitMQ, two api instances on {database}, the relay and a counting bridge")
         say(f"    run folder: {self.run_dir}")
         self.prepare_binaries()
         say(f"    binaries: snapshot of {os.path.abspath(self.args.bin_dir)} in {self.bin_dir}")
@@ -488,6 +489,9 @@ class TwoAPIs:
             "MOSTRADOR_LOG_LEVEL": "info",
             "MOSTRADOR_LOG_FORMAT": "text",
         }
+        # MOSTRADOR_DATABASE_URL (PostgreSQL): both instances keep their data there; the folder keeps attachments.
+        if os.environ.get("MOSTRADOR_DATABASE_URL"):
+            environment["MOSTRADOR_DATABASE_URL"] = os.environ["MOSTRADOR_DATABASE_URL"]
         shared = os.path.join(self.run_dir, "data", "api-shared")
         os.makedirs(shared, exist_ok=True)
         for number in (1, 2):
