@@ -12,6 +12,9 @@
 #   deploy/bench.sh backlog    (5) 100,000 parked messages drained after the bridge returns, in order per customer
 #   deploy/bench.sh amqp       the AMQP wrapper vs rabbitmq-c alone: 100,000 persistent 256-byte messages
 #   deploy/bench.sh all        every scenario above, one table
+#
+# BENCH_POSTGRES=1: the api keeps its data in PostgreSQL (an isolated server of deploy/postgres.sh, a fresh database
+# per scenario) instead of SQLite; the rows say so.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what=${1:-all}
@@ -39,6 +42,22 @@ fresh_broker() {
     broker_start
 }
 broker_start
+# db_count FOLDER SQL: one number from the api's database (SQLite in FOLDER, or PostgreSQL with BENCH_POSTGRES=1).
+DB_LABEL=SQLite
+if [ -n "${BENCH_POSTGRES:-}" ]; then
+    DB_LABEL=PostgreSQL
+    PG_URL=$(deploy/postgres.sh start --dir "$WORK/postgres")
+fi
+# A fresh PostgreSQL database for the api of one scenario (exported as MOSTRADOR_DATABASE_URL).
+fresh_database() {
+    [ -n "${BENCH_POSTGRES:-}" ] || return 0
+    local name="bench_$1"
+    psql "$PG_URL" -qAt -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
+    export MOSTRADOR_DATABASE_URL="${PG_URL%/*}/$name"
+}
+db_count() {
+    if [ -n "${BENCH_POSTGRES:-}" ]; then psql "$MOSTRADOR_DATABASE_URL" -qAt -c "$2"; else sqlite3 "$1/mostrador.sqlite" "$2"; fi
+}
 pids=()
 stop_all() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -48,6 +67,7 @@ stop_all() {
 cleanup() {
     stop_all
     deploy/broker.sh stop --dir "$WORK/broker" >/dev/null 2>&1 || true
+    [ -z "${BENCH_POSTGRES:-}" ] || deploy/postgres.sh stop --dir "$WORK/postgres" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -135,7 +155,8 @@ bridge_ceiling() {
 
 ingest() {
     echo "== (1)(2) ingest: POST /webhook, $CONNECTIONS connections, $DURATION per phase, 1,000 senders"
-    echo "   (MOSTRADOR_DB_DURABILITY=${MOSTRADOR_DB_DURABILITY:-full}, MOSTRADOR_INTAKE=${MOSTRADOR_INTAKE:-on})"
+    echo "   ($DB_LABEL, MOSTRADOR_DB_DURABILITY=${MOSTRADOR_DB_DURABILITY:-full}, MOSTRADOR_INTAKE=${MOSTRADOR_INTAKE:-on})"
+    fresh_database ingest
     "$BIN/mostrador-bench" sqlite --directory "$WORK" | tee "$WORK/sqlite.txt" | sed 's/^/   /'
     local single grouped
     single=$(awk '/rows_per_commit=1 / {sub("rows_per_s=", "", $4); print $4}' "$WORK/sqlite.txt")
@@ -149,18 +170,18 @@ ingest() {
         wrk_run deploy/bench/webhook.lua http://127.0.0.1:18080
         accepted=$((accepted + REQUESTS - NON2XX))
         verdict=$(both "$(meets "$(ratio "$RPS" "$CEILING_RPS")" ">=" 0.5)" "$(meets "$P99" "<=" 20)")
-        row "($number) ingest, $phase" "$RPS req/s, p99 $P99 ms" "$CEILING_RPS req/s, p99 $CEILING_P99 ms (echo)" \
+        row "($number) ingest, $phase$([ -n "${BENCH_POSTGRES:-}" ] && echo ", PostgreSQL")" "$RPS req/s, p99 $P99 ms" "$CEILING_RPS req/s, p99 $CEILING_P99 ms (echo)" \
             "$(ratio "$RPS" "$CEILING_RPS")" "≥ 0.5, p99 ≤ 20 ms" "$verdict" "$CPU"
         number=$((number + 1))
     done
-    stored=$(sqlite3 "$WORK/ingest/mostrador.sqlite" "SELECT COUNT(*) FROM messages WHERE role = 'user'")
+    stored=$(db_count "$WORK/ingest" "SELECT COUNT(*) FROM messages WHERE role = 'user'")
     echo "   accepted (200): $accepted   stored customer messages: $stored"
     # wrk cuts requests off at the deadline: those may be stored without wrk seeing their 200.
     [ "$stored" -ge "$accepted" ] && echo "   every accepted message is committed" || echo "   LOST MESSAGES"
     # Their events are durably queued once the outbox is empty (a row leaves it when the broker confirmed it).
     local outbox=1 waited=0
     while [ "$outbox" -gt 0 ] && [ "$waited" -lt 120 ]; do
-        outbox=$(sqlite3 "$WORK/ingest/mostrador.sqlite" "SELECT COUNT(*) FROM outbox")
+        outbox=$(db_count "$WORK/ingest" "SELECT COUNT(*) FROM outbox")
         [ "$outbox" -gt 0 ] && { sleep 1; waited=$((waited + 1)); }
     done
     echo "   outbox rows not yet confirmed by the broker after $waited s: $outbox"
@@ -172,6 +193,7 @@ ingest() {
 outbound() {
     echo "== (3) outbound: enviar-mensaje → relay → bridge, $CONNECTIONS connections, $DURATION"
     local ceiling; bridge_ceiling; ceiling=$RPS
+    fresh_database outbound
     start_bridge
     MOSTRADOR_INTAKE=off start api 18080 "$WORK/outbound"
     start bridge-relay 18081 "$WORK/outbound"
@@ -188,7 +210,7 @@ outbound() {
     local stored unique=0 requests seconds delivered
     sleep 2
     for _ in $(seq 1 120); do
-        stored=$(sqlite3 "$WORK/outbound/mostrador.sqlite" "SELECT COUNT(*) FROM messages WHERE role = 'tecnico'")
+        stored=$(db_count "$WORK/outbound" "SELECT COUNT(*) FROM messages WHERE role = 'tecnico'")
         unique=$(bridge_stat unique)
         [ "$unique" -ge "$stored" ] && break
         sleep 1
@@ -203,7 +225,7 @@ outbound() {
     else
         echo "   MISMATCH"; verdict="**lost or duplicated**"
     fi
-    row "(3) outbound enviar-mensaje → relay → bridge" "$delivered msg/s delivered (accepted $RPS req/s, p99 $P99 ms)" \
+    row "(3) outbound enviar-mensaje → relay → bridge$([ -n "${BENCH_POSTGRES:-}" ] && echo ", PostgreSQL")" "$delivered msg/s delivered (accepted $RPS req/s, p99 $P99 ms)" \
         "$ceiling req/s (bridge alone)" "$(ratio "$delivered" "$ceiling")" "≥ 0.3, none lost" "$verdict" "$cores"
     stop_all
 }

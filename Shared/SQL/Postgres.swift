@@ -117,6 +117,13 @@ enum Postgres {
         output.reserveCapacity(sql.utf8.count + 16)
         var characters = Array(sql.unicodeScalars)[...]
         var nextPlaceholder = 1
+        // SQLite's LIKE ignores case for ASCII letters; ILIKE under the "C" collation does the same, and works on
+        // the case-insensitive `nocase` columns too (PostgreSQL refuses ILIKE under a nondeterministic collation).
+        var patternFollows = false
+        func endPattern() {
+            if patternFollows { output += " COLLATE \"C\"" }
+            patternFollows = false
+        }
         func copy(until end: String) {
             while !characters.isEmpty {
                 if characters.starts(with: end.unicodeScalars) {
@@ -135,6 +142,7 @@ enum Postgres {
             case "'", "\"":
                 output.unicodeScalars.append(character)
                 copy(until: String(character))
+                if character == "'" { endPattern() }
             case "-" where characters.first == "-":
                 output.unicodeScalars.append(character)
                 copy(until: "\n")
@@ -154,6 +162,7 @@ enum Postgres {
                 } else {
                     output += "$\(digits)"
                 }
+                endPattern()
             case _ where CharacterSet.letters.contains(character) || character == "_":
                 var word = String(character)
                 while let next = characters.first,
@@ -161,7 +170,9 @@ enum Postgres {
                 {
                     word.unicodeScalars.append(characters.removeFirst())
                 }
-                output += functions[word.uppercased()] ?? word
+                let upper = word.uppercased()
+                output += functions[upper] ?? word
+                if upper == "LIKE" { patternFollows = true }
             default:
                 output.unicodeScalars.append(character)
             }

@@ -68,11 +68,23 @@ import Testing
         let directory = NSTemporaryDirectory() + "mostrador-outbox-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let pool = try await APIDatabase.open(dataDirectory: directory, durability: .normal, logger: Self.logger)
+        // SQLite in the folder, or a fresh schema of MOSTRADOR_TEST_DATABASE_URL's PostgreSQL server.
+        let url = try await TestDatabases.freshSchemaURL()
+        let pool = try await APIDatabase.open(
+            dataDirectory: directory, url: url, durability: .normal, logger: Self.logger)
         let committer = SQLCommitter(writer: pool, logger: Self.logger)
         let running = Task { try await committer.run() }
-        defer { running.cancel() }
-        try await body(fixture, connection, configuration, pool, committer)
+        do {
+            try await body(fixture, connection, configuration, pool, committer)
+        } catch {
+            running.cancel()
+            await pool.close()
+            await TestDatabases.dispose(url)
+            throw error
+        }
+        running.cancel()
+        await pool.close()
+        await TestDatabases.dispose(url)
     }
 
     @Test func aRefusedRowHoldsBackTheLaterRowsOfItsTicketOnly() async throws {

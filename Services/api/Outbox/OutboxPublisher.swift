@@ -126,7 +126,7 @@ struct OutboxPublisher: Service {
                 // Not tried: the claim is given back, and so is the attempt it counted.
                 try db.execute(
                     sql: """
-                        UPDATE outbox SET claimed_until = NULL, attempts = MAX(0, attempts - 1)
+                        UPDATE outbox SET claimed_until = NULL, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
                         WHERE id IN (\(held.map { _ in "?" }.joined(separator: ",")))
                         """,
                     arguments: StatementArguments(held))
