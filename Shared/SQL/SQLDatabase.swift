@@ -70,13 +70,11 @@ extension SQLDatabase: TransactionWriter {
         try await write(body)
     }
 
-    public static func inSavepoint<Value>(_ db: Database, _ body: () throws -> Value) throws -> Value {
-        var value: Value?
+    public static func inSavepoint(_ db: Database, _ body: () throws -> Void) throws {
         try db.inSavepoint {
-            value = try body()
+            try body()
             return .commit
         }
-        return value!
     }
 }
 

@@ -9,7 +9,7 @@ public protocol TransactionWriter: Sendable {
     associatedtype Connection
     func writeBatch<Value: Sendable>(_ body: @escaping @Sendable (Connection) throws -> Value) async throws -> Value
     /// Runs `body` in a savepoint: kept when it returns, undone when it throws.
-    static func inSavepoint<Value>(_ db: Connection, _ body: () throws -> Value) throws -> Value
+    static func inSavepoint(_ db: Connection, _ body: () throws -> Void) throws
 }
 
 extension DatabasePool: TransactionWriter {
@@ -19,13 +19,11 @@ extension DatabasePool: TransactionWriter {
         try await write(body)
     }
 
-    public static func inSavepoint<Value>(_ db: Database, _ body: () throws -> Value) throws -> Value {
-        var value: Value?
+    public static func inSavepoint(_ db: Database, _ body: () throws -> Void) throws {
         try db.inSavepoint {
-            value = try body()
+            try body()
             return .commit
         }
-        return value!
     }
 }
 
@@ -163,7 +161,11 @@ public final class GroupCommitter<Writer: TransactionWriter>: Service, Sendable 
         do {
             let results = try await writer.writeBatch { db in
                 batch.map { pending in
-                    Result<any Sendable, any Error> { try Writer.inSavepoint(db) { try pending.job(db) } }
+                    Result<any Sendable, any Error> {
+                        var value: (any Sendable)?
+                        try Writer.inSavepoint(db) { value = try pending.job(db) }
+                        return value!
+                    }
                 }
             }
             for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
