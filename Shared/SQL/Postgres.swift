@@ -13,9 +13,6 @@ final class PostgresSession {
     let logger: Logger
     private(set) var changesCount = 0
     private var savepoints = 0
-    /// Statements held back to go to the server together (`batch`): the schema's dozens of statements in one round
-    /// trip instead of one each.
-    private var held: [String]?
 
     init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
@@ -28,36 +25,12 @@ final class PostgresSession {
 
     func rows(sql: String, arguments: [SQLValue]) throws -> [Row] {
         let translated = Postgres.translate(sql)
-        if held != nil, arguments.isEmpty {
-            held?.append(contentsOf: translated.statements)
-            return []
-        }
-        try flush()
         precondition(translated.statements.count <= 1 || arguments.isEmpty, "several statements take no arguments")
         var rows: [Row] = []
         for statement in translated.statements {
             rows = try run(statement, arguments: arguments)
         }
         return rows
-    }
-
-    /// Runs `body`, whose statements without arguments (schema changes) reach the server together, in one `DO`
-    /// block, when it returns; a statement with arguments first sends what was held. Nothing `body` runs may read
-    /// what a held statement would change.
-    func batch(_ body: () throws -> Void) throws {
-        held = []
-        defer { held = nil }
-        try body()
-        try flush()
-    }
-
-    private func flush() throws {
-        guard let statements = held, !statements.isEmpty else { return }
-        held = []
-        let tag = "$mostrador_statement$"
-        precondition(statements.allSatisfy { !$0.contains(tag) && !$0.contains("$mostrador_batch$") })
-        let block = statements.map { "EXECUTE \(tag)\($0)\(tag);" }.joined(separator: "\n")
-        _ = try run("DO $mostrador_batch$ BEGIN\n\(block)\nEND $mostrador_batch$", arguments: [])
     }
 
     /// Statements of our own (transactions, savepoints, schema helpers): not translated.

@@ -38,23 +38,15 @@ public struct SQLMigrator: Sendable {
                 guard case .postgres(let session) = db.backend else { return }
                 try session.simple(PostgresSchema.helpers)
                 let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM schema_migrations"))
-                let now = String.fromSQLValue(Date().sqlValue) ?? ""
-                // All pending migrations in one round trip (a new database: about a hundred statements).
-                try session.batch {
-                    for (identifier, body) in migrations where !applied.contains(identifier) {
-                        try body(db)
-                        try db.execute(
-                            sql:
-                                "INSERT INTO schema_migrations (identifier, applied_at) VALUES (\(Self.literal(identifier)), \(Self.literal(now)))"
-                        )
-                    }
+                for (identifier, body) in migrations where !applied.contains(identifier) {
+                    try body(db)
+                    try db.execute(
+                        sql: "INSERT INTO schema_migrations (identifier, applied_at) VALUES (?, ?)",
+                        arguments: [identifier, Date()])
                 }
             }
         }
     }
-
-    /// Text as an SQL literal.
-    static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
     /// Migrations the database records that this binary does not have (an older version started on a database a
     /// newer one migrated).
