@@ -24,13 +24,6 @@ public final class Database {
 
     init(_ backend: Backend) { self.backend = backend }
 
-    public var dialect: SQLDialect {
-        switch backend {
-        case .sqlite: .sqlite
-        case .postgres: .postgres
-        }
-    }
-
     /// Rows the last INSERT, UPDATE or DELETE changed.
     public var changesCount: Int {
         switch backend {

@@ -33,7 +33,8 @@ final class PostgresSession {
         return rows
     }
 
-    /// Statements of our own (transactions, savepoints, schema helpers): not translated.
+    /// Statements of our own (transactions, savepoints, schema helpers): only split into statements (they hold no
+    /// placeholder or LIKE to rewrite).
     func simple(_ sql: String) throws {
         for statement in Postgres.translate(sql).statements { _ = try run(statement, arguments: []) }
     }
@@ -98,9 +99,9 @@ enum Postgres {
 
     private static let cache = Mutex<[String: Translated]>([:])
 
-    /// `?` and `?N` placeholders become `$N`, `LIKE` becomes `ILIKE` (SQLite's LIKE ignores case), JSON functions get
-    /// PostgreSQL's names, and schema SQL
-    /// gets PostgreSQL's types (`PostgresSchema.translate`). Quoted text and comments are left as they are.
+    /// `?` and `?N` placeholders become `$N`, `LIKE` becomes `ILIKE … COLLATE "C"`, JSON functions get PostgreSQL's
+    /// names, and schema SQL gets PostgreSQL's types (`PostgresSchema.translate`). Quoted text and comments are left
+    /// as they are.
     static func translate(_ sql: String) -> Translated {
         if let known = cache.withLock({ $0[sql] }) { return known }
         let translated = rewrite(PostgresSchema.translate(sql))

@@ -26,15 +26,10 @@ public struct Row: Sendable {
         self.values = values
     }
 
-    public var columnNames: [String] { columns.names }
-    public var count: Int { values.count }
-
     public func sqlValue(named name: String) -> SQLValue {
         guard let position = columns.position(of: name) else { preconditionFailure("no column \(name) in row") }
         return values[position]
     }
-
-    public func hasColumn(_ name: String) -> Bool { columns.position(of: name) != nil }
 
     public subscript<Value: DatabaseValueConvertible>(_ name: String) -> Value {
         Self.convert(sqlValue(named: name), column: name)

@@ -37,12 +37,6 @@ public final class SQLDatabase: Sendable {
         }
     }
 
-    /// The SQLite pool, for what only SQLite has (checkpoints, file size); nil on PostgreSQL.
-    public var sqlitePool: DatabasePool? {
-        if case .sqlite(let pool) = backend { return pool }
-        return nil
-    }
-
     public func read<Value: Sendable>(_ body: @escaping @Sendable (Database) throws -> Value) async throws -> Value {
         switch backend {
         case .sqlite(let pool): try await pool.read { db in try body(Database(.sqlite(db))) }
@@ -94,7 +88,6 @@ final class PostgresStore: Sendable {
         var idle: [PostgresConnection] = []
         var open = 0
         var waiting: [CheckedContinuation<Void, Never>] = []
-        var closed = false
     }
 
     private let configuration: PostgresConnection.Configuration
@@ -229,7 +222,6 @@ final class PostgresStore: Sendable {
 
     func close() async {
         let idle = state.withLock { state in
-            state.closed = true
             defer { state.idle = [] }
             return state.idle
         }
